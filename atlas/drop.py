@@ -1,0 +1,179 @@
+"""Building a drop: compute everything in memory, then write it atomically (spec section 4).
+
+The stages run in one direction: extract -> individuals -> geocode -> aggregate -> suppress ->
+render. Every output exists as bytes before the first file is written into a temporary folder
+beside the target; the folder replaces any earlier drop only when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import __version__
+from .aggregate import activity_by_quarter, assessment_completion, count_all
+from .extract import read_extract
+from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
+from .geography import load_geography
+from .individuals import build_individuals
+from .recipe import Recipe
+from .render.atlas_page import render_atlas
+from .render.reports import render_reports
+from .render.tables import render_tables, to_csv_bytes
+from .suppress import protect
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("pandas", "numpy", "geopandas", "shapely", "pyproj", "pyogrio", "folium", "branca",
+            "mapclassify", "jinja2", "scipy")
+
+
+@dataclass
+class BuildResult:
+    """Where the drop went and what it holds."""
+
+    out_dir: Path
+    files: dict[str, int]  # path in the drop -> size in bytes
+    ledger: dict[str, Any]
+
+
+def build(recipe: Recipe, out_dir: Path | None = None,
+          progress: Callable[[str], None] = lambda _: None) -> BuildResult:
+    """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``)."""
+    out_dir = Path(out_dir) if out_dir else recipe.path.parent.parent / "output" / recipe.name
+    progress("reading the extract")
+    extract = read_extract(recipe.extract_path, recipe.extract_encoding)
+    progress("reading the geography")
+    geo = load_geography(recipe.postcodes, recipe.lsoa_boundaries, recipe.population,
+                         recipe.la_boundaries)
+    sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
+    progress("linking individuals and cohorts")
+    ind = build_individuals(extract, recipe.period)
+    progress("geocoding residence postcodes")
+    coded = geocode(ind.people["residence_postcode"], geo.directory, set(geo.la_codes))
+    ind.people = ind.people.join(coded[["match_level"]])
+    ind.people = ind.people.join(assign_residence(
+        ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
+        dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
+    progress("counting")
+    counts = count_all(ind, geo, sites, recipe.area_name)
+    quarterly = activity_by_quarter(ind, sites)
+    completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
+    progress("disclosure control")
+    published = protect(counts, recipe.threshold)
+    ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
+    progress("rendering")
+    files: dict[str, bytes] = {}
+    files.update(render_tables(published))
+    files.update(render_reports(published, quarterly, completion, sites, title=recipe.title,
+                                area_name=recipe.area_name, period=recipe.period.label))
+    files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
+                                       period=recipe.period.label, basemap=recipe.basemap,
+                                       classification=recipe.classification)
+    files["ledger.json"] = _json_bytes(ledger)
+    files["rejects.csv"] = to_csv_bytes(extract.rejects)
+    files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
+    for note in _unplaced(sites):
+        log.warning(note)
+    progress("writing the drop")
+    write_atomically(out_dir, files)
+    return BuildResult(out_dir, {k: len(v) for k, v in sorted(files.items())}, ledger)
+
+
+def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dict[str, int],
+            sites: pd.DataFrame, published) -> dict[str, Any]:
+    levels = people["match_level"].value_counts()
+    return {
+        "files": files,
+        "match_levels": {level: int(levels.get(level, 0)) for level in MATCH_LEVELS},
+        "cohorts": cohorts,
+        "sites_placed_by": {k: int(v) for k, v in
+                            sites["placed_by"].value_counts().sort_index().items()},
+        "suppression": {"threshold": published.threshold, "primary_cells": published.primary,
+                        "secondary_cells": published.secondary},
+    }
+
+
+def _unplaced(sites: pd.DataFrame) -> list[str]:
+    bad = sites[sites["placed_by"] == "unplaced"]
+    return [f"sites.csv line {r.line}: site {r.site_code} cannot be placed (no plausible "
+            f"coordinates and postcode {r.postcode!r} is not in the directory); it is left off "
+            "the map" for r in bad.itertuples()]
+
+
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_time() -> str:
+    """Now in UTC, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch
+            else dt.datetime.now(dt.timezone.utc))
+    return when.replace(microsecond=0).isoformat()
+
+
+def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
+    base = recipe.path.parent
+
+    def rel(p: Path) -> str:
+        return os.path.relpath(p, base)
+
+    inputs = {rel(p): sha256(p) for p in [*extract_paths.values(), *recipe.input_files()]}
+    versions = {"ims-atlas": __version__, "python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {"recipe": {"path": recipe.path.name, "content": recipe.raw},
+            "inputs": dict(sorted(inputs.items())), "software": versions,
+            "build_time": build_time()}
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Write every file into a temporary folder beside out_dir, then swap it into place.
+
+    A failure at any point removes the temporary folder and leaves an earlier drop untouched.
+    """
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    old = None
+    try:
+        for rel_path, data in files.items():
+            target = tmp / rel_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            old.rmdir()
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+    except BaseException:
+        if old is not None and not out_dir.exists():
+            old.rename(out_dir)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

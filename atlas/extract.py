@@ -1,0 +1,293 @@
+"""Reading and validating the IMS extract (spec section 1).
+
+Every row of every file is accounted for: it is either accepted into a typed frame or set aside
+in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason.
+A missing required file or column, or bytes that are neither UTF-8 nor Windows-1252, stop the
+build with a message naming the file (and byte).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ExtractError
+
+log = logging.getLogger(__name__)
+
+GENDERS = ("M", "F", "X", "U")
+ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
+ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
+ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """What one extract file must and may hold, and the checks its rows must pass."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    unique: str | None = None  # id column: first occurrence kept, later ones rejected
+    nonblank: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()  # must be ISO dates (blank allowed unless also nonblank)
+    enums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # blank allowed unless nonblank
+    ints: tuple[tuple[str, int, int | None], ...] = ()  # (column, min, max); blank allowed
+    refs: tuple[str, ...] = ()  # "client_ref" and/or "site_code"
+
+
+SPECS: dict[str, FileSpec] = {s.name: s for s in (
+    FileSpec("sites.csv", ("site_code", "site_name", "site_type", "postcode"),
+             ("latitude", "longitude", "local_authority", "services", "opened", "closed"),
+             unique="site_code", nonblank=("site_code", "site_type"),
+             dates=("opened", "closed"), enums=(("site_type", ("agency", "pharmacy")),)),
+    FileSpec("clients.csv", ("client_ref", "site_code", "first_initial", "last_initial",
+                             "date_of_birth", "gender"), ("postcode", "ethnicity"),
+             unique="client_ref", nonblank=("client_ref", "site_code"),
+             dates=("date_of_birth",), enums=(("gender", GENDERS),), refs=("site_code",)),
+    FileSpec("assessments.csv", ("client_ref", "site_code", "assessment_date"),
+             ("postcode", "local_authority", "accommodation", "employment", "parental_status",
+              "substance_1", "substance_2", "substance_3", "injecting"),
+             nonblank=("client_ref", "site_code", "assessment_date"),
+             dates=("assessment_date",), enums=(("injecting", ("Y", "N")),),
+             refs=("client_ref", "site_code")),
+    FileSpec("nsp_transactions.csv", ("transaction_id", "client_ref", "site_code", "visit_date"),
+             ("returned", "substance", *ITEM_COLUMNS), unique="transaction_id",
+             nonblank=("transaction_id", "client_ref", "site_code", "visit_date"),
+             dates=("visit_date",), enums=(("returned", ("Y", "N")),),
+             ints=tuple((c, 0, None) for c in ITEM_COLUMNS), refs=("client_ref", "site_code")),
+    FileSpec("interventions.csv", ("intervention_id", "client_ref", "site_code",
+                                   "intervention_date", "intervention_type"), ("substance",),
+             unique="intervention_id",
+             nonblank=("intervention_id", "client_ref", "site_code", "intervention_date"),
+             dates=("intervention_date",), refs=("client_ref", "site_code")),
+    FileSpec("wellbeing.csv", ("client_ref", "site_code", "review_date", "wemwbs_score"),
+             nonblank=("client_ref", "site_code", "review_date", "wemwbs_score"),
+             dates=("review_date",), ints=(("wemwbs_score", 14, 70),),
+             refs=("client_ref", "site_code")),
+    FileSpec("referrals.csv", ("client_ref", "site_code", "referral_date", "direction"),
+             ("organisation",), nonblank=("client_ref", "site_code", "referral_date", "direction"),
+             dates=("referral_date",), enums=(("direction", ("IN", "OUT")),),
+             refs=("client_ref", "site_code")),
+)}
+# Columns whose values are codes compared case-insensitively: upper-cased on reading.
+_UPPER = {"gender", "injecting", "returned", "direction", "first_initial", "last_initial"}
+_LOWER = {"site_type"}
+
+
+@dataclass
+class Extract:
+    """The accepted rows of each file as typed frames, plus the rejects and the ledger."""
+
+    frames: dict[str, pd.DataFrame]
+    rejects: pd.DataFrame
+    ledger: dict[str, dict[str, int]]
+    paths: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+
+def read_extract(folder: Path, encoding: str | None = None) -> Extract:
+    """Read, type and validate every file of the extract folder."""
+    paths = _find_files(Path(folder))
+    frames: dict[str, pd.DataFrame] = {}
+    rejects: list[pd.DataFrame] = []
+    ledger: dict[str, dict[str, int]] = {}
+    warnings: list[str] = []
+    known: dict[str, pd.DataFrame] = {}  # accepted and rejected keys, for reference checks
+    for name, spec in SPECS.items():
+        if name not in paths:
+            frames[name] = _empty(spec)
+            continue
+        text, note = _decode(paths[name], encoding)
+        if note:
+            warnings.append(note)
+            log.warning(note)
+        raw, bad_shape = _parse(name, text, spec)
+        accepted, rejected = _validate(spec, raw, known)
+        rejected = pd.concat([bad_shape, rejected], ignore_index=True)
+        frames[name] = accepted
+        rejects.append(rejected.assign(file=name))
+        ledger[name] = {"read": len(raw) + len(bad_shape), "accepted": len(accepted),
+                        "rejected": len(rejected)}
+        if name in ("sites.csv", "clients.csv"):
+            key = spec.unique
+            known[name] = pd.DataFrame({"key": raw[key], "line": raw["line"],
+                                        "ok": raw["line"].isin(accepted["line"])})
+    all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
+    all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
+    return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
+
+
+def _find_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise ExtractError(f"extract folder not found: {folder}")
+    found = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_file()}
+    paths = {name: found[name] for name in SPECS if name in found}
+    missing = [n for n in ("sites.csv", "clients.csv") if n not in paths]
+    if missing:
+        raise ExtractError(f"{folder}: required file(s) missing: {', '.join(missing)}")
+    if not any(n in paths for n in ACTIVITY_FILES):
+        raise ExtractError(f"{folder}: no activity file: the extract needs "
+                           f"{' or '.join(ACTIVITY_FILES)}")
+    return paths
+
+
+def _decode(path: Path, encoding: str | None) -> tuple[str, str | None]:
+    """UTF-8 (with or without BOM); otherwise Windows-1252, or a refusal naming the byte."""
+    data = path.read_bytes()
+    if encoding != "cp1252":
+        try:
+            return data.decode("utf-8-sig"), None
+        except UnicodeDecodeError as exc:
+            utf8_error = exc
+            if encoding == "utf-8":
+                raise ExtractError(_byte_message(path, data, exc, "UTF-8")) from None
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(_byte_message(path, data, exc, "UTF-8 or Windows-1252")) from None
+    if encoding == "cp1252":
+        return text, None
+    pos = utf8_error.start
+    line = data.count(b"\n", 0, pos) + 1
+    return text, (f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); "
+                  "read as Windows-1252")
+
+
+def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -> str:
+    pos = exc.start
+    line = data.count(b"\n", 0, pos) + 1
+    return (f"{path.name}: byte 0x{data[pos]:02X} at line {line} (offset {pos}) is not valid "
+            f"{what}; re-export the file as UTF-8")
+
+
+def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split into records; keep known columns; set aside blank and mis-shaped records."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise ExtractError(f"{name}: the file is empty (no header row)")
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in spec.required if c not in header]
+    if missing:
+        raise ExtractError(f"{name}: missing required column(s): {', '.join(missing)} "
+                           f"(found: {', '.join(h for h in header if h)})")
+    wanted = [c for c in (*spec.required, *spec.optional) if c in header]
+    index = [header.index(c) for c in wanted]
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for line, record in enumerate(reader, start=2):
+        if not any(field.strip() for field in record):
+            bad.append((line, "blank line"))
+        elif len(record) != width:
+            bad.append((line, f"has {len(record)} fields; the header has {width}"))
+        else:
+            rows.append([record[i] for i in index])
+            lines.append(line)
+    frame = pd.DataFrame(rows, columns=wanted, dtype=object)
+    for col in wanted:
+        frame[col] = frame[col].astype(str).str.strip()
+        if col in _UPPER:
+            frame[col] = frame[col].str.upper()
+        elif col in _LOWER:
+            frame[col] = frame[col].str.lower()
+    for col in spec.optional:
+        if col not in frame:
+            frame[col] = ""
+    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
+    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
+    return frame, bad_frame
+
+
+def _validate(spec: FileSpec, raw: pd.DataFrame,
+              known: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every check at once, vectorised; a row's reason lists each problem it has."""
+    reason = pd.Series("", index=raw.index, dtype=object)
+
+    def fail(mask: pd.Series, message: pd.Series | str) -> None:
+        nonlocal reason
+        reason = reason.where(~mask, reason + "; " + message)
+
+    for col in spec.nonblank:
+        fail(raw[col] == "", f"{col} is blank")
+    parsed_dates: dict[str, pd.Series] = {}
+    for col in spec.dates:
+        values = raw[col]
+        iso = values.str.match(ISO_DATE_RE)
+        parsed = pd.to_datetime(values.str.slice(0, 10).where(iso), format="%Y-%m-%d",
+                                errors="coerce")
+        bad = (values != "") & parsed.isna()
+        fail(bad, col + " '" + values + "' is not a valid ISO date (YYYY-MM-DD)")
+        parsed_dates[col] = parsed
+    for col, allowed in spec.enums:
+        bad = (raw[col] != "") & ~raw[col].isin(allowed)
+        fail(bad, col + " '" + raw[col] + f"' is not one of {', '.join(allowed)}")
+    parsed_ints: dict[str, pd.Series] = {}
+    for col, lo, hi in spec.ints:
+        values = raw[col]
+        num = pd.to_numeric(values.where(values.str.fullmatch(r"[+-]?\d+")), errors="coerce")
+        bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
+        expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
+        fail(bad, col + " '" + values + f"' is not {expect}")
+        parsed_ints[col] = num.astype("Int64")
+    for ref in spec.refs:
+        target = "clients.csv" if ref == "client_ref" else "sites.csv"
+        fail(*_ref_check(raw[ref], known.get(target), ref, target))
+    if spec.unique:
+        values = raw[spec.unique]
+        first_line = raw.groupby(values, sort=False)["line"].transform("first")
+        dup = (values != "") & values.duplicated(keep="first")
+        fail(dup, f"duplicate {spec.unique} '" + values + "' (first at line "
+             + first_line.astype(str) + ")")
+    bad_rows = reason != ""
+    rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
+                             "reason": reason[bad_rows].str.slice(2)})
+    accepted = raw.loc[~bad_rows].copy()
+    for col, parsed in parsed_dates.items():
+        accepted[col] = parsed[~bad_rows]
+    for col, parsed in parsed_ints.items():
+        accepted[col] = parsed[~bad_rows]
+    return accepted.reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
+               target: str) -> tuple[pd.Series, pd.Series]:
+    """Mask and message for references to a key that is unknown or was itself rejected."""
+    if known is None:
+        return values != values, pd.Series("", index=values.index)
+    first = known.drop_duplicates("key").set_index("key")
+    line = values.map(first["line"])
+    unknown = (values != "") & line.isna()
+    ok_keys = set(known.loc[known["ok"], "key"])
+    was_rejected = (values != "") & line.notna() & ~values.isin(ok_keys)
+    message = pd.Series(ref + " '" + values + f"' is not in {target}", index=values.index)
+    message = message.where(~was_rejected, ref + " '" + values + f"' was rejected in {target} "
+                            "(line " + line.fillna(0).astype(int).astype(str) + ")")
+    return unknown | was_rejected, message
+
+
+def _empty(spec: FileSpec) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in (*spec.required, *spec.optional)})
+    for col in spec.dates:
+        frame[col] = pd.Series(dtype="datetime64[ns]")
+    for col, _, _ in spec.ints:
+        frame[col] = pd.Series(dtype="Int64")
+    frame.insert(0, "line", pd.Series(dtype=np.int64))
+    return frame
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({"file": pd.Series(dtype=object), "line": pd.Series(dtype=int),
+                         "reason": pd.Series(dtype=object)})

@@ -1,0 +1,69 @@
+"""Rates per 1,000 with 95% confidence intervals, and rounding as published tables do.
+
+Confidence intervals follow Public Health England's indicator methods: the exact Poisson
+interval (from the chi-squared distribution) for counts under 10, Byar's approximation from
+10; Wilson's score interval for proportions.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Z95 = 1.959963984540054
+
+
+def poisson_ci(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval for Poisson counts: exact under 10, Byar's method from 10."""
+    o = np.asarray(counts, dtype=float)
+    exact_lo = np.where(o > 0, stats.chi2.ppf(0.025, 2 * o) / 2, 0.0)
+    exact_hi = stats.chi2.ppf(0.975, 2 * (o + 1)) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        byar_lo = o * (1 - 1 / (9 * o) - Z95 / (3 * np.sqrt(o))) ** 3
+    byar_hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + Z95 / (3 * np.sqrt(o + 1))) ** 3
+    small = o < 10
+    return np.where(small, exact_lo, byar_lo), np.where(small, exact_hi, byar_hi)
+
+
+def rate_per_1000(counts: pd.Series, population: pd.Series) -> pd.DataFrame:
+    """Rate per 1,000 and its 95% interval, unrounded; NaN where the count or population is."""
+    counts = counts.astype(float)
+    pop = population.astype(float).where(population.astype(float) > 0)
+    lo, hi = poisson_ci(counts.fillna(0).to_numpy())
+    out = pd.DataFrame({"rate_per_1000": counts / pop * 1000,
+                        "rate_lower": lo / pop * 1000,
+                        "rate_upper": hi / pop * 1000}, index=counts.index)
+    return out.where(counts.notna(), np.nan)
+
+
+def wilson_ci(successes: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval for proportions (0..1)."""
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        centre = p + Z95**2 / (2 * n)
+        half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2))
+        denom = 1 + Z95**2 / n
+        return (centre - half) / denom, (centre + half) / denom
+
+
+def round_half_up(values: pd.Series, places: int = 1) -> pd.Series:
+    """Round as published tables do (2.25 -> 2.3), immune to binary floating-point error."""
+    quantum = Decimal(1).scaleb(-places)
+
+    def one(v: float) -> float:
+        if v is None or pd.isna(v):
+            return np.nan
+        return float(Decimal(repr(round(float(v), 9))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+    return values.map(one)
+
+
+def format_fixed(values: pd.Series, places: int = 1) -> pd.Series:
+    """Half-up rounded values as text with a fixed number of decimals; blank for NaN."""
+    rounded = round_half_up(values, places)
+    return rounded.map(lambda v: "" if pd.isna(v) else f"{v:.{places}f}")

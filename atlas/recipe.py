@@ -1,0 +1,254 @@
+"""The drop recipe (spec section 3): a TOML file validated up front, every problem at once.
+
+Each option is declared once in ``OPTIONS`` with its type and a one-line doc; ``load_recipe``
+reads the file, checks every option and raises one :class:`RecipeError` listing every
+problem as ``key: message``. Unknown keys are warned about, not fatal.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import RecipeError
+from .periods import FinancialYear
+
+log = logging.getLogger(__name__)
+
+PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+CLASSIFICATIONS = ("fisher_jenks", "quantiles", "equal_interval")
+BASEMAPS = ("osm", "none")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One recipe key: its TOML type, whether it is required, its default and what it means."""
+
+    key: str
+    kind: str  # "str", "int", "number", "path", "dir", "paths", "choice"
+    doc: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("drop.name", "str", "the output folder's name", required=True),
+    Option("drop.period", "period", "financial year covered, written YYYY-YY", required=True),
+    Option("drop.title", "str", "title shown on the atlas and reports", default="IMS Atlas"),
+    Option("drop.area_name", "str", "name of the whole area, for TOTAL rows",
+           default="All areas"),
+    Option("drop.threshold", "int", "disclosure threshold: counts 1..threshold-1 are suppressed",
+           default=5, minimum=2),
+    Option("extract.path", "dir", "folder holding the extract's CSV files", required=True),
+    Option("extract.encoding", "choice", "force the extract's text encoding",
+           choices=("utf-8", "cp1252")),
+    Option("geography.postcodes", "paths", "ONS NSPL/ONSPD CSV file(s): a path, list or glob",
+           required=True),
+    Option("geography.lsoa_boundaries", "paths", "LSOA polygon file(s) in any GDAL format",
+           required=True),
+    Option("geography.population", "path", "CSV of area_code, population (LSOAs and/or LAs)",
+           required=True),
+    Option("geography.la_boundaries", "path", "LA polygons; otherwise dissolved from the LSOAs"),
+    Option("geography.lookup", "path", "ONS OA-LSOA-MSOA lookup: adds MSOA layers"),
+    Option("atlas.basemap", "choice", "basemap tiles, or none for a fully offline page",
+           default="osm", choices=BASEMAPS),
+    Option("atlas.classification", "choice", "class-break scheme for the choropleths",
+           default="fisher_jenks", choices=CLASSIFICATIONS),
+    Option("siting.candidates", "path", "CSV of candidate NSP sites"),
+    Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
+    Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
+    Option("siting.target_pct", "number", "coverage target in percent", minimum=0),
+)
+_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated drop recipe, with every path resolved against the recipe's folder."""
+
+    path: Path
+    name: str
+    period: FinancialYear
+    threshold: int
+    title: str
+    area_name: str
+    extract_path: Path
+    extract_encoding: str | None
+    postcodes: tuple[Path, ...]
+    lsoa_boundaries: tuple[Path, ...]
+    population: Path
+    la_boundaries: Path | None = None
+    lookup: Path | None = None
+    basemap: str = "osm"
+    classification: str = "fisher_jenks"
+    siting: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def input_files(self) -> list[Path]:
+        """Every geography input file named by the recipe (the extract is hashed separately)."""
+        files = [*self.postcodes, *self.lsoa_boundaries, self.population]
+        files += [p for p in (self.la_boundaries, self.lookup) if p is not None]
+        if self.siting.get("candidates"):
+            files.append(self.siting["candidates"])
+        return files
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe; raise RecipeError listing every problem found."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(str(path), [f"recipe file not found: {path}"])
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RecipeError(str(path), [f"not valid TOML: {exc}"]) from None
+    values, problems = _check(raw, path.parent.resolve())
+    if problems:
+        raise RecipeError(str(path), problems)
+    siting = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("siting.")}
+    return Recipe(
+        path=path.resolve(),
+        name=values["drop.name"],
+        period=values["drop.period"],
+        threshold=values["drop.threshold"],
+        title=values["drop.title"],
+        area_name=values["drop.area_name"],
+        extract_path=values["extract.path"],
+        extract_encoding=values["extract.encoding"],
+        postcodes=tuple(values["geography.postcodes"]),
+        lsoa_boundaries=tuple(values["geography.lsoa_boundaries"]),
+        population=values["geography.population"],
+        la_boundaries=values["geography.la_boundaries"],
+        lookup=values["geography.lookup"],
+        basemap=values["atlas.basemap"],
+        classification=values["atlas.classification"],
+        siting=siting if "siting" in raw else {},
+        raw=raw,
+    )
+
+
+def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
+    """Check every declared option; warn about unknown keys. Returns (values, problems)."""
+    problems: list[str] = []
+    flat = _flatten(raw)
+    for key in sorted(set(flat) - set(_BY_KEY)):
+        log.warning("recipe: unknown key %s is ignored", key)
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        if opt.key not in flat:
+            if opt.required:
+                problems.append(f"{opt.key}: missing (required: {opt.doc})")
+            values[opt.key] = opt.default
+            if opt.kind in ("path", "dir") and opt.default is None:
+                values[opt.key] = None
+            continue
+        try:
+            values[opt.key] = _CHECKERS[opt.kind](opt, flat[opt.key], base)
+        except ValueError as exc:
+            problems.append(f"{opt.key}: {exc}")
+    name = values.get("drop.name")
+    if isinstance(name, str) and (not name.strip() or re.search(r"[/\\]|^\.", name)):
+        problems.append(f"drop.name: {name!r} is not a usable folder name")
+    return values, problems
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in raw.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def _type_name(value: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _as_str(opt: Option, value: Any, base: Path) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _as_int(opt: Option, value: Any, base: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {_type_name(value)} ({value!r})")
+    if opt.minimum is not None and value < opt.minimum:
+        raise ValueError(f"must be at least {opt.minimum:g}, got {value}")
+    return value
+
+
+def _as_number(opt: Option, value: Any, base: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {_type_name(value)} ({value!r})")
+    if opt.minimum is not None and value < opt.minimum:
+        raise ValueError(f"must be at least {opt.minimum:g}, got {value}")
+    return value
+
+
+def _as_choice(opt: Option, value: Any, base: Path) -> str:
+    value = _as_str(opt, value, base)
+    if value not in opt.choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(opt.choices)}")
+    return value
+
+
+def _as_period(opt: Option, value: Any, base: Path) -> FinancialYear:
+    value = _as_str(opt, value, base)
+    try:
+        return FinancialYear.parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a financial year written YYYY-YY (e.g. 2017-18)") from None
+
+
+def _as_path(opt: Option, value: Any, base: Path) -> Path:
+    value = _as_str(opt, value, base)
+    p = (base / value).resolve()
+    if not p.exists():
+        raise ValueError(f"path does not exist: {p}")
+    if opt.kind == "dir" and not p.is_dir():
+        raise ValueError(f"not a folder: {p}")
+    if opt.kind == "path" and not p.is_file():
+        raise ValueError(f"not a file: {p}")
+    return p
+
+
+def _as_paths(opt: Option, value: Any, base: Path) -> list[Path]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a path, a glob or a list of paths, got {value!r}")
+    out: list[Path] = []
+    missing: list[str] = []
+    for item in items:
+        pattern = str(base / item)
+        if glob.has_magic(item):
+            hits = sorted(Path(h).resolve() for h in glob.glob(pattern))
+            if not hits:
+                missing.append(f"glob matches no file: {pattern}")
+            out.extend(hits)
+        else:
+            p = Path(pattern).resolve()
+            if p.is_file():
+                out.append(p)
+            else:
+                missing.append(f"path does not exist: {p}")
+    if missing:
+        raise ValueError("; ".join(missing))
+    return out
+
+
+_CHECKERS: dict[str, Callable[[Option, Any, Path], Any]] = {
+    "str": _as_str, "int": _as_int, "number": _as_number, "choice": _as_choice,
+    "period": _as_period, "path": _as_path, "dir": _as_path, "paths": _as_paths,
+}

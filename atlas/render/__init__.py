@@ -1,0 +1,1 @@
+"""Rendering: published (already protected) values in, file bytes out. Nothing here counts."""

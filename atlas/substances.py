@@ -1,0 +1,76 @@
+"""The substance-label mapping: the one documented place where free-text labels become groups.
+
+Real extracts carry substances as free text ("Steroids", "Anabolic steroids", "HGH",
+"heroin ", ...). A label is normalised (lower case, single spaces, ``&`` read as ``and``) and
+looked up in ``LABELS``; labels not listed there are matched by the keyword rules in
+``KEYWORDS`` (first match wins); anything else is ``other``; a blank is ``not_stated``.
+
+Only one group changes a count: ``iped`` (steroids and other image and performance enhancing
+drugs) puts a person who used a needle & syringe programme in the ``pwid_ipeds`` cohort
+(spec section 2, *Cohorts*). The other groups feed the reports' substance profiles.
+
+To add a label, add it to ``LABELS`` (and a test in ``tests/test_substances.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+GROUPS = ("iped", "opioid", "stimulant", "cannabis", "alcohol", "other", "no_substance",
+          "not_stated")
+
+LABELS: dict[str, str] = {
+    # image and performance enhancing drugs
+    "steroids": "iped", "steroid": "iped", "anabolic steroids": "iped",
+    "anabolic androgenic steroids": "iped", "aas": "iped", "testosterone": "iped",
+    "growth hormone": "iped", "human growth hormone": "iped", "hgh": "iped",
+    "melanotan": "iped", "melanotan ii": "iped", "tanning injections": "iped",
+    "other iped": "iped", "ipeds": "iped", "iped": "iped", "steroids and ipeds": "iped",
+    "peptides": "iped", "sarms": "iped", "clenbuterol": "iped", "insulin (iped)": "iped",
+    "image and performance enhancing drugs": "iped", "weight loss injections": "iped",
+    # opioids
+    "heroin": "opioid", "methadone": "opioid", "buprenorphine": "opioid", "opiates": "opioid",
+    "opioids": "opioid", "morphine": "opioid", "fentanyl": "opioid", "codeine": "opioid",
+    "tramadol": "opioid", "other opiates": "opioid",
+    # stimulants
+    "crack cocaine": "stimulant", "crack": "stimulant", "cocaine": "stimulant",
+    "powder cocaine": "stimulant", "amphetamines": "stimulant", "amphetamine": "stimulant",
+    "speed": "stimulant", "methamphetamine": "stimulant", "mephedrone": "stimulant",
+    "ecstasy": "stimulant", "mdma": "stimulant",
+    # others
+    "cannabis": "cannabis", "skunk": "cannabis", "alcohol": "alcohol",
+    "other drugs": "other", "other": "other", "benzodiazepines": "other", "ketamine": "other",
+    "new psychoactive substances": "other", "nps": "other", "spice": "other",
+    "no substance": "no_substance", "none": "no_substance", "someone else": "no_substance",
+    "not stated": "not_stated", "not known": "not_stated", "unknown": "not_stated",
+    "declined": "not_stated", "": "not_stated",
+}
+
+KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("steroid", "iped"), ("iped", "iped"), ("growth hormone", "iped"), ("melanotan", "iped"),
+    ("tanning", "iped"), ("peptide", "iped"), ("testosterone", "iped"),
+    ("heroin", "opioid"), ("methadone", "opioid"), ("opiat", "opioid"), ("opioid", "opioid"),
+    ("crack", "stimulant"), ("cocaine", "stimulant"), ("amphetamine", "stimulant"),
+    ("cannabis", "cannabis"), ("alcohol", "alcohol"),
+)
+
+
+def normalise_label(labels: pd.Series) -> pd.Series:
+    """Lower case, ``&`` as ``and``, punctuation as spaces, single spaces, trimmed."""
+    s = labels.fillna("").astype(str).str.lower().str.replace("&", " and ", regex=False)
+    s = s.str.replace(r"[^a-z0-9()]+", " ", regex=True)
+    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def substance_group(labels: pd.Series) -> pd.Series:
+    """Vectorised: the group (one of ``GROUPS``) of each free-text substance label."""
+    norm = normalise_label(labels)
+    uniques = pd.Series(norm.unique())
+    groups = uniques.map(LABELS)
+    for word, group in KEYWORDS:
+        hit = groups.isna() & uniques.str.contains(re.escape(word))
+        groups = groups.mask(hit, group)
+    lookup = dict(zip(uniques, groups.fillna("other")))
+    return norm.map(lookup).astype(object)

@@ -1,0 +1,158 @@
+"""Disclosure control (spec section 2, *Disclosure control*): the one place that decides what
+count of individuals may be published.
+
+Every published count of individuals is a *cell*. Cells that add up are tied by *groups*
+(a total and its parts): each LSOA's cohorts add to its ``all``; the LSOAs of an LA and its
+"LSOA not known" cell add to the LA; LAs, ``OUTSIDE`` and ``UNKNOWN`` add to ``TOTAL``; in
+every row, cohorts add to ``all``. The residence ``TOTAL`` and the service-LA ``TOTAL`` are the
+same cells. Counts from 1 to threshold-1 are suppressed (primary); then any group with exactly
+one suppressed cell gets another suppressed, the smallest non-zero cell of the group (secondary),
+until no group changes, across all groups together.
+
+``protect`` returns the published tables: renderers receive only these.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import TOTAL, Counts
+from .individuals import ALL, COHORTS
+from .rates import format_fixed, rate_per_1000
+
+
+@dataclass
+class Published:
+    """The protected tables, exactly as they are written to the drop."""
+
+    service_la: pd.DataFrame
+    residence_lsoa: pd.DataFrame
+    residence_la: pd.DataFrame
+    site_activity: pd.DataFrame
+    threshold: int
+    primary: int  # cells suppressed because they are small
+    secondary: int  # cells suppressed to protect them
+
+
+class CellTable:
+    """Cells (id -> count) and additive groups (total id, part ids) for secondary suppression."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.groups: list[tuple[str, list[str]]] = []
+
+    def add(self, ids: pd.Series, values: pd.Series) -> None:
+        self.values.update(zip(ids, values.astype(int)))
+
+    def group(self, total: str, parts: list[str]) -> None:
+        self.groups.append((total, parts))
+
+    def suppress(self, threshold: int) -> tuple[set[str], int]:
+        """Primary then secondary suppression; returns the suppressed ids and the primary count."""
+        suppressed = {k for k, v in self.values.items() if 0 < v < threshold}
+        primary = len(suppressed)
+        groups_of: dict[str, list[int]] = defaultdict(list)
+        for g, (total, parts) in enumerate(self.groups):
+            for cell in (total, *parts):
+                groups_of[cell].append(g)
+        queue = deque(sorted({g for c in suppressed for g in groups_of[c]}))
+        while queue:
+            total, parts = self.groups[queue.popleft()]
+            cells = [*parts, total]
+            hidden = [c for c in cells if c in suppressed]
+            if len(hidden) != 1:
+                continue
+            pick = self._complement(cells, suppressed)
+            if pick is None:
+                continue
+            suppressed.add(pick)
+            queue.extend(groups_of[pick])
+        return suppressed, primary
+
+    def _complement(self, cells: list[str], suppressed: set[str]) -> str | None:
+        """The smallest non-zero published cell (parts before the total); else any zero."""
+        open_cells = [c for c in cells if c not in suppressed]
+        if not open_cells:
+            return None
+        nonzero = [c for c in open_cells if self.values[c] > 0]
+        pool = nonzero or open_cells
+        return min(pool, key=lambda c: (self.values[c], c == cells[-1], c))
+
+
+def protect(counts: Counts, threshold: int) -> Published:
+    """Apply primary and secondary suppression to every table; blank what derives from it."""
+    cells = CellTable()
+    ids = _register(cells, counts)
+    suppressed, primary = cells.suppress(threshold)
+    tables = {}
+    for name, frame in (("service_la", counts.service_la),
+                        ("residence_lsoa", counts.residence_lsoa),
+                        ("residence_la", counts.residence_la),
+                        ("site_activity", counts.site_activity)):
+        hidden = ids[name].isin(suppressed)
+        out = frame.copy()
+        out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
+        out["suppressed"] = hidden.to_numpy()
+        tables[name] = out
+    tables["service_la"] = _with_rates(tables["service_la"])
+    return Published(**tables, threshold=threshold, primary=primary,
+                     secondary=len(suppressed) - primary)
+
+
+def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
+    """Name every cell, add it, and declare the additive groups between them."""
+    def cell_ids(prefix: str, codes: pd.Series, cohort: pd.Series) -> pd.Series:
+        return prefix + ":" + codes.astype(str) + ":" + cohort.astype(str)
+
+    lsoa, la, svc, sites = (counts.residence_lsoa, counts.residence_la, counts.service_la,
+                            counts.site_activity)
+    ids = {
+        "residence_lsoa": cell_ids("lsoa", lsoa["lsoa_code"], lsoa["cohort"]),
+        # a TOTAL published in two tables is one cell: the same id in both
+        "residence_la": cell_ids("la", la["la_code"], la["cohort"])
+        .where(la["la_code"] != TOTAL, "total:" + la["cohort"].astype(str)),
+        "service_la": cell_ids("svc", svc["la_code"], svc["cohort"])
+        .where(svc["la_code"] != TOTAL, "total:" + svc["cohort"].astype(str)),
+        "site_activity": "site:" + sites["site_code"].astype(str),
+    }
+    for name, frame in (("residence_lsoa", lsoa), ("residence_la", la), ("service_la", svc),
+                        ("site_activity", sites)):
+        cells.add(ids[name], frame["individuals"])
+    # cohorts add to all, in every row of every area table
+    for name, key in (("residence_lsoa", "lsoa_code"), ("residence_la", "la_code"),
+                      ("service_la", "la_code")):
+        frame = counts.__dict__[name].assign(id=ids[name].to_numpy())
+        for _, row in frame.groupby(key, sort=True):
+            by = dict(zip(row["cohort"], row["id"]))
+            cells.group(by[ALL], [by[c] for c in COHORTS])
+    # LSOAs (and "LSOA not known") add to their LA; LAs, OUTSIDE and UNKNOWN add to TOTAL
+    lsoa_ids = lsoa.assign(id=ids["residence_lsoa"].to_numpy())
+    la_ids = la.assign(id=ids["residence_la"].to_numpy()).set_index(["la_code", "cohort"])["id"]
+    for (la_code, cohort), part in lsoa_ids.groupby(["la_code", "cohort"], sort=True):
+        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
+    areas = la[la["la_code"] != TOTAL].assign(id=ids["residence_la"][la["la_code"] != TOTAL])
+    for cohort, part in areas.groupby("cohort", sort=True):
+        cells.group(f"total:{cohort}", sorted(part["id"]))
+    return ids
+
+
+def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Rate per 1,000 and its interval, one decimal; blank wherever the count is suppressed."""
+    rates = rate_per_1000(table["individuals"].astype(float), table["population"])
+    for col in rates:
+        table[col] = format_fixed(rates[col], 1).where(~table["suppressed"], "")
+    return table
+
+
+def safe_share(part: pd.Series, whole: pd.Series, threshold: int) -> pd.Series:
+    """A percentage of individuals, published only when neither the part nor the rest is a
+    small count (so the suppressed count cannot be worked back from it); NaN otherwise."""
+    rest = whole - part
+    small = lambda s: (s > 0) & (s < threshold)  # noqa: E731
+    ok = (whole > 0) & ~small(part) & ~small(rest) & ~small(whole)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (100 * part / whole).where(ok)
