@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import __version__
-from .aggregate import activity_by_quarter, assessment_completion, count_all
+from .aggregate import Counts, activity_by_quarter, assessment_completion, count_all
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
@@ -32,12 +32,22 @@ from .recipe import Recipe
 from .render.atlas_page import render_atlas
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
-from .suppress import protect
+from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
 
 PACKAGES = ("pandas", "numpy", "geopandas", "shapely", "pyproj", "pyogrio", "folium", "branca",
             "mapclassify", "jinja2", "scipy")
+
+
+@dataclass
+class DropContent:
+    """Everything a drop holds, computed in memory before anything is written."""
+
+    counts: Counts
+    published: Published
+    ledger: dict[str, Any]
+    files: dict[str, bytes]
 
 
 @dataclass
@@ -53,6 +63,16 @@ def build(recipe: Recipe, out_dir: Path | None = None,
           progress: Callable[[str], None] = lambda _: None) -> BuildResult:
     """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``)."""
     out_dir = Path(out_dir) if out_dir else recipe.path.parent.parent / "output" / recipe.name
+    content = compute_drop(recipe, progress)
+    progress("writing the drop")
+    write_atomically(out_dir, content.files)
+    return BuildResult(out_dir, {k: len(v) for k, v in sorted(content.files.items())},
+                       content.ledger)
+
+
+def compute_drop(recipe: Recipe,
+                 progress: Callable[[str], None] = lambda _: None) -> DropContent:
+    """Run every stage and render every output file in memory."""
     progress("reading the extract")
     extract = read_extract(recipe.extract_path, recipe.extract_encoding)
     progress("reading the geography")
@@ -87,13 +107,11 @@ def build(recipe: Recipe, out_dir: Path | None = None,
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
-    progress("writing the drop")
-    write_atomically(out_dir, files)
-    return BuildResult(out_dir, {k: len(v) for k, v in sorted(files.items())}, ledger)
+    return DropContent(counts, published, ledger, files)
 
 
 def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dict[str, int],
-            sites: pd.DataFrame, published) -> dict[str, Any]:
+            sites: pd.DataFrame, published: Published) -> dict[str, Any]:
     levels = people["match_level"].value_counts()
     return {
         "files": files,

@@ -169,7 +169,7 @@ AGENCY_KINDS = ["Recovery Hub", "Harm Reduction Service", "Needle Exchange", "We
                 "Drug & Alcohol Service", "Community Drug Team"]
 HTML_HOSTILE_NAME = 'St Mary\'s & "Young People" <Service>'
 
-BAD_DATES = ["31/02/2017", "2017-13-01", "2017-02-30", "01/04/2017"]
+BAD_DATES = ["31/02/2017", "2017-13-01", "2017-02-30", "2017-00-10"]
 _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$")
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -626,37 +626,35 @@ def _make_attributors(rng: np.random.Generator, people: pd.DataFrame, p0: int) -
 
 
 class _Spells:
-    """Each person's active spell in the period and in the year before, as day numbers."""
+    """Each person's active spell in the period and in the year before.
+
+    A spell is a stretch of days at a random offset in the year, wrapping round its end, so that
+    every day of the year is equally likely to be covered and the quarters carry even activity.
+    """
 
     def __init__(self, rng: np.random.Generator, people: pd.DataFrame, p0: int, p1: int):
         n = len(people)
         cohort = people["cohort"].to_numpy()
         self.p0, self.p1 = p0, p1
-        self.q0, self.q1 = p0 - (p1 - p0 + 1), p0 - 1
+        self.q0 = p0 - (p1 - p0 + 1)
         lo_len, hi_len = (np.take(np.array(WINDOW_DAYS)[:, k], cohort) for k in (0, 1))
-        self.lo, self.hi = self._window(rng, n, lo_len, hi_len, p0, p1)
-        self.prior_lo, self.prior_hi = self._window(rng, n, lo_len, hi_len, self.q0, self.q1)
-
-    @staticmethod
-    def _window(rng, n, lo_len, hi_len, start, end):
-        length = rng.uniform(lo_len, hi_len)
-        centre = rng.uniform(start, end + 1, n)
-        lo = np.clip(np.floor(centre - length / 2), start, end).astype(np.int64)
-        hi = np.clip(np.floor(centre + length / 2), start, end).astype(np.int64)
-        return lo, np.maximum(lo, hi)
+        self.length = np.floor(rng.uniform(lo_len, hi_len + 1)).astype(np.int64)
+        self.offset = rng.integers(0, p1 - p0 + 1, n)
+        self.prior_offset = rng.integers(0, p0 - self.q0, n)
 
     def days(self, rng, owners, counts, when: str) -> tuple[np.ndarray, np.ndarray]:
         """Repeat each owner ``counts`` times with a day drawn in its spell."""
         owners = np.asarray(owners, dtype=np.int64)
         counts = np.asarray(counts, dtype=np.int64)
         rows = np.repeat(owners, counts)
-        if when == "period":
-            lo, hi = self.lo[rows], self.hi[rows]
-        elif when == "prior":
-            lo, hi = self.prior_lo[rows], self.prior_hi[rows]
-        else:  # a fortnight after the period: in the extract, outside the drop
-            lo, hi = np.full(len(rows), self.p1 + 1), np.full(len(rows), self.p1 + 14)
-        return rows, lo + np.floor(rng.random(len(rows)) * (hi - lo + 1)).astype(np.int64)
+        u = rng.random(len(rows))
+        if when == "after":  # a fortnight after the period: in the extract, outside the drop
+            return rows, self.p1 + 1 + np.floor(u * 14).astype(np.int64)
+        start, end = (self.p0, self.p1) if when == "period" else (self.q0, self.p0 - 1)
+        offset = self.offset if when == "period" else self.prior_offset
+        year = end - start + 1
+        step = np.floor(u * np.minimum(self.length[rows], year)).astype(np.int64)
+        return rows, start + (offset[rows] + step) % year
 
 
 def _extra(rng: np.random.Generator, mean: float, size: int) -> np.ndarray:
@@ -744,9 +742,9 @@ def _make_interventions(rng: np.random.Generator, people: pd.DataFrame, sites: _
     cohort = people["cohort"].to_numpy()
     kind = people["kind"].to_numpy()
     at_bi_site = sites.bi[people["site1"].to_numpy()]
-    pwid_bi = at_bi_site & (rng.random(n) < np.where(cohort == PSY, 0.6, 0.08))
+    pwid_bi = at_bi_site & (rng.random(n) < np.where(cohort == PSY, 0.7, 0.08))
     now = 1 + np.select([cohort == BI, cohort == PSY],
-                        [_extra(rng, 3.5, n), _extra(rng, 3.0, n)], _extra(rng, 0.5, n))
+                        [_extra(rng, 3.7, n), _extra(rng, 4.0, n)], _extra(rng, 0.5, n))
     before = 1 + _extra(rng, 2.5, n)
     after = (rng.random(n) < 0.02).astype(np.int64)
     getting = (cohort == BI) | pwid_bi
@@ -783,10 +781,17 @@ def _make_assessments(rng, people, sites, nsp, interventions, p0, p1) -> pd.Data
     first[idle] = p0 + rng.integers(0, p1 - p0 + 1, idle.sum())
     last[idle] = first[idle]
 
+    first_now = np.full(n, p1, dtype=np.int64)
+    now = keep & (days >= p0)
+    np.minimum.at(first_now, rows[now], days[now])
+    recent = (rng.random(n) < 0.6) & (first_now < p1)
+    first = np.where(recent, first_now, first)
+    offset = np.where(rng.random(n) < 0.6, rng.random(n) * 45, rng.random(n) * 540)
+
     n_assess = people["n_assess"].to_numpy()
     owners = np.repeat(np.arange(n), n_assess)
     nth = np.concatenate([np.arange(k) for k in n_assess]) if n_assess.sum() else np.array([])
-    start = np.maximum(first - np.floor(rng.random(n) * 540).astype(np.int64), p0 - 3 * 365)
+    start = np.maximum(first - np.floor(offset).astype(np.int64), p0 - 3 * 365)
     second = start + np.floor(rng.random(n) * (last - start + 1)).astype(np.int64)
     day = np.where(nth == 0, start[owners], second[owners])
 

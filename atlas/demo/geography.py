@@ -374,19 +374,69 @@ def _partition(
     nodes: list[int],
     adjacency: list[set[int]],
     pos: np.ndarray,
-    m: int,
+    group_counts: list[int],
     size_range: tuple[int, int],
 ) -> list[list[int]]:
-    """Split connected nodes into m contiguous groups of near-equal size within size_range."""
+    """Split connected nodes into contiguous groups of near-equal size within size_range.
+
+    Tries each number of groups in turn: first balanced growth from far-apart seeds (compact
+    groups), then peeling groups off the edge one at a time (never strands a node).
+    """
     n = len(nodes)
-    targets = [n // m + (1 if k < n % m else 0) for k in range(m)]
     mean = pos[nodes].mean(axis=0)
     order = sorted(nodes, key=lambda i: (-float(np.hypot(*(pos[i] - mean))), i))
-    for first in order:
-        groups = _grow(nodes, adjacency, pos, _farthest_first(nodes, pos, m, first), targets)
-        if groups and all(size_range[0] <= len(g) <= size_range[1] for g in groups):
+
+    def fits(groups: list[list[int]] | None) -> bool:
+        return bool(groups) and all(size_range[0] <= len(g) <= size_range[1] for g in groups)
+
+    for m in group_counts:
+        targets = [n // m + (1 if k < n % m else 0) for k in range(m)]
+        for first in order:
+            groups = _grow(nodes, adjacency, pos, _farthest_first(nodes, pos, m, first), targets)
+            if fits(groups):
+                return groups
+        groups = _peel(nodes, adjacency, pos, targets)
+        if fits(groups):
             return groups
-    raise RuntimeError(f"demo geography: cannot split {n} areas into {m} contiguous groups")
+    raise RuntimeError(f"demo geography: cannot split {n} areas into {group_counts} contiguous groups")
+
+
+def _peel(
+    nodes: list[int],
+    adjacency: list[set[int]],
+    pos: np.ndarray,
+    targets: list[int],
+) -> list[list[int]] | None:
+    """Take groups off the edge one by one, keeping what is left connected where possible."""
+    free = set(nodes)
+
+    def free_neighbours(i: int) -> int:
+        return sum(1 for j in adjacency[i] if j in free)
+
+    def splits(i: int) -> bool:
+        rest = sorted(free - {i})
+        return bool(rest) and not _connected(rest, adjacency)
+
+    groups = []
+    for target in targets:
+        if not free:
+            return None
+        start = min(free, key=lambda i: (splits(i), free_neighbours(i), -pos[i][1], pos[i][0], i))
+        group = [start]
+        free.discard(start)
+        while len(group) < target:
+            frontier = sorted({j for i in group for j in adjacency[i] if j in free})
+            if not frontier:
+                return None
+            c = pos[group].mean(axis=0)
+            j = min(
+                frontier,
+                key=lambda j: (splits(j), free_neighbours(j), float(np.hypot(*(pos[j] - c))), j),
+            )
+            group.append(j)
+            free.discard(j)
+        groups.append(group)
+    return None if free else groups
 
 
 def _north_to_south(groups: list[list[int]], pos: np.ndarray) -> list[list[int]]:
@@ -411,8 +461,10 @@ def _name_lsoas(
     msoa_serial = 0
     for la in range(len(la_codes)):
         nodes = [i for i, a in enumerate(la_of_cell) if a == la]
-        m = round(len(nodes) / 5)
-        groups = _north_to_south(_partition(nodes, adjacency, pos, m, MSOA_SIZE_RANGE), pos)
+        low, high = MSOA_SIZE_RANGE
+        counts = range(math.ceil(len(nodes) / high), len(nodes) // low + 1)
+        counts = sorted(counts, key=lambda m: (abs(len(nodes) / m - 5.0), m))
+        groups = _north_to_south(_partition(nodes, adjacency, pos, counts, MSOA_SIZE_RANGE), pos)
         for number, group in enumerate(groups, start=1):
             msoa_serial += 1
             msoa_code = f"E02{900000 + msoa_serial:06d}"
@@ -479,7 +531,9 @@ def _postcodes(
     for lsoa in lsoas:
         members[msoa_index[lsoa.msoa_code]].append(lsoa)
     msoa_la = [m[0].la for m in members]
-    msoa_pos = np.array([np.mean([[l.geom.centroid.x, l.geom.centroid.y] for l in m], axis=0) for m in members])
+    msoa_pos = np.array(
+        [np.mean([[l.geom.centroid.x, l.geom.centroid.y] for l in m], axis=0) for m in members]
+    )
     msoa_adj: list[set[int]] = [set() for _ in msoa_codes]
     for lsoa in lsoas:
         for j in adjacency[lsoa.cell]:
@@ -490,7 +544,7 @@ def _postcodes(
     districts: list[list[int]] = []
     for la in range(len(la_codes)):
         nodes = [k for k in range(len(msoa_codes)) if msoa_la[k] == la]
-        groups = _partition(nodes, msoa_adj, msoa_pos, DISTRICTS_PER_LA, (2, len(nodes)))
+        groups = _partition(nodes, msoa_adj, msoa_pos, [DISTRICTS_PER_LA], (2, len(nodes)))
         districts += _north_to_south(groups, msoa_pos)
     district_of = {k: d for d, group in enumerate(districts) for k in group}
     district_la = [msoa_la[g[0]] for g in districts]
@@ -624,11 +678,15 @@ def _sector_postcodes(
     out = []
     for (_, x, y, lsoa, term), inward in zip(units, codes):
         dointr, doterm = _dates(1, rng, term)[0]
-        out.append(_Postcode(outward, inward, x, y, lsoa.code, lsoa.msoa_code, la_codes[lsoa.la], dointr, doterm))
+        out.append(
+            _Postcode(outward, inward, x, y, lsoa.code, lsoa.msoa_code, la_codes[lsoa.la], dointr, doterm)
+        )
     return out
 
 
-def _outside_postcodes(outline: Polygon, centre: np.ndarray, rng: np.random.Generator) -> list[_Postcode]:
+def _outside_postcodes(
+    outline: Polygon, centre: np.ndarray, rng: np.random.Generator
+) -> list[_Postcode]:
     """Farholme: postcodes in a band just beyond the region's edge, with no boundaries shipped."""
     band = outline.buffer(3500.0).difference(outline.buffer(300.0))
     lo, hi = OUTSIDE_BEARINGS
@@ -654,9 +712,8 @@ def _outside_postcodes(outline: Polygon, centre: np.ndarray, rng: np.random.Gene
         codes = _unit_codes(sector, len(chunk), rng)
         for (x, y), inward in zip(chunk, codes):
             dointr, _ = _dates(1, rng, False)[0]
-            out.append(
-                _Postcode(f"{POSTCODE_AREA}{district}", inward, int(x), int(y), lsoa, msoa, OUTSIDE_LA[0], dointr)
-            )
+            outward = f"{POSTCODE_AREA}{district}"
+            out.append(_Postcode(outward, inward, int(x), int(y), lsoa, msoa, OUTSIDE_LA[0], dointr))
     return out
 
 
@@ -760,7 +817,8 @@ def _counts(demo: _Demo) -> dict[str, int]:
 
 def _readme(demo: _Demo, counts: dict[str, int], seed: int) -> str:
     la_lines = "\n".join(
-        f"| `{code}` | {name} | {counts[f'lsoas_{code}']} |" for code, name in zip(demo.la_codes, demo.la_names)
+        f"| `{code}` | {name} | {counts[f'lsoas_{code}']} |"
+        for code, name in zip(demo.la_codes, demo.la_names)
     )
     straddle = " and ".join(f"`{d}` ({' and '.join(las)})" for d, las in demo.straddling.items())
     return f"""# Demo geography — FICTIONAL
