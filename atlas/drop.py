@@ -187,6 +187,9 @@ def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             old.rmdir()
             out_dir.rename(old)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
         tmp.rename(out_dir)
     except BaseException:
         if old is not None and not out_dir.exists():

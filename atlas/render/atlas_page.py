@@ -11,6 +11,7 @@ import contextlib
 import html
 import itertools
 import json
+import warnings
 from typing import Iterator
 
 import branca.element
@@ -25,6 +26,7 @@ from ..aggregate import COHORT_ORDER
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
 from ..suppress import Published
+from .assets import leaflet_assets
 
 # ColorBrewer YlOrRd, 5 classes (colour-blind safe, sequential).
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -68,7 +70,9 @@ def class_breaks(values: pd.Series, scheme: str, k: int = 5) -> list[float]:
     if v.nunique() <= 1:
         return [float(v.max())] if len(v) else []
     k = min(k, int(v.nunique()))
-    return [float(b) for b in CLASSIFIERS[scheme](v.to_numpy(), k).bins]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Numba not installed")
+        return [float(b) for b in CLASSIFIERS[scheme](v.to_numpy(), k).bins]
 
 
 def _fill(value: float | None, suppressed: bool, breaks: list[float]) -> str:
@@ -87,8 +91,10 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
     minx, miny, maxx, maxy = shapes.total_bounds
     with deterministic_ids():
         fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
-                          tiles="OpenStreetMap" if basemap == "osm" else None,
-                          control_scale=True, prefer_canvas=False)
+                          tiles=None, control_scale=True, prefer_canvas=False)
+        if basemap == "osm":
+            folium.TileLayer("OpenStreetMap", control=False).add_to(fmap)
+        _inline_assets(fmap)
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
         legends = {}
         for i, cohort in enumerate(COHORT_ORDER):
@@ -110,6 +116,17 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
     return page.encode("utf-8")
 
 
+def _inline_assets(fmap: folium.Map) -> None:
+    """Replace folium's CDN links with Leaflet inlined: the page needs no network."""
+    js, css = leaflet_assets()
+    fmap.default_js = []
+    fmap.default_css = []
+    header = fmap.get_root().header
+    header.add_child(branca.element.Element(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(branca.element.Element(
+        "<script>" + js.replace("</script", "<\\/script") + "</script>"), name="leaflet_js")
+
+
 def _cohort_layer(fmap: folium.Map, shapes: gpd.GeoDataFrame, published: Published, cohort: str,
                   layer_name: str, classification: str, show: bool) -> list[tuple[str, str]]:
     table = published.residence_lsoa
@@ -124,7 +141,7 @@ def _cohort_layer(fmap: folium.Map, shapes: gpd.GeoDataFrame, published: Publish
             values.to_numpy(), hidden.to_numpy()):
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
                          "properties": {
-                             "name": name, "code": code,
+                             "name": html.escape(str(name)), "code": html.escape(str(code)),
                              "value": small if sup else ("0" if pd.isna(value) else f"{int(value):,}"),
                              "fill": _fill(None if pd.isna(value) else float(value), bool(sup),
                                            breaks)}})
@@ -139,12 +156,12 @@ def _cohort_layer(fmap: folium.Map, shapes: gpd.GeoDataFrame, published: Publish
         embed=True,
     ).add_to(group)
     group.add_to(fmap)
-    return _legend_rows(breaks, small)
+    return _legend_rows(breaks, small, published.threshold)
 
 
-def _legend_rows(breaks: list[float], small: str) -> list[tuple[str, str]]:
+def _legend_rows(breaks: list[float], small: str, threshold: int) -> list[tuple[str, str]]:
     rows = [(ZERO_FILL, "0")]
-    lower = 1.0
+    lower = float(threshold)
     offset = max(0, len(PALETTE) - len(breaks))
     for i, upper in enumerate(breaks):
         rows.append((PALETTE[i + offset], f"{lower:,.0f}–{upper:,.0f}"))
@@ -160,25 +177,60 @@ def _la_outlines(fmap: folium.Map, geo: Geography) -> None:
                    interactive=False).add_to(fmap)
 
 
+def _script_json(data: object) -> str:
+    """JSON safe to place inside a <script> element (no ``</script>`` or ``<!--`` breakout)."""
+    return (json.dumps(data, sort_keys=True, ensure_ascii=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 def _site_layers(fmap: folium.Map, sites: pd.DataFrame, published: Published) -> None:
+    """Agencies and pharmacies as two layers; popups built as text nodes, never as HTML."""
     activity = published.site_activity.set_index("site_code")
     small = f"fewer than {published.threshold}"
+    layers = {}
     for site_type, label, colour in (("agency", "Agencies", "#1b9e77"),
                                      ("pharmacy", "Pharmacies", "#7570b3")):
         group = folium.FeatureGroup(name=label, overlay=True, show=True)
+        group.add_to(fmap)
         chosen = sites[(sites["site_type"] == site_type) & sites["lat"].notna()]
+        points = []
         for site in chosen.sort_values("site_code").itertuples(index=False):
             row = activity.loc[site.site_code]
-            people = small if row["suppressed"] else f"{int(row['individuals']):,}"
-            popup = (f"<b>{html.escape(site.site_name)}</b><br>{label[:-1]}"
-                     f"<br>Services: {html.escape(site.services or 'not recorded')}"
-                     f"<br>NSP visits: {int(row['nsp_visits']):,}"
-                     f"<br>Individuals: {html.escape(people)}")
-            folium.CircleMarker([site.lat, site.long], radius=6, color="#222", weight=1,
-                                fill=True, fill_color=colour, fill_opacity=0.9,
-                                popup=folium.Popup(popup, max_width=300),
-                                tooltip=html.escape(site.site_name)).add_to(group)
-        group.add_to(fmap)
+            points.append({
+                "lat": round(float(site.lat), 6), "lng": round(float(site.long), 6),
+                "name": site.site_name, "type": label[:-1] if site_type == "agency" else "Pharmacy",
+                "services": site.services or "not recorded",
+                "visits": f"{int(row['nsp_visits']):,}",
+                "people": small if row["suppressed"] else f"{int(row['individuals']):,}"})
+        layers[group.get_name()] = {"colour": colour, "points": points}
+    script = f"""<script>
+window.addEventListener('load', function() {{
+  var layers = {_script_json(layers)};
+  function line(box, label, value) {{
+    var div = document.createElement('div');
+    if (label) {{ var b = document.createElement('b'); b.textContent = label + ': '; div.appendChild(b); }}
+    div.appendChild(document.createTextNode(value));
+    box.appendChild(div);
+  }}
+  Object.keys(layers).forEach(function(name) {{
+    var group = window[name], spec = layers[name];
+    spec.points.forEach(function(p) {{
+      var m = L.circleMarker([p.lat, p.lng], {{radius: 6, color: '#222', weight: 1,
+        fillColor: spec.colour, fillOpacity: 0.9}});
+      m.bindTooltip(function() {{ var s = document.createElement('span'); s.textContent = p.name; return s; }});
+      m.bindPopup(function() {{
+        var box = document.createElement('div');
+        var h = document.createElement('strong'); h.textContent = p.name; box.appendChild(h);
+        line(box, '', p.type); line(box, 'Services', p.services);
+        line(box, 'NSP visits', p.visits); line(box, 'Individuals', p.people);
+        return box;
+      }});
+      m.addTo(group);
+    }});
+  }});
+}});
+</script>"""
+    fmap.get_root().html.add_child(branca.element.Element(script))
 
 
 def _legend(fmap: folium.Map, legends: dict[str, list[tuple[str, str]]], threshold: int) -> None:
@@ -187,7 +239,7 @@ def _legend(fmap: folium.Map, legends: dict[str, list[tuple[str, str]]], thresho
     map_name = fmap.get_name()
     script = f"""
 <div id="atlas-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;
- bottom:30px;left:10px;background:#fff;padding:6px 10px;border-radius:4px;font:12px sans-serif;
+ bottom:30px;right:10px;background:#fff;padding:6px 10px;border-radius:4px;font:12px sans-serif;
  box-shadow:0 1px 4px rgba(0,0,0,.3)"></div>
 <script>
 (function() {{

@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine (see README.md):
+#   make demo   set everything up and build the demo drop into output/demo/
+#   make test   set everything up (Python packages, Debian's chromium) and run the tests
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup setup-test browser clean
+
+$(BIN)/ims-atlas: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m atlas.render.assets
+	touch $@
+
+setup: $(BIN)/ims-atlas
+
+demo: setup
+	$(BIN)/ims-atlas build builders/demo.toml
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+setup-test: setup browser
+
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) output/*/ .pytest_cache
