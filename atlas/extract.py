@@ -26,6 +26,15 @@ GENDERS = ("M", "F", "X", "U")
 ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
 ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
+# Personal data: a reject reason names the field and line but never repeats its value, because
+# rejects.csv is published with the drop.
+PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth",
+                      "postcode"})
+
+
+def _quoted(col: str, values: pd.Series) -> pd.Series | str:
+    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
+    return col if col in PERSONAL else col + " '" + values + "'"
 
 
 @dataclass(frozen=True)
@@ -229,18 +238,18 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         parsed = pd.to_datetime(values.str.slice(0, 10).where(iso), format="%Y-%m-%d",
                                 errors="coerce")
         bad = (values != "") & parsed.isna()
-        fail(bad, col + " '" + values + "' is not a valid ISO date (YYYY-MM-DD)")
+        fail(bad, _quoted(col, values) + " is not a valid ISO date (YYYY-MM-DD)")
         parsed_dates[col] = parsed
     for col, allowed in spec.enums:
         bad = (raw[col] != "") & ~raw[col].isin(allowed)
-        fail(bad, col + " '" + raw[col] + f"' is not one of {', '.join(allowed)}")
+        fail(bad, _quoted(col, raw[col]) + f" is not one of {', '.join(allowed)}")
     parsed_ints: dict[str, pd.Series] = {}
     for col, lo, hi in spec.ints:
         values = raw[col]
         num = pd.to_numeric(values.where(values.str.fullmatch(r"[+-]?\d+")), errors="coerce")
         bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
         expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
-        fail(bad, col + " '" + values + f"' is not {expect}")
+        fail(bad, _quoted(col, values) + f" is not {expect}")
         parsed_ints[col] = num.astype("Int64")
     for ref in spec.refs:
         target = "clients.csv" if ref == "client_ref" else "sites.csv"
@@ -249,7 +258,7 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         values = raw[spec.unique]
         first_line = raw.groupby(values, sort=False)["line"].transform("first")
         dup = (values != "") & values.duplicated(keep="first")
-        fail(dup, f"duplicate {spec.unique} '" + values + "' (first at line "
+        fail(dup, "duplicate " + _quoted(spec.unique, values) + " (first at line "
              + first_line.astype(str) + ")")
     bad_rows = reason != ""
     rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
@@ -272,8 +281,9 @@ def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
     unknown = (values != "") & line.isna()
     ok_keys = set(known.loc[known["ok"], "key"])
     was_rejected = (values != "") & line.notna() & ~values.isin(ok_keys)
-    message = pd.Series(ref + " '" + values + f"' is not in {target}", index=values.index)
-    message = message.where(~was_rejected, ref + " '" + values + f"' was rejected in {target} "
+    shown = _quoted(ref, values)
+    message = pd.Series(shown + f" is not in {target}", index=values.index)
+    message = message.where(~was_rejected, shown + f" was rejected in {target} "
                             "(line " + line.fillna(0).astype(int).astype(str) + ")")
     return unknown | was_rejected, message
 

@@ -212,7 +212,8 @@ def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Pat
     pop = pop[~pop.index.duplicated()]
     lsoas["population"] = lsoas["lsoa_code"].map(pop)
     summed = lsoas.groupby("la_code")["population"].sum(min_count=1)
-    las["population"] = las["la_code"].map(pop).combine_first(las["la_code"].map(summed))
+    own = las["la_code"].map(pop)
+    las["population"] = own.where(own.notna(), las["la_code"].map(summed))
     missing = las.loc[las["population"].isna(), "la_code"]
     if len(missing):
         raise GeographyError(f"{path}: no population for LA(s) {', '.join(missing)} "

@@ -198,7 +198,7 @@ def _site_layers(fmap: folium.Map, sites: pd.DataFrame, published: Published) ->
             row = activity.loc[site.site_code]
             points.append({
                 "lat": round(float(site.lat), 6), "lng": round(float(site.long), 6),
-                "name": site.site_name, "type": label[:-1] if site_type == "agency" else "Pharmacy",
+                "name": site.site_name, "type": site_type.capitalize(),
                 "services": site.services or "not recorded",
                 "visits": f"{int(row['nsp_visits']):,}",
                 "people": small if row["suppressed"] else f"{int(row['individuals']):,}"})
