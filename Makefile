@@ -12,10 +12,10 @@ $(BIN)/ims-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	$(BIN)/python -m atlas.render.assets
 	touch $@
 
 setup: $(BIN)/ims-atlas
+	$(BIN)/python -m atlas.render.assets
 
 demo: setup
 	$(BIN)/ims-atlas build builders/demo.toml
