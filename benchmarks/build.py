@@ -1,0 +1,112 @@
+"""Benchmark: a whole drop build, from raw extract to every output.
+
+    python benchmarks/build.py [--runs 3] [--scale 10] [--keep DIR]
+
+Makes a fake extract at the given scale (10 is about Cheshire & Merseyside: ~30,000 client
+records, ~80,000 NSP visits and ~50,000 interventions in the year), on the real C&M geography of
+../shared/data when present (1,562 LSOAs, 9 LAs), else on the bundled demo geography. Each build
+runs in a fresh process; the script reports the median wall time, peak memory (max RSS) and the
+size of every output, with the machine's core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+CM_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
+          "E08000013", "E08000014", "E08000015"]
+
+RUNNER = """
+import resource, sys, time
+t0 = time.perf_counter()
+from atlas.recipe import load_recipe
+from atlas.drop import build
+build(load_recipe(sys.argv[1]), sys.argv[2])
+wall = time.perf_counter() - t0
+print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def make_inputs(work: Path, scale: float) -> tuple[Path, str]:
+    """Write the extract and recipe; return the recipe and a description of the geography."""
+    if (SHARED / "derived" / "NSPL_CM_derived.csv").is_file():
+        directory = SHARED / "derived" / "NSPL_CM_derived.csv"
+        geography = f"""
+postcodes = "{directory}"
+lsoa_boundaries = "{SHARED}/raw/uk-geojson-lsoa11/*.json"
+population = "{SHARED}/raw/ons-sape-via-demographr/population19_lsoa11_9LA.csv"
+"""
+        las, label = CM_LAS, "real Cheshire & Merseyside geography (1,562 LSOAs, 9 LAs)"
+    else:
+        demo = ROOT / "boundaries" / "demo"
+        directory = demo / "postcodes.csv"
+        geography = f"""
+postcodes = "{directory}"
+lsoa_boundaries = ["{demo}/lsoa.geojson"]
+population = "{demo}/population.csv"
+"""
+        las = ["E06900001", "E06900002", "E06900003", "E06900004"]
+        label = "bundled demo geography (198 LSOAs, 4 LAs)"
+    args = [sys.executable, "-m", "atlas.cli", "demo-data", str(work / "extract"),
+            "--scale", str(scale), "--postcodes", str(directory)]
+    for la in las:
+        args += ["--la", la]
+    subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    recipe = work / "bench.toml"
+    recipe.write_text(f"""[drop]
+name = "bench"
+period = "2017-18"
+
+[extract]
+path = "extract"
+
+[geography]
+{geography}
+[atlas]
+basemap = "none"
+""")
+    return recipe, label
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--keep", type=Path, help="keep the inputs and drop here")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="ims-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    recipe, label = make_inputs(work, args.scale)
+    rows = {}
+    for name in ("clients.csv", "nsp_transactions.csv", "interventions.csv"):
+        with open(work / "extract" / name) as fh:
+            rows[name] = sum(1 for _ in fh) - 1
+    walls, peaks = [], []
+    for _ in range(args.runs):
+        out = subprocess.run([sys.executable, "-c", RUNNER, str(recipe), str(work / "drop")],
+                             check=True, cwd=ROOT, capture_output=True, text=True)
+        wall, rss_kb = out.stdout.split()
+        walls.append(float(wall))
+        peaks.append(int(rss_kb) / 1024)
+    sizes = {str(p.relative_to(work / "drop")): p.stat().st_size
+             for p in sorted((work / "drop").rglob("*")) if p.is_file()}
+    print(json.dumps({
+        "geography": label, "scale": args.scale, "extract_rows": rows, "cores": os.cpu_count(),
+        "runs": args.runs, "wall_s_median": round(statistics.median(walls), 2),
+        "wall_s_all": [round(w, 2) for w in walls],
+        "peak_mb_median": round(statistics.median(peaks)), "output_bytes": sizes,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
