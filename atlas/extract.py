@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -197,14 +199,15 @@ def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataF
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
+    pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))
     for line, record in enumerate(reader, start=2):
-        if not any(field.strip() for field in record):
-            bad.append((line, "blank line"))
-        elif len(record) != width:
-            bad.append((line, f"has {len(record)} fields; the header has {width}"))
-        else:
-            rows.append([record[i] for i in index])
+        if len(record) == width and "".join(record).strip():
+            rows.append(pick(record))
             lines.append(line)
+        elif not "".join(record).strip():
+            bad.append((line, "blank line"))
+        else:
+            bad.append((line, f"has {len(record)} fields; the header has {width}"))
     frame = pd.DataFrame(rows, columns=wanted, dtype=object)
     for col in wanted:
         frame[col] = frame[col].astype(str).str.strip()
@@ -223,33 +226,39 @@ def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataF
 def _validate(spec: FileSpec, raw: pd.DataFrame,
               known: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every check at once, vectorised; a row's reason lists each problem it has."""
-    reason = pd.Series("", index=raw.index, dtype=object)
+    problems: list[pd.Series] = []
 
-    def fail(mask: pd.Series, message: pd.Series | str) -> None:
-        nonlocal reason
-        reason = reason.where(~mask, reason + "; " + message)
+    def fail(mask: pd.Series, message: Callable[[pd.Index], pd.Series | str] | str) -> None:
+        """Note a problem for the rows in mask; a callable message is built for those rows only."""
+        if mask.any():
+            rows = mask[mask].index
+            text = message(rows) if callable(message) else message
+            problems.append(pd.Series(text, index=rows, dtype=object))
 
     for col in spec.nonblank:
         fail(raw[col] == "", f"{col} is blank")
     parsed_dates: dict[str, pd.Series] = {}
     for col in spec.dates:
         values = raw[col]
-        iso = values.str.match(ISO_DATE_RE)
-        parsed = pd.to_datetime(values.str.slice(0, 10).where(iso), format="%Y-%m-%d",
-                                errors="coerce")
+        iso = values.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
+        parsed = pd.to_datetime(values.str.slice(0, 10).where(iso.to_numpy(bool)),
+                                format="%Y-%m-%d", errors="coerce")
         bad = (values != "") & parsed.isna()
-        fail(bad, _quoted(col, values) + " is not a valid ISO date (YYYY-MM-DD)")
+        fail(bad, lambda rows, c=col, v=values: _quoted(c, v[rows])
+             + " is not a valid ISO date (YYYY-MM-DD)")
         parsed_dates[col] = parsed
     for col, allowed in spec.enums:
         bad = (raw[col] != "") & ~raw[col].isin(allowed)
-        fail(bad, _quoted(col, raw[col]) + f" is not one of {', '.join(allowed)}")
+        fail(bad, lambda rows, c=col, a=allowed: _quoted(c, raw[c][rows])
+             + f" is not one of {', '.join(a)}")
     parsed_ints: dict[str, pd.Series] = {}
     for col, lo, hi in spec.ints:
         values = raw[col]
-        num = pd.to_numeric(values.where(values.str.fullmatch(r"[+-]?\d+")), errors="coerce")
+        whole = values.astype("string[pyarrow]").str.fullmatch(r"[+-]?\d+").fillna(False)
+        num = pd.to_numeric(values.where(whole.to_numpy(bool)), errors="coerce")
         bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
         expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
-        fail(bad, _quoted(col, values) + f" is not {expect}")
+        fail(bad, lambda rows, c=col, v=values, e=expect: _quoted(c, v[rows]) + f" is not {e}")
         parsed_ints[col] = num.astype("Int64")
     for ref in spec.refs:
         target = "clients.csv" if ref == "client_ref" else "sites.csv"
@@ -258,11 +267,14 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         values = raw[spec.unique]
         first_line = raw.groupby(values, sort=False)["line"].transform("first")
         dup = (values != "") & values.duplicated(keep="first")
-        fail(dup, "duplicate " + _quoted(spec.unique, values) + " (first at line "
-             + first_line.astype(str) + ")")
-    bad_rows = reason != ""
+        fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
+             + " (first at line " + first_line[rows].astype(str) + ")")
+    # one reason per row: its problems joined in the order the checks ran
+    reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
+              else pd.Series(dtype=object))
+    bad_rows = raw.index.isin(reason.index)
     rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
-                             "reason": reason[bad_rows].str.slice(2)})
+                             "reason": reason.reindex(raw.index[bad_rows])})
     accepted = raw.loc[~bad_rows].copy()
     for col, parsed in parsed_dates.items():
         accepted[col] = parsed[~bad_rows]
