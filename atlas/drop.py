@@ -32,6 +32,7 @@ from .recipe import Recipe
 from .render.atlas_page import render_atlas
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
+from .report_counts import count_reports
 from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,9 @@ def compute_drop(recipe: Recipe,
     counts = count_all(ind, geo, sites, recipe.area_name)
     quarterly = activity_by_quarter(ind, sites)
     completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
+    report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold)
+    published = protect(counts, recipe.threshold, extra=report_counts.cells)
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
     progress("rendering")
     files: dict[str, bytes] = {}
