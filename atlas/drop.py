@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import __version__
-from .aggregate import Counts, activity_by_quarter, assessment_completion, count_all
+from .aggregate import Counts, count_all
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
@@ -90,8 +90,6 @@ def compute_drop(recipe: Recipe,
         dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
     progress("counting")
     counts = count_all(ind, geo, sites, recipe.area_name)
-    quarterly = activity_by_quarter(ind, sites)
-    completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, extra=report_counts.cells)
@@ -99,7 +97,7 @@ def compute_drop(recipe: Recipe,
     progress("rendering")
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
-    files.update(render_reports(published, quarterly, completion, sites, title=recipe.title,
+    files.update(render_reports(published, report_counts, sites, title=recipe.title,
                                 area_name=recipe.area_name, period=recipe.period.label))
     files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
                                        period=recipe.period.label, basemap=recipe.basemap,
