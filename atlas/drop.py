@@ -32,7 +32,7 @@ from .recipe import Recipe
 from .render.atlas_page import render_atlas
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
-from .report_counts import count_reports
+from .report_counts import ReportCounts, count_reports
 from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class DropContent:
     published: Published
     ledger: dict[str, Any]
     files: dict[str, bytes]
+    reports: ReportCounts | None = None  # the reports' counts, before disclosure control
 
 
 @dataclass
@@ -107,7 +108,7 @@ def compute_drop(recipe: Recipe,
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
-    return DropContent(counts, published, ledger, files)
+    return DropContent(counts, published, ledger, files, report_counts)
 
 
 def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dict[str, int],
