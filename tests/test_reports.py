@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
+from html.parser import HTMLParser
 
 import pytest
 
 from atlas.drop import compute_drop
 from atlas.recipe import load_recipe
-from conftest import DEFAULT_SITES, assessment, client, nsp, write_extract, write_recipe
+from conftest import (DEFAULT_SITES, assessment, client, nsp, write_extract, write_geography,
+                      write_recipe)
 from test_reports_ims1718 import parse
 
 EVIL = '=HYPERLINK("http://x")<script>alert(1)</script>'
@@ -38,7 +40,6 @@ def _interventions(folder, rows):
 @pytest.fixture(scope="module")
 def content(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reports")
-    from conftest import write_geography
     geo = write_geography(tmp / "geo")
     sites = [*DEFAULT_SITES, {"site_code": "S3", "site_name": EVIL, "site_type": "agency",
                               "postcode": "AA1 1AB", "services": "BI"}]
@@ -185,12 +186,9 @@ def test_every_report_table_has_its_csv_and_text_is_neutralised(content):
 
 
 def test_hostile_site_names_are_escaped_in_html(content):
-    class Tags(HTMLParserCount):
-        pass
-
     for page in ("monitoring", "data_quality"):
         html = content.files[f"reports/{page}.html"].decode()
-        tags = Tags()
+        tags = ScriptTags()
         tags.feed(html)
         assert tags.scripts == 0
     page = parse(content.files["reports/data_quality.html"])
@@ -198,10 +196,9 @@ def test_hostile_site_names_are_escaped_in_html(content):
     assert f"{EVIL} (S3)" in names
 
 
-from html.parser import HTMLParser  # noqa: E402
+class ScriptTags(HTMLParser):
+    """Counts <script> elements: a site name must never become one."""
 
-
-class HTMLParserCount(HTMLParser):
     def __init__(self):
         super().__init__()
         self.scripts = 0

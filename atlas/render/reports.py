@@ -19,10 +19,9 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..aggregate import COHORT_ORDER, TOTAL
-from ..individuals import ALL, COHORT_LABELS, COHORTS
+from ..individuals import ALL, COHORT_LABELS
 from ..rates import round_half_up
-from ..report_counts import (ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts,
-                             svc_id)
+from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
 from ..suppress import Published
 from .charts import line_chart, stacked_bars
 from .tables import to_csv_bytes
