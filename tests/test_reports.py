@@ -17,6 +17,7 @@ import csv
 import io
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 
 from atlas.drop import compute_drop
@@ -205,3 +206,32 @@ class ScriptTags(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.scripts += tag == "script"
+
+
+def test_no_report_group_gives_away_a_suppressed_cell(content):
+    """Rebuild every additive group of the reports from the published values: none may have
+    exactly one suppressed cell, and a fully published group must add up."""
+    from atlas.suppress import CellTable, _register, _register_extra
+
+    cells = CellTable()
+    _register(cells, content.counts)
+    _register_extra(cells, content.reports.cells)
+    shown = {}
+    for frame in content.published.extra.values():
+        shown.update(zip(frame["cell_id"], frame["individuals"]))
+    svc = content.published.service_la
+    for code, cohort, n in zip(svc["la_code"], svc["cohort"], svc["individuals"]):
+        shown["total:" + cohort if code == "TOTAL" else f"svc:{code}:{cohort}"] = n
+    site = content.published.site_activity
+    shown.update(zip("site:" + site["site_code"], site["individuals"]))
+    hidden = 0
+    for total, parts in cells.groups:
+        if not all(c in shown for c in (total, *parts)):
+            continue  # a group of the spec tables only (tested in test_suppress)
+        values = [shown[c] for c in (total, *parts)]
+        blanks = sum(v is None or v is pd.NA for v in values)
+        hidden += blanks
+        assert blanks != 1, (total, parts)
+        if not blanks:
+            assert int(values[0]) == sum(int(v) for v in values[1:]), (total, parts)
+    assert hidden > 0
