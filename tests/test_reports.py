@@ -169,6 +169,9 @@ def test_data_quality_report_cells_and_marks(content):
     assert s1[:5] == ["3", "*", "*", "*", "2"]
     assert s1[5:11] == ["100.0%", "100.0%", "100.0%", "100.0%", "50.0%", "100.0%"]
     assert s1[11] == "Parental status"
+    sites = [r[0] for r in page.tables["dq-site-activity"][2:]]  # grouped by LA, then name
+    assert sites == ["Alpha", f"{EVIL} (S3)", "Alpha Drug Service (S1)", "Beta",
+                     "Beta Pharmacy (S2)"]
     csv_rows = list(csv.DictReader(io.StringIO(
         content.files["reports/csv/data_quality_la_individuals.csv"].decode())))
     beta = next(r for r in csv_rows if r["la_code"] == BETA)

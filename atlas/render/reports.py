@@ -311,7 +311,12 @@ def _data_quality_tables(published: Published, counts: ReportCounts, names: pd.D
     site_act = act.rename(columns={"site_code": "code", "site_name": "name"})
     la_act = la_act.rename(columns={"la_name": "name"}).assign(unit="la", la_name=la_act["la_name"])
     site_act = site_act.assign(unit="site")
-    activity = pd.concat([site_act, la_act], ignore_index=True)
+    site_rank = {c: i for i, c in enumerate(site_info["site_code"])}
+    la_rank = {c: i for i, c in enumerate(names["la_code"])}
+    site_act["_o"] = site_act["code"].map(site_rank)
+    la_act["_o"] = la_act["code"].map(la_rank)
+    activity = pd.concat([site_act.sort_values(["_o", "quarter"]),
+                          la_act.sort_values(["_o", "quarter"])], ignore_index=True)
     activity = activity[["unit", "code", "name", "la_name", "quarter", "nsp_visits",
                          "nsp_returns", "interventions", "wellbeing_reviews", "referrals_in",
                          "referrals_out"]]
