@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import __version__
-from .aggregate import Counts, activity_by_quarter, assessment_completion, count_all
+from .aggregate import Counts, count_all
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
@@ -32,6 +32,7 @@ from .recipe import Recipe
 from .render.atlas_page import render_atlas
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
+from .report_counts import ReportCounts, count_reports
 from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class DropContent:
     published: Published
     ledger: dict[str, Any]
     files: dict[str, bytes]
+    reports: ReportCounts | None = None  # the reports' counts, before disclosure control
 
 
 @dataclass
@@ -89,15 +91,14 @@ def compute_drop(recipe: Recipe,
         dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
     progress("counting")
     counts = count_all(ind, geo, sites, recipe.area_name)
-    quarterly = activity_by_quarter(ind, sites)
-    completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
+    report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold)
+    published = protect(counts, recipe.threshold, extra=report_counts.cells)
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
     progress("rendering")
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
-    files.update(render_reports(published, quarterly, completion, sites, title=recipe.title,
+    files.update(render_reports(published, report_counts, sites, title=recipe.title,
                                 area_name=recipe.area_name, period=recipe.period.label))
     files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
                                        period=recipe.period.label, basemap=recipe.basemap,
@@ -107,7 +108,7 @@ def compute_drop(recipe: Recipe,
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
-    return DropContent(counts, published, ledger, files)
+    return DropContent(counts, published, ledger, files, report_counts)
 
 
 def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dict[str, int],

@@ -15,7 +15,8 @@ until no group changes, across all groups together.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ import pandas as pd
 from .aggregate import TOTAL, Counts
 from .individuals import ALL, COHORTS
 from .rates import format_fixed, rate_per_1000
+
+if TYPE_CHECKING:
+    from .report_counts import CellSet
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Published:
     threshold: int
     primary: int  # cells suppressed because they are small
     secondary: int  # cells suppressed to protect them
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
 
 
 class CellTable:
@@ -83,10 +88,14 @@ class CellTable:
         return min(pool, key=lambda c: (self.values[c], c == cells[-1], c))
 
 
-def protect(counts: Counts, threshold: int) -> Published:
-    """Apply primary and secondary suppression to every table; blank what derives from it."""
+def protect(counts: Counts, threshold: int, extra: Sequence["CellSet"] = ()) -> Published:
+    """Apply primary and secondary suppression to every table; blank what derives from it.
+
+    ``extra``: further counts of individuals (the reports' cell sets), suppressed together
+    with the spec tables; they come back in ``Published.extra`` by name."""
     cells = CellTable()
     ids = _register(cells, counts)
+    _register_extra(cells, extra)
     suppressed, primary = cells.suppress(threshold)
     tables = {}
     for name, frame in (("service_la", counts.service_la),
@@ -99,8 +108,29 @@ def protect(counts: Counts, threshold: int) -> Published:
         out["suppressed"] = hidden.to_numpy()
         tables[name] = out
     tables["service_la"] = _with_rates(tables["service_la"])
+    published_extra = {}
+    for cell_set in extra:
+        out = cell_set.table.copy()
+        hidden = out["cell_id"].isin(suppressed).to_numpy()
+        out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
+        out["suppressed"] = hidden
+        published_extra[cell_set.name] = out
     return Published(**tables, threshold=threshold, primary=primary,
-                     secondary=len(suppressed) - primary)
+                     secondary=len(suppressed) - primary, extra=published_extra)
+
+
+def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
+    """Add the reports' cells and groups; a group may name cells of the spec tables (one cell
+    published in two tables is one cell), but never a cell that does not exist."""
+    for cell_set in extra:
+        cells.add(cell_set.table["cell_id"], cell_set.table["individuals"])
+    for cell_set in extra:
+        for total, parts in cell_set.groups:
+            unknown = [c for c in (total, *parts) if c not in cells.values]
+            if unknown:
+                raise ValueError(f"report cells {cell_set.name!r}: group names unknown "
+                                 f"cell(s) {', '.join(unknown[:3])}")
+            cells.group(total, parts)
 
 
 def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:

@@ -1,7 +1,11 @@
-"""The tabular reports (first form): monitoring and data quality, as printable HTML.
+"""The tabular reports: monitoring, and activity & data quality, as printable HTML with a CSV
+beside every table.
 
-Jinja2 templates live in ``templates/``, autoescaping on. The context is a typed dict so the
-code-to-template contract is written down. Only published (protected) values reach a template.
+Jinja2 templates live in ``templates/`` (autoescaping on; one include per report section). The
+context is a typed dict so the code-to-template contract is written down. Only published
+(protected) counts of individuals reach a template: every per-person average and percentage of
+individuals is computed here from *published* counts and withheld where one is suppressed.
+Each table is first built as a tidy frame; the CSV is that frame, the HTML is drawn from it.
 """
 
 from __future__ import annotations
@@ -10,14 +14,21 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import jinja2
+import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from ..aggregate import COHORT_ORDER, TOTAL
-from ..individuals import COHORT_LABELS
+from ..individuals import ALL, COHORT_LABELS
+from ..rates import round_half_up
+from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
 from ..suppress import Published
+from .charts import line_chart, stacked_bars
+from .tables import to_csv_bytes
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUPPRESSED_MARK = "*"
+COMPLETION_TARGET = 90.0  # assessment items completed below this share are flagged to fix
 
 
 class ReportContext(TypedDict):
@@ -26,10 +37,14 @@ class ReportContext(TypedDict):
     title: str
     area_name: str
     period: str
+    last_quarter: str
     threshold: int
     mark: str
     cohorts: list[tuple[str, str]]
-    tables: dict[str, Any]
+    quarters: list[str]
+    tables: dict[str, Any]  # table name -> rows for the template
+    charts: dict[str, Markup]  # chart name -> inline SVG
+    csv: dict[str, str]  # table name -> CSV path relative to the report
 
 
 def environment() -> jinja2.Environment:
@@ -39,74 +54,346 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["num"] = fmt_count
     env.filters["pct"] = fmt_pct
+    env.filters["dec"] = fmt_decimal
+    env.globals["zip"] = zip
     return env
 
 
-def fmt_count(value: Any) -> str:
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+
+
+def _mark() -> Markup:
+    return Markup(f'<a class="supp" href="#note-suppressed" title="suppressed">'
+                  f"{SUPPRESSED_MARK}</a>")
+
+
+def fmt_count(value: Any) -> Markup | str:
     """``11757`` -> ``11,757``; a suppressed (missing) count -> the suppression mark."""
-    if value is None or pd.isna(value):
-        return SUPPRESSED_MARK
-    return f"{int(value):,}"
+    return _mark() if _missing(value) else f"{int(value):,}"
 
 
-def fmt_pct(value: Any) -> str:
-    if value is None or pd.isna(value):
-        return SUPPRESSED_MARK
-    return f"{float(value):.1f}%"
+def fmt_pct(value: Any) -> Markup | str:
+    """``31.4`` -> ``31.4%`` (rounded half up); withheld -> the suppression mark."""
+    return _mark() if _missing(value) else f"{_half_up(float(value), 1):.1f}%"
 
 
-def _base(published: Published, title: str, area_name: str, period: str) -> ReportContext:
-    return ReportContext(title=title, area_name=area_name, period=period,
-                         threshold=published.threshold, mark=SUPPRESSED_MARK,
-                         cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER], tables={})
+def fmt_decimal(value: Any, places: int = 1) -> Markup | str:
+    """A rate or average, rounded half up (``24.3``); a rate already published as text is kept
+    as it is; withheld -> the suppression mark."""
+    if _missing(value):
+        return _mark()
+    if isinstance(value, str):
+        return value
+    return f"{_half_up(float(value), places):.{places}f}"
 
 
-def render_reports(published: Published, quarterly: pd.DataFrame, completion: pd.DataFrame,
-                   sites: pd.DataFrame, *, title: str, area_name: str,
-                   period: str) -> dict[str, bytes]:
-    """Both reports as HTML bytes, keyed by their path in the drop."""
+def _half_up(value: float, places: int) -> float:
+    return float(round_half_up(pd.Series([value]), places).iloc[0])
+
+
+def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """Percentage of published counts; withheld (NaN) where either count is suppressed."""
+    p, w = part.astype("Float64"), whole.astype("Float64")
+    out = (100 * p / w.where(w > 0)).astype(float)
+    return out.where(p.notna().to_numpy() & w.notna().to_numpy())
+
+
+def _per(numerator: pd.Series, people: pd.Series) -> pd.Series:
+    """Events per person; withheld where the count of people is suppressed or zero."""
+    n = people.astype("Float64")
+    return (numerator.astype(float) / n.where(n > 0)).astype(float)
+
+
+def _returns_text(visits: int, returns: int) -> str:
+    """As published: "1 return to every 3.2 visits (31.4% of visits)"."""
+    if visits == 0:
+        return "no visits"
+    if returns == 0:
+        return "no returns recorded"
+    ratio = _half_up(visits / returns, 1)
+    share = _half_up(100 * returns / visits, 1)
+    return f"1 return to every {ratio:.1f} visits ({share:.1f}% of visits)"
+
+
+def render_reports(published: Published, counts: ReportCounts, sites: pd.DataFrame, *,
+                   title: str, area_name: str, period: str) -> dict[str, bytes]:
+    """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop."""
+    names = _names(published, area_name)
+    tables = {**_monitoring_tables(published, counts, names),
+              **_data_quality_tables(published, counts, names, sites)}
+    files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
     env = environment()
-    mon = _base(published, title, area_name, period)
+    base = dict(title=title, area_name=area_name, period=period,
+                last_quarter=counts.last_quarter, threshold=published.threshold,
+                mark=SUPPRESSED_MARK, cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
+                quarters=[f"Q{q}" for q in QUARTERS])
+    mon = ReportContext(**base, tables=_monitoring_rows(tables, counts),
+                        charts=_monitoring_charts(tables, counts),
+                        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")})
+    dq = ReportContext(**base, tables=_dq_rows(tables), charts={},
+                       csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")})
+    files["reports/monitoring.html"] = env.get_template("monitoring.html.j2").render(
+        **mon).encode()
+    files["reports/data_quality.html"] = env.get_template("data_quality.html.j2").render(
+        **dq).encode()
+    return files
+
+
+def _names(published: Published, area_name: str) -> pd.DataFrame:
+    """LA code -> name, in the published order (by name), the area last."""
+    svc = published.service_la.drop_duplicates("la_code")[["la_code", "la_name"]]
+    las = svc[svc["la_code"] != TOTAL].sort_values("la_name", kind="stable")
+    return pd.concat([las, pd.DataFrame({"la_code": [TOTAL], "la_name": [area_name]})],
+                     ignore_index=True)
+
+
+# --- monitoring ---------------------------------------------------------------------------
+
+def _monitoring_tables(published: Published, counts: ReportCounts,
+                       names: pd.DataFrame) -> dict[str, pd.DataFrame]:
     svc = published.service_la
-    mon["tables"] = {
-        "summary": [row for row in svc[svc["la_code"] == TOTAL].to_dict("records")],
-        "by_la": _wide(svc),
-    }
-    dq = _base(published, title, area_name, period)
-    dq["tables"] = {"sites": _site_rows(published, quarterly, completion, sites)}
-    return {
-        "reports/monitoring.html": env.get_template("monitoring.html.j2").render(**mon).encode(),
-        "reports/data_quality.html": env.get_template("data_quality.html.j2").render(**dq).encode(),
-    }
+    quarter = published.extra["quarter_individuals"]
+    last = quarter[quarter["quarter"] == 4][["la_code", "cohort", "individuals"]]
+    year = svc[["la_code", "cohort", "individuals", "population", "rate_per_1000",
+                "rate_lower", "rate_upper"]]
+    summary = names.merge(pd.DataFrame({"cohort": list(COHORT_ORDER)}), how="cross")
+    summary = summary.merge(last.rename(columns={"individuals": "last_quarter"}),
+                            on=["la_code", "cohort"], how="left")
+    summary = summary.merge(year, on=["la_code", "cohort"], how="left")
+    summary = summary.rename(columns={"individuals": "twelve_months"})
+    alls = summary[summary["cohort"] == ALL].set_index("la_code")["twelve_months"]
+    summary["share_of_all"] = round_half_up(
+        _share(summary["twelve_months"], summary["la_code"].map(alls)), 1)
+    summary["suppressed"] = summary["twelve_months"].isna() | summary["last_quarter"].isna()
+    for col in ("last_quarter", "twelve_months"):
+        summary[col] = summary[col].astype("Int64")
+    summary.insert(0, "period", published_period(counts))
+
+    act = counts.la_activity.merge(names, on="la_code")
+    clients = published.extra["intervention_clients"][["la_code", "quarter", "individuals"]]
+    act = act.merge(clients.rename(columns={"individuals": "intervention_clients"}),
+                    on=["la_code", "quarter"], how="left")
+    act["interventions_per_person"] = round_half_up(
+        _per(act["interventions"], act["intervention_clients"]), 2)
+    act["returns_per_visit_pct"] = round_half_up(
+        _share(act["nsp_returns"], act["nsp_visits"].astype("Int64")), 1)
+    act["visits_per_return"] = round_half_up(
+        act["nsp_visits"] / act["nsp_returns"].where(act["nsp_returns"] > 0), 1)
+    act["intervention_clients_suppressed"] = act["intervention_clients"].isna()
+    order = {c: i for i, c in enumerate(names["la_code"])}
+    act = act.sort_values(["la_code", "quarter"], key=lambda s: s.map(order)
+                          if s.name == "la_code" else s).reset_index(drop=True)
+    act = act[["la_code", "la_name", "quarter", "nsp_visits", "nsp_returns",
+               "visits_per_return", "returns_per_visit_pct", "interventions",
+               "intervention_clients", "intervention_clients_suppressed",
+               "interventions_per_person", "wellbeing_reviews", "referrals_in",
+               "referrals_out"]]
+
+    prof = published.extra["profiles"].copy()
+    totals = svc[svc["la_code"] == TOTAL].set_index("cohort")["individuals"]
+    prof["share"] = round_half_up(_share(prof["individuals"], prof["cohort"].map(totals)), 1)
+    prof["dimension_label"] = prof["dimension"].map(PROFILE_DIMENSIONS)
+    prof = prof.sort_values("order", kind="stable")
+    prof = prof[["dimension", "dimension_label", "category", "cohort", "individuals", "share",
+                 "suppressed"]].reset_index(drop=True)
+
+    trend = published.extra["trend"][["year", "cohort", "individuals", "suppressed"]]
+    return {"monitoring_cohort_summary": summary, "monitoring_la_activity": act,
+            "monitoring_profiles": prof, "monitoring_trend": trend.reset_index(drop=True)}
 
 
-def _wide(svc: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per LA (then the total): individuals and rate for each cohort."""
-    rows = []
-    for code, part in svc.groupby("la_code", sort=False):
+def published_period(counts: ReportCounts) -> str:
+    return counts.last_quarter.split()[0]
+
+
+def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Any]:
+    summary = tables["monitoring_cohort_summary"]
+    by_la = []
+    for code, part in summary.groupby("la_code", sort=False):
         by = part.set_index("cohort")
-        rows.append({"la_code": code, "la_name": part["la_name"].iloc[0], "total": code == TOTAL,
-                     "cells": [(by.at[c, "individuals"], by.at[c, "rate_per_1000"])
-                               for c in COHORT_ORDER]})
-    return rows
+        by_la.append({"la_code": code, "la_name": part["la_name"].iloc[0],
+                      "total": code == TOTAL,
+                      "cells": [{"last_quarter": by.at[c, "last_quarter"],
+                                 "twelve_months": by.at[c, "twelve_months"],
+                                 "share": by.at[c, "share_of_all"],
+                                 "rate": by.at[c, "rate_per_1000"],
+                                 "ci": _ci(by.at[c, "rate_lower"], by.at[c, "rate_upper"])}
+                                for c in COHORT_ORDER]})
+    area = next(r for r in by_la if r["total"])
+    act = tables["monitoring_la_activity"]
+    activity = [{"la_name": part["la_name"].iloc[0], "total": code == TOTAL,
+                 "quarters": [dict(r._asdict(), average=_average(r),
+                                   returns_text=_returns_text(r.nsp_visits, r.nsp_returns))
+                              for r in part.itertuples(index=False)]}
+                for code, part in act.groupby("la_code", sort=False)]
+    area_last = activity[-1]["quarters"][-1]
+    prof = tables["monitoring_profiles"]
+    profiles = []
+    for dim, part in prof.groupby("dimension", sort=False):
+        rows = []
+        for cat, cells in part.groupby("category", sort=False):
+            by = cells.set_index("cohort")
+            rows.append({"category": cat, "cells": [(by.at[c, "individuals"], by.at[c, "share"])
+                                                    for c in COHORT_ORDER]})
+        profiles.append({"dimension": dim, "label": PROFILE_DIMENSIONS[dim], "rows": rows})
+    trend = tables["monitoring_trend"]
+    years = [{"year": y, "cells": list(part.set_index("cohort").loc[list(COHORT_ORDER),
+                                                                  "individuals"])}
+             for y, part in trend.groupby("year", sort=True)]
+    return {"by_la": by_la, "area": area, "activity": activity, "area_last": area_last,
+            "profiles": profiles, "trend": years}
 
 
-def _site_rows(published: Published, quarterly: pd.DataFrame, completion: pd.DataFrame,
-               sites: pd.DataFrame) -> list[dict[str, Any]]:
-    act = published.site_activity.set_index("site_code")
-    comp = completion.set_index("site_code")
-    rows = []
-    for code in act.index:
-        q = quarterly[quarterly["site_code"] == code].set_index("quarter")
-        rows.append({
-            "site_code": code, "site_name": act.at[code, "site_name"],
-            "site_type": act.at[code, "site_type"], "la_code": act.at[code, "la_code"],
-            "individuals": act.at[code, "individuals"],
-            "nsp": [int(q.at[i, "nsp_visits"]) for i in (1, 2, 3, 4)],
-            "returns": [int(q.at[i, "nsp_returns"]) for i in (1, 2, 3, 4)],
-            "interventions": [int(q.at[i, "interventions"]) for i in (1, 2, 3, 4)],
-            "assessments": int(comp.at[code, "assessments"]) if code in comp.index else 0,
-            "completion": ([comp.at[code, c] for c in comp.columns if c != "assessments"]
-                           if code in comp.index else [None] * 6),
-        })
-    return rows
+def _average(row: Any) -> float | str | None:
+    """Interventions per person: withheld (None) where the clients are suppressed."""
+    if _missing(row.intervention_clients):
+        return None
+    return "–" if row.intervention_clients == 0 else row.interventions_per_person
+
+
+def _ci(lo: Any, hi: Any) -> str:
+    return "" if _missing(lo) or _missing(hi) else f"{lo}–{hi}"
+
+
+def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Markup]:
+    charts: dict[str, Markup] = {}
+    prof = tables["monitoring_profiles"]
+    totals = tables["monitoring_cohort_summary"]
+    totals = totals[totals["la_code"] == TOTAL].set_index("cohort")["twelve_months"]
+    for dim, part in prof.groupby("dimension", sort=False):
+        cats = list(dict.fromkeys(part["category"]))
+        rows = []
+        for c in COHORT_ORDER:
+            cells = part[part["cohort"] == c].set_index("category")["individuals"]
+            total = totals.get(c)
+            rows.append((COHORT_LABELS[c], None if _missing(total) else float(total),
+                         [None if _missing(cells[k]) else float(cells[k]) for k in cats]))
+        charts[dim] = stacked_bars(f"{PROFILE_DIMENSIONS[dim]} by cohort", rows, cats)
+    trend = tables["monitoring_trend"]
+    series = []
+    for c in COHORT_ORDER:
+        vals = trend[trend["cohort"] == c].set_index("year")["individuals"]
+        series.append((COHORT_LABELS[c], [None if _missing(vals.get(y)) else float(vals[y])
+                                          for y in counts.years]))
+    charts["trend"] = line_chart("Individuals per cohort and financial year", counts.years,
+                                 series)
+    return charts
+
+
+# --- data quality -------------------------------------------------------------------------
+
+def _data_quality_tables(published: Published, counts: ReportCounts, names: pd.DataFrame,
+                         sites: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    svc = published.service_la
+    year_la = svc[svc["cohort"] == ALL].set_index("la_code")["individuals"]
+    quarter = published.extra["quarter_individuals"]
+    quarter = quarter[quarter["cohort"] == ALL]
+    site_info = _site_order(published.site_activity, names)
+
+    la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals")
+    la_ind = names.copy()
+    for q in QUARTERS:
+        la_ind[f"q{q}"] = la_ind["la_code"].map(la_q[q]).astype("Int64")
+    la_ind["twelve_months"] = la_ind["la_code"].map(year_la).astype("Int64")
+
+    sq = published.extra["site_quarter_individuals"].pivot(index="site_code", columns="quarter",
+                                                           values="individuals")
+    site_ind = site_info.copy()
+    for q in QUARTERS:
+        site_ind[f"q{q}"] = site_ind["site_code"].map(sq[q]).astype("Int64")
+    site_ind["twelve_months"] = site_ind["individuals"]
+    site_ind = site_ind.drop(columns=["individuals"])
+
+    act = counts.site_activity.merge(site_info[["site_code", "site_name", "la_name"]],
+                                     on="site_code")
+    la_act = counts.la_activity.merge(names, on="la_code").rename(columns={"la_code": "code"})
+    site_act = act.rename(columns={"site_code": "code", "site_name": "name"})
+    la_act = la_act.rename(columns={"la_name": "name"}).assign(unit="la", la_name=la_act["la_name"])
+    site_act = site_act.assign(unit="site")
+    site_rank = {c: i for i, c in enumerate(site_info["site_code"])}
+    la_rank = {c: i for i, c in enumerate(names["la_code"])}
+    site_act["_o"] = site_act["code"].map(site_rank)
+    la_act["_o"] = la_act["code"].map(la_rank)
+    activity = pd.concat([site_act.sort_values(["_o", "quarter"]),
+                          la_act.sort_values(["_o", "quarter"])], ignore_index=True)
+    activity = activity[["unit", "code", "name", "la_name", "quarter", "nsp_visits",
+                         "nsp_returns", "interventions", "wellbeing_reviews", "referrals_in",
+                         "referrals_out"]]
+
+    assessed = published.extra["assessed"].pivot(index="code", columns="assessment",
+                                                 values="individuals")
+    units = pd.concat([
+        site_info.assign(unit="site", code=site_info["site_code"], name=site_info["site_name"],
+                         seen=site_info["individuals"]),
+        names.assign(unit=np.where(names["la_code"] == TOTAL, "area", "la"),
+                     code=names["la_code"], name=names["la_name"],
+                     seen=names["la_code"].map(year_la)),
+    ], ignore_index=True)[["unit", "code", "name", "la_name", "seen"]]
+    units["seen"] = units["seen"].astype("Int64")
+    units["with_assessment"] = units["code"].map(assessed["with"]).astype("Int64")
+    units["without_assessment"] = units["code"].map(assessed["without"]).astype("Int64")
+    units["with_assessment_pct"] = round_half_up(_share(units["with_assessment"],
+                                                        units["seen"]), 1)
+    comp = counts.completion.set_index(["unit", "code"])
+    keys = pd.MultiIndex.from_arrays([units["unit"], units["code"]])
+    units["assessments"] = comp["assessments"].reindex(keys).fillna(0).astype(np.int64).to_numpy()
+    for item in ASSESSMENT_ITEMS:
+        units[f"{item}_pct"] = round_half_up(comp[item].reindex(keys).reset_index(drop=True), 1)
+    units["to_fix"] = [
+        "; ".join(label for item, label in ASSESSMENT_ITEMS.items()
+                  if not pd.isna(getattr(r, f"{item}_pct"))
+                  and getattr(r, f"{item}_pct") < COMPLETION_TARGET)
+        for r in units.itertuples()]
+    return {"data_quality_la_individuals": la_ind, "data_quality_site_individuals": site_ind,
+            "data_quality_activity": activity, "data_quality_assessments": units}
+
+
+def _site_order(site_activity: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """Sites grouped by LA (in the LA order), then by name; sites outside the drop's LAs last."""
+    s = site_activity[["site_code", "site_name", "site_type", "la_code", "individuals"]].copy()
+    s["la_name"] = s["la_code"].map(names.set_index("la_code")["la_name"]).fillna(
+        "Outside the area or not placed")
+    order = {c: i for i, c in enumerate(names["la_code"])}
+    s["_o"] = s["la_code"].map(order).fillna(len(order))
+    s = s.sort_values(["_o", "site_name", "site_code"], kind="stable").drop(columns="_o")
+    return s.reset_index(drop=True)
+
+
+def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    def grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return [{"la_name": la, "rows": part.to_dict("records")}
+                for la, part in frame.groupby("la_name", sort=False)]
+
+    act = tables["data_quality_activity"]
+    site_act = []
+    for (code, name, la), part in act[act["unit"] == "site"].groupby(
+            ["code", "name", "la_name"], sort=False):
+        site_act.append({"code": code, "name": name, "la_name": la,
+                         **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
+                                                       "interventions")}})
+    la_act = []
+    for (code, name), part in act[act["unit"] == "la"].groupby(["code", "name"], sort=False):
+        la_act.append({"code": code, "name": name, "total": code == TOTAL,
+                       **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
+                                                     "interventions")}})
+    units = tables["data_quality_assessments"]
+    return {
+        "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),
+        "site_individuals": grouped(tables["data_quality_site_individuals"]),
+        "la_activity": la_act,
+        "site_activity": _by_la(site_act),
+        "la_assessments": units[units["unit"] != "site"].to_dict("records"),
+        "site_assessments": grouped(units[units["unit"] == "site"]),
+        "assessment_items": list(ASSESSMENT_ITEMS.items()),
+        "target": COMPLETION_TARGET,
+    }
+
+
+def _by_la(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if not out or out[-1]["la_name"] != row["la_name"]:
+            out.append({"la_name": row["la_name"], "rows": []})
+        out[-1]["rows"].append(row)
+    return out
