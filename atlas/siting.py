@@ -171,7 +171,8 @@ def existing_nsp_sites(sites: pd.DataFrame) -> pd.DataFrame:
 class Plan:
     """Coverage today and the recommended sites, as counts of individuals (unprotected)."""
 
-    demand: pd.DataFrame  # lsoa_code, la_code, demand, x, y, covered_today, added_by_rank
+    demand: pd.DataFrame  # lsoa_code, la_code, demand, x, y, covered_today, added_by_rank,
+    #                       reachable (some candidate within the radius)
     ranked: pd.DataFrame  # rank, site_code, site_name, la_code, added, cumulative
     total: int
     covered_today: int
@@ -229,6 +230,7 @@ def plan_sites(demand: pd.DataFrame, existing: pd.DataFrame, candidates: pd.Data
     out = demand[["lsoa_code", "la_code", "demand", "x", "y"]].copy()
     out["covered_today"] = covered
     out["added_by_rank"] = added_by_rank
+    out["reachable"] = np.diff(cover.indptr) > 0
     plan = Plan(out, ranked, int(w.sum()), today_total, radius_m, new_sites,
                 best_possible=today_total + int(w[open_rows].sum()))
     if target_pct is not None:

@@ -63,7 +63,7 @@ def _base(published: Published, title: str, area_name: str, period: str) -> Repo
 
 def render_reports(published: Published, quarterly: pd.DataFrame, completion: pd.DataFrame,
                    sites: pd.DataFrame, *, title: str, area_name: str,
-                   period: str) -> dict[str, bytes]:
+                   period: str, siting: Any = None) -> dict[str, bytes]:
     """Both reports as HTML bytes, keyed by their path in the drop."""
     env = environment()
     mon = _base(published, title, area_name, period)
@@ -71,6 +71,7 @@ def render_reports(published: Published, quarterly: pd.DataFrame, completion: pd
     mon["tables"] = {
         "summary": [row for row in svc[svc["la_code"] == TOTAL].to_dict("records")],
         "by_la": _wide(svc),
+        "siting": siting_section(siting) if siting is not None else None,
     }
     dq = _base(published, title, area_name, period)
     dq["tables"] = {"sites": _site_rows(published, quarterly, completion, sites)}
@@ -78,6 +79,17 @@ def render_reports(published: Published, quarterly: pd.DataFrame, completion: pd
         "reports/monitoring.html": env.get_template("monitoring.html.j2").render(**mon).encode(),
         "reports/data_quality.html": env.get_template("data_quality.html.j2").render(**dq).encode(),
     }
+
+
+def siting_section(pub: Any) -> dict[str, Any]:
+    """The monitoring report's NSP siting section, from a published plan (``PublishedPlan``)."""
+    return {"radius_m": f"{pub.radius_m:,.0f}", "new_sites": pub.new_sites,
+            "rows": pub.siting.to_dict("records"),
+            "las": pub.coverage_la.to_dict("records"),
+            "recommended": len(pub.recommended),
+            "left_out": f"{'at least ' if not pub.left_out_exact else ''}{pub.left_out:,}",
+            "target_pct": None if pub.target_pct is None else f"{pub.target_pct:g}",
+            "target_sites": pub.target_sites, "best_possible_pct": pub.best_possible_pct}
 
 
 def _wide(svc: pd.DataFrame) -> list[dict[str, Any]]:
