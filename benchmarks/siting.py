@@ -2,6 +2,7 @@
 
     python benchmarks/siting.py            # both sizes
     python benchmarks/siting.py --only cm  # 1,562 LSOAs x 500 candidates (target <= 10 s)
+    python benchmarks/siting.py --only cm-real  # the same on the real C&M LSOAs and pharmacies
 
 Synthetic but realistically clustered: LSOA demand points around towns (LSOAs are a few
 hundred metres apart in cities, kilometres apart in the country), candidates and existing NSP
@@ -53,8 +54,37 @@ def synthetic(n_lsoa: int, n_cand: int, n_exist: int, extent: float, towns: int,
     return demand, exist, cands
 
 
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def real_cm(seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The 1,562 real C&M LSOAs (mean live-postcode positions), 500 real pharmacies as
+    candidates and 60 others as existing sites; demand synthetic."""
+    from atlas.geography import load_geography
+    from atlas.siting import lsoa_points, to_bng
+
+    geo = load_geography([SHARED / "derived" / "NSPL_CM_derived.csv"],
+                         sorted((SHARED / "raw" / "uk-geojson-lsoa11").glob("*.json")),
+                         SHARED / "raw" / "ons-sape-via-demographr" /
+                         "population19_lsoa11_9LA.csv")
+    rng = np.random.default_rng(seed)
+    demand = lsoa_points(geo).assign(demand=lambda f: rng.negative_binomial(1, 0.25, len(f)))
+    ph = pd.read_csv(SHARED / "raw" / "pharmacies-nhs-choices-2019" / "Pharmacy_9LA.csv",
+                     sep="\xac", encoding="latin-1", engine="python", dtype=str)
+    x, y = to_bng(ph["Latitude"].astype(float), ph["Longitude"].astype(float))
+    ph = pd.DataFrame({"site_code": ph["OrganisationCode"], "site_name": ph["OrganisationName"],
+                       "la_code": "", "x": x, "y": y}).sample(frac=1, random_state=seed)
+    return demand, ph.iloc[500:560][["x", "y"]], ph.iloc[:500]
+
+
 def run(name: str) -> None:
-    demand, exist, cands = synthetic(*SIZES[name])
+    if name == "cm-real":
+        if not (SHARED / "derived" / "NSPL_CM_derived.csv").is_file():
+            print("cm-real: skipped (../shared/data not found)")
+            return
+        demand, exist, cands = real_cm()
+    else:
+        demand, exist, cands = synthetic(*SIZES[name])
     t = time.perf_counter()
     m = coverage_matrix(demand[["x", "y"]].to_numpy(), cands[["x", "y"]].to_numpy(), 1000.0)
     t_matrix = time.perf_counter() - t
@@ -74,9 +104,9 @@ def run(name: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=list(SIZES))
+    ap.add_argument("--only", choices=[*SIZES, "cm-real"])
     args = ap.parse_args()
-    for name in ([args.only] if args.only else list(SIZES)):
+    for name in ([args.only] if args.only else ["cm-real", *SIZES]):
         run(name)
 
 
