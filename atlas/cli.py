@@ -85,5 +85,25 @@ def demo_data(out: Path, seed: int, scale: float, period: str, postcodes: Path |
     click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
+@main.command("site-plan")
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--new", "new_sites", type=click.IntRange(min=1),
+              help="How many new sites to recommend (default: the recipe's new_sites).")
+@click.option("--radius", "radius_m", type=click.FloatRange(min=1),
+              help="Coverage radius in metres (default: the recipe's radius_m).")
+@click.option("--quiet", is_flag=True, help="Only errors and the table.")
+def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet: bool) -> None:
+    """Plan new NSP sites for RECIPE's [siting] section and print the table (writes nothing)."""
+    from .recipe import load_recipe
+    from .site_plan import describe, plan_recipe
+
+    _logging(quiet)
+    spec = load_recipe(recipe)
+    show = (lambda msg: None) if quiet or not sys.stderr.isatty() else \
+        (lambda msg: click.echo(f"  {msg}…", err=True))
+    result = plan_recipe(spec, new_sites, radius_m, progress=show)
+    click.echo(describe(result, spec.area_name))
+
+
 if __name__ == "__main__":
     main()

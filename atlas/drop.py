@@ -33,6 +33,7 @@ from .render.atlas_page import render_atlas
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
 from .report_counts import ReportCounts, count_reports
+from .site_plan import run_siting
 from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
@@ -95,16 +96,27 @@ def compute_drop(recipe: Recipe,
     progress("disclosure control")
     published = protect(counts, recipe.threshold, extra=report_counts.cells)
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
+    siting = None
+    if recipe.siting:
+        progress("planning NSP sites")
+        siting = run_siting(recipe.siting, geo, sites, counts, published)
+        ledger["siting"] = siting.ledger
     progress("rendering")
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
     files.update(render_reports(published, report_counts, sites, title=recipe.title,
-                                area_name=recipe.area_name, period=recipe.period.label))
+                                area_name=recipe.area_name, period=recipe.period.label,
+                                siting=siting and siting.published))
     files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
                                        period=recipe.period.label, basemap=recipe.basemap,
-                                       classification=recipe.classification)
+                                       classification=recipe.classification,
+                                       siting=siting and siting.published)
     files["ledger.json"] = _json_bytes(ledger)
-    files["rejects.csv"] = to_csv_bytes(extract.rejects)
+    rejects = extract.rejects if siting is None else pd.concat(
+        [extract.rejects, siting.rejects], ignore_index=True)
+    files["rejects.csv"] = to_csv_bytes(rejects)
+    if siting is not None:
+        files.update(siting.files)
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)

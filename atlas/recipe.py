@@ -153,6 +153,12 @@ def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
             values[opt.key] = _CHECKERS[opt.kind](opt, flat[opt.key], base)
         except ValueError as exc:
             problems.append(f"{opt.key}: {exc}")
+    if "siting" in raw and "siting.candidates" not in flat:
+        problems.append("siting.candidates: missing (required when [siting] is given: a CSV of "
+                        "site_code, site_name, postcode)")
+    target = values.get("siting.target_pct")
+    if isinstance(target, (int, float)) and not isinstance(target, bool) and target > 100:
+        problems.append(f"siting.target_pct: must be at most 100, got {target}")
     name = values.get("drop.name")
     if isinstance(name, str) and (not name.strip() or re.search(r"[/\\]|^\.", name)):
         problems.append(f"drop.name: {name!r} is not a usable folder name")

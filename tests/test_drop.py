@@ -121,7 +121,7 @@ def test_same_inputs_give_byte_identical_drops_apart_from_build_time(demo_drop, 
 def test_manifest_records_recipe_hashes_and_versions(demo_drop):
     manifest = json.loads((demo_drop / "manifest.json").read_text())
     assert manifest["recipe"]["content"]["drop"]["name"] == "demo"
-    assert len(manifest["inputs"]) == 7 + 5
+    assert len(manifest["inputs"]) == 7 + 5 + 1  # extract, geography, siting candidates
     assert all(len(h) == 64 for h in manifest["inputs"].values())
     assert {"ims-atlas", "pandas", "geopandas", "folium"} <= set(manifest["software"])
 

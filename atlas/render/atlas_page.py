@@ -85,7 +85,7 @@ def _fill(value: float | None, suppressed: bool, breaks: list[float]) -> str:
 
 
 def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, title: str,
-                 period: str, basemap: str, classification: str) -> bytes:
+                 period: str, basemap: str, classification: str, siting=None) -> bytes:
     """The atlas page as HTML bytes."""
     shapes = simplified_lsoas(geo)
     minx, miny, maxx, maxy = shapes.total_bounds
@@ -103,6 +103,9 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
                                                 classification, show=(i == 0))
         _la_outlines(fmap, geo)
         _site_layers(fmap, sites, published)
+        if siting is not None:  # NSP siting overlays (issue 7), kept in their own module
+            from .siting_layer import add_siting_layers
+            add_siting_layers(fmap, shapes, siting)
         folium.LayerControl(collapsed=False).add_to(fmap)
         _legend(fmap, legends, published.threshold)
         fmap.get_root().header.add_child(branca.element.Element(

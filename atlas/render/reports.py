@@ -117,7 +117,8 @@ def _returns_text(visits: int, returns: int) -> str:
 
 
 def render_reports(published: Published, counts: ReportCounts, sites: pd.DataFrame, *,
-                   title: str, area_name: str, period: str) -> dict[str, bytes]:
+                   title: str, area_name: str, period: str,
+                   siting: Any = None) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop."""
     names = _names(published, area_name)
     tables = {**_monitoring_tables(published, counts, names),
@@ -128,7 +129,9 @@ def render_reports(published: Published, counts: ReportCounts, sites: pd.DataFra
                 last_quarter=counts.last_quarter, threshold=published.threshold,
                 mark=SUPPRESSED_MARK, cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
                 quarters=[f"Q{q}" for q in QUARTERS])
-    mon = ReportContext(**base, tables=_monitoring_rows(tables, counts),
+    mon_rows = _monitoring_rows(tables, counts)
+    mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon = ReportContext(**base, tables=mon_rows,
                         charts=_monitoring_charts(tables, counts),
                         csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")})
     dq = ReportContext(**base, tables=_dq_rows(tables), charts={},
@@ -138,6 +141,17 @@ def render_reports(published: Published, counts: ReportCounts, sites: pd.DataFra
     files["reports/data_quality.html"] = env.get_template("data_quality.html.j2").render(
         **dq).encode()
     return files
+
+
+def siting_section(pub: Any) -> dict[str, Any]:
+    """The monitoring report's NSP siting section, from a published plan (``PublishedPlan``)."""
+    return {"radius_m": f"{pub.radius_m:,.0f}", "new_sites": pub.new_sites,
+            "rows": pub.siting.to_dict("records"),
+            "las": pub.coverage_la.to_dict("records"),
+            "recommended": len(pub.recommended),
+            "left_out": f"{'at least ' if not pub.left_out_exact else ''}{pub.left_out:,}",
+            "target_pct": None if pub.target_pct is None else f"{pub.target_pct:g}",
+            "target_sites": pub.target_sites, "best_possible_pct": pub.best_possible_pct}
 
 
 def _names(published: Published, area_name: str) -> pd.DataFrame:
