@@ -29,7 +29,9 @@ from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
 from .individuals import build_individuals
 from .recipe import Recipe
-from .render.atlas_page import render_atlas
+from .msoa import msoa_of_lsoas, read_lookup
+from .render.atlas_page import render_atlas, render_geojson
+from .render.index_page import write_index
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
 from .suppress import Published, protect
@@ -66,6 +68,7 @@ def build(recipe: Recipe, out_dir: Path | None = None,
     content = compute_drop(recipe, progress)
     progress("writing the drop")
     write_atomically(out_dir, content.files)
+    write_index(out_dir.resolve().parent)
     return BuildResult(out_dir, {k: len(v) for k, v in sorted(content.files.items())},
                        content.ledger)
 
@@ -88,7 +91,9 @@ def compute_drop(recipe: Recipe,
         ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
         dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
     progress("counting")
-    counts = count_all(ind, geo, sites, recipe.area_name)
+    msoa_of = (msoa_of_lsoas(geo, read_lookup(recipe.lookup, geo.lsoas["lsoa_code"]))
+               if recipe.lookup else None)
+    counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     quarterly = activity_by_quarter(ind, sites)
     completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
     progress("disclosure control")
@@ -101,7 +106,10 @@ def compute_drop(recipe: Recipe,
                                 area_name=recipe.area_name, period=recipe.period.label))
     files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
                                        period=recipe.period.label, basemap=recipe.basemap,
-                                       classification=recipe.classification)
+                                       classification=recipe.classification,
+                                       area_name=recipe.area_name,
+                                       build_date=build_time()[:10], msoa_of=msoa_of)
+    files.update(render_geojson(published, geo))
     files["ledger.json"] = _json_bytes(ledger)
     files["rejects.csv"] = to_csv_bytes(extract.rejects)
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
