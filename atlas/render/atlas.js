@@ -12,7 +12,8 @@
   var levels = {};
   data.levels.forEach(function (l) { levels[l.id] = l; });
 
-  var map = L.map('atlas-map', {preferCanvas: false, zoomSnap: 0.25, keyboard: true});
+  var map = L.map('atlas-map', {preferCanvas: false, zoomSnap: 0.25, keyboard: true,
+                              maxZoom: 18});
   if (document.body.dataset.basemap === 'osm') {
     L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {maxZoom: 19,
       attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
@@ -46,7 +47,11 @@
   function current() { return levels[state.level]; }
   function vals() { return current().values[state.cohort]; }
   function breaks() { return current().breaks[state.cohort][state.measure]; }
-  function valueOf(i) { return vals()[state.measure][i]; }
+  function valueOf(i) {  // rates travel as whole tenths
+    var v = vals()[state.measure][i];
+    return v === null || state.measure === 'n' ? v : v / 10;
+  }
+  function tenth(v) { return v === null ? null : v / 10; }
   function suppressed(i) { return vals().n[i] === null; }
 
   function colour(i) {
@@ -69,8 +74,8 @@
     } else {
       box.appendChild(el('div', 'Individuals: ' + fmt(v.n[i])));
       box.appendChild(el('div', v.rate[i] === null ? 'Rate per 1,000: no population' :
-        'Rate per 1,000: ' + fmtRate(v.rate[i]) + ' (95% CI ' + fmtRate(v.lo[i]) + '–' +
-        fmtRate(v.hi[i]) + ')'));
+        'Rate per 1,000: ' + fmtRate(tenth(v.rate[i])) + ' (95% CI ' + fmtRate(tenth(v.lo[i])) +
+        '–' + fmtRate(tenth(v.hi[i])) + ')'));
     }
     return box;
   }
@@ -137,7 +142,8 @@
     row(ZERO, '0');
     var step = state.measure === 'n' ? 1 : 0.1, f = state.measure === 'n' ? fmt : fmtRate;
     var lower = state.measure === 'n' ? data.threshold : null;
-    var allv = vals()[state.measure].filter(function (v) { return v !== null && v > 0; });
+    var allv = current().codes.map(function (_, i) { return valueOf(i); })
+      .filter(function (v) { return v !== null && v > 0; });
     if (lower === null && allv.length) lower = Math.min.apply(null, allv);
     b.forEach(function (upper, k) {
       var text = lower === upper ? f(upper) : f(lower) + '–' + f(upper);

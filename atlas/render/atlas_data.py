@@ -23,8 +23,10 @@ from ..rates import format_fixed, rate_per_1000
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
 
-SIMPLIFY_M = 15.0
-SCALE = 20_000  # integer units per degree: 5e-5 degrees, about 3 m east-west and 6 m north-south
+SIMPLIFY_M = 30.0
+COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
+SNAP_M = 0.5
+SCALE = 10_000  # integer units per degree: 1e-4 degrees, about 7 m east-west and 11 m north-south
 MEASURES = (("n", "Individuals"), ("rate", "Rate per 1,000 residents"))
 
 
@@ -36,22 +38,29 @@ class Level(TypedDict):
     codes: list[str]
     names: list[str]
     shapes: list[Any]
-    values: dict[str, dict[str, list[Any]]]  # cohort -> n / rate / lo / hi, one per area
+    values: dict[str, dict[str, list[Any]]]  # cohort -> n / rate, lo, hi in tenths
     breaks: dict[str, dict[str, list[float]]]  # cohort -> measure -> upper bounds
 
 
 def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
-    """The LSOA coverage in British National Grid, simplified with shared edges kept."""
+    """The LSOA coverage in British National Grid, simplified with shared edges kept.
+
+    Published boundaries often miss each other by millimetres (coordinates rounded per file);
+    snapping to a half-metre grid first makes neighbours share their edges exactly, which
+    ``coverage_simplify`` and the dissolves to MSOA and LA need."""
     bng = geo.lsoas.to_crs(BNG)
-    simple = shapely.coverage_simplify(shapely.make_valid(bng.geometry.values), SIMPLIFY_M)
+    snapped = shapely.make_valid(shapely.set_precision(bng.geometry.values, SNAP_M))
+    simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
     return gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
-    """Exact unions of coverage polygons by key (shared edges match, so no slivers appear)."""
+    """Unions of coverage polygons by key (shared edges match, so no slivers appear), then
+    simplified further as a coverage of their own (fewer, larger areas need less detail)."""
     geoms = shapes.geometry.groupby(key.to_numpy(), sort=True).agg(
         lambda s: shapely.coverage_union_all(s.values))
-    return gpd.GeoSeries(list(geoms.to_numpy()), index=geoms.index, crs=shapes.crs)
+    coarse = shapely.coverage_simplify(np.asarray(list(geoms.to_numpy()), dtype=object), COARSE_M)
+    return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
 
 
 def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[list[list[int]]]]:
@@ -99,9 +108,11 @@ def _rates(individuals: pd.Series, population: pd.Series) -> pd.DataFrame:
     return r.apply(lambda s: pd.to_numeric(format_fixed(s, 1), errors="coerce"))
 
 
-def _as_list(values: pd.Series, integer: bool = False) -> list[Any]:
+def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
+    """Integers (rates as whole tenths: 3.2 -> 32, shorter than 3.2 in JSON); None if missing."""
     arr = values.to_numpy(dtype=float, na_value=np.nan)
-    return [None if np.isnan(x) else (int(x) if integer else float(x)) for x in arr]
+    arr = np.rint(arr * 10) if tenths else arr
+    return [None if np.isnan(x) else int(x) for x in arr]
 
 
 def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series,
@@ -113,8 +124,9 @@ def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd
         rows = table[table["cohort"] == cohort].set_index(key)
         n = rows["individuals"].reindex(codes)
         rates = _rates(n, pd.Series(population.to_numpy(), index=n.index))
-        values[cohort] = {"n": _as_list(n, integer=True), "rate": _as_list(rates["rate_per_1000"]),
-                          "lo": _as_list(rates["rate_lower"]), "hi": _as_list(rates["rate_upper"])}
+        values[cohort] = {"n": _as_list(n), "rate": _as_list(rates["rate_per_1000"], tenths=True),
+                          "lo": _as_list(rates["rate_lower"], tenths=True),
+                          "hi": _as_list(rates["rate_upper"], tenths=True)}
         breaks[cohort] = {"n": class_breaks(n.to_numpy(dtype=float, na_value=np.nan), scheme),
                           "rate": class_breaks(rates["rate_per_1000"].to_numpy(), scheme)}
     return values, breaks
