@@ -31,20 +31,27 @@ class Counts:
     site_activity: pd.DataFrame  # site_code, ..., nsp_visits, nsp_returns, interventions, individuals
     cohorts: dict[str, int]
     area_name: str
+    residence_msoa: pd.DataFrame | None = None  # msoa_code, msoa_name, la_code, cohort, individuals
+    msoa_of: pd.DataFrame | None = None  # lsoa_code, la_code, msoa_code, msoa_la_code
 
 
-def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str) -> Counts:
-    """Every table's counts from the individuals seen, their residence and the placed sites."""
+def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
+              msoa_of: pd.DataFrame | None = None) -> Counts:
+    """Every table's counts from the individuals seen, their residence and the placed sites;
+    with ``msoa_of`` (``msoa.msoa_of_lsoas``), the MSOA residence table too."""
     people = ind.people
     cohorts = {c: int((people["cohort"] == c).sum()) for c in COHORTS}
     cohorts = {ALL: len(people), **cohorts}
+    residence_lsoa = _residence_lsoa(people, geo)
     return Counts(
         service_la=_service_la(ind, geo, sites, area_name, cohorts),
-        residence_lsoa=_residence_lsoa(people, geo),
+        residence_lsoa=residence_lsoa,
         residence_la=_residence_la(people, geo, area_name, cohorts),
         site_activity=_site_activity(ind, sites),
         cohorts=cohorts,
         area_name=area_name,
+        residence_msoa=None if msoa_of is None else residence_msoa(residence_lsoa, msoa_of),
+        msoa_of=msoa_of,
     )
 
 
@@ -100,6 +107,21 @@ def _residence_lsoa(people: pd.DataFrame, geo: Geography) -> pd.DataFrame:
     table = table.sort_values(["la_code", "lsoa_code", "cohort"])
     table["cohort"] = table["cohort"].astype(str)
     return table.reset_index(drop=True)
+
+
+def residence_msoa(residence_lsoa: pd.DataFrame, msoa_of: pd.DataFrame) -> pd.DataFrame:
+    """Each resident with a known LSOA once, in that LSOA's MSOA (the LSOA counts summed: an
+    individual lives in one LSOA). ``la_code`` is empty for an MSOA that straddles LAs."""
+    known = residence_lsoa.merge(msoa_of[["lsoa_code", "msoa_code", "msoa_name",
+                                          "msoa_la_code"]], on="lsoa_code")
+    table = (known.groupby(["msoa_la_code", "msoa_code", "msoa_name", "cohort"], sort=False)
+             ["individuals"].sum().reset_index().rename(columns={"msoa_la_code": "la_code"}))
+    table["cohort"] = pd.Categorical(table["cohort"], COHORT_ORDER, ordered=True)
+    table = table.sort_values(["msoa_code", "cohort"])
+    table["cohort"] = table["cohort"].astype(str)
+    table["individuals"] = table["individuals"].astype(np.int64)
+    return table[["msoa_code", "msoa_name", "la_code", "cohort", "individuals"]].reset_index(
+        drop=True)
 
 
 def _residence_la(people: pd.DataFrame, geo: Geography, area_name: str,

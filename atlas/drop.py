@@ -29,7 +29,9 @@ from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
 from .individuals import build_individuals
 from .recipe import Recipe
-from .render.atlas_page import render_atlas
+from .msoa import msoa_of_lsoas, read_lookup
+from .render.atlas_page import render_atlas, render_geojson
+from .render.index_page import write_index
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
 from .report_counts import ReportCounts, count_reports
@@ -69,6 +71,7 @@ def build(recipe: Recipe, out_dir: Path | None = None,
     content = compute_drop(recipe, progress)
     progress("writing the drop")
     write_atomically(out_dir, content.files)
+    write_index(out_dir.resolve().parent)
     return BuildResult(out_dir, {k: len(v) for k, v in sorted(content.files.items())},
                        content.ledger)
 
@@ -91,7 +94,9 @@ def compute_drop(recipe: Recipe,
         ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
         dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
     progress("counting")
-    counts = count_all(ind, geo, sites, recipe.area_name)
+    msoa_of = (msoa_of_lsoas(geo, read_lookup(recipe.lookup, geo.lsoas["lsoa_code"]))
+               if recipe.lookup else None)
+    counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, extra=report_counts.cells)
@@ -110,7 +115,10 @@ def compute_drop(recipe: Recipe,
     files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
                                        period=recipe.period.label, basemap=recipe.basemap,
                                        classification=recipe.classification,
+                                       area_name=recipe.area_name,
+                                       build_date=build_time()[:10], msoa_of=msoa_of,
                                        siting=siting and siting.published)
+    files.update(render_geojson(published, geo))
     files["ledger.json"] = _json_bytes(ledger)
     rejects = extract.rejects if siting is None else pd.concat(
         [extract.rejects, siting.rejects], ignore_index=True)

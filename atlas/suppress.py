@@ -41,6 +41,7 @@ class Published:
     primary: int  # cells suppressed because they are small
     secondary: int  # cells suppressed to protect them
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
+    residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
 
 
 class CellTable:
@@ -98,10 +99,11 @@ def protect(counts: Counts, threshold: int, extra: Sequence["CellSet"] = ()) -> 
     _register_extra(cells, extra)
     suppressed, primary = cells.suppress(threshold)
     tables = {}
+    msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
     for name, frame in (("service_la", counts.service_la),
                         ("residence_lsoa", counts.residence_lsoa),
                         ("residence_la", counts.residence_la),
-                        ("site_activity", counts.site_activity)):
+                        ("site_activity", counts.site_activity), *msoa):
         hidden = ids[name].isin(suppressed)
         out = frame.copy()
         out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
@@ -167,6 +169,34 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
     areas = la[la["la_code"] != TOTAL].assign(id=ids["residence_la"][la["la_code"] != TOTAL])
     for cohort, part in areas.groupby("cohort", sort=True):
         cells.group(f"total:{cohort}", sorted(part["id"]))
+    if counts.residence_msoa is not None:
+        ids["residence_msoa"] = _register_msoa(cells, counts.residence_msoa, counts.msoa_of,
+                                               lsoa_ids, la_ids)
+    return ids
+
+
+def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
+                   lsoa_ids: pd.DataFrame, la_ids: pd.Series) -> pd.Series:
+    """MSOA cells: cohorts add to all; an MSOA's LSOAs add to it; an LA's MSOAs and its
+    "LSOA not known" cell add to the LA (for LAs that no MSOA straddles)."""
+    ids = "msoa:" + msoa["msoa_code"].astype(str) + ":" + msoa["cohort"].astype(str)
+    cells.add(ids, msoa["individuals"])
+    frame = msoa.assign(id=ids.to_numpy())
+    for _, row in frame.groupby("msoa_code", sort=True):
+        by = dict(zip(row["cohort"], row["id"]))
+        cells.group(by[ALL], [by[c] for c in COHORTS])
+    # the LSOAs of an MSOA add to it, cohort by cohort
+    member = lsoa_ids.merge(links[["lsoa_code", "msoa_code"]], on="lsoa_code")
+    member = member.assign(total="msoa:" + member["msoa_code"] + ":" + member["cohort"])
+    for total, part in member.groupby("total", sort=True):
+        cells.group(total, sorted(part["id"]))
+    # the MSOAs of an LA and its "LSOA not known" cell add to the LA
+    straddled = set(links.loc[links["msoa_la_code"] == "", "la_code"])
+    unknown = lsoa_ids[lsoa_ids["lsoa_code"].str.endswith("-UNKNOWN")]
+    parts = pd.concat([frame[["la_code", "cohort", "id"]], unknown[["la_code", "cohort", "id"]]])
+    parts = parts[(parts["la_code"] != "") & ~parts["la_code"].isin(straddled)]
+    for (la_code, cohort), part in parts.groupby(["la_code", "cohort"], sort=True):
+        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
     return ids
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import time
 
+import pandas as pd
 import pytest
 
 from atlas.drop import build
+from atlas.rates import format_fixed, rate_per_1000
 from atlas.recipe import load_recipe
-from conftest import client, intervention, nsp, write_extract, write_recipe
+from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
 
 pytestmark = pytest.mark.browser
 
@@ -22,9 +25,16 @@ if not (CHROMIUM and CHROMEDRIVER):
                 allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 EVIL = "</script><script>alert(1)</script>"
+LOOKUP = ("OA11CD,LSOA11CD,LSOA11NM,MSOA11CD,MSOA11NM\n"
+          "E00000001,E01000001,Alpha 001A,E02000001,Alpha 001\n"
+          "E00000002,E01000002,Alpha 001B,E02000001,Alpha 001\n"
+          "E00000003,E01000003,Beta 001A,E02000002,Beta 001\n"
+          "E00000004,E01000004,Beta 001B,E02000002,Beta 001\n")
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +48,35 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
                               options=options)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
     yield driver
     driver.quit()
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
+    """A drop of the tiny geography: 12 people in Alpha 001A (7 in the PWID cohort, 5 BI) and
+    one in Beta 001B, whose cells are suppressed (and others with them, by subtraction)."""
     root = tmp_path_factory.mktemp("atlas")
-    from conftest import write_geography
     geo = write_geography(root / "geo")
+    (root / "geo" / "lookup.csv").write_text(LOOKUP)
     sites = [{"site_code": "S1", "site_name": EVIL, "site_type": "agency",
               "postcode": "AA1 1AA", "services": "NSP;BI"},
              {"site_code": "S2", "site_name": "Beta Pharmacy", "site_type": "pharmacy",
               "postcode": "BB1 1AA", "services": "NSP"}]
     people = [client(f"C{i}", fi=chr(65 + i % 26), li=chr(65 + i // 26), postcode="AA1 1AA")
-              for i in range(12)]
+              for i in range(12)] + [client("C12", fi="Z", li="Z", postcode="BB1 1AB")]
     extract = write_extract(root / "ex", {
         "sites.csv": sites, "clients.csv": people,
         "nsp_transactions.csv": [nsp(f"T{i}", f"C{i}") for i in range(7)]
-        + [nsp("T7", "C0", site="S2"), nsp("T8", "C1", site="S2")],
+        + [nsp("T7", "C0", site="S2"), nsp("T8", "C1", site="S2"), nsp("T9", "C12", site="S2")],
         "interventions.csv": [intervention(f"I{i}", f"C{i}") for i in range(7, 12)]})
-    out = build(load_recipe(write_recipe(root, geo, extract)), root / "drop").out_dir
+    recipe = write_recipe(root, geo, extract)
+    text = recipe.read_text().replace("[atlas]", f'lookup = "{root / "geo" / "lookup.csv"}"\n\n'
+                                      "[atlas]")
+    recipe.write_text(text)
+    out = build(load_recipe(recipe), root / "drop").out_dir
     return out / "atlas.html"
 
 
@@ -66,50 +84,153 @@ def _errors(driver):
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page):
-    browser.get(page.as_uri())
-    time.sleep(0.5)
+def _open(driver, page):
+    driver.get(page.as_uri())
+    for _ in range(50):
+        if driver.execute_script("return document.body.dataset.ready") == "true":
+            return
+        time.sleep(0.1)
+    raise AssertionError("the page never became ready: " + repr(_errors(driver)))
+
+
+def _choose(driver, name, value):
+    driver.find_element(By.CSS_SELECTOR, f"input[name={name}][value={value}]").click()
+
+
+def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page, tmp_path_factory):
+    _open(browser, page)
     assert _errors(browser) == []
     requests = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)")
-    assert [r for r in requests if not r.startswith("file:")] == []
-    assert browser.execute_script("return typeof L") == "object"
-    shapes = browser.find_elements(By.CSS_SELECTOR, "path.leaflet-interactive")
-    assert len(shapes) >= 4  # the four LSOAs of the active cohort, plus site markers
+    assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
+    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive")
+    assert len(shapes) == 4  # the four LSOAs
+    shot_dir = ROOT / "output"
+    shot_dir.mkdir(exist_ok=True)
+    browser.save_screenshot(str(shot_dir / "atlas-browser-test.png"))
+    browser.save_screenshot(str(tmp_path_factory.getbasetemp() / "atlas-browser-test.png"))
 
 
-def test_cohort_layers_are_exclusive_and_the_legend_follows(browser, page):
-    browser.get(page.as_uri())
-    radios = browser.find_elements(By.CSS_SELECTOR, "input.leaflet-control-layers-selector"
-                                                    "[type=radio]")
-    labels = [r.find_element(By.XPATH, "..").text.strip() for r in radios]
-    assert labels == ["All individuals", "PWID: psychoactive drugs", "PWID: steroids & IPEDs",
-                      "BI: drug or alcohol"]
-    legend = browser.find_element(By.ID, "atlas-legend")
-    assert legend.text.startswith("All individuals")
-    radios[3].click()
-    assert legend.text.startswith("BI: drug or alcohol")
-    assert "suppressed (fewer than 5)" in legend.text
+def test_every_cohort_measure_and_level_can_be_chosen_and_the_legend_follows(browser, page):
+    _open(browser, page)
+    cohorts = {"all": "All individuals", "pwid_psychoactive": "PWID: psychoactive drugs",
+               "pwid_ipeds": "PWID: steroids & IPEDs", "bi": "BI: drug or alcohol"}
+    levels = {"lsoa": ("LSOA", 4), "msoa": ("MSOA", 2), "la": ("Local authority", 2)}
+    for level, (label, areas) in levels.items():
+        _choose(browser, "level", level)
+        for measure, words in (("n", "individuals by"), ("rate", "rate per 1,000 residents by")):
+            _choose(browser, "measure", measure)
+            for cohort, name in cohorts.items():
+                _choose(browser, "cohort", cohort)
+                legend = browser.find_element(By.ID, "atlas-legend").text
+                assert legend.startswith(name + "\n" + f"{words} {label}"), legend
+                assert "suppressed (fewer than 5, or withheld)" in legend
+                rows = browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody tr")
+                assert len(rows) == areas
+        shapes = browser.find_elements(By.CSS_SELECTOR,
+                                       ".leaflet-overlay-pane path.leaflet-interactive")
+        assert len(shapes) == areas
+    assert _errors(browser) == []
+
+
+def test_tooltips_show_the_published_numbers_and_say_when_suppressed(browser, page):
+    with open(page.parent / "tables" / "residence_lsoa_cohorts.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r["lsoa_code"].endswith("-UNKNOWN")]
+    assert {r["suppressed"] for r in rows} == {"true", "false"}
+    _open(browser, page)
+    for cohort in ("all", "pwid_psychoactive", "pwid_ipeds", "bi"):
+        _choose(browser, "cohort", cohort)
+        tips = browser.execute_script("""
+            var d = atlasApp.drawn.lsoa, out = {};
+            atlasApp.levels.lsoa.codes.forEach(function (code, i) {
+              d.polys[i].openTooltip(d.polys[i].getBounds().getCenter());
+              out[code] = [d.polys[i].getTooltip().getElement().textContent,
+                           d.polys[i].options.fillColor];
+              d.polys[i].closeTooltip(); });
+            return out;""")
+        for row in (r for r in rows if r["cohort"] == cohort):
+            tip, fill = tips[row["lsoa_code"]]
+            assert tip.startswith(row["lsoa_name"] + "LSOA " + row["lsoa_code"])
+            if row["suppressed"] == "true":
+                assert "Individuals: fewer than 5" in tip and "Rate" not in tip, tip
+                assert fill == "url(#atlas-hatch)"
+            else:  # every conftest LSOA has 1,000 residents
+                r = rate_per_1000(pd.Series([float(row["individuals"])]), pd.Series([1000]))
+                r = {c: format_fixed(r[c], 1)[0] for c in r}
+                assert tip.endswith(f"Individuals: {row['individuals']}Rate per 1,000: "
+                                    f"{r['rate_per_1000']} (95% CI {r['rate_lower']}–"
+                                    f"{r['rate_upper']})"), tip
 
 
 def test_a_hostile_site_name_shows_as_text_and_runs_nothing(browser, page):
-    browser.get(page.as_uri())
-    time.sleep(0.3)
-    texts = browser.execute_script("""
-        var markers = [];
-        Object.keys(window).forEach(function(k) {
-          var v = window[k];
-          if (v && v instanceof L.FeatureGroup) v.eachLayer(function(m) {
-            if (m instanceof L.CircleMarker && m.getPopup()) markers.push(m); });
-        });
-        return markers.map(function(m) {
-          m.openPopup();
-          var text = m.getPopup().getElement().textContent;
-          m.closePopup();
-          return text; });""")
-    assert any(EVIL in t for t in texts), texts
+    _open(browser, page)
+    texts = _popups(browser)
+    assert any(EVIL in t and "Services: NSP, BI" in t for t in texts), texts
     assert any("Beta Pharmacy" in t and "Individuals: fewer than 5" in t for t in texts), texts
     assert browser.execute_script(
         "return [...document.scripts].filter(s => s.textContent.includes('alert(1)') "
         "&& !s.textContent.includes('u003c')).length") == 0
     assert _errors(browser) == []
+
+
+def _popups(driver):
+    driver.set_script_timeout(10)
+    return driver.execute_async_script("""
+        var done = arguments[arguments.length - 1], out = [], groups = ['agency', 'pharmacy'];
+        (function next() {
+          if (!groups.length) return done(out);
+          var g = atlasApp.overlays[groups.shift()], m = g.getLayers()[0];
+          g.zoomToShowLayer(m, function () {
+            m.openPopup(); out.push(m.getPopup().getElement().textContent); m.closePopup();
+            next(); });
+        })();""")
+
+
+def test_search_finds_an_area_and_a_postcode_district(browser, page):
+    _open(browser, page)
+    box = browser.find_element(By.ID, "atlas-search")
+    box.send_keys("Beta 001B")
+    results = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#atlas-results button")]
+    assert results == ["Beta 001B (LSOA E01000004)"]
+    box.send_keys(Keys.ENTER)
+    assert browser.execute_script("return atlasApp.state.selected") == 3
+    selected = browser.find_element(By.CSS_SELECTOR, "#atlas-list tr.atlas-selected")
+    assert selected.text.startswith("Beta 001B")
+    box.clear()
+    box.send_keys("bb1")
+    results = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#atlas-results button")]
+    assert results[0] == "Postcode district BB1"
+    box.clear()
+    box.send_keys("E06000001")
+    browser.find_element(By.CSS_SELECTOR, "#atlas-results button").click()
+    assert browser.execute_script("return atlasApp.state.level") == "la"
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=level][value=la]").is_selected()
+
+
+def test_the_list_panel_highlights_the_area_on_the_map_and_back(browser, page):
+    _open(browser, page)
+    row = browser.find_element(By.XPATH, "//*[@id='atlas-list']//tbody//button[.='Beta 001A']")
+    ActionChains(browser).move_to_element(row).perform()
+    weight = browser.execute_script("return atlasApp.drawn.lsoa.polys[2].options.weight")
+    assert weight == 3
+    row.click()
+    assert browser.execute_script("return atlasApp.state.selected") == 2
+    browser.execute_script("atlasApp.drawn.lsoa.polys[1].fire('mouseover')")
+    hovered = browser.find_element(By.CSS_SELECTOR, "#atlas-list tr.atlas-hover")
+    assert hovered.text.startswith("Alpha 001B")
+    # sortable: by name, ascending
+    browser.find_element(By.CSS_SELECTOR, "#atlas-list th button[data-sort=name]").click()
+    names = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody th")]
+    assert names == ["Alpha 001A", "Alpha 001B", "Beta 001A", "Beta 001B"]
+
+
+def test_every_control_has_an_accessible_name_and_the_page_prints(browser, page):
+    _open(browser, page)
+    unnamed = browser.execute_script("""
+        return [...document.querySelectorAll('input, button, select, a[href]')].filter(function (e) {
+          var label = e.labels && e.labels.length ? e.labels[0].textContent.trim() : '';
+          return !(label || e.getAttribute('aria-label') || e.textContent.trim() || e.title);
+        }).map(e => e.outerHTML.slice(0, 80));""")
+    assert unnamed == []
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {"landscape": True})
+    assert len(pdf["data"]) > 1000

@@ -99,3 +99,34 @@ def test_subtraction_attack_on_the_published_demo_tables_recovers_nothing(demo_t
     for r in lsoa + la + svc:
         if r["individuals"]:
             assert not 0 < int(r["individuals"]) < 5
+
+
+def test_msoa_table_adds_up_and_cannot_be_undone_by_subtraction(geo, tmp_path):
+    """Alpha 001 = LSOAs E01000001 (6 people) + E01000002 (2): the 2 is suppressed, and so
+    the MSOA (8) must hide something else or 8 - 6 gives it away."""
+    from atlas.drop import compute_drop
+    from atlas.recipe import load_recipe
+    from conftest import client, nsp, write_extract, write_recipe
+
+    lookup = tmp_path / "lookup.csv"
+    lookup.write_text("LSOA11CD,MSOA11CD,MSOA11NM\nE01000001,E02000001,Alpha 001\n"
+                      "E01000002,E02000001,Alpha 001\nE01000003,E02000002,Beta 001\n"
+                      "E01000004,E02000002,Beta 001\n")
+    people = ([client(f"A{i}", fi=chr(65 + i), postcode="AA1 1AA") for i in range(6)]
+              + [client(f"B{i}", fi=chr(75 + i), postcode="AA1 1AB") for i in range(2)])
+    extract = write_extract(tmp_path / "ex", {
+        "clients.csv": people,
+        "nsp_transactions.csv": [nsp(f"T{c['client_ref']}", c["client_ref"]) for c in people]})
+    recipe = write_recipe(tmp_path, geo, extract)
+    recipe.write_text(recipe.read_text().replace("[atlas]", f'lookup = "{lookup}"\n\n[atlas]'))
+    content = compute_drop(load_recipe(recipe))
+    msoa = content.counts.residence_msoa.set_index(["msoa_code", "cohort"])["individuals"]
+    assert msoa[("E02000001", "all")] == 8 and msoa[("E02000002", "all")] == 0
+    published = content.published
+    lsoa = published.residence_lsoa.set_index(["lsoa_code", "cohort"])
+    m = published.residence_msoa.set_index(["msoa_code", "cohort"])
+    assert lsoa.loc[("E01000002", "all"), "suppressed"]
+    hidden = [bool(lsoa.loc[("E01000001", "all"), "suppressed"]),
+              bool(m.loc[("E02000001", "all"), "suppressed"])]
+    assert any(hidden)
+    assert "tables/residence_msoa_cohorts.csv" in content.files

@@ -53,7 +53,15 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+MSOA_TABLE = ("tables/residence_msoa_cohorts.csv",
+              ["msoa_code", "msoa_name", "la_code", "cohort", "individuals", "suppressed"])
+
+
 def render_tables(published: Published) -> dict[str, bytes]:
-    """The four spec tables as CSV bytes, keyed by their path in the drop."""
-    return {path: to_csv_bytes(getattr(published, attr)[cols])
-            for path, (attr, cols) in COLUMNS.items()}
+    """The four spec tables (and the MSOA table when there is one) as CSV bytes, keyed by
+    their path in the drop."""
+    files = {path: to_csv_bytes(getattr(published, attr)[cols])
+             for path, (attr, cols) in COLUMNS.items()}
+    if published.residence_msoa is not None:
+        files[MSOA_TABLE[0]] = to_csv_bytes(published.residence_msoa[MSOA_TABLE[1]])
+    return files

@@ -1,0 +1,323 @@
+/* IMS Atlas page script. Reads the page data (JSON in #atlas-data), draws one shared geometry
+   per level and restyles it for the chosen cohort and measure. Text from the data only ever
+   reaches the page through textContent, never as HTML. */
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('atlas-data').textContent);
+  var PALETTE = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];  // ColorBrewer YlOrRd
+  var ZERO = '#ffffff', HATCH = 'url(#atlas-hatch)', NODATA = '#f0f0f0';
+  var small = 'fewer than ' + data.threshold;
+  var state = {cohort: data.cohorts[0][0], measure: 'n', level: 'lsoa', selected: -1, hover: -1,
+               sort: 'value', desc: true};
+  var levels = {};
+  data.levels.forEach(function (l) { levels[l.id] = l; });
+
+  var map = L.map('atlas-map', {preferCanvas: false, zoomSnap: 0.25, keyboard: true,
+                              maxZoom: 18});
+  if (document.body.dataset.basemap === 'osm') {
+    L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {maxZoom: 19,
+      attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
+  }
+  map.fitBounds(data.bounds);
+  map.createPane('outlines').style.zIndex = 450;
+  map.getPane('outlines').style.pointerEvents = 'none';
+  var renderer = L.svg({padding: 0.5});
+
+  function decode(shape) {
+    var s = data.scale, ox = data.origin[0], oy = data.origin[1];
+    return shape.map(function (rings) {
+      return rings.map(function (flat) {
+        var x = ox, y = oy, pts = new Array(flat.length / 2);
+        for (var i = 0; i < flat.length; i += 2) {
+          x += flat[i]; y += flat[i + 1]; pts[i / 2] = [y / s, x / s];
+        }
+        return pts;
+      });
+    });
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function fmt(v) { return v === null ? '' : v.toLocaleString('en-GB'); }
+  function fmtRate(v) { return v === null ? '' : v.toFixed(1); }
+  function current() { return levels[state.level]; }
+  function vals() { return current().values[state.cohort]; }
+  function breaks() { return current().breaks[state.cohort][state.measure]; }
+  function valueOf(i) {  // rates travel as whole tenths
+    var v = vals()[state.measure][i];
+    return v === null || state.measure === 'n' ? v : v / 10;
+  }
+  function tenth(v) { return v === null ? null : v / 10; }
+  function suppressed(i) { return vals().n[i] === null; }
+
+  function colour(i) {
+    if (suppressed(i)) return HATCH;
+    var v = valueOf(i), b = breaks();
+    if (v === null) return NODATA;
+    if (v === 0) return ZERO;
+    var k = 0;
+    while (k < b.length - 1 && v > b[k]) k++;
+    return PALETTE[k + PALETTE.length - b.length];
+  }
+
+  function tooltip(i) {
+    var l = current(), v = vals(), box = el('div', null, 'atlas-tip');
+    box.appendChild(el('strong', l.names[i]));
+    box.appendChild(el('div', l.label + ' ' + l.codes[i]));
+    if (suppressed(i)) {
+      box.appendChild(el('div', 'Individuals: ' + small + ' (suppressed, or withheld so that a ' +
+                         'small count cannot be worked out)'));
+    } else {
+      box.appendChild(el('div', 'Individuals: ' + fmt(v.n[i])));
+      box.appendChild(el('div', v.rate[i] === null ? 'Rate per 1,000: no population' :
+        'Rate per 1,000: ' + fmtRate(tenth(v.rate[i])) + ' (95% CI ' + fmtRate(tenth(v.lo[i])) +
+        '–' + fmtRate(tenth(v.hi[i])) + ')'));
+    }
+    return box;
+  }
+
+  // one shared geometry per level, drawn once, restyled for every cohort and measure
+  var drawn = {};
+  function layerFor(id) {
+    if (drawn[id]) return drawn[id];
+    var l = levels[id], group = L.featureGroup(), polys = [];
+    l.shapes.forEach(function (shape, i) {
+      var p = L.polygon(decode(shape), {renderer: renderer, weight: 0.5, color: '#666',
+                                        fillOpacity: 0.8});
+      p.bindTooltip(function () { return tooltip(i); }, {sticky: true});
+      p.on('mouseover', function () { hover(i, true); });
+      p.on('mouseout', function () { hover(-1, true); });
+      p.on('click', function () { select(i, false); });
+      polys.push(p); group.addLayer(p);
+    });
+    drawn[id] = {group: group, polys: polys};
+    return drawn[id];
+  }
+  var outlines = L.featureGroup(levels.la.shapes.map(function (shape) {
+    return L.polygon(decode(shape), {pane: 'outlines', renderer: L.svg({pane: 'outlines'}),
+      fill: false, color: '#252525', weight: 2, interactive: false});
+  }));
+
+  function restyle() {
+    var d = layerFor(state.level);
+    d.polys.forEach(function (p, i) {
+      var on = i === state.selected || i === state.hover;
+      p.setStyle({fillColor: colour(i), weight: on ? 3 : 0.5, color: on ? '#000' : '#666'});
+    });
+    if (state.selected >= 0) d.polys[state.selected].bringToFront();
+  }
+
+  var active = null;
+  function draw() {
+    var d = layerFor(state.level);
+    if (active !== d.group) {
+      if (active) map.removeLayer(active);
+      d.group.addTo(map); active = d.group;
+    }
+    restyle(); legend(); list();
+  }
+
+  function measureLabel() {
+    return state.measure === 'n' ? 'individuals' : 'rate per 1,000 residents';
+  }
+  function cohortLabel() {
+    return data.cohorts.filter(function (c) { return c[0] === state.cohort; })[0][1];
+  }
+
+  function legend() {
+    var box = document.getElementById('atlas-legend'), b = breaks();
+    box.textContent = '';
+    box.appendChild(el('h2', cohortLabel()));
+    box.appendChild(el('p', measureLabel() + ' by ' + current().label + ' · ' + data.scheme,
+                        'atlas-sub'));
+    function row(fill, text) {
+      var line = el('div', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch');
+      if (fill === HATCH) sw.classList.add('atlas-hatched'); else sw.style.background = fill;
+      line.appendChild(sw); line.appendChild(document.createTextNode(text)); box.appendChild(line);
+    }
+    row(ZERO, '0');
+    var step = state.measure === 'n' ? 1 : 0.1, f = state.measure === 'n' ? fmt : fmtRate;
+    var lower = state.measure === 'n' ? data.threshold : null;
+    var allv = current().codes.map(function (_, i) { return valueOf(i); })
+      .filter(function (v) { return v !== null && v > 0; });
+    if (lower === null && allv.length) lower = Math.min.apply(null, allv);
+    b.forEach(function (upper, k) {
+      var text = lower === upper ? f(upper) : f(lower) + '–' + f(upper);
+      row(PALETTE[k + PALETTE.length - b.length], text);
+      lower = Math.round((upper + step) * 10) / 10;
+    });
+    row(HATCH, 'suppressed (' + small + ', or withheld)');
+  }
+
+  // the list of areas of the active layer, linked to the map both ways
+  var tbody = document.querySelector('#atlas-list tbody');
+  function list() {
+    var l = current(), order = l.codes.map(function (_, i) { return i; });
+    var key = state.sort, sign = state.desc ? -1 : 1;
+    order.sort(function (a, b) {
+      if (key === 'name') return sign * l.names[a].localeCompare(l.names[b]);
+      var va = valueOf(a), vb = valueOf(b);
+      va = va === null ? -1 : va; vb = vb === null ? -1 : vb;
+      return sign * (va - vb) || l.names[a].localeCompare(l.names[b]);
+    });
+    document.getElementById('atlas-list-title').textContent =
+      l.label + 's: ' + cohortLabel() + ', ' + measureLabel();
+    document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
+      var th = btn.parentNode;
+      th.setAttribute('aria-sort', btn.dataset.sort === key ?
+        (state.desc ? 'descending' : 'ascending') : 'none');
+    });
+    var frag = document.createDocumentFragment();
+    order.forEach(function (i) {
+      var tr = el('tr'), name = el('th'), btn = el('button', l.names[i]);
+      btn.type = 'button'; btn.dataset.index = i;
+      btn.setAttribute('aria-label', l.names[i] + ' (' + l.codes[i] + ')');
+      name.scope = 'row'; name.appendChild(btn); tr.appendChild(name);
+      var v = valueOf(i);
+      tr.appendChild(el('td', suppressed(i) ? small : (state.measure === 'n' ? fmt(v) : fmtRate(v)),
+                        'n'));
+      tr.dataset.index = i;
+      if (i === state.selected) tr.classList.add('atlas-selected');
+      frag.appendChild(tr);
+    });
+    tbody.textContent = ''; tbody.appendChild(frag);
+  }
+  function rowOf(i) { return tbody.querySelector('tr[data-index="' + i + '"]'); }
+  tbody.addEventListener('mouseover', function (e) {
+    var tr = e.target.closest('tr'); if (tr) hover(+tr.dataset.index, false);
+  });
+  tbody.addEventListener('mouseleave', function () { hover(-1, false); });
+  tbody.addEventListener('focusin', function (e) {
+    var tr = e.target.closest('tr'); if (tr) hover(+tr.dataset.index, false);
+  });
+  tbody.addEventListener('click', function (e) {
+    var b = e.target.closest('button'); if (b) select(+b.dataset.index, true);
+  });
+  document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
+    btn.addEventListener('click', function () {
+      if (state.sort === btn.dataset.sort) state.desc = !state.desc;
+      else { state.sort = btn.dataset.sort; state.desc = btn.dataset.sort === 'value'; }
+      list();
+    });
+  });
+
+  function hover(i, fromMap) {
+    var old = rowOf(state.hover); if (old) old.classList.remove('atlas-hover');
+    state.hover = i; restyle();
+    var tr = rowOf(i);
+    if (tr) { tr.classList.add('atlas-hover'); if (fromMap) tr.scrollIntoView({block: 'nearest'}); }
+  }
+  function select(i, zoom) {
+    var old = rowOf(state.selected); if (old) old.classList.remove('atlas-selected');
+    state.selected = i; restyle();
+    var tr = rowOf(i), p = layerFor(state.level).polys[i];
+    if (tr) { tr.classList.add('atlas-selected'); tr.scrollIntoView({block: 'nearest'}); }
+    if (zoom) { map.fitBounds(p.getBounds(), {maxZoom: 15}); }
+    p.openTooltip(p.getBounds().getCenter());
+  }
+
+  // controls: exclusive choices of cohort, measure and level
+  document.getElementById('atlas-controls').addEventListener('change', function (e) {
+    var t = e.target;
+    if (t.name === 'cohort') state.cohort = t.value;
+    else if (t.name === 'measure') state.measure = t.value;
+    else if (t.name === 'level') { state.level = t.value; state.selected = -1; state.hover = -1; }
+    else if (t.name === 'overlay') { toggle(t.value, t.checked); return; }
+    draw();
+  });
+
+  // sites: agencies and pharmacies, clustered when dense, marked by services
+  function siteIcon(p) {
+    var nsp = /\bNSP\b/i.test(p.services), bi = /\bBI\b/i.test(p.services);
+    var mark = (nsp ? 'N' : '') + (bi ? 'B' : '') || '·';
+    return L.divIcon({
+      className: 'atlas-site atlas-' + p.type + (nsp ? ' atlas-nsp' : '') + (bi ? ' atlas-bi' : ''),
+      html: mark, iconSize: [22, 22], iconAnchor: [11, 11]});
+  }
+  function popup(p) {
+    var box = el('div', null, 'atlas-popup');
+    box.appendChild(el('strong', p.name));
+    [['Type', p.type === 'agency' ? 'Agency' : 'Pharmacy'],
+     ['Services', p.services ? p.services.split(/[;,]\s*/).join(', ') : 'not recorded'],
+     ['NSP visits', fmt(p.visits)], ['Individuals', p.people]].forEach(function (r) {
+      var d = el('div'); d.appendChild(el('b', r[0] + ': ')); d.appendChild(document.createTextNode(r[1]));
+      box.appendChild(d);
+    });
+    return box;
+  }
+  var overlays = {la: outlines};
+  ['agency', 'pharmacy'].forEach(function (type) {
+    var group = L.markerClusterGroup ? L.markerClusterGroup({maxClusterRadius: 40,
+      showCoverageOnHover: false}) : L.featureGroup();
+    data.sites.filter(function (p) { return p.type === type; }).forEach(function (p) {
+      var m = L.marker([p.lat, p.lng], {icon: siteIcon(p), keyboard: true, title: p.name,
+                                        alt: p.name});
+      m.bindPopup(function () { return popup(p); });
+      m.bindTooltip(function () { return el('span', p.name); });
+      group.addLayer(m);
+    });
+    overlays[type] = group;
+  });
+  function toggle(name, on) { if (on) overlays[name].addTo(map); else map.removeLayer(overlays[name]); }
+  document.querySelectorAll('input[name=overlay]').forEach(function (c) { toggle(c.value, c.checked); });
+
+  // search: areas of every level by name or code, and postcode districts
+  var input = document.getElementById('atlas-search'), results = document.getElementById('atlas-results');
+  function matches(q) {
+    q = q.trim().toUpperCase(); if (q.length < 2) return [];
+    var out = [];
+    data.levels.forEach(function (l) {
+      l.codes.forEach(function (code, i) {
+        if (out.length < 12 && (code.toUpperCase().indexOf(q) === 0 ||
+            l.names[i].toUpperCase().indexOf(q) >= 0)) {
+          out.push({label: l.names[i] + ' (' + l.label + ' ' + code + ')', level: l.id, index: i});
+        }
+      });
+    });
+    var compact = q.replace(/\s+/g, '');
+    data.districts.forEach(function (d) {
+      if (out.length < 12 && (d[0] === compact || (compact.length >= 2 && d[0].indexOf(compact) === 0))) {
+        out.unshift({label: 'Postcode district ' + d[0], bounds: [[d[1], d[2]], [d[3], d[4]]]});
+      }
+    });
+    return out.slice(0, 12);
+  }
+  function go(m) {
+    if (m.bounds) { map.fitBounds(m.bounds, {maxZoom: 15}); }
+    else {
+      if (state.level !== m.level) {
+        document.querySelector('input[name=level][value="' + m.level + '"]').checked = true;
+        state.level = m.level; state.selected = -1; state.hover = -1; draw();
+      }
+      select(m.index, true);
+    }
+    results.textContent = '';
+    document.getElementById('atlas-search-status').textContent = 'Showing ' + m.label;
+  }
+  function showResults() {
+    var found = matches(input.value);
+    results.textContent = '';
+    found.forEach(function (m) {
+      var li = el('li'), b = el('button', m.label);
+      b.type = 'button'; b.addEventListener('click', function () { go(m); });
+      li.appendChild(b); results.appendChild(li);
+    });
+    document.getElementById('atlas-search-status').textContent =
+      input.value.trim().length < 2 ? '' : found.length + ' match' + (found.length === 1 ? '' : 'es');
+    return found;
+  }
+  input.addEventListener('input', showResults);
+  document.getElementById('atlas-search-form').addEventListener('submit', function (e) {
+    e.preventDefault(); var found = showResults(); if (found.length) go(found[0]);
+  });
+
+  draw();
+  window.atlasApp = {map: map, state: state, levels: levels, drawn: drawn, overlays: overlays,
+                     select: select, search: matches};
+  document.body.dataset.ready = 'true';
+  window.addEventListener('beforeprint', function () { map.invalidateSize(); });
+})();

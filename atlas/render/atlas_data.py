@@ -1,0 +1,199 @@
+"""The atlas page's data: one shared, simplified, quantised geometry per level and compact value
+arrays per layer, joined in the browser.
+
+Receives only published (protected) values. The LSOA coverage is simplified once with shapely's
+``coverage_simplify`` (neighbours keep shared edges: no gaps, no slivers); MSOAs and LAs are the
+exact unions of the simplified LSOAs, so every level lines up. Coordinates are quantised to
+``QUANTUM`` degrees and delta-encoded per ring, as TopoJSON does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..aggregate import COHORT_ORDER, TOTAL
+from ..geography import BNG, WGS84, Geography
+from ..individuals import COHORT_LABELS
+from ..rates import format_fixed, rate_per_1000
+from ..suppress import Published
+from .classify import SCHEMES, class_breaks
+
+SIMPLIFY_M = 30.0
+COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
+SNAP_M = 0.5
+SCALE = 10_000  # integer units per degree: 1e-4 degrees, about 7 m east-west and 11 m north-south
+MEASURES = (("n", "Individuals"), ("rate", "Rate per 1,000 residents"))
+
+
+class Level(TypedDict):
+    """One geography level of the page: areas in a fixed order and every layer's values."""
+
+    id: str
+    label: str
+    codes: list[str]
+    names: list[str]
+    shapes: list[Any]
+    values: dict[str, dict[str, list[Any]]]  # cohort -> n / rate, lo, hi in tenths
+    breaks: dict[str, dict[str, list[float]]]  # cohort -> measure -> upper bounds
+
+
+def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
+    """The LSOA coverage in British National Grid, simplified with shared edges kept.
+
+    Published boundaries often miss each other by millimetres (coordinates rounded per file);
+    snapping to a half-metre grid first makes neighbours share their edges exactly, which
+    ``coverage_simplify`` and the dissolves to MSOA and LA need."""
+    bng = geo.lsoas.to_crs(BNG)
+    snapped = shapely.make_valid(shapely.set_precision(bng.geometry.values, SNAP_M))
+    simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
+    return gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
+
+
+def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
+    """Unions of coverage polygons by key (shared edges match, so no slivers appear), then
+    simplified further as a coverage of their own (fewer, larger areas need less detail)."""
+    geoms = shapes.geometry.groupby(key.to_numpy(), sort=True).agg(
+        lambda s: shapely.coverage_union_all(s.values))
+    coarse = shapely.coverage_simplify(np.asarray(list(geoms.to_numpy()), dtype=object), COARSE_M)
+    return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
+
+
+def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[list[list[int]]]]:
+    """Per area: polygons -> rings -> flat [dx, dy, dx, dy, ...] integer deltas from ``origin``
+    (first point) or the previous point. Points that quantise onto their predecessor are
+    dropped (neighbours drop the same ones); rings left with under 3 points are dropped."""
+    wgs = geoms.to_crs(WGS84).values
+    parts, area_of = shapely.get_parts(wgs, return_index=True)
+    rings, part_of = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    q = np.rint(coords * SCALE).astype(np.int64)
+    last = np.r_[ring_of[1:] != ring_of[:-1], True]  # the closing point repeats the first
+    first = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    delta = np.diff(q, axis=0, prepend=q[:1])
+    delta[first] = q[first] - np.asarray(origin)
+    keep = ~last & (first | (delta != 0).any(axis=1))
+    q_ring = ring_of[keep]
+    flat = delta[keep]
+    sizes = np.bincount(q_ring, minlength=len(rings))
+    chunks = np.split(flat.ravel(), np.cumsum(sizes)[:-1] * 2)
+    out: list[list[list[list[int]]]] = [[] for _ in range(len(wgs))]
+    current: dict[int, list[list[int]]] = {}
+    is_exterior = np.r_[True, part_of[1:] != part_of[:-1]]
+    for r, chunk in enumerate(chunks):
+        p = int(part_of[r])
+        if is_exterior[r]:
+            if sizes[r] < 3:
+                current.pop(p, None)
+                continue
+            current[p] = []
+            out[int(area_of[p])].append(current[p])
+        if sizes[r] >= 3 and p in current:
+            current[p].append(chunk.tolist())
+    return out
+
+
+def origin_of(shapes: gpd.GeoDataFrame) -> tuple[int, int]:
+    minx, miny, _, _ = shapes.to_crs(WGS84).total_bounds
+    return int(np.floor(minx * SCALE)), int(np.floor(miny * SCALE))
+
+
+def _rates(individuals: pd.Series, population: pd.Series) -> pd.DataFrame:
+    """Rate per 1,000 and interval as one-decimal numbers; missing where the count is."""
+    r = rate_per_1000(individuals.astype(float), population)
+    return r.apply(lambda s: pd.to_numeric(format_fixed(s, 1), errors="coerce"))
+
+
+def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
+    """Integers (rates as whole tenths: 3.2 -> 32, shorter than 3.2 in JSON); None if missing."""
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    arr = np.rint(arr * 10) if tenths else arr
+    return [None if np.isnan(x) else int(x) for x in arr]
+
+
+def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series,
+                 scheme: str) -> tuple[dict[str, dict[str, list[Any]]],
+                                       dict[str, dict[str, list[float]]]]:
+    """Every cohort's published counts, rates and class breaks, in the order of ``codes``."""
+    values, breaks = {}, {}
+    for cohort in COHORT_ORDER:
+        rows = table[table["cohort"] == cohort].set_index(key)
+        n = rows["individuals"].reindex(codes)
+        rates = _rates(n, pd.Series(population.to_numpy(), index=n.index))
+        values[cohort] = {"n": _as_list(n), "rate": _as_list(rates["rate_per_1000"], tenths=True),
+                          "lo": _as_list(rates["rate_lower"], tenths=True),
+                          "hi": _as_list(rates["rate_upper"], tenths=True)}
+        breaks[cohort] = {"n": class_breaks(n.to_numpy(dtype=float, na_value=np.nan), scheme),
+                          "rate": class_breaks(rates["rate_per_1000"].to_numpy(), scheme)}
+    return values, breaks
+
+
+def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
+              msoa_of: pd.DataFrame | None, classification: str,
+              shapes: gpd.GeoDataFrame | None = None) -> dict[str, Any]:
+    """Everything the page script needs, as plain JSON-able data."""
+    shapes = simplified_lsoas(geo) if shapes is None else shapes
+    origin = origin_of(shapes)
+    levels: list[Level] = []
+
+    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, geoms: gpd.GeoSeries,
+            table: pd.DataFrame, key: str, population: pd.Series) -> None:
+        values, breaks = level_values(table, key, codes, population, classification)
+        levels.append(Level(id=level_id, label=label, codes=list(codes), names=list(names),
+                            shapes=encode_shapes(geoms, origin), values=values, breaks=breaks))
+
+    add("lsoa", "LSOA", shapes["lsoa_code"], shapes["lsoa_name"], shapes.geometry,
+        published.residence_lsoa, "lsoa_code", shapes["population"])
+    if msoa_of is not None and published.residence_msoa is not None:
+        link = msoa_of.set_index("lsoa_code")
+        msoa_key = shapes["lsoa_code"].map(link["msoa_code"])
+        geoms = dissolve(shapes, msoa_key)
+        names = link.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
+        pops = shapes["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
+        add("msoa", "MSOA", geoms.index.to_series(), geoms.index.map(names).to_series(), geoms,
+            published.residence_msoa, "msoa_code", pops.reindex(geoms.index))
+    la_geoms = dissolve(shapes, shapes["la_code"])
+    las = geo.las.set_index("la_code").reindex(la_geoms.index)
+    la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
+    add("la", "Local authority", la_geoms.index.to_series(), las["la_name"], la_geoms, la_table,
+        "la_code", las["population"])
+    minx, miny, maxx, maxy = shapes.to_crs(WGS84).total_bounds
+    return {
+        "threshold": published.threshold, "scale": SCALE, "origin": list(origin),
+        "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],
+        "scheme": SCHEMES[classification].label,
+        "cohorts": [[c, COHORT_LABELS[c]] for c in COHORT_ORDER],
+        "measures": [list(m) for m in MEASURES],
+        "levels": levels, "sites": site_points(published, sites),
+        "districts": postcode_districts(geo),
+    }
+
+
+def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any]]:
+    """Placed sites with their published activity (individuals as protected)."""
+    activity = published.site_activity.set_index("site_code")
+    placed = sites[sites["lat"].notna()].sort_values("site_code")
+    act = activity.reindex(placed["site_code"])
+    small = f"fewer than {published.threshold}"
+    people = act["individuals"].astype("Int64").astype(str).where(~act["suppressed"].astype(bool),
+                                                                  small)
+    return [{"lat": round(float(lat), 5), "lng": round(float(lng), 5), "name": str(name),
+             "type": str(kind), "services": str(services or ""), "visits": int(visits),
+             "people": str(p)}
+            for lat, lng, name, kind, services, visits, p in zip(
+                placed["lat"], placed["long"], placed["site_name"], placed["site_type"],
+                placed["services"].fillna(""), act["nsp_visits"].fillna(0), people)]
+
+
+def postcode_districts(geo: Geography) -> list[list[Any]]:
+    """Postcode districts with live postcodes in the drop's LAs, and their extent (S, W, N, E)."""
+    d = geo.directory
+    d = d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes)) & d["lat"].notna()]
+    district = d["postcode"].str.split(" ").str[0]
+    box = d.groupby(district.to_numpy()).agg(s=("lat", "min"), w=("long", "min"),
+                                             n=("lat", "max"), e=("long", "max")).round(4)
+    return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]

@@ -1,0 +1,62 @@
+"""``index.html`` of an output folder: every drop in it (name, period, build date, links), so a
+folder of annual drops can be published as it is. Rebuilt after each successful build."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TypedDict
+
+import jinja2
+
+from .reports import TEMPLATES
+
+
+class DropEntry(TypedDict):
+    """One drop as the index lists it."""
+
+    folder: str
+    title: str
+    period: str
+    built: str
+    links: list[tuple[str, str]]
+
+
+LINKS = (("atlas.html", "Atlas"), ("reports/monitoring.html", "Monitoring report"),
+         ("reports/data_quality.html", "Data quality report"))
+
+
+def list_drops(folder: Path) -> list[DropEntry]:
+    """Drops (sub-folders holding a manifest.json) in ``folder``, newest period first."""
+    entries: list[DropEntry] = []
+    for manifest in sorted(folder.glob("*/manifest.json")):
+        drop = manifest.parent
+        if drop.name.startswith("."):
+            continue
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+            recipe = meta["recipe"]["content"]["drop"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        entries.append(DropEntry(
+            folder=drop.name, title=str(recipe.get("title", drop.name)),
+            period=str(recipe.get("period", "")), built=str(meta.get("build_time", ""))[:10],
+            links=[(f"{drop.name}/{href}", label) for href, label in LINKS
+                   if (drop / href).is_file()]))
+    return sorted(entries, key=lambda e: (e["period"], e["folder"]), reverse=True)
+
+
+def write_index(folder: Path) -> Path:
+    """Write ``folder/index.html`` listing its drops (atomically replaced)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    html = env.get_template("index.html.j2").render(drops=list_drops(folder))
+    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    os.chmod(tmp, 0o644)
+    target = folder / "index.html"
+    os.replace(tmp, target)
+    return target
