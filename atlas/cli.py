@@ -60,6 +60,9 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
         click.echo(f"built {result.out_dir} in {time.perf_counter() - started:.1f} s: "
                    f"{len(result.files)} files, {result.ledger['cohorts']['all']:,} individuals "
                    f"seen, {rejected:,} row(s) set aside in rejects.csv")
+        if result.ledger.get("sites_unplaced"):
+            click.echo(f"{result.ledger['sites_unplaced']} site(s) could not be placed on the "
+                       "map: see rejects.csv", err=True)
 
 
 @main.command("demo-data")

@@ -25,7 +25,7 @@ import pandas as pd
 from . import __version__
 from .aggregate import Counts, activity_by_quarter, assessment_completion, count_all
 from .extract import read_extract
-from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
+from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
 from .geography import load_geography
 from .individuals import build_individuals
 from .recipe import Recipe
@@ -77,7 +77,7 @@ def compute_drop(recipe: Recipe,
     extract = read_extract(recipe.extract_path, recipe.extract_encoding)
     progress("reading the geography")
     geo = load_geography(recipe.postcodes, recipe.lsoa_boundaries, recipe.population,
-                         recipe.la_boundaries)
+                         recipe.la_boundaries, recipe.lookup)
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
     progress("linking individuals and cohorts")
     ind = build_individuals(extract, recipe.period)
@@ -103,7 +103,8 @@ def compute_drop(recipe: Recipe,
                                        period=recipe.period.label, basemap=recipe.basemap,
                                        classification=recipe.classification)
     files["ledger.json"] = _json_bytes(ledger)
-    files["rejects.csv"] = to_csv_bytes(extract.rejects)
+    files["rejects.csv"] = to_csv_bytes(pd.concat([extract.rejects, unplaced_rejects(sites)],
+                                                  ignore_index=True))
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
@@ -119,6 +120,8 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
         "cohorts": cohorts,
         "sites_placed_by": {k: int(v) for k, v in
                             sites["placed_by"].value_counts().sort_index().items()},
+        # Sites in rejects.csv because they cannot be placed on the map (still counted).
+        "sites_unplaced": int((sites["placed_by"] == "unplaced").sum()),
         "suppression": {"threshold": published.threshold, "primary_cells": published.primary,
                         "secondary_cells": published.secondary},
     }
@@ -126,9 +129,9 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
 
 def _unplaced(sites: pd.DataFrame) -> list[str]:
     bad = sites[sites["placed_by"] == "unplaced"]
-    return [f"sites.csv line {r.line}: site {r.site_code} cannot be placed (no plausible "
-            f"coordinates and postcode {r.postcode!r} is not in the directory); it is left off "
-            "the map" for r in bad.itertuples()]
+    return [f"sites.csv line {r.line}: site {r.site_code} cannot be placed on the map "
+            f"({r.place_problem}); it is left off the map and listed in rejects.csv"
+            for r in bad.itertuples()]
 
 
 def _json_bytes(data: Any) -> bytes:
