@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import logging
 import os
 import re
@@ -26,12 +27,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from .errors import GeographyError
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "1"  # bump when the prepared layout changes
+CACHE_VERSION = "2"  # bump when the prepared layout changes
 
 # ONS column names, most preferred first; ``lad..cd`` of any year is found by pattern.
 DIRECTORY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -55,35 +57,35 @@ _INWARD = 37 ** 3
 UNIT_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 
 
-def _base37(text: np.ndarray, width: int) -> np.ndarray:
-    """Left-aligned strings of at most ``width`` ASCII characters as base-37 integers."""
-    codes = np.asarray(text, dtype=f"U{width}").view(np.uint32).reshape(-1, width)
-    values = _CHAR_VALUE[np.minimum(codes, 127)]
-    return values @ (37 ** np.arange(width - 1, -1, -1, dtype=np.int64))
+def char_matrix(text: pa.Array | pa.ChunkedArray, width: int = 7) -> np.ndarray:
+    """ASCII strings of at most ``width`` characters, right-aligned (space-padded on the left),
+    as an (n, width) uint8 matrix. Longer strings come out blank."""
+    arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    if len(arr) == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    arr = pc.fill_null(arr, "")
+    arr = pc.if_else(pc.greater(pc.binary_length(arr), width), "", arr)
+    fixed = pc.cast(pc.utf8_lpad(arr, width, " "), pa.binary(width))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    return raw[fixed.offset * width:(fixed.offset + len(fixed)) * width].reshape(-1, width)
 
 
-def postcode_keys(compact: pd.Series | np.ndarray) -> np.ndarray:
-    """Integer key of each compact unit postcode (``L87AB``): outward * 37**3 + inward.
+def base37(matrix: np.ndarray) -> np.ndarray:
+    """Rows of a character matrix as base-37 integers (padding 0, 0-9 1..10, A-Z 11..36)."""
+    values = _CHAR_VALUE[np.minimum(matrix, 127)]
+    return values @ (37 ** np.arange(matrix.shape[1] - 1, -1, -1, dtype=np.int64))
 
-    The outward code (2-4 characters) and the inward code (3) are encoded separately, so
-    ``key // 37**2`` is the postcode's sector and ``key // 37**3`` its district.
+
+def postcode_keys(compact: pa.Array | np.ndarray | pd.Series) -> np.ndarray:
+    """Integer key of each compact unit postcode (``L87AB``): its seven characters
+    right-aligned, in base 37.
+
+    So ``key // 37**3`` encodes the outward code alone (the district) and ``key // 37**2``
+    the outward code and the inward digit (the sector).
     """
-    s = pd.Series(compact, dtype=object)
-    if s.empty:
-        return np.zeros(0, dtype=np.int64)
-    outward = s.str.slice(0, -3).to_numpy(dtype=object)
-    inward = s.str.slice(-3).to_numpy(dtype=object)
-    return _base37(outward, 4) * _INWARD + _base37(inward, 3)
-
-
-def outward_keys(outward: pd.Series) -> np.ndarray:
-    """District key of each outward code (``L8``): the same as ``postcode_key // 37**3``."""
-    return _base37(outward.to_numpy(dtype=object), 4)
-
-
-def sector_keys(outward: pd.Series, digit: pd.Series) -> np.ndarray:
-    """Sector key of each outward code and inward digit: ``postcode_key // 37**2``."""
-    return outward_keys(outward) * 37 + _base37(digit.to_numpy(dtype=object), 1)
+    arr = compact if isinstance(compact, (pa.Array, pa.ChunkedArray)) else pa.array(
+        np.asarray(compact, dtype=object), type=pa.string())
+    return base37(char_matrix(arr, 7))
 
 
 def canonical_postcode(compact: pd.Series) -> pd.Series:
@@ -121,12 +123,13 @@ def load_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None,
     prepared = None
     if folder is not None:
         digest = hashlib.sha256(CACHE_VERSION.encode())
-        for path in paths:
-            digest.update(file_sha256(path).encode())
+        for sha in _source_hashes(paths, folder):
+            digest.update(sha.encode())
         target = folder / f"directory-{digest.hexdigest()[:40]}.parquet"
         if target.is_file():
             try:
-                prepared = pd.read_parquet(target)
+                prepared = pq.read_table(target).to_pandas(
+                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
             except Exception as exc:  # a damaged cache is rebuilt, never trusted
                 log.warning("ignoring unreadable cache %s (%s)", target, exc)
         if prepared is None:
@@ -135,6 +138,35 @@ def load_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None,
     else:
         prepared = prepare_directory(paths)
     return _pick_lsoa(prepared, lsoa_codes)
+
+
+def _source_hashes(paths: Sequence[Path], folder: Path) -> list[str]:
+    """SHA-256 of each file. A file whose size and modification time are unchanged since it
+    was last hashed is not read again (as ``git`` and ``make`` do): hashing the 1 GB national
+    file would take most of a cached load."""
+    index_path = folder / "hashes.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        index = {}
+    out, changed = [], False
+    for path in paths:
+        st = Path(path).stat()
+        name, stamp = str(Path(path).resolve()), [st.st_size, st.st_mtime_ns]
+        entry = index.get(name)
+        if not entry or entry[:2] != stamp:
+            entry, changed = [*stamp, file_sha256(Path(path))], True
+            index[name] = entry
+        out.append(entry[2])
+    if changed:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".hashes-{os.getpid()}.json"
+            tmp.write_text(json.dumps(index, indent=0, sort_keys=True))
+            os.replace(tmp, index_path)
+        except OSError:
+            pass  # only a speed-up
+    return out
 
 
 def read_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None) -> pd.DataFrame:
@@ -147,7 +179,7 @@ def _write_cache(prepared: pd.DataFrame, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".directory-", suffix=".tmp", dir=target.parent)
         os.close(fd)
-        prepared.to_parquet(tmp, index=False, compression="zstd")
+        prepared.to_parquet(tmp, index=False, compression="lz4")
         os.replace(tmp, target)
         log.info("cached the prepared postcode directory in %s", target)
     except OSError as exc:
@@ -160,15 +192,20 @@ def prepare_directory(paths: Sequence[Path]) -> pd.DataFrame:
     if not paths:
         raise GeographyError("no postcode directory file given")
     frames = [_read_one(Path(p)) for p in paths]
-    d = pd.concat(frames, ignore_index=True)
+    d = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     # One row per postcode: a live row wins over a terminated one, then the first file.
-    d = d.sort_values(["key", "live"], ascending=[True, False], kind="stable")
-    dup = d["key"].duplicated()
-    if dup.any():
+    keys = d["key"].to_numpy()
+    order = np.lexsort((~d["live"].to_numpy(dtype=bool), keys))
+    keys = keys[order]
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    if not first.all():
         log.info("%d postcode(s) appear more than once in the directory files; the first live "
-                 "row is kept", int(dup.sum()))
-        d = d[~dup]
-    return d.reset_index(drop=True)
+                 "row is kept", int((~first).sum()))
+    d = d.take(order[first]).reset_index(drop=True)
+    for name in ("la_code", "lsoa11", "lsoa21"):  # files with different codes: re-categorise
+        if name in d and not isinstance(d[name].dtype, pd.CategoricalDtype):
+            d[name] = d[name].astype("category")
+    return d
 
 
 def _columns(path: Path) -> dict[str, str]:
@@ -208,47 +245,62 @@ def _read_one(path: Path) -> pd.DataFrame:
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise GeographyError(f"{path}: cannot read the postcode directory: {exc}") from None
-    col = {k: table.column(v) for k, v in found.items()}
-    compact = pc.replace_substring_regex(pc.utf8_upper(col["postcode"]), r"[^A-Z0-9]", "")
-    ok = pc.match_substring_regex(compact, UNIT_RE).to_numpy(zero_copy_only=False)
-    if not ok.all():
-        bad = np.flatnonzero(~ok)
+    compact = pc.replace_substring(pc.utf8_upper(table.column(found["postcode"])), " ", "")
+    dirty = pc.invert(pc.match_substring_regex(compact, r"^[A-Z0-9]*$"))
+    if pc.any(dirty).as_py():
+        compact = pc.replace_with_mask(compact, dirty, pc.replace_substring_regex(
+            pc.filter(compact, dirty), r"[^A-Z0-9]", ""))
+    ok = pc.match_substring_regex(compact, UNIT_RE)
+    if not pc.all(ok).as_py():
+        bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
         log.warning("%s: %d row(s) have no usable unit postcode and are skipped (first at line "
                     "%d)", path, len(bad), bad[0] + 2)
-    compact_np = compact.to_numpy(zero_copy_only=False)[ok]
-    keys = postcode_keys(compact_np)
-    out = pd.DataFrame({"key": keys})
-    out["postcode"] = canonical_postcode(pd.Series(compact_np, dtype=object))
+        table, compact = table.filter(ok), pc.filter(compact, ok)
+    compact = compact.combine_chunks()
+    col = {k: table.column(v) for k, v in found.items()}
+    out = pd.DataFrame({"key": postcode_keys(compact)})
+    out["postcode"] = pd.Series(pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(compact, 0, -3), pc.utf8_slice_codeunits(compact, -3, 99),
+        " "), dtype=pd.StringDtype("pyarrow"))
     if "doterm" in col:
-        out["live"] = (pc.utf8_length(pc.utf8_trim_whitespace(col["doterm"]))
-                       .to_numpy(zero_copy_only=False)[ok] == 0)
+        out["live"] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(col["doterm"])), 0) \
+            .to_numpy(zero_copy_only=False)
     else:
         out["live"] = True
-    for name in ("la_code", "lsoa11", "lsoa21"):
+    for name in ("la_code", "lsoa11", "lsoa21"):  # few distinct codes: categorical
         if name in col:
-            values = pc.utf8_trim_whitespace(col[name]).to_numpy(zero_copy_only=False)[ok]
-            out[name] = pd.Series(values, dtype=object).replace("", None)
-    lat, lon = _coordinates(col, ok, path)
-    out["lat"], out["long"] = lat, lon
+            out[name] = _blank_to_null(col[name]).dictionary_encode().combine_chunks() \
+                .to_pandas()
+    out["lat"], out["long"] = _coordinates(col, path)
     return out
 
 
-def _number(column: pa.ChunkedArray, ok: np.ndarray) -> np.ndarray:
-    text = pd.Series(column.to_numpy(zero_copy_only=False)[ok], dtype=object)
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def _coordinates(col: dict[str, pa.ChunkedArray], ok: np.ndarray,
+def _number(column: pa.ChunkedArray) -> np.ndarray:
+    """Numbers from text; blanks and anything unreadable become NaN."""
+    text = _blank_to_null(column)
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object),
+                             errors="coerce").to_numpy(dtype=float)
+
+
+def _coordinates(col: dict[str, pa.ChunkedArray],
                  path: Path) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lat/long: the file's own, else converted from the British National Grid."""
-    n = int(ok.sum())
+    n = len(col["postcode"])
     if "lat" in col and "long" in col:
-        lat, lon = _number(col["lat"], ok), _number(col["long"], ok)
+        lat, lon = _number(col["lat"]), _number(col["long"])
         no_grid = ~(np.abs(lat) <= 90)  # NSPL/ONSPD write 99.999999 for "no grid reference"
     elif "easting" in col and "northing" in col:
         from pyproj import Transformer
 
-        east, north = _number(col["easting"], ok), _number(col["northing"], ok)
+        east, north = _number(col["easting"]), _number(col["northing"])
         no_grid = ~((east > 0) & (north > 0) & (north < 1_300_000))
         lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
             np.where(no_grid, np.nan, east), np.where(no_grid, np.nan, north))

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .directory import UNIT_RE, _base37, postcode_keys
+from .directory import base37, char_matrix, postcode_keys
 
 MATCH_LEVELS = ("full", "terminated", "partial", "nfa", "out_of_area", "invalid", "missing")
 OUTSIDE = "OUTSIDE"
@@ -23,9 +23,16 @@ UNKNOWN = "UNKNOWN"
 
 OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 _DISTRICT_RE = rf"^{OUTWARD}$"
-_SECTOR_RE = rf"^{OUTWARD} [0-9OI]$"
+_SECTOR_RE = rf"^{OUTWARD}\s+[0-9OI]$"
 NFA_WORDS = ("NFA", "NOFIXEDABODE", "NOFIXEDADDRESS", "HOMELESS")
 LA_CODE_RE = re.compile(r"^[EWSN]\d{8}$")
+
+
+KINDS = np.array(["missing", "nfa", "sector", "unit", "district", "malformed"], dtype=object)
+MISSING, NFA, SECTOR, UNIT, DISTRICT, MALFORMED = range(6)
+_UNIT_SLIP_RE = rf"^{OUTWARD}[0-9OI][A-Z]{{2}}$"  # the inward digit may be an O or I slip
+_FIX = np.arange(256, dtype=np.uint8)
+_FIX[ord("O")], _FIX[ord("I")] = ord("0"), ord("1")
 
 
 def normalise(raw: pd.Series) -> pd.DataFrame:
@@ -33,51 +40,59 @@ def normalise(raw: pd.Series) -> pd.DataFrame:
     malformed; ``key`` the canonical form (``L8 7AB``, ``L8 7``, ``L8``), else "".
 
     Fixes case and spacing, and the ``O``/``0`` and ``I``/``1`` slips in the inward code's digit.
-    Each distinct spelling is worked out once (extracts repeat postcodes a great deal).
     """
-    codes, uniques = pd.factorize(raw.fillna("").astype(str), use_na_sentinel=False)
+    codes, uniques = _distinct(raw)
     kind, key, _ = _normalise_unique(uniques)
-    return pd.DataFrame({"kind": kind[codes], "key": key[codes]}, index=raw.index)
+    key_obj = pc.fill_null(key, "").to_numpy(zero_copy_only=False).astype(object)
+    return pd.DataFrame({"kind": KINDS[kind][codes], "key": key_obj[codes]}, index=raw.index)
 
 
-def _normalise_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """kind, canonical key and integer key (unit: postcode key; sector/district: area key)."""
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(pa.array(values, type=pa.string())))
-    spaced = pc.replace_substring_regex(text, r"\s+", " ")
-    compact = pc.replace_substring_regex(text, r"[^A-Z0-9]", "")
-    digit = pc.replace_substring(pc.replace_substring(
-        pc.utf8_slice_codeunits(compact, -3, -2), "O", "0"), "I", "1")
-    long_enough = pc.greater_equal(pc.utf8_length(compact), 5)
-    fixed = pc.if_else(long_enough, pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(compact, 0, -3), digit, pc.utf8_slice_codeunits(compact, -2), ""),
-        compact)
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Each distinct spelling once (extracts repeat postcodes a great deal), and where it is."""
+    try:
+        arr = pa.array(raw.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(raw.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+    encoded = pc.dictionary_encode(pc.fill_null(arr, ""))
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
 
-    def np_bool(arr: pa.Array) -> np.ndarray:
+
+def _normalise_unique(values: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Per distinct spelling: kind code (``KINDS``), canonical key (null if none) and integer
+    key (unit: its postcode key; sector and district: ``key // 37**2``, ``key // 37**3``)."""
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    # Dropping spaces is a fast literal replace; a regex is run only on the rare other junk.
+    compact = pc.replace_substring(text, " ", "")
+    dirty = pc.invert(pc.match_substring_regex(compact, r"^[A-Z0-9]*$"))
+    if pc.any(dirty).as_py():
+        cleaned = pc.replace_substring_regex(pc.filter(compact, dirty), r"[^A-Z0-9]", "")
+        compact = pc.replace_with_mask(compact, dirty, cleaned)
+
+    def test(arr: pa.Array) -> np.ndarray:
         return arr.to_numpy(zero_copy_only=False).astype(bool)
 
-    c = compact.to_numpy(zero_copy_only=False)
     kind = np.select(
-        [c == "",
-         np.isin(c, NFA_WORDS) | np_bool(pc.starts_with(compact, "ZZ99")),
-         np_bool(pc.match_substring_regex(spaced, _SECTOR_RE)),
-         np_bool(pc.match_substring_regex(fixed, UNIT_RE)),
-         np_bool(pc.match_substring_regex(compact, _DISTRICT_RE))],
-        ["missing", "nfa", "sector", "unit", "district"], default="malformed").astype(object)
-    f = fixed.to_numpy(zero_copy_only=False)
-    outward = np.where(kind == "sector", pd.Series(spaced.to_numpy(zero_copy_only=False),
-                                                   dtype=object).str.split(" ").str[0], c)
-    unit, sector, district = kind == "unit", kind == "sector", kind == "district"
-    key = np.full(len(c), "", dtype=object)
-    key[unit] = pd.Series(f[unit], dtype=object).str.slice(0, -3).to_numpy(object) + " " + \
-        pd.Series(f[unit], dtype=object).str.slice(-3).to_numpy(object)
-    sector_digit = pd.Series(c[sector], dtype=object).str.slice(-1).replace(
-        {"O": "0", "I": "1"}).to_numpy(object)
-    key[sector] = outward[sector] + " " + sector_digit
-    key[district] = c[district]
-    ints = np.full(len(c), -1, dtype=np.int64)
-    ints[unit] = postcode_keys(f[unit])
-    ints[sector] = _base37(outward[sector], 4) * 37 + _base37(sector_digit, 1)
-    ints[district] = _base37(c[district], 4)
+        [test(pc.equal(compact, "")),
+         test(pc.is_in(compact, pa.array(NFA_WORDS))) | test(pc.starts_with(compact, "ZZ99")),
+         test(pc.match_substring_regex(text, _SECTOR_RE)),
+         test(pc.match_substring_regex(compact, _UNIT_SLIP_RE)),
+         test(pc.match_substring_regex(compact, _DISTRICT_RE))],
+        [MISSING, NFA, SECTOR, UNIT, DISTRICT], default=MALFORMED).astype(np.int8)
+    # Right-aligned characters: unit "L8 7AB" -> "  L87AB", sector "  L87", district "   L8".
+    r = char_matrix(compact, 7).copy()
+    unit, sector, district = kind == UNIT, kind == SECTOR, kind == DISTRICT
+    r[unit, 4] = _FIX[r[unit, 4]]
+    r[sector, 6] = _FIX[r[sector, 6]]
+    ints = np.where(unit | sector | district, base37(r), -1)
+    # Canonical text: a space before the inward code (unit) or the sector digit (sector).
+    out = np.full((len(kind), 8), ord(" "), dtype=np.uint8)
+    out[unit, :4], out[unit, 5:] = r[unit, :4], r[unit, 4:]
+    out[sector, :6], out[sector, 7] = r[sector, :6], r[sector, 6]
+    out[district, 1:] = r[district]
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(8), len(kind),
+                                                 [None, pa.py_buffer(out.tobytes())])
+    key = pc.utf8_ltrim_whitespace(pc.cast(pc.cast(fixed, pa.binary()), pa.string()))
+    key = pc.if_else(pc.equal(key, ""), pa.scalar(None, pa.string()), key)
     return kind, key, ints
 
 
@@ -91,27 +106,41 @@ def geocode(postcodes: pd.Series, directory: pd.DataFrame, drop_las: set[str]) -
     """
     m = _match(postcodes, directory)
     d = m["directory"]
-    row = m["row"]
+    la_code, la_names = m["la_code"], m["la_names"]
+    drop_code = np.append(np.asarray(pd.Index(la_names).isin(list(drop_las))), False)
+    # Work on distinct spellings (``_u``), then spread them to every row with ``codes``.
+    row = m["row_u"]
     found = row >= 0
-    la_all = d["la_code"].to_numpy(dtype=object)
-    unit_la = np.where(found, la_all[np.maximum(row, 0)], None)
-    unit_live = found & d["live"].to_numpy(dtype=bool)[np.maximum(row, 0)]
-    in_drop = found & pd.Series(unit_la).isin(drop_las).to_numpy()
-    kind = m["kind"]
-    level = np.select(
-        [kind == "missing", kind == "nfa", found & ~in_drop, unit_live, found,
-         m["partial_known"]],
-        ["missing", "nfa", "out_of_area", "full", "terminated", "partial"], default="invalid")
-    la = np.where(found, unit_la, np.where(level == "partial", m["partial_la"], None))
-    lsoa_all = d["lsoa_code"].to_numpy(dtype=object)
-    lsoa = np.where(in_drop, lsoa_all[np.maximum(row, 0)], None)
-    key = m["key"]
+    r = np.maximum(row, 0)
+    unit_la = np.where(found, la_code[r], -1) if len(d) else np.full(len(row), -1)
+    in_drop = found & drop_code[unit_la]
+    live = found & (d["live"].to_numpy(dtype=bool)[r] if len(d) else False)
+    kind = m["kind_u"]
+    level = np.select(  # indices into MATCH_LEVELS
+        [kind == MISSING, kind == NFA, found & ~in_drop, live, found, m["known_u"]],
+        [6, 3, 4, 0, 1, 2], default=5)
+    la_idx = np.where(found, unit_la, np.where(level == 2, m["la_u"], -1))
+    la_names_obj = np.append(np.asarray(la_names, dtype=object), None)
+    lsoa_code, lsoa_names = _codes(d["lsoa_code"])
+    lsoa_names_obj = np.append(np.asarray(lsoa_names, dtype=object), None)
+    lsoa_idx = np.where(in_drop, lsoa_code[r] if len(d) else -1, -1)
+    codes, index = m["codes"], postcodes.index
     return pd.DataFrame({
-        "postcode": pd.Series(key, index=postcodes.index).replace("", None),
-        "match_level": level,
-        "la_code": pd.Series(la, index=postcodes.index, dtype=object).replace("", None),
-        "lsoa_code": pd.Series(lsoa, index=postcodes.index, dtype=object).replace("", None),
-    }, index=postcodes.index)
+        "postcode": pd.Series(pd.arrays.ArrowStringArray(pc.take(m["key_u"], codes)),
+                              index=index),
+        "match_level": pd.Series(np.asarray(MATCH_LEVELS, dtype=object)[level[codes]],
+                                 index=index),
+        "la_code": pd.Series(la_names_obj[la_idx[codes]], index=index),
+        "lsoa_code": pd.Series(lsoa_names_obj[lsoa_idx[codes]], index=index),
+    }, index=index)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 for missing) and the distinct values; free for a categorical."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    codes, uniques = pd.factorize(values.replace("", None))
+    return codes, pd.Index(uniques)
 
 
 def _keyed(directory: pd.DataFrame) -> pd.DataFrame:
@@ -119,46 +148,47 @@ def _keyed(directory: pd.DataFrame) -> pd.DataFrame:
     if "key" not in directory:
         compact = directory["postcode"].astype(str).str.upper().str.replace(
             r"[^A-Z0-9]", "", regex=True)
-        directory = directory.assign(key=postcode_keys(compact))
+        directory = directory.assign(key=postcode_keys(compact.to_numpy(dtype=object)))
     keys = directory["key"].to_numpy()
     if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
         directory = directory.sort_values("key", kind="stable")
     return directory
 
 
-def _match(postcodes: pd.Series, directory: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Normalise, then find each unit's directory row (-1 if none) and each partial's LA."""
+def _match(postcodes: pd.Series, directory: pd.DataFrame) -> dict:
+    """Normalise each distinct spelling, then find each unit's directory row (-1 if none) and
+    each partial's LA. Arrays ending ``_u`` are per distinct spelling; ``codes`` spreads them."""
     d = _keyed(directory)
-    codes, uniques = pd.factorize(postcodes.fillna("").astype(str), use_na_sentinel=False)
+    codes, uniques = _distinct(postcodes)
     kind_u, key_u, int_u = _normalise_unique(uniques)
     keys = d["key"].to_numpy()
-    row_u = np.full(len(uniques), -1, dtype=np.int64)
-    unit = kind_u == "unit"
-    if len(keys) and unit.any():
-        pos = np.minimum(np.searchsorted(keys, int_u[unit]), len(keys) - 1)
-        row_u[unit] = np.where(keys[pos] == int_u[unit], pos, -1)
-    known_u, la_u = _partial_la(kind_u, int_u, d)
-    return {"directory": d, "kind": kind_u[codes], "key": key_u[codes], "row": row_u[codes],
-            "partial_known": known_u[codes], "partial_la": la_u[codes]}
+    row_u = np.full(len(kind_u), -1, dtype=np.int64)
+    unit = np.flatnonzero(kind_u == UNIT)
+    if len(keys) and len(unit):
+        order = unit[np.argsort(int_u[unit])]  # sorted needles search much faster
+        pos = np.minimum(np.searchsorted(keys, int_u[order]), len(keys) - 1)
+        row_u[order] = np.where(keys[pos] == int_u[order], pos, -1)
+    la_code, la_names = _codes(d["la_code"])
+    known_u, la_u = _partial_la(kind_u, int_u, keys, d["live"].to_numpy(dtype=bool), la_code)
+    return {"directory": d, "codes": codes, "kind_u": kind_u, "key_u": key_u, "row_u": row_u,
+            "known_u": known_u, "la_u": la_u, "la_code": la_code, "la_names": la_names}
 
 
-def _partial_la(kind: np.ndarray, ints: np.ndarray,
-                d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For districts and sectors: known if in the directory; the LA when every live postcode
-    in it lies in one LA. Postcodes sorted by key are sorted by sector and district too."""
+def _partial_la(kind: np.ndarray, ints: np.ndarray, keys: np.ndarray, live: np.ndarray,
+                la_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For districts and sectors: known if in the directory; the LA (as a code, else -1) when
+    every live postcode in it lies in one LA. Keys sorted are sorted by sector and district."""
     known = np.zeros(len(kind), dtype=bool)
-    la = np.full(len(kind), None, dtype=object)
-    la_code, la_names = pd.factorize(d["la_code"])
-    keys, live = d["key"].to_numpy(), d["live"].to_numpy(dtype=bool)
-    for name, divisor in (("sector", 37 ** 2), ("district", 37 ** 3)):
-        ask = kind == name
-        if not ask.any() or not len(keys):
+    la = np.full(len(kind), -1, dtype=np.int64)
+    for wanted, divisor in ((SECTOR, 37 ** 2), (DISTRICT, 37 ** 3)):
+        ask = np.flatnonzero(kind == wanted)
+        if not len(ask) or not len(keys):
             continue
         all_area = keys // divisor
         areas = all_area[np.r_[True, all_area[1:] != all_area[:-1]]]
         pos = np.minimum(np.searchsorted(areas, ints[ask]), len(areas) - 1)
         known[ask] = areas[pos] == ints[ask]
-        live_area, live_la = keys[live] // divisor, la_code[live]
+        live_area, live_la = all_area[live], la_code[live]
         if not len(live_area):
             continue
         starts = np.flatnonzero(np.r_[True, live_area[1:] != live_area[:-1]])
@@ -167,9 +197,7 @@ def _partial_la(kind: np.ndarray, ints: np.ndarray,
         single = np.where((lo == hi) & (lo >= 0), lo, -1)
         ids = live_area[starts]
         pos = np.minimum(np.searchsorted(ids, ints[ask]), len(ids) - 1)
-        hit = (ids[pos] == ints[ask]) & (single[pos] >= 0)
-        names = np.asarray(la_names, dtype=object)
-        la[np.flatnonzero(ask)[hit]] = names[single[pos][hit]]
+        la[ask] = np.where(ids[pos] == ints[ask], single[pos], -1)
     return known, la
 
 
@@ -215,8 +243,9 @@ def place_sites(sites: pd.DataFrame, directory: pd.DataFrame,
     given = lat.notna() | lon.notna()
     plausible = lat.between(lat_lo, lat_hi) & lon.between(lon_lo, lon_hi)
     m = _match(out["postcode"], directory)
-    row = np.maximum(m["row"], 0)
-    found = m["row"] >= 0
+    row_all, kind = m["row_u"][m["codes"]], m["kind_u"][m["codes"]]
+    row = np.maximum(row_all, 0)
+    found = row_all >= 0
     d = m["directory"]
     pc_lat = pd.Series(np.where(found, d["lat"].to_numpy(float)[row], np.nan), index=out.index)
     pc_lon = pd.Series(np.where(found, d["long"].to_numpy(float)[row], np.nan), index=out.index)
@@ -227,8 +256,7 @@ def place_sites(sites: pd.DataFrame, directory: pd.DataFrame,
                                  default="unplaced")
     coords = np.where(given, "coordinates outside the UK", "no coordinates")
     postcode = np.select(
-        [m["kind"] == "missing", found & pc_lat.isna().to_numpy(), found,
-         m["kind"] == "unit"],
+        [kind == MISSING, found & pc_lat.isna().to_numpy(), found, kind == UNIT],
         ["no postcode", "its postcode has no grid reference in the directory", "",
          "its postcode is not in the directory"],
         default="its postcode is not a full unit postcode")

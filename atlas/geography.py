@@ -43,7 +43,9 @@ def _empty_msoas() -> gpd.GeoDataFrame:
 class Geography:
     """Everything geographic a drop needs, in WGS84, keyed by ONS codes."""
 
-    directory: pd.DataFrame  # key, postcode ("L8 7AB"), live, la_code, lsoa_code, lat, long
+    # key (see atlas.directory.postcode_keys), postcode ("L8 7AB"), live, la_code and
+    # lsoa_code (categorical), lat, long (WGS84); sorted by key.
+    directory: pd.DataFrame
     lsoas: gpd.GeoDataFrame  # lsoa_code, lsoa_name, la_code, population, area_km2, geometry
     las: gpd.GeoDataFrame  # la_code, la_name, population, area_km2, geometry
     # With a recipe ``lookup``: msoa_code, msoa_name, la_code, population, area_km2, geometry
@@ -142,9 +144,10 @@ def _lsoa_la_from_directory(lsoas: gpd.GeoDataFrame, directory: pd.DataFrame) ->
     """Each LSOA's LA: the LA of most of its postcodes in the directory (live ones first)."""
     d = directory[directory["lsoa_code"].isin(lsoas["lsoa_code"])]
     counts = (d.assign(w=d["live"].astype(int) * 1000 + 1)
-              .groupby(["lsoa_code", "la_code"])["w"].sum().reset_index()
+              .groupby(["lsoa_code", "la_code"], observed=True)["w"].sum().reset_index()
               .sort_values(["lsoa_code", "w", "la_code"], ascending=[True, False, True]))
-    la_of = counts.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"]
+    la_of = counts.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"].astype(object)
+    la_of.index = la_of.index.astype(object)
     la = lsoas["lsoa_code"].map(la_of)
     if la.isna().any():
         missing = lsoas.loc[la.isna(), "lsoa_code"]
