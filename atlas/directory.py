@@ -129,7 +129,9 @@ def load_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None,
         if target.is_file():
             try:
                 prepared = pq.read_table(target).to_pandas(
-                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+                    types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                  pa.large_string(): pd.StringDtype("pyarrow")}.get,
+                    ignore_metadata=True)
             except Exception as exc:  # a damaged cache is rebuilt, never trusted
                 log.warning("ignoring unreadable cache %s (%s)", target, exc)
         if prepared is None:
@@ -202,9 +204,11 @@ def prepare_directory(paths: Sequence[Path]) -> pd.DataFrame:
         log.info("%d postcode(s) appear more than once in the directory files; the first live "
                  "row is kept", int((~first).sum()))
     d = d.take(order[first]).reset_index(drop=True)
-    for name in ("la_code", "lsoa11", "lsoa21"):  # files with different codes: re-categorise
-        if name in d and not isinstance(d[name].dtype, pd.CategoricalDtype):
-            d[name] = d[name].astype("category")
+    for name in ("la_code", "lsoa11", "lsoa21"):  # categories sorted, however many files
+        if name in d:
+            if not isinstance(d[name].dtype, pd.CategoricalDtype):
+                d[name] = d[name].astype("category")
+            d[name] = d[name].cat.reorder_categories(sorted(d[name].cat.categories))
     return d
 
 

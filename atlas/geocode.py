@@ -116,8 +116,12 @@ def geocode(postcodes: pd.Series, directory: pd.DataFrame, drop_las: set[str]) -
     in_drop = found & drop_code[unit_la]
     live = found & (d["live"].to_numpy(dtype=bool)[r] if len(d) else False)
     kind = m["kind_u"]
+    # A unit the directory gives no LA (NSPL: some long-terminated postcodes) is terminated
+    # if dead; a live one with no LA is of no use, so invalid.
+    has_la = found & (unit_la >= 0)
     level = np.select(  # indices into MATCH_LEVELS
-        [kind == MISSING, kind == NFA, found & ~in_drop, live, found, m["known_u"]],
+        [kind == MISSING, kind == NFA, has_la & ~in_drop, live & has_la, found & ~live,
+         m["known_u"]],
         [6, 3, 4, 0, 1, 2], default=5)
     la_idx = np.where(found, unit_la, np.where(level == 2, m["la_u"], -1))
     la_names_obj = np.append(np.asarray(la_names, dtype=object), None)
