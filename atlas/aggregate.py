@@ -38,7 +38,7 @@ class Counts:
 def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
               msoa_of: pd.DataFrame | None = None) -> Counts:
     """Every table's counts from the individuals seen, their residence and the placed sites;
-    with ``msoa_of`` (``msoa.msoa_of_lsoas``), the MSOA residence table too."""
+    with ``msoa_of`` (``geography.msoa_table``), the MSOA residence table too."""
     people = ind.people
     cohorts = {c: int((people["cohort"] == c).sum()) for c in COHORTS}
     cohorts = {ALL: len(people), **cohorts}

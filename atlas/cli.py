@@ -60,6 +60,9 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
         click.echo(f"built {result.out_dir} in {time.perf_counter() - started:.1f} s: "
                    f"{len(result.files)} files, {result.ledger['cohorts']['all']:,} individuals "
                    f"seen, {rejected:,} row(s) set aside in rejects.csv")
+        if result.ledger.get("sites_unplaced"):
+            click.echo(f"{result.ledger['sites_unplaced']} site(s) could not be placed on the "
+                       "map: see rejects.csv", err=True)
 
 
 @main.command("demo-data")
@@ -103,6 +106,41 @@ def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet
         (lambda msg: click.echo(f"  {msg}…", err=True))
     result = plan_recipe(spec, new_sites, radius_m, progress=show)
     click.echo(describe(result, spec.area_name))
+
+@main.group()
+def geography() -> None:
+    """The ONS geography: boundaries for a recipe."""
+
+
+@geography.command("fetch")
+@click.option("--la", "las", multiple=True, required=True, metavar="CODE",
+              help="ONS code of an LA to fetch (repeat).")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
+@click.option("--base-url", default=None, help="ArcGIS REST services root of the portal "
+              "[default: the ONS Open Geography Portal].")
+@click.option("--la-service", default=None,
+              help="LA boundaries service [default: Local_Authority_Districts_December_2024_"
+              "Boundaries_UK_BGC].")
+@click.option("--lookup-service", default=None,
+              help="LSOA to LAD lookup service [default: LSOA21_WD24_LAD24_EW_LU].")
+@click.option("--lsoa-service", default=None,
+              help="LSOA boundaries service [default: Lower_layer_Super_Output_Areas_"
+              "December_2021_Boundaries_EW_BGC_V5].")
+def geography_fetch(las: tuple[str, ...], out_dir: Path, base_url: str | None,
+                    la_service: str | None, lookup_service: str | None,
+                    lsoa_service: str | None) -> None:
+    """Download the LSOA and LA boundaries of the named LAs from the ONS Open Geography
+    Portal into OUT (la.geojson, lsoa.geojson). Needs internet."""
+    from dataclasses import replace
+
+    from .fetch import Services, fetch_boundaries
+
+    given = {"base_url": base_url, "la": la_service, "lookup": lookup_service,
+             "lsoa": lsoa_service}
+    services = replace(Services(), **{k: v for k, v in given.items() if v})
+    got = fetch_boundaries(las, out_dir, services)
+    click.echo(f"wrote {got.lsoa_file} ({got.lsoas} LSOAs) and {got.la_file} ({got.las} LAs)")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,10 @@ import pandas as pd
 from . import __version__
 from .aggregate import Counts, count_all
 from .extract import read_extract
-from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
-from .geography import load_geography
+from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
+from .geography import load_geography, msoa_table
 from .individuals import build_individuals
 from .recipe import Recipe
-from .msoa import msoa_of_lsoas, read_lookup
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
 from .render.reports import render_reports
@@ -83,7 +82,7 @@ def compute_drop(recipe: Recipe,
     extract = read_extract(recipe.extract_path, recipe.extract_encoding)
     progress("reading the geography")
     geo = load_geography(recipe.postcodes, recipe.lsoa_boundaries, recipe.population,
-                         recipe.la_boundaries)
+                         recipe.la_boundaries, recipe.lookup)
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
     progress("linking individuals and cohorts")
     ind = build_individuals(extract, recipe.period)
@@ -94,8 +93,7 @@ def compute_drop(recipe: Recipe,
         ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
         dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
     progress("counting")
-    msoa_of = (msoa_of_lsoas(geo, read_lookup(recipe.lookup, geo.lsoas["lsoa_code"]))
-               if recipe.lookup else None)
+    msoa_of = msoa_table(geo)
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
@@ -120,11 +118,11 @@ def compute_drop(recipe: Recipe,
                                        siting=siting and siting.published)
     files.update(render_geojson(published, geo))
     files["ledger.json"] = _json_bytes(ledger)
-    rejects = extract.rejects if siting is None else pd.concat(
-        [extract.rejects, siting.rejects], ignore_index=True)
-    files["rejects.csv"] = to_csv_bytes(rejects)
+    rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:
+        rejects.append(siting.rejects)
         files.update(siting.files)
+    files["rejects.csv"] = to_csv_bytes(pd.concat(rejects, ignore_index=True))
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
@@ -140,6 +138,8 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
         "cohorts": cohorts,
         "sites_placed_by": {k: int(v) for k, v in
                             sites["placed_by"].value_counts().sort_index().items()},
+        # Sites in rejects.csv because they cannot be placed on the map (still counted).
+        "sites_unplaced": int((sites["placed_by"] == "unplaced").sum()),
         "suppression": {"threshold": published.threshold, "primary_cells": published.primary,
                         "secondary_cells": published.secondary},
     }
@@ -147,9 +147,9 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
 
 def _unplaced(sites: pd.DataFrame) -> list[str]:
     bad = sites[sites["placed_by"] == "unplaced"]
-    return [f"sites.csv line {r.line}: site {r.site_code} cannot be placed (no plausible "
-            f"coordinates and postcode {r.postcode!r} is not in the directory); it is left off "
-            "the map" for r in bad.itertuples()]
+    return [f"sites.csv line {r.line}: site {r.site_code} cannot be placed on the map "
+            f"({r.place_problem}); it is left off the map and listed in rejects.csv"
+            for r in bad.itertuples()]
 
 
 def _json_bytes(data: Any) -> bytes:

@@ -12,7 +12,6 @@ import csv
 import io
 import logging
 import operator
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

@@ -1,15 +1,17 @@
-"""Prepared geography: the postcode directory, LSOA and LA polygons, and population.
+"""Prepared geography: the postcode directory, LSOA, LA and MSOA polygons, and population.
 
-Reads the ONS products as they come: NSPL/ONSPD postcode CSVs (columns found by their ONS
-names), LSOA polygons in any format GDAL reads (WGS84 or British National Grid), and a
+Reads the ONS products as they come: NSPL/ONSPD postcode CSVs (:mod:`atlas.directory`), LSOA
+polygons in any format GDAL reads (WGS84 or British National Grid; 2011 or 2021 codes found by
+their ONS names), an optional OA-LSOA-MSOA lookup (MSOAs are dissolved from the LSOAs), and a
 population CSV of ``area_code, population``. The LAs of a drop are those of the LSOAs given.
+Polygons are kept in WGS84 and repaired; areas are computed in EPSG:27700, never in degrees.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from .errors import GeographyError
 
 log = logging.getLogger(__name__)
@@ -24,32 +27,32 @@ log = logging.getLogger(__name__)
 WGS84 = "EPSG:4326"
 BNG = "EPSG:27700"
 
-# ONS column names, most preferred first (NSPL and ONSPD name the same things differently).
-DIRECTORY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "postcode": ("pcds", "pcd", "pcd2", "pcd7", "pcd8"),
-    "doterm": ("doterm",),
-    "la_code": ("laua", "oslaua", "lad25cd", "lad24cd", "lad23cd", "lad22cd", "lad21cd",
-                "lad20cd", "lad19cd", "ladcd"),
-    "lsoa11": ("lsoa11", "lsoa11cd"),
-    "lsoa21": ("lsoa21", "lsoa21cd"),
-    "lat": ("lat",),
-    "long": ("long", "lon"),
-    "easting": ("oseast1m", "east1m"),
-    "northing": ("osnrth1m", "north1m"),
-}
-LSOA_CODE_COLUMNS = ("lsoa11cd", "lsoa21cd", "lsoa_code", "lsoa11", "lsoa21", "code")
-LSOA_NAME_COLUMNS = ("lsoa11nm", "lsoa21nm", "lsoa_name", "name")
+LSOA_CODE_COLUMNS = ("lsoa21cd", "lsoa11cd", "lsoa_code", "lsoa21", "lsoa11", "code")
+LSOA_NAME_COLUMNS = ("lsoa21nm", "lsoa11nm", "lsoa_name", "name")
 LA_CODE_RE = re.compile(r"^lad\d{2}cd$|^la_code$|^laua$")
 LA_NAME_RE = re.compile(r"^lad\d{2}nm$|^la_name$")
+LOOKUP_LSOA_RE = re.compile(r"^lsoa(\d{2})cd$")
+
+
+def _empty_msoas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"msoa_code": [], "msoa_name": [], "la_code": [],
+                             "population": [], "area_km2": []}, geometry=[], crs=WGS84)
 
 
 @dataclass
 class Geography:
     """Everything geographic a drop needs, in WGS84, keyed by ONS codes."""
 
-    directory: pd.DataFrame  # postcode (canonical "L8 7AB"), live, la_code, lsoa_code, lat, long
-    lsoas: gpd.GeoDataFrame  # lsoa_code, lsoa_name, la_code, population, geometry
-    las: gpd.GeoDataFrame  # la_code, la_name, population, geometry
+    # key (see atlas.directory.postcode_keys), postcode ("L8 7AB"), live, la_code and
+    # lsoa_code (categorical), lat, long (WGS84); sorted by key.
+    directory: pd.DataFrame
+    lsoas: gpd.GeoDataFrame  # lsoa_code, lsoa_name, la_code, population, area_km2, geometry
+    las: gpd.GeoDataFrame  # la_code, la_name, population, area_km2, geometry
+    # With a recipe ``lookup``: msoa_code, msoa_name, la_code, population, area_km2, geometry
+    # (dissolved from the LSOAs); empty otherwise.
+    msoas: gpd.GeoDataFrame = field(default_factory=_empty_msoas)
+    # lsoa_code -> msoa_code for every LSOA of the drop (empty without a lookup).
+    lsoa_msoa: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     @property
     def la_codes(self) -> list[str]:
@@ -57,65 +60,44 @@ class Geography:
 
 
 def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], population: Path,
-                   la_file: Path | None = None) -> Geography:
-    """Read and join the directory, boundaries and population; check they agree."""
+                   la_file: Path | None = None, lookup: Path | None = None,
+                   cache: Path | None | bool = True) -> Geography:
+    """Read and join the directory, boundaries, lookup and population; check they agree.
+
+    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache).
+    """
     lsoas = read_lsoa_boundaries(lsoa_files)
-    directory = read_directory(postcodes, set(lsoas["lsoa_code"]))
+    directory = load_directory(postcodes, set(lsoas["lsoa_code"]), cache=cache)
     if "la_code" not in lsoas:
         lsoas["la_code"] = _lsoa_la_from_directory(lsoas, directory)
     las = _la_polygons(lsoas, la_file)
     _attach_population(lsoas, las, population)
-    return Geography(directory, lsoas, las)
+    if lookup is not None:
+        lsoa_msoa, msoas = read_msoas(lookup, lsoas)
+    else:
+        lsoa_msoa, msoas = pd.Series(dtype=object), _empty_msoas()
+    for frame in (lsoas, las, msoas):
+        frame["area_km2"] = area_km2(frame)
+    return Geography(directory, lsoas, las, msoas, lsoa_msoa)
 
 
-def canonical_postcode(compact: pd.Series) -> pd.Series:
-    """``L87AB`` -> ``L8 7AB``: the outward code, one space, the three-character inward code."""
-    return compact.str.slice(0, -3) + " " + compact.str.slice(-3)
+def area_km2(frame: gpd.GeoDataFrame) -> pd.Series:
+    """Each polygon's area in square kilometres, measured in British National Grid."""
+    if frame.empty:
+        return pd.Series(dtype=float, index=frame.index)
+    return frame.geometry.to_crs(BNG).area / 1e6
 
 
-def read_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None) -> pd.DataFrame:
-    """Read only the needed columns of one or more NSPL/ONSPD CSVs, as compact strings."""
-    frames = []
-    for path in paths:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-        lower = {c.lower(): c for c in header}
-        found = {}
-        for key, names in DIRECTORY_COLUMNS.items():
-            hit = next((lower[n] for n in names if n in lower), None)
-            if hit is not None:
-                found[key] = hit
-        missing = [k for k in ("postcode", "la_code") if k not in found]
-        if missing or not ({"lsoa11", "lsoa21"} & set(found)):
-            need = missing + ([] if {"lsoa11", "lsoa21"} & set(found) else ["lsoa11/lsoa21"])
-            raise GeographyError(f"{path}: not a postcode directory: no column for "
-                                 f"{', '.join(need)} (expected ONS names such as pcds, laua, "
-                                 "lsoa11)")
-        frame = pd.read_csv(path, usecols=list(found.values()), dtype=str,
-                            keep_default_na=False, encoding="utf-8-sig")
-        frames.append(frame.rename(columns={v: k for k, v in found.items()}))
-    d = pd.concat(frames, ignore_index=True)
-    compact = d["postcode"].str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
-    lsoa = _pick_lsoa_column(d, lsoa_codes)
-    out = pd.DataFrame({
-        "postcode": canonical_postcode(compact),
-        "live": d["doterm"].str.strip() == "" if "doterm" in d else True,
-        "la_code": d["la_code"].str.strip(),
-        "lsoa_code": lsoa.str.strip(),
-        "lat": pd.to_numeric(d.get("lat"), errors="coerce"),
-        "long": pd.to_numeric(d.get("long"), errors="coerce"),
-    })
-    # NSPL marks postcodes with no grid reference with lat 99.999999.
-    out.loc[out["lat"] > 90, ["lat", "long"]] = float("nan")
-    out = out[compact.str.len() >= 5].drop_duplicates("postcode", keep="first")
-    return out.sort_values("postcode").reset_index(drop=True)
-
-
-def _pick_lsoa_column(d: pd.DataFrame, lsoa_codes: set[str] | None) -> pd.Series:
-    """Use the LSOA vintage (2011 or 2021) that matches the boundaries best."""
-    options = [c for c in ("lsoa11", "lsoa21") if c in d]
-    if len(options) == 1 or not lsoa_codes:
-        return d[options[0]]
-    return max((d[c] for c in options), key=lambda s: s.isin(lsoa_codes).sum())
+def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Valid polygons: ``make_valid`` keeping only the polygonal parts (no stray lines)."""
+    values = geoms.values
+    bad = ~shapely.is_valid(values)
+    if bad.any():
+        log.info("repairing %d invalid polygon(s)", int(bad.sum()))
+        fixed = shapely.make_valid(values[bad], method="structure", keep_collapsed=False)
+        values = values.copy()
+        values[bad] = fixed
+    return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 
 def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
@@ -145,7 +127,7 @@ def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
         log.warning("%d LSOA(s) appear in more than one boundary file; the first is kept",
                     int(dup.sum()))
         lsoas = lsoas[~dup]
-    lsoas["geometry"] = shapely.make_valid(lsoas.geometry.values)
+    lsoas["geometry"] = repair(lsoas.geometry)
     return lsoas.sort_values("lsoa_code").reset_index(drop=True)
 
 
@@ -162,9 +144,10 @@ def _lsoa_la_from_directory(lsoas: gpd.GeoDataFrame, directory: pd.DataFrame) ->
     """Each LSOA's LA: the LA of most of its postcodes in the directory (live ones first)."""
     d = directory[directory["lsoa_code"].isin(lsoas["lsoa_code"])]
     counts = (d.assign(w=d["live"].astype(int) * 1000 + 1)
-              .groupby(["lsoa_code", "la_code"])["w"].sum().reset_index()
+              .groupby(["lsoa_code", "la_code"], observed=True)["w"].sum().reset_index()
               .sort_values(["lsoa_code", "w", "la_code"], ascending=[True, False, True]))
-    la_of = counts.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"]
+    la_of = counts.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"].astype(object)
+    la_of.index = la_of.index.astype(object)
     la = lsoas["lsoa_code"].map(la_of)
     if la.isna().any():
         missing = lsoas.loc[la.isna(), "lsoa_code"]
@@ -189,7 +172,7 @@ def _la_polygons(lsoas: gpd.GeoDataFrame, la_file: Path | None) -> gpd.GeoDataFr
             names = gdf.set_index("la_code")[name].combine_first(names)
         las = gdf[gdf["la_code"].isin(lsoas["la_code"])][["la_code", "geometry"]]
         las = gpd.GeoDataFrame(las, crs=WGS84)
-        las["geometry"] = shapely.make_valid(las.geometry.values)
+        las["geometry"] = repair(las.geometry)
     else:
         las = lsoas[["la_code", "geometry"]].dissolve(by="la_code").reset_index()
     las["la_name"] = las["la_code"].map(names)
@@ -218,3 +201,82 @@ def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Pat
     if len(missing):
         raise GeographyError(f"{path}: no population for LA(s) {', '.join(missing)} "
                              "(neither an LA row nor rows for its LSOAs)")
+
+
+def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoDataFrame]:
+    """The LSOA -> MSOA mapping from an ONS lookup, and MSOA polygons dissolved from the LSOAs.
+
+    The lookup's vintage (``LSOA11CD``/``MSOA11CD`` or ``LSOA21CD``/``MSOA21CD``) is the one
+    that matches the boundaries; every LSOA of the drop must be in it.
+    """
+    try:
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise GeographyError(f"{path}: cannot read the lookup ({exc})") from None
+    lower = {c.strip().lower(): c for c in header}
+    codes = set(lsoas["lsoa_code"])
+    best: tuple[int, dict[str, str]] | None = None
+    for name in lower:
+        m = LOOKUP_LSOA_RE.match(name)
+        year = m and m.group(1)
+        if not year or f"msoa{year}cd" not in lower:
+            continue
+        cols = {"lsoa_code": lower[name], "msoa_code": lower[f"msoa{year}cd"]}
+        if f"msoa{year}nm" in lower:
+            cols["msoa_name"] = lower[f"msoa{year}nm"]
+        table = pd.read_csv(path, usecols=list(cols.values()), dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig").rename(columns={v: k for k, v in cols.items()})
+        hits = int(table["lsoa_code"].str.strip().isin(codes).sum())
+        if best is None or hits > best[0]:
+            best = (hits, table)  # type: ignore[assignment]
+    if best is None:
+        raise GeographyError(f"{path}: not an OA-LSOA-MSOA lookup: expected columns such as "
+                             f"LSOA11CD and MSOA11CD (found {', '.join(header)})")
+    table = best[1].apply(lambda s: s.str.strip())  # type: ignore[union-attr]
+    table = table.drop_duplicates("lsoa_code")
+    if "msoa_name" not in table:
+        table["msoa_name"] = table["msoa_code"]
+    mapping = table.set_index("lsoa_code")["msoa_code"]
+    msoa_of = lsoas["lsoa_code"].map(mapping)
+    if msoa_of.isna().any():
+        missing = lsoas.loc[msoa_of.isna(), "lsoa_code"]
+        raise GeographyError(
+            f"{path}: no MSOA for {len(missing)} of the {len(lsoas)} LSOA(s) (e.g. "
+            f"{', '.join(missing[:5])}); is the lookup the same vintage (2011 or 2021) as the "
+            "boundaries?")
+    names = table.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
+    parts = gpd.GeoDataFrame({"msoa_code": msoa_of, "la_code": lsoas["la_code"],
+                              "population": lsoas.get("population")},
+                             geometry=lsoas.geometry, crs=lsoas.crs)
+    msoas = parts[["msoa_code", "la_code", "geometry"]].dissolve(by="msoa_code",
+                                                                  aggfunc="first").reset_index()
+    msoas["population"] = msoas["msoa_code"].map(
+        parts.groupby("msoa_code")["population"].sum(min_count=1))
+    split = parts.groupby("msoa_code")["la_code"].nunique()
+    if (split > 1).any():
+        log.warning("%d MSOA(s) span more than one LA; each is given the LA of its first LSOA",
+                    int((split > 1).sum()))
+    msoas["msoa_name"] = msoas["msoa_code"].map(names)
+    msoas["geometry"] = repair(msoas.geometry)
+    lsoa_msoa = pd.Series(msoa_of.to_numpy(), index=lsoas["lsoa_code"].to_numpy(),
+                          name="msoa_code")
+    return lsoa_msoa, msoas[["msoa_code", "msoa_name", "la_code", "population", "geometry"]]
+
+
+def msoa_table(geo: Geography) -> pd.DataFrame | None:
+    """Each LSOA's MSOA and LA, and each MSOA's LA (``msoa_la_code``, empty where an MSOA
+    straddles LAs, so its LA total is not tied to it); None when the recipe has no lookup."""
+    if geo.lsoa_msoa.empty:
+        return None
+    table = pd.DataFrame({"lsoa_code": geo.lsoas["lsoa_code"].astype(str),
+                          "la_code": geo.lsoas["la_code"].astype(str)})
+    table["msoa_code"] = table["lsoa_code"].map(geo.lsoa_msoa).astype(str)
+    table["msoa_name"] = table["msoa_code"].map(geo.msoas.set_index("msoa_code")["msoa_name"])
+    las = table.groupby("msoa_code")["la_code"].agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else "")
+    straddling = sorted(las[las == ""].index)
+    if straddling:
+        log.warning("%d MSOA(s) straddle LAs (e.g. %s): their LA totals are not tied to them",
+                    len(straddling), ", ".join(straddling[:3]))
+    table["msoa_la_code"] = table["msoa_code"].map(las)
+    return table.sort_values("lsoa_code").reset_index(drop=True)

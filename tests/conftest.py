@@ -154,6 +154,15 @@ def assessment(ref: str, date: str, site: str = "S1", **values: str) -> dict[str
     return {"client_ref": ref, "site_code": site, "assessment_date": date, **values}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _directory_cache(tmp_path_factory):
+    """Keep the prepared-directory cache out of the user's ~/.cache during tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("IMS_ATLAS_CACHE", str(tmp_path_factory.mktemp("ims-atlas-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def geo(tmp_path: Path) -> dict[str, Path]:
     return write_geography(tmp_path / "geo")

@@ -9,12 +9,9 @@ from html.parser import HTMLParser
 import geopandas as gpd
 import mapclassify
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
-from atlas.errors import GeographyError
-from atlas.msoa import read_lookup
 from atlas.render.atlas_data import SCALE, encode_shapes
 from atlas.render.atlas_page import script_json
 from atlas.render.classify import class_breaks
@@ -57,24 +54,6 @@ def test_shared_edges_decode_to_identical_points_within_a_quantum():
     shared_a = {tuple(p) for p in np.round(ra, 6) if abs(p[0] + 2.99) < 1e-9}
     shared_b = {tuple(p) for p in np.round(rb, 6) if abs(p[0] + 2.99) < 1e-9}
     assert shared_a == shared_b == {(-2.99, 53.0), (-2.99, 53.01)}
-
-
-def test_lookup_reader_takes_ons_columns_and_names_what_is_wrong(tmp_path):
-    good = tmp_path / "lookup.csv"
-    good.write_text("OA11CD,LSOA11CD,MSOA11CD,MSOA11NM\nO1,L1,M1,Alpha 001\nO2,L1,M1,Alpha 001\n"
-                    "O3,L2,M1,Alpha 001\nO4,L9,M9,Elsewhere 001\n")
-    table = read_lookup(good, pd.Series(["L1", "L2"]))
-    assert table.to_dict("records") == [
-        {"lsoa_code": "L1", "msoa_code": "M1", "msoa_name": "Alpha 001"},
-        {"lsoa_code": "L2", "msoa_code": "M1", "msoa_name": "Alpha 001"}]
-    with pytest.raises(GeographyError, match=r"1 LSOA\(s\) of the drop are not in the lookup "
-                                             r"\(e.g. L3\)"):
-        read_lookup(good, pd.Series(["L1", "L3"]))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("LSOA11CD,LAD17CD\nL1,E1\n")
-    with pytest.raises(GeographyError, match="bad.csv: not an ONS LSOA-MSOA lookup: no column "
-                                             "for msoa_code"):
-        read_lookup(bad, pd.Series(["L1"]))
 
 
 def test_script_json_cannot_end_the_script_element():
