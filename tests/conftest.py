@@ -31,6 +31,35 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+# The real Cheshire & Merseyside geography in ../shared/data (tests skip when it is absent).
+CM_DIRECTORY = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
+CM_BOUNDARIES = SHARED_DATA / "raw" / "uk-geojson-lsoa11"
+CM_POPULATION = SHARED_DATA / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv"
+CM_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
+          "E08000013", "E08000014", "E08000015"]
+CM_PRESENT = CM_DIRECTORY.is_file() and CM_BOUNDARIES.is_dir() and CM_POPULATION.is_file()
+
+
+def write_cm_recipe(root: Path, extra: str = "", extract: str = "extract") -> Path:
+    """A recipe for the real C&M geography and the extract in root/extract; ``extra`` adds
+    TOML tables (e.g. [siting])."""
+    recipe = root / "cm.toml"
+    recipe.write_text(textwrap.dedent(f"""\
+        [drop]
+        name = "cm"
+        period = "2017-18"
+        area_name = "Cheshire & Merseyside"
+
+        [extract]
+        path = "{extract}"
+
+        [geography]
+        postcodes = "{CM_DIRECTORY}"
+        lsoa_boundaries = "{CM_BOUNDARIES}/*.json"
+        population = "{CM_POPULATION}"
+        """) + extra)
+    return recipe
+
 LSOAS = [("E01000001", "Alpha 001A"), ("E01000002", "Alpha 001B"),
          ("E01000003", "Beta 001A"), ("E01000004", "Beta 001B")]
 DIRECTORY = [

@@ -14,17 +14,13 @@ import pytest
 from atlas.demo.extract import make_demo_extract, read_directory
 from atlas.drop import build
 from atlas.recipe import load_recipe
-from conftest import SHARED_DATA
+from conftest import CM_DIRECTORY as DIRECTORY
+from conftest import CM_LAS as LAS
+from conftest import CM_PRESENT, SHARED_DATA, write_cm_recipe
 
 pytestmark = pytest.mark.realdata
 
-DIRECTORY = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
-BOUNDARIES = SHARED_DATA / "raw" / "uk-geojson-lsoa11"
-POPULATION = SHARED_DATA / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv"
-LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-       "E08000013", "E08000014", "E08000015"]
-
-if not (DIRECTORY.is_file() and BOUNDARIES.is_dir() and POPULATION.is_file()):
+if not CM_PRESENT:
     pytest.skip(f"real Cheshire & Merseyside data not found in {SHARED_DATA} "
                 "(the shared/ folder sits beside the project checkout)", allow_module_level=True)
 
@@ -33,24 +29,7 @@ if not (DIRECTORY.is_file() and BOUNDARIES.is_dir() and POPULATION.is_file()):
 def drop(tmp_path_factory):
     root = tmp_path_factory.mktemp("cm")
     make_demo_extract(root / "extract", read_directory(DIRECTORY), LAS, seed=7, scale=2.0)
-    recipe = root / "cm.toml"
-    recipe.write_text(f"""
-[drop]
-name = "cm"
-period = "2017-18"
-area_name = "Cheshire & Merseyside"
-
-[extract]
-path = "extract"
-
-[geography]
-postcodes = "{DIRECTORY}"
-lsoa_boundaries = "{BOUNDARIES}/*.json"
-population = "{POPULATION}"
-
-[atlas]
-basemap = "none"
-""")
+    recipe = write_cm_recipe(root, extra='[atlas]\nbasemap = "none"\n')
     return build(load_recipe(recipe), root / "out").out_dir
 
 

@@ -15,19 +15,16 @@ from atlas.demo.extract import make_demo_extract, read_directory
 from atlas.recipe import load_recipe
 from atlas.site_plan import plan_recipe
 from atlas.siting import coverage_matrix
-from conftest import SHARED_DATA
+from conftest import CM_DIRECTORY as DIRECTORY
+from conftest import CM_LAS as LAS
+from conftest import CM_PRESENT, SHARED_DATA, write_cm_recipe
 
 pytestmark = pytest.mark.realdata
 
-DIRECTORY = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
-BOUNDARIES = SHARED_DATA / "raw" / "uk-geojson-lsoa11"
-POPULATION = SHARED_DATA / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv"
 CHOICES = SHARED_DATA / "raw" / "pharmacies-nhs-choices-2019" / "Pharmacy_9LA.csv"
 ODS = SHARED_DATA / "raw" / "pharmacies-ods-edispensary-2025" / "edispensary_9LA.csv"
-LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-       "E08000013", "E08000014", "E08000015"]
 
-if not all(p.exists() for p in (DIRECTORY, BOUNDARIES, POPULATION, CHOICES, ODS)):
+if not (CM_PRESENT and CHOICES.exists() and ODS.exists()):
     pytest.skip(f"real Cheshire & Merseyside data or pharmacy lists not found in {SHARED_DATA}",
                 allow_module_level=True)
 
@@ -54,20 +51,7 @@ def result(tmp_path_factory):
     root = tmp_path_factory.mktemp("cm_siting")
     make_demo_extract(root / "extract", read_directory(DIRECTORY), LAS, seed=7, scale=1.0)
     n = write_candidates(root / "candidates.csv")
-    (root / "cm.toml").write_text(f"""
-[drop]
-name = "cm"
-period = "2017-18"
-area_name = "Cheshire & Merseyside"
-
-[extract]
-path = "extract"
-
-[geography]
-postcodes = "{DIRECTORY}"
-lsoa_boundaries = "{BOUNDARIES}/*.json"
-population = "{POPULATION}"
-
+    write_cm_recipe(root, extra="""
 [siting]
 candidates = "candidates.csv"
 radius_m = 1000
