@@ -21,7 +21,8 @@ from atlas.errors import RecipeError
 from atlas.geography import load_geography
 from atlas.recipe import load_recipe
 from atlas.siting import SitingError, coverage_matrix, plan_sites, read_candidates
-from atlas.siting_publish import publish_plan
+from atlas.render.siting_layer import siting_data
+from atlas.siting_publish import PublishedPlan, publish_plan
 from conftest import client, nsp, write_extract, write_recipe
 
 # ------------------------------------------------------------ the optimisation, by hand
@@ -342,6 +343,37 @@ def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_pat
     assert ledger["siting"]["existing_nsp_sites"] == 1
     page = (out / "atlas.html").read_text()
     assert "NSP siting: need not covered today" in page and "Alpha <b>" not in page
+
+
+def test_atlas_siting_data_holds_only_published_values_in_the_lsoa_order():
+    """Covered LSOAs carry no count, suppressed need is None, an LSOA outside the plan is '-',
+    a withheld share stays empty, unplaced sites are left off; values follow the page's order."""
+    sites = pd.DataFrame({"rank": [2, 1], "site_code": ["K2", "K1"],
+                          "site_name": ["</script>x", "Beta"], "la_code": ["A", "A"],
+                          "lat": [53.1, 53.2], "long": [-3.0, -3.1]})
+    pub = PublishedPlan(
+        siting=pd.DataFrame({"rank": [0, 1, 2], "site_code": ["", "K1", "K2"],
+                             "site_name": ["", "Beta", "</script>x"], "la_code": ["", "A", "A"],
+                             "added_pct": ["40.00", "20.00", ""],
+                             "cumulative_pct": ["40.00", "60.00", ""]}),
+        coverage_la=pd.DataFrame(),
+        lsoas=pd.DataFrame({"lsoa_code": ["L1", "L2", "L3", "L4"],
+                            "status": ["covered", "added", "uncovered", "added"],
+                            "rank": [0, 2, 0, 1],
+                            "demand": pd.array([12, None, 7, 9], dtype="Int64"),
+                            "suppressed": [False, True, False, False]}),
+        existing=pd.DataFrame({"site_code": ["S2", "S1"], "site_name": ["Two", "One"],
+                               "lat": [np.nan, 53.0], "long": [np.nan, -3.0]}),
+        recommended=sites, radius_m=800.0, new_sites=2, threshold=5, left_out=0,
+        left_out_exact=True, target_pct=None, target_sites=None, best_possible_pct="")
+    data = siting_data(pub, ["L4", "L5", "L1", "L2", "L3"], "equal_interval")
+    assert data["status"] == "a-cau"
+    assert data["need"] == [9, None, None, None, 7]
+    assert data["added"] == [[0, 1], [3, 2]]
+    assert data["breaks"] == [8.0, 9.0] and data["radius"] == 800.0
+    assert data["existing"] == [{"lat": 53.0, "lng": -3.0, "name": "One", "code": "S1"}]
+    assert [(p["rank"], p["name"], p["added"], p["cumulative"]) for p in data["recommended"]] \
+        == [(1, "Beta", "20.00", "60.00"), (2, "</script>x", "", "")]
 
 
 def test_site_plan_command_prints_the_table_and_takes_overrides(siting_recipe):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from click.testing import CliRunner
 
@@ -11,8 +9,9 @@ from atlas.cli import main
 from conftest import ROOT
 
 pytest.importorskip("selenium")
-from test_atlas_browser import browser  # noqa: E402,F401  (the shared Chromium fixture)
+from test_atlas_browser import _open, browser  # noqa: E402,F401  (the shared Chromium fixture)
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -26,27 +25,38 @@ def demo(tmp_path_factory):
     return out
 
 
+def _tick(driver, label):
+    driver.find_element(By.XPATH, f"//label[normalize-space(.)='{label}']/input").click()
+
+
 def test_siting_overlays_show_ranked_sites_and_their_legend(browser, demo):  # noqa: F811
-    browser.get((demo / "atlas.html").as_uri())
-    time.sleep(0.5)
+    _open(browser, demo / "atlas.html")
     legend = browser.find_element(By.ID, "siting-legend")
     assert not legend.is_displayed()
     assert browser.find_elements(By.CSS_SELECTOR, ".nsp-rank") == []
-    labels = {e.text.strip(): e for e in browser.find_elements(
-        By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")}
-    labels["NSP siting: existing and recommended sites"].find_element(By.TAG_NAME, "input").click()
-    time.sleep(0.3)
+    _tick(browser, "NSP siting: existing and recommended sites")
     ranks = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".nsp-rank")]
     with open(demo / "tables" / "nsp_siting.csv") as fh:
         expected = [line.split(",")[0] for line in fh.read().splitlines()[2:]]
     assert sorted(ranks) == sorted(expected) and len(ranks) == 5
     assert legend.is_displayed() and "recommended site (rank)" in legend.text
-    labels["NSP siting: need not covered today"].find_element(By.TAG_NAME, "input").click()
-    time.sleep(0.3)
+    assert "not covered" not in legend.text  # only the ticked overlay's key
+    # a site with a hostile name, reached with the keyboard: its popup shows the name as text
+    name = 'St Mary\'s & "Young People" <Service>'
+    marker = next(m for m in browser.find_elements(By.CSS_SELECTOR, ".nsp-existing")
+                  if m.get_attribute("title") == f"Existing NSP site: {name}")
+    browser.execute_script("arguments[0].focus()", marker)
+    marker.send_keys(Keys.ENTER)
+    popup = browser.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
+    assert popup.get_attribute("textContent").startswith(name + "Existing NSP site"), \
+        popup.get_attribute("textContent")
+    assert browser.execute_script("return document.getElementsByTagName('service').length") == 0
+    _tick(browser, "NSP siting: need not covered today")
     shaded = browser.execute_script(
         "return Array.from(document.querySelectorAll('path.leaflet-interactive'))"
         ".filter(p => p.getAttribute('fill') === '#c6dbef').length")
     assert shaded > 0  # LSOAs covered today
+    assert "covered today (within 1,000 m)" in legend.text
     # the demo asks for OSM tiles, which fail offline; no script error is allowed
     assert [e for e in browser.get_log("browser")
             if e["level"] == "SEVERE" and e.get("source") != "network"] == []

@@ -104,9 +104,11 @@
 
   function restyle() {
     var d = layerFor(state.level);
+    var covered = !!(overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need']));
     d.polys.forEach(function (p, i) {
       var on = i === state.selected || i === state.hover;
-      p.setStyle({fillColor: colour(i), weight: on ? 3 : 0.5, color: on ? '#000' : '#666'});
+      p.setStyle({fillColor: colour(i), weight: on ? 3 : 0.5, color: on ? '#000' : '#666',
+                  fillOpacity: covered ? 0 : 0.8});
     });
     if (state.selected >= 0) d.polys[state.selected].bringToFront();
   }
@@ -151,6 +153,10 @@
       lower = Math.round((upper + step) * 10) / 10;
     });
     row(HATCH, 'suppressed (' + small + ', or withheld)');
+    if (overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need'])) {
+      box.appendChild(el('p', 'Not drawn while the NSP siting need is shown; the list still ' +
+                              'holds its values.', 'atlas-sub'));
+    }
   }
 
   // the list of areas of the active layer, linked to the map both ways
@@ -249,7 +255,129 @@
     });
     return box;
   }
+  // NSP siting (only with a plan): the need not covered today on the shared LSOA geometry, and
+  // the existing and recommended sites with their radius; hidden until ticked, one legend.
+  var siting = data.siting, SITING = {covered: '#c6dbef', existing: '#08519c',
+                                      recommended: '#238b45', rank: '#006d2c'};
+  function sitingNeed() {
+    var s = siting, lsoa = levels.lsoa, b = s.breaks, rankOf = {};
+    var radius = fmt(s.radius) + ' m', group = L.featureGroup();
+    s.added.forEach(function (a) { rankOf[a[0]] = a[1]; });
+    var render = L.svg({pane: 'siting-need', padding: 0.5});
+    function fill(i) {
+      var st = s.status[i], v = s.need[i];
+      if (st === 'c') return SITING.covered;
+      if (st === '-') return NODATA;
+      if (v === null) return HATCH;
+      if (v === 0) return ZERO;
+      var k = 0;
+      while (k < b.length - 1 && v > b[k]) k++;
+      return PALETTE[k + PALETTE.length - b.length];
+    }
+    function tip(i) {
+      var st = s.status[i], v = s.need[i], box = el('div', null, 'atlas-tip');
+      box.appendChild(el('strong', lsoa.names[i]));
+      box.appendChild(el('div', 'LSOA ' + lsoa.codes[i]));
+      if (st === 'c') box.appendChild(el('div', 'Within ' + radius + ' of an NSP site today'));
+      else if (st === '-') box.appendChild(el('div', 'Not in the siting plan'));
+      else {
+        box.appendChild(el('div', 'PWID individuals not within ' + radius + ' of an NSP site: ' +
+          (v === null ? small + ' (suppressed, or withheld)' : fmt(v))));
+        if (st === 'a') box.appendChild(el('div', 'Recommended site ' + rankOf[i] +
+                                              ' would cover it'));
+      }
+      return box;
+    }
+    lsoa.shapes.forEach(function (shape, i) {
+      var added = s.status[i] === 'a';
+      var p = L.polygon(decode(shape), {pane: 'siting-need', renderer: render, fillOpacity: 0.8,
+        fillColor: fill(i), color: added ? SITING.recommended : '#636363',
+        weight: added ? 2.5 : 0.4});
+      p.bindTooltip(function () { return tip(i); }, {sticky: true});
+      group.addLayer(p);
+    });
+    return group;
+  }
+  function sitingSites() {
+    var s = siting, group = L.featureGroup();
+    var ring = L.svg({pane: 'siting-rings'});
+    function box(title, lines) {
+      var b = el('div', null, 'atlas-popup');
+      b.appendChild(el('strong', title));
+      lines.forEach(function (t) { b.appendChild(el('div', t)); });
+      return b;
+    }
+    s.existing.forEach(function (p) {
+      group.addLayer(L.circle([p.lat, p.lng], {radius: s.radius, pane: 'siting-rings',
+        renderer: ring, color: SITING.existing, weight: 1, fillOpacity: 0.04,
+        interactive: false}));
+      var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-existing',
+        iconSize: [14, 14]}), keyboard: true, title: 'Existing NSP site: ' + p.name});
+      m.bindPopup(function () { return box(p.name, ['Existing NSP site', 'Site code ' + p.code]); });
+      group.addLayer(m);
+    });
+    s.recommended.forEach(function (p) {
+      group.addLayer(L.circle([p.lat, p.lng], {radius: s.radius, pane: 'siting-rings',
+        renderer: ring, color: SITING.recommended, weight: 2, dashArray: '4 4',
+        fillOpacity: 0.04, interactive: false}));
+      var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-rank-icon',
+        html: el('div', String(p.rank), 'nsp-rank'), iconSize: [22, 22]}), keyboard: true,
+        title: 'Recommended NSP site ' + p.rank + ': ' + p.name, zIndexOffset: 1000});
+      m.bindPopup(function () {
+        return box(p.name, ['Recommended new NSP site, rank ' + p.rank, 'Site code ' + p.code,
+          'Adds ' + (p.added ? p.added + '%' : 'a share withheld (disclosure control)') +
+          ' of the need' + (p.cumulative ? '; ' + p.cumulative + '% covered with the sites ' +
+          'before it' : '')]);
+      });
+      group.addLayer(m);
+    });
+    return group;
+  }
+  function sitingLegend() {
+    var box = document.getElementById('siting-legend');
+    var need = map.hasLayer(overlays['nsp-need']), sites = map.hasLayer(overlays['nsp-sites']);
+    box.hidden = !(need || sites);
+    if (box.hidden) return;
+    var radius = fmt(siting.radius) + ' m', b = siting.breaks;
+    box.textContent = '';
+    box.appendChild(el('h2', 'NSP siting'));
+    function row(fill, text, cls) {
+      var line = el('div', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch ' + (cls || ''));
+      if (fill === HATCH) sw.classList.add('atlas-hatched'); else if (fill) sw.style.background = fill;
+      line.appendChild(sw); line.appendChild(document.createTextNode(text)); box.appendChild(line);
+    }
+    if (need) {
+      box.appendChild(el('p', 'PWID individuals by LSOA not within ' + radius + ' of an NSP ' +
+                              'site · ' + siting.scheme, 'atlas-sub'));
+      row(SITING.covered, 'covered today (within ' + radius + ')');
+      row(ZERO, '0 not covered');
+      var shown = siting.need.filter(function (v) { return v !== null && v > 0; });
+      var lower = shown.length ? Math.min.apply(null, shown) : 1;
+      b.forEach(function (upper, k) {
+        row(PALETTE[k + PALETTE.length - b.length],
+            (lower === upper ? fmt(upper) : fmt(lower) + '–' + fmt(upper)) + ' not covered');
+        lower = upper + 1;
+      });
+      row(HATCH, 'suppressed (' + small + ', or withheld)');
+      row(null, 'a recommended site would cover it', 'nsp-key-added');
+    }
+    if (sites) {
+      row(SITING.existing, 'existing NSP site, ring ' + radius, 'nsp-key-existing');
+      row(SITING.rank, 'recommended site (rank), dashed ring ' + radius, 'nsp-key-rank');
+    }
+  }
   var overlays = {la: outlines};
+  if (siting) {
+    map.createPane('siting-need').style.zIndex = 420;
+    map.createPane('siting-rings').style.zIndex = 440;
+    map.getPane('siting-rings').style.pointerEvents = 'none';
+    var lazy = {'nsp-need': sitingNeed, 'nsp-sites': sitingSites};
+    Object.keys(lazy).forEach(function (name) {  // drawn the first time they are ticked
+      var group = L.layerGroup();
+      group.once('add', function () { group.addLayer(lazy[name]()); });
+      overlays[name] = group;
+    });
+  }
   ['agency', 'pharmacy'].forEach(function (type) {
     var group = L.markerClusterGroup ? L.markerClusterGroup({maxClusterRadius: 40,
       showCoverageOnHover: false}) : L.featureGroup();
@@ -262,7 +390,11 @@
     });
     overlays[type] = group;
   });
-  function toggle(name, on) { if (on) overlays[name].addTo(map); else map.removeLayer(overlays[name]); }
+  function toggle(name, on) {
+    if (on) overlays[name].addTo(map); else map.removeLayer(overlays[name]);
+    if (name === 'nsp-need') { restyle(); legend(); }
+    if (siting) sitingLegend();
+  }
   document.querySelectorAll('input[name=overlay]').forEach(function (c) { toggle(c.value, c.checked); });
 
   // search: areas of every level by name or code, and postcode districts

@@ -9,7 +9,7 @@ exact unions of the simplified LSOAs, so every level lines up. Coordinates are q
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +22,10 @@ from ..individuals import COHORT_LABELS
 from ..rates import format_fixed, rate_per_1000
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
+from .siting_layer import siting_data
+
+if TYPE_CHECKING:
+    from ..siting_publish import PublishedPlan
 
 SIMPLIFY_M = 30.0
 COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
@@ -134,8 +138,10 @@ def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd
 
 def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
               msoa_of: pd.DataFrame | None, classification: str,
-              shapes: gpd.GeoDataFrame | None = None) -> dict[str, Any]:
-    """Everything the page script needs, as plain JSON-able data."""
+              shapes: gpd.GeoDataFrame | None = None,
+              siting: PublishedPlan | None = None) -> dict[str, Any]:
+    """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
+    overlays, in the order of the LSOA level, when the drop has a plan)."""
     shapes = simplified_lsoas(geo) if shapes is None else shapes
     origin = origin_of(shapes)
     levels: list[Level] = []
@@ -170,6 +176,8 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
         "measures": [list(m) for m in MEASURES],
         "levels": levels, "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
+        "siting": None if siting is None else siting_data(siting, shapes["lsoa_code"],
+                                                          classification),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jinja2
 import pandas as pd
@@ -21,6 +21,10 @@ from ..suppress import Published
 from .assets import front_end_assets
 from .atlas_data import page_data, simplified_lsoas
 from .reports import TEMPLATES
+from .siting_layer import LAYERS as SITING_LAYERS
+
+if TYPE_CHECKING:
+    from ..siting_publish import PublishedPlan
 
 HERE = Path(__file__).resolve().parent
 DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
@@ -31,6 +35,10 @@ DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort
              ("tables/site_activity.csv", "Activity by site (CSV)"),
              ("tables/residence_lsoa.geojson", "LSOA boundaries with residents by cohort "
                                                "(GeoJSON)"))
+SITING_DOWNLOADS = (("tables/nsp_siting.csv", "NSP siting: coverage today and recommended sites "
+                                               "(CSV)"),
+                    ("tables/nsp_coverage_la.csv", "NSP coverage by local authority, today and "
+                                                   "after the recommended sites (CSV)"))
 
 
 class AtlasContext(TypedDict):
@@ -51,6 +59,8 @@ class AtlasContext(TypedDict):
     styles: list[Markup]
     scripts: list[Markup]
     data_json: Markup
+    siting_layers: list[tuple[str, str]]  # NSP siting overlays (value, label); [] without a plan
+    siting_radius: str  # "1,000" (metres), "" without a plan
 
 
 def script_json(data: object) -> str:
@@ -68,9 +78,10 @@ def _inline(text: str, tag: str) -> Markup:
 def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, title: str,
                  period: str, basemap: str, classification: str, area_name: str = "",
                  build_date: str = "", msoa_of: pd.DataFrame | None = None,
-                 siting=None) -> bytes:
-    """The atlas page as HTML bytes."""
-    data = page_data(published, geo, sites, msoa_of=msoa_of, classification=classification)
+                 siting: PublishedPlan | None = None) -> bytes:
+    """The atlas page as HTML bytes (with the NSP siting overlays when ``siting`` is given)."""
+    data = page_data(published, geo, sites, msoa_of=msoa_of, classification=classification,
+                     siting=siting)
     js, css = front_end_assets()
     has_msoa = any(lv["id"] == "msoa" for lv in data["levels"])
     context = AtlasContext(
@@ -78,10 +89,13 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         threshold=published.threshold, scheme=data["scheme"], has_msoa=has_msoa,
         cohorts=data["cohorts"], measures=data["measures"],
         levels=[(lv["id"], lv["label"]) for lv in data["levels"]],
-        downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]],
+        downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
+        + (list(SITING_DOWNLOADS) if siting is not None else []),
         styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
         scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
-        data_json=Markup(script_json(data)))
+        data_json=Markup(script_json(data)),
+        siting_layers=list(SITING_LAYERS) if siting is not None else [],
+        siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.get_template("atlas.html.j2").render(**context).encode("utf-8")
