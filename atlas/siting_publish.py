@@ -5,7 +5,7 @@ protected residence tables, or is a sum whose publication reveals no suppressed 
 
 - an LSOA's demand (PWID psychoactive + PWID IPEDs) is *known* when both its cells are
   published, or when its ``all`` and ``bi`` cells are (demand = all - bi); the map shows only
-  known demand, anything else as suppressed;
+  known demand of 0 or at least the threshold, anything else as suppressed;
 - a percentage is a sum of LSOA demands (covered, uncovered, newly covered). It is published
   only when that sum contains no unknown LSOA demand, or at least two and is not a small count
   (1 to threshold-1): one unknown demand in a published sum could be worked out by subtraction;
@@ -84,13 +84,17 @@ def publish_plan(plan: Plan, published: Published, candidates: pd.DataFrame,
     coverage = _coverage_la(plan, d, safe, published, known, la_names)
     left_out, exact = _left_out(published)
     recommended = plan.ranked.merge(candidates[["site_code", "lat", "long"]], on="site_code")
+    # the map publishes an LSOA's demand as a count of individuals: a small one (1..t-1) is
+    # shown as suppressed, like any other count, even where it could be derived
+    shown = known["value"].reindex(d.index)
+    small = (shown > 0) & (shown < t)
     lsoas = pd.DataFrame({
         "lsoa_code": d.index,
         "status": np.select([d["covered_today"], d["added_by_rank"] > 0],
                             ["covered", "added"], "uncovered"),
         "rank": d["added_by_rank"].to_numpy(),
-        "demand": known["value"].reindex(d.index).to_numpy(),
-        "suppressed": unknown.to_numpy()})
+        "demand": shown.mask(small.fillna(False)).to_numpy(),
+        "suppressed": (unknown | small.fillna(False)).to_numpy()})
 
     best = d["covered_today"] | d["reachable"]
 

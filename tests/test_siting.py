@@ -232,6 +232,24 @@ def test_a_site_that_would_reveal_a_suppressed_lsoa_has_its_figures_withheld():
     assert shown.loc["L4", "demand"] == 9 and not shown.loc["L4", "suppressed"]
 
 
+def test_a_small_demand_worked_out_as_all_minus_bi_is_not_shown_on_the_map():
+    # L2's PWID cells (1 and 1) are hidden but all (7) and bi (5) are published: its demand
+    # of 2 can be derived, yet a count of 2 people must not be shown as a number.
+    demand = pd.DataFrame({"lsoa_code": ["L1", "L2"], "la_code": "LA1", "demand": [20, 2],
+                           "x": [0.0, 5000], "y": 0.0})
+    existing = pd.DataFrame({"site_code": ["S1"], "site_name": ["Hub"], "x": [0.0], "y": [0.0],
+                             "lat": [53.0], "long": [-3.0]})
+    cands = pd.DataFrame({"site_code": ["C1"], "site_name": ["One"], "la_code": "LA1",
+                          "x": [9000.0], "y": 0.0, "lat": [53.1], "long": [-3.1]})
+    pub = publish_plan(plan_sites(demand, existing, cands, 100, 1), _published([
+        ("L1", "LA1", 20, 20, 0, 0, set()),
+        ("L2", "LA1", 7, 1, 1, 5, {"pwid_psychoactive", "pwid_ipeds"}),
+        ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set())]), cands, existing, {"LA1": "One LA"})
+    shown = pub.lsoas.set_index("lsoa_code")
+    assert shown.loc["L2", "suppressed"] and pd.isna(shown.loc["L2", "demand"])
+    assert shown.loc["L1", "demand"] == 20 and not shown.loc["L1", "suppressed"]
+
+
 def test_per_la_percentages_only_where_the_la_demand_is_published():
     demand = pd.DataFrame({"lsoa_code": ["A1", "A2", "B1", "B2", "C1"],
                            "la_code": ["LA1", "LA1", "LA2", "LA2", "LA3"],
