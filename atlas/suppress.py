@@ -9,6 +9,16 @@ same cells. Counts from 1 to threshold-1 are suppressed (primary); then any grou
 one suppressed cell gets another suppressed, the smallest non-zero cell of the group (secondary),
 until no group changes, across all groups together.
 
+That heuristic is not enough: across overlapping groups (LSOA rows x LA columns x cohorts) a
+linear-programming attacker can still pin a cell down, or narrow it to 1..threshold-1
+(``tests/test_audit.py`` has such a table). So ``CellTable.protect`` then attacks the result
+(:mod:`atlas.attack`) and, for every exposed cell, suppresses the cheapest cell of its groups
+(smallest non-zero first) that makes it safe, until the attack finds nothing.
+
+With ``rounding = b`` every published count is rounded to the nearest ``b``: rounding, not
+secondary suppression, then protects the cells that are not small, and complements are added
+only where the attack (which knows rounded cells lie within +-b//2) still finds an exposure.
+
 ``protect`` returns the published tables: renderers receive only these.
 """
 
@@ -19,8 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from . import attack
 from .aggregate import TOTAL, Counts
+from .errors import DisclosureError
 from .individuals import ALL, COHORTS
 from .rates import format_fixed, rate_per_1000
 
@@ -36,6 +49,7 @@ class Published:
     threshold: int
     primary: int  # cells suppressed because they are small
     secondary: int  # cells suppressed to protect them
+    rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
 
 
 class CellTable:
@@ -73,6 +87,82 @@ class CellTable:
             queue.extend(groups_of[pick])
         return suppressed, primary
 
+    def protect(self, threshold: int, rounding: int = 0,
+                max_tries: int = 8) -> tuple[set[str], int, dict[str, int]]:
+        """Suppression that survives the LP attack: returns the suppressed ids, the primary
+        count and the published value of every cell (rounded when ``rounding`` > 1)."""
+        ids = list(self.values)
+        true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
+        published = round_to(true, rounding)
+        if rounding > 1:
+            hidden = (true > 0) & (true < threshold)
+            primary = int(hidden.sum())
+        else:
+            chosen, primary = self.suppress(threshold)
+            hidden = np.isin(np.asarray(ids, dtype=object), list(chosen))
+        where = {c: i for i, c in enumerate(ids)}
+        groups = self.matrix(where)
+        members = groups.tocsc()
+        near = None
+        while True:
+            problem = self.problem(published, hidden, groups, threshold, rounding)
+            found = attack.intervals(problem, near=near)
+            if found.infeasible:
+                raise DisclosureError("disclosure control: the counts do not add up in their "
+                                      f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
+            bad = np.flatnonzero(hidden & attack.exposed(found.low, found.high, threshold))
+            if not len(bad):
+                break
+            added = np.zeros(len(ids), dtype=bool)
+            for cell in bad:
+                rows = members[:, cell].indices
+                if added[groups[rows].indices].any():
+                    continue  # a complement was just added to one of its groups: re-attack
+                pick = self._protector(cell, published, hidden, groups, threshold, rounding,
+                                       ids, max_tries)
+                hidden[pick] = added[pick] = True
+            near = added
+        out = set(np.asarray(ids, dtype=object)[hidden].tolist())
+        return out, primary, dict(zip(ids, published.tolist()))
+
+    def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
+        """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
+        rows, cols, vals = [], [], []
+        for g, (total, parts) in enumerate(self.groups):
+            rows.extend([g] * (len(parts) + 1))
+            cols.extend([where[total], *(where[p] for p in parts)])
+            vals.extend([-1.0] + [1.0] * len(parts))
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.groups), len(where)))
+
+    @staticmethod
+    def problem(published: np.ndarray, hidden: np.ndarray, groups: sparse.csr_matrix,
+                threshold: int, rounding: int) -> attack.Problem:
+        """What an attacker knows of every cell, given what is published."""
+        lo, hi = knowledge(published, hidden, threshold, rounding)
+        return attack.Problem(lo, hi, groups, hidden.copy())
+
+    def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
+                   groups: sparse.csr_matrix, threshold: int, rounding: int, ids: list[str],
+                   max_tries: int) -> int:
+        """The cheapest published cell sharing a group with ``cell`` whose suppression makes
+        it safe from the attack (smallest non-zero first); else the cheapest one."""
+        rows = groups.tocsc()[:, cell].indices
+        near = np.unique(groups[rows].indices)
+        near = near[~hidden[near]]
+        if not len(near):
+            raise DisclosureError(f"disclosure control: cell {ids[cell]} cannot be protected")
+        order = sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
+        only = np.zeros(len(hidden), dtype=bool)
+        only[cell] = True
+        for pick in order[:max_tries]:
+            trial = hidden.copy()
+            trial[pick] = True
+            found = attack.intervals(self.problem(published, trial, groups, threshold,
+                                                  rounding), cells=only)
+            if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
+                return pick
+        return order[0]
+
     def _complement(self, cells: list[str], suppressed: set[str]) -> str | None:
         """The smallest non-zero published cell (parts before the total); else any zero."""
         open_cells = [c for c in cells if c not in suppressed]
@@ -83,11 +173,35 @@ class CellTable:
         return min(pool, key=lambda c: (self.values[c], c == cells[-1], c))
 
 
-def protect(counts: Counts, threshold: int) -> Published:
-    """Apply primary and secondary suppression to every table; blank what derives from it."""
+def round_to(values: np.ndarray, base: int) -> np.ndarray:
+    """Counts rounded half up to the nearest ``base`` (unchanged when base <= 1)."""
+    values = np.asarray(values, dtype=np.int64)
+    if base <= 1:
+        return values.copy()
+    return (values + base // 2) // base * base
+
+
+def knowledge(published: np.ndarray, hidden: np.ndarray, threshold: int,
+              rounding: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly;
+    within +-rounding//2 of a rounded value, and 0 or at least the threshold, since small
+    counts are never published; ``[0, inf)`` when suppressed."""
+    v = np.asarray(published, dtype=float)
+    if rounding > 1:
+        half = rounding // 2
+        lo = np.where(v > 0, np.maximum(v - half, threshold), 0.0)
+        hi = np.where(v > 0, v + half, 0.0)
+    else:
+        lo, hi = v.copy(), v.copy()
+    return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
+
+
+def protect(counts: Counts, threshold: int, rounding: int = 0) -> Published:
+    """Apply primary and attack-proof secondary suppression (or rounding) to every table;
+    blank what derives from a suppressed count."""
     cells = CellTable()
     ids = _register(cells, counts)
-    suppressed, primary = cells.suppress(threshold)
+    suppressed, primary, published = cells.protect(threshold, rounding)
     tables = {}
     for name, frame in (("service_la", counts.service_la),
                         ("residence_lsoa", counts.residence_lsoa),
@@ -95,12 +209,12 @@ def protect(counts: Counts, threshold: int) -> Published:
                         ("site_activity", counts.site_activity)):
         hidden = ids[name].isin(suppressed)
         out = frame.copy()
-        out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
+        out["individuals"] = ids[name].map(published).astype("Int64").mask(hidden)
         out["suppressed"] = hidden.to_numpy()
         tables[name] = out
     tables["service_la"] = _with_rates(tables["service_la"])
     return Published(**tables, threshold=threshold, primary=primary,
-                     secondary=len(suppressed) - primary)
+                     secondary=len(suppressed) - primary, rounding=rounding)
 
 
 def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
