@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 EPS = 1e-6
@@ -149,30 +149,20 @@ def _sum_without(rows: np.ndarray, terms: np.ndarray, m: int) -> np.ndarray:
 
 def _solve_component(a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      targets: np.ndarray):
-    """Exact [min, max] of every target cell of one component; None if infeasible."""
+    """Exact [min, max] of every target cell of one component; None if infeasible.
+
+    The component is passed to HiGHS once; each bound is then a change of objective solved
+    from the previous optimal basis (a few simplex pivots)."""
     k = len(lo)
     if a.shape[0] == 0:  # in no group: nothing narrows it
         return (lo.copy(), hi.copy()), 0
     plo, phi = _propagate(a, b, lo, hi)
     if np.any(plo > phi + EPS):
         return None
-    bounds = np.column_stack([lo, np.where(np.isfinite(hi), hi, np.nan)])
-    bounds = [(float(x), None if np.isnan(y) else float(y)) for x, y in bounds]
     low, high = np.full(k, np.nan), np.full(k, np.nan)
-    solves = 0
+    lp = _Solver(a, b, lo, hi)
 
-    def solve(cost: np.ndarray) -> np.ndarray | None:
-        nonlocal solves
-        solves += 1
-        res = linprog(cost, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-        if res.status == 3:  # unbounded
-            return None
-        if res.status != 0:
-            raise _Infeasible
-        _certify(res.x)
-        return res.x
-
-    def _certify(x: np.ndarray) -> None:
+    def certify(x: np.ndarray) -> None:
         at_lo = targets & np.isnan(low) & (x <= plo + EPS)
         low[at_lo] = plo[at_lo]
         at_hi = targets & np.isnan(high) & np.isfinite(phi) & (x >= phi - EPS)
@@ -180,22 +170,77 @@ def _solve_component(a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np
 
     try:
         if targets.sum() > 2:  # two solves that prove many bounds at once
-            solve(np.where(targets, 1.0, 0.0))
-            solve(np.where(targets, -1.0 / np.maximum(np.where(np.isfinite(phi), phi, 1.0), 1.0),
-                           0.0))
+            certify(lp.solve(np.where(targets, 1.0, 0.0)))
+            scale = np.maximum(np.where(np.isfinite(phi), phi, 1.0), 1.0)
+            x = lp.solve(np.where(targets, -1.0 / scale, 0.0))
+            if x is not None:
+                certify(x)
         for i in np.flatnonzero(targets):
-            cost = np.zeros(k)
-            if np.isnan(low[i]):
-                cost[i] = 1.0
-                x = solve(cost)
-                low[i] = x[i] if x is not None else -np.inf
-            if np.isnan(high[i]):
-                cost[i] = -1.0
-                x = solve(cost)
-                high[i] = x[i] if x is not None else np.inf
+            for sense, found in ((1.0, low), (-1.0, high)):
+                if np.isnan(found[i]):
+                    x = lp.solve_one(i, sense)
+                    found[i] = x[i] if x is not None else sense * np.inf
+                    if x is not None:
+                        certify(x)
     except _Infeasible:
         return None
-    return (low, high), solves
+    return (low, high), lp.solves
+
+
+class _Solver:
+    """One component held by HiGHS, re-solved for one objective after another."""
+
+    def __init__(self, a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        csc = a.tocsc()
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = a.shape[1], a.shape[0]
+        model.col_cost_ = np.zeros(a.shape[1])
+        model.col_lower_ = lo.astype(float)
+        model.col_upper_ = np.where(np.isfinite(hi), hi, highspy.kHighsInf).astype(float)
+        model.row_lower_ = model.row_upper_ = b.astype(float)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = csc.indptr
+        model.a_matrix_.index_ = csc.indices
+        model.a_matrix_.value_ = csc.data.astype(float)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible
+        self.highs.passModel(model)
+        self.k = a.shape[1]
+        self.cost = np.zeros(self.k)
+        self.solves = 0
+
+    def solve(self, cost: np.ndarray) -> np.ndarray | None:
+        """Minimise cost @ x; the optimal x, or None when unbounded."""
+        changed = np.flatnonzero(cost != self.cost)
+        if len(changed):
+            self.highs.changeColsCost(len(changed), changed.astype(np.int32), cost[changed])
+            self.cost = cost.copy()
+        return self._run()
+
+    def solve_one(self, i: int, sense: float) -> np.ndarray | None:
+        cost = np.zeros(self.k)
+        cost[i] = sense
+        return self.solve(cost)
+
+    def _run(self) -> np.ndarray | None:
+        self.solves += 1
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return np.asarray(self.highs.getSolution().col_value)
+        if status in (highspy.HighsModelStatus.kUnbounded,
+                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+                self._check_feasible()
+            return None
+        raise _Infeasible
+
+    def _check_feasible(self) -> None:
+        saved = self.cost.copy()
+        self.solve(np.zeros(self.k))
+        self.solve(saved)
 
 
 class _Infeasible(Exception):

@@ -99,7 +99,7 @@ class CellTable:
             primary = int(hidden.sum())
         else:
             chosen, primary = self.suppress(threshold)
-            hidden = np.isin(np.asarray(ids, dtype=object), list(chosen))
+            hidden = np.fromiter((c in chosen for c in ids), dtype=bool, count=len(ids))
         where = {c: i for i, c in enumerate(ids)}
         groups = self.matrix(where)
         members = groups.tocsc()
@@ -143,25 +143,37 @@ class CellTable:
 
     def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
                    groups: sparse.csr_matrix, threshold: int, rounding: int, ids: list[str],
-                   max_tries: int) -> int:
-        """The cheapest published cell sharing a group with ``cell`` whose suppression makes
-        it safe from the attack (smallest non-zero first); else the cheapest one."""
-        rows = groups.tocsc()[:, cell].indices
-        near = np.unique(groups[rows].indices)
-        near = near[~hidden[near]]
-        if not len(near):
+                   max_tries: int) -> list[int]:
+        """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
+        one cell sharing a group with it (smallest non-zero first), else such a cell and one
+        of its own group partners (so it is not pinned down in turn); else the cheapest one."""
+        by_cell = groups.tocsc()
+
+        def partners(of: int, exclude: set[int]) -> list[int]:
+            near = np.unique(groups[by_cell[:, of].indices].indices)
+            near = [c for c in near if not hidden[c] and c not in exclude]
+            return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
+
+        def cost(picks: tuple[int, ...]) -> tuple:
+            return (sum(published[c] == 0 for c in picks), sum(published[c] for c in picks),
+                    len(picks), [ids[c] for c in picks])
+
+        order = partners(cell, {cell})
+        if not order:
             raise DisclosureError(f"disclosure control: cell {ids[cell]} cannot be protected")
-        order = sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
         only = np.zeros(len(hidden), dtype=bool)
         only[cell] = True
-        for pick in order[:max_tries]:
+        singles = [(c,) for c in order[:max_tries]]
+        pairs = sorted({tuple(sorted((c, d))) for c in order[:max_tries]
+                        for d in partners(c, {cell, c})[:3]}, key=cost)
+        for picks in singles + pairs:
             trial = hidden.copy()
-            trial[pick] = True
+            trial[list(picks)] = True
             found = attack.intervals(self.problem(published, trial, groups, threshold,
                                                   rounding), cells=only)
             if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
-                return pick
-        return order[0]
+                return list(picks)
+        return [order[0]]
 
     def _complement(self, cells: list[str], suppressed: set[str]) -> str | None:
         """The smallest non-zero published cell (parts before the total); else any zero."""
