@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import __version__
 from .aggregate import Counts, activity_by_quarter, assessment_completion, count_all
+from .audit import Identifiers, audit_files
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites
 from .geography import load_geography
@@ -37,7 +38,7 @@ from .suppress import Published, protect
 log = logging.getLogger(__name__)
 
 PACKAGES = ("pandas", "numpy", "geopandas", "shapely", "pyproj", "pyogrio", "folium", "branca",
-            "mapclassify", "jinja2", "scipy")
+            "mapclassify", "jinja2", "scipy", "highspy")
 
 
 @dataclass
@@ -92,7 +93,7 @@ def compute_drop(recipe: Recipe,
     quarterly = activity_by_quarter(ind, sites)
     completion = assessment_completion(extract["assessments.csv"], recipe.period.contains)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold)
+    published = protect(counts, recipe.threshold, recipe.rounding)
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
     progress("rendering")
     files: dict[str, bytes] = {}
@@ -107,6 +108,11 @@ def compute_drop(recipe: Recipe,
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
+    progress("auditing the drop")
+    report = audit_files(files, recipe.threshold, recipe.rounding,
+                         Identifiers.from_extract(extract))
+    log.info("audit: %s", report.summary())
+    report.check()
     return DropContent(counts, published, ledger, files)
 
 
@@ -120,7 +126,8 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
         "sites_placed_by": {k: int(v) for k, v in
                             sites["placed_by"].value_counts().sort_index().items()},
         "suppression": {"threshold": published.threshold, "primary_cells": published.primary,
-                        "secondary_cells": published.secondary},
+                        "secondary_cells": published.secondary,
+                        "rounding": published.rounding},
     }
 
 
