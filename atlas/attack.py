@@ -5,7 +5,10 @@ its parts) and that counts are not negative. What the attacker knows of a cell i
 ``[lo, hi]``: a published count is ``[v, v]``, a count rounded to the nearest ``b`` is
 ``[r - b//2, r + b//2]`` (tighter where a published cell cannot be small), a suppressed count is
 ``[0, inf)``. For every *target* (suppressed) cell, the smallest and largest value consistent
-with all of this is found by linear programming with scipy's HiGHS.
+with all of this is found by linear programming with HiGHS, the solver behind scipy's
+``linprog``, called through its own interface ``highspy`` so that a component is loaded once and
+re-solved from the last optimal basis for each cell (``linprog`` rebuilds the model per call,
+which is ten times slower at national size).
 
 The problem splits into independent components: cells whose value is known exactly are
 constants, and two unknown cells are in one component only when a chain of groups links them.
