@@ -182,7 +182,7 @@ def _solve_component(a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np
             for sense, found in ((1.0, low), (-1.0, high)):
                 if np.isnan(found[i]):
                     x = lp.solve_one(i, sense)
-                    found[i] = x[i] if x is not None else sense * np.inf
+                    found[i] = x[i] if x is not None else -sense * np.inf
                     if x is not None:
                         certify(x)
     except _Infeasible:

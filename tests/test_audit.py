@@ -257,3 +257,11 @@ def test_rounding_recipe_option_rounds_every_published_count(tmp_path):
     svc = content.published.service_la
     row = svc[(svc["la_code"] == TOTAL) & (svc["cohort"] == ALL)].iloc[0]
     assert row["rate_per_1000"] == f"{row['individuals'] / row['population'] * 1000:.1f}"
+
+
+def test_a_group_hidden_whole_is_unbounded_above_not_exposed():
+    cells = CellTable()
+    cells.add(pd.Series(["t", "a", "b"]), pd.Series([3, 1, 2]))
+    cells.group("t", ["a", "b"])
+    found = _attack(cells, {"t", "a", "b"})
+    assert found == {"t": (0.0, np.inf), "a": (0.0, np.inf), "b": (0.0, np.inf)}
