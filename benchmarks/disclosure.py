@@ -108,10 +108,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threshold", type=int, default=5)
     parser.add_argument("--rounding", type=int, default=0)
+    parser.add_argument("--mean", type=float, default=12.0, help="mean people per LSOA")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    counts = national_counts(args.lsoas, args.las, args.seed)
+    counts = national_counts(args.lsoas, args.las, args.seed, args.mean)
     cells = CellTable()
     _register(cells, counts)
     t1 = time.perf_counter()
