@@ -65,6 +65,26 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
                        "map: see rejects.csv", err=True)
 
 
+@main.command()
+@click.argument("drop", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--extract", "extract_dir", type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="The extract the drop was built from: scan for its clients.")
+@click.option("--threshold", type=int, help="Disclosure threshold (default: the drop's ledger).")
+@click.option("--rounding", type=int, help="Rounding base (default: the drop's ledger).")
+def audit(drop: Path, extract_dir: Path | None, threshold: int | None,
+          rounding: int | None) -> None:
+    """Attack DROP's published tables by linear programming and scan it for client identifiers;
+    exit non-zero naming every exposed cell or identifier found."""
+    from .audit import audit_drop
+    from .extract import read_extract
+
+    _logging(quiet=True)
+    extract = read_extract(extract_dir) if extract_dir else None
+    report = audit_drop(drop, extract, threshold, rounding)
+    report.check()
+    click.echo(f"audit of {drop} passed: {report.summary()}")
+
+
 @main.command("demo-data")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=1, show_default=True, help="Random seed.")

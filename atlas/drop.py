@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import __version__
 from .aggregate import Counts, count_all
+from .audit import Identifiers, audit_files
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
 from .geography import load_geography, msoa_table
@@ -40,7 +41,7 @@ from .suppress import Published, protect
 log = logging.getLogger(__name__)
 
 PACKAGES = ("pandas", "numpy", "geopandas", "shapely", "pyproj", "pyogrio", "folium", "branca",
-            "mapclassify", "jinja2", "scipy")
+            "mapclassify", "jinja2", "scipy", "highspy")
 
 
 @dataclass
@@ -97,7 +98,7 @@ def compute_drop(recipe: Recipe,
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold, extra=report_counts.cells)
+    published = protect(counts, recipe.threshold, recipe.rounding, extra=report_counts.cells)
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
     siting = None
     if recipe.siting:
@@ -126,6 +127,11 @@ def compute_drop(recipe: Recipe,
     files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
     for note in _unplaced(sites):
         log.warning(note)
+    progress("auditing the drop")
+    report = audit_files(files, recipe.threshold, recipe.rounding,
+                         Identifiers.from_extract(extract))
+    log.info("audit: %s", report.summary())
+    report.check()
     return DropContent(counts, published, ledger, files, report_counts)
 
 
@@ -141,7 +147,8 @@ def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dic
         # Sites in rejects.csv because they cannot be placed on the map (still counted).
         "sites_unplaced": int((sites["placed_by"] == "unplaced").sum()),
         "suppression": {"threshold": published.threshold, "primary_cells": published.primary,
-                        "secondary_cells": published.secondary},
+                        "secondary_cells": published.secondary,
+                        "rounding": published.rounding},
     }
 
 

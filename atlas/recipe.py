@@ -46,6 +46,8 @@ OPTIONS: tuple[Option, ...] = (
            default="All areas"),
     Option("drop.threshold", "int", "disclosure threshold: counts 1..threshold-1 are suppressed",
            default=5, minimum=2),
+    Option("drop.rounding", "int", "round every published count of individuals to the nearest "
+           "N, as NHS publications do (0: exact counts)", default=0, minimum=0),
     Option("extract.path", "dir", "folder holding the extract's CSV files", required=True),
     Option("extract.encoding", "choice", "force the extract's text encoding",
            choices=("utf-8", "cp1252")),
@@ -90,6 +92,7 @@ class Recipe:
     classification: str = "fisher_jenks"
     siting: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    rounding: int = 0
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -131,6 +134,7 @@ def load_recipe(path: str | Path) -> Recipe:
         classification=values["atlas.classification"],
         siting=siting if "siting" in raw else {},
         raw=raw,
+        rounding=values["drop.rounding"],
     )
 
 

@@ -9,6 +9,16 @@ same cells. Counts from 1 to threshold-1 are suppressed (primary); then any grou
 one suppressed cell gets another suppressed, the smallest non-zero cell of the group (secondary),
 until no group changes, across all groups together.
 
+That heuristic is not enough: across overlapping groups (LSOA rows x LA columns x cohorts) a
+linear-programming attacker can still pin a cell down, or narrow it to 1..threshold-1
+(``tests/test_audit.py`` has such a table). So ``CellTable.protect`` then attacks the result
+(:mod:`atlas.attack`) and, for every exposed cell, suppresses the cheapest cell of its groups
+(smallest non-zero first) that makes it safe, until the attack finds nothing.
+
+With ``rounding = b`` every published count is rounded to the nearest ``b``: rounding, not
+secondary suppression, then protects the cells that are not small, and complements are added
+only where the attack (which knows rounded cells lie within +-b//2) still finds an exposure.
+
 ``protect`` returns the published tables: renderers receive only these.
 """
 
@@ -20,8 +30,11 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from . import attack
 from .aggregate import TOTAL, Counts
+from .errors import DisclosureError
 from .individuals import ALL, COHORTS
 from .rates import format_fixed, rate_per_1000
 
@@ -42,6 +55,7 @@ class Published:
     secondary: int  # cells suppressed to protect them
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
     residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
+    rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
 
 
 class CellTable:
@@ -79,6 +93,94 @@ class CellTable:
             queue.extend(groups_of[pick])
         return suppressed, primary
 
+    def protect(self, threshold: int, rounding: int = 0,
+                max_tries: int = 8) -> tuple[set[str], int, dict[str, int]]:
+        """Suppression that survives the LP attack: returns the suppressed ids, the primary
+        count and the published value of every cell (rounded when ``rounding`` > 1)."""
+        ids = list(self.values)
+        true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
+        published = round_to(true, rounding)
+        if rounding > 1:
+            hidden = (true > 0) & (true < threshold)
+            primary = int(hidden.sum())
+        else:
+            chosen, primary = self.suppress(threshold)
+            hidden = np.fromiter((c in chosen for c in ids), dtype=bool, count=len(ids))
+        where = {c: i for i, c in enumerate(ids)}
+        groups = self.matrix(where)
+        members = groups.tocsc()
+        near = None
+        while True:
+            problem = self.problem(published, hidden, groups, threshold, rounding)
+            found = attack.intervals(problem, near=near)
+            if found.infeasible:
+                raise DisclosureError("disclosure control: the counts do not add up in their "
+                                      f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
+            bad = np.flatnonzero(hidden & attack.exposed(found.low, found.high, threshold))
+            if not len(bad):
+                break
+            added = np.zeros(len(ids), dtype=bool)
+            for cell in bad:
+                rows = members[:, cell].indices
+                if added[groups[rows].indices].any():
+                    continue  # a complement was just added to one of its groups: re-attack
+                pick = self._protector(cell, published, hidden, groups, threshold, rounding,
+                                       ids, max_tries)
+                hidden[pick] = added[pick] = True
+            near = added
+        out = set(np.asarray(ids, dtype=object)[hidden].tolist())
+        return out, primary, dict(zip(ids, published.tolist()))
+
+    def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
+        """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
+        rows, cols, vals = [], [], []
+        for g, (total, parts) in enumerate(self.groups):
+            rows.extend([g] * (len(parts) + 1))
+            cols.extend([where[total], *(where[p] for p in parts)])
+            vals.extend([-1.0] + [1.0] * len(parts))
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.groups), len(where)))
+
+    @staticmethod
+    def problem(published: np.ndarray, hidden: np.ndarray, groups: sparse.csr_matrix,
+                threshold: int, rounding: int) -> attack.Problem:
+        """What an attacker knows of every cell, given what is published."""
+        lo, hi = knowledge(published, hidden, threshold, rounding)
+        return attack.Problem(lo, hi, groups, hidden.copy())
+
+    def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
+                   groups: sparse.csr_matrix, threshold: int, rounding: int, ids: list[str],
+                   max_tries: int) -> list[int]:
+        """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
+        one cell sharing a group with it (smallest non-zero first), else such a cell and one
+        of its own group partners (so it is not pinned down in turn); else the cheapest one."""
+        by_cell = groups.tocsc()
+
+        def partners(of: int, exclude: set[int]) -> list[int]:
+            near = np.unique(groups[by_cell[:, of].indices].indices)
+            near = [c for c in near if not hidden[c] and c not in exclude]
+            return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
+
+        def cost(picks: tuple[int, ...]) -> tuple:
+            return (sum(published[c] == 0 for c in picks), sum(published[c] for c in picks),
+                    len(picks), [ids[c] for c in picks])
+
+        order = partners(cell, {cell})
+        if not order:
+            raise DisclosureError(f"disclosure control: cell {ids[cell]} cannot be protected")
+        only = np.zeros(len(hidden), dtype=bool)
+        only[cell] = True
+        singles = [(c,) for c in order[:max_tries]]
+        pairs = sorted({tuple(sorted((c, d))) for c in order[:max_tries]
+                        for d in partners(c, {cell, c})[:3]}, key=cost)
+        for picks in singles + pairs:
+            trial = hidden.copy()
+            trial[list(picks)] = True
+            found = attack.intervals(self.problem(published, trial, groups, threshold,
+                                                  rounding), cells=only)
+            if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
+                return list(picks)
+        return [order[0]]
+
     def _complement(self, cells: list[str], suppressed: set[str]) -> str | None:
         """The smallest non-zero published cell (parts before the total); else any zero."""
         open_cells = [c for c in cells if c not in suppressed]
@@ -89,15 +191,40 @@ class CellTable:
         return min(pool, key=lambda c: (self.values[c], c == cells[-1], c))
 
 
-def protect(counts: Counts, threshold: int, extra: Sequence["CellSet"] = ()) -> Published:
-    """Apply primary and secondary suppression to every table; blank what derives from it.
+def round_to(values: np.ndarray, base: int) -> np.ndarray:
+    """Counts rounded half up to the nearest ``base`` (unchanged when base <= 1)."""
+    values = np.asarray(values, dtype=np.int64)
+    if base <= 1:
+        return values.copy()
+    return (values + base // 2) // base * base
 
-    ``extra``: further counts of individuals (the reports' cell sets), suppressed together
+
+def knowledge(published: np.ndarray, hidden: np.ndarray, threshold: int,
+              rounding: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly;
+    within +-rounding//2 of a rounded value, and 0 or at least the threshold, since small
+    counts are never published; ``[0, inf)`` when suppressed."""
+    v = np.asarray(published, dtype=float)
+    if rounding > 1:
+        half = rounding // 2
+        lo = np.where(v > 0, np.maximum(v - half, threshold), 0.0)
+        hi = np.where(v > 0, v + half, 0.0)
+    else:
+        lo, hi = v.copy(), v.copy()
+    return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
+
+
+def protect(counts: Counts, threshold: int, rounding: int = 0,
+            extra: Sequence["CellSet"] = ()) -> Published:
+    """Apply primary and attack-proof secondary suppression (or rounding) to every table;
+    blank what derives from a suppressed count.
+
+    ``extra``: further counts of individuals (the reports' cell sets), protected together
     with the spec tables; they come back in ``Published.extra`` by name."""
     cells = CellTable()
     ids = _register(cells, counts)
     _register_extra(cells, extra)
-    suppressed, primary = cells.suppress(threshold)
+    suppressed, primary, published = cells.protect(threshold, rounding)
     tables = {}
     msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
     for name, frame in (("service_la", counts.service_la),
@@ -106,7 +233,7 @@ def protect(counts: Counts, threshold: int, extra: Sequence["CellSet"] = ()) -> 
                         ("site_activity", counts.site_activity), *msoa):
         hidden = ids[name].isin(suppressed)
         out = frame.copy()
-        out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
+        out["individuals"] = ids[name].map(published).astype("Int64").mask(hidden)
         out["suppressed"] = hidden.to_numpy()
         tables[name] = out
     tables["service_la"] = _with_rates(tables["service_la"])
@@ -114,11 +241,12 @@ def protect(counts: Counts, threshold: int, extra: Sequence["CellSet"] = ()) -> 
     for cell_set in extra:
         out = cell_set.table.copy()
         hidden = out["cell_id"].isin(suppressed).to_numpy()
-        out["individuals"] = out["individuals"].astype("Int64").mask(hidden)
+        out["individuals"] = out["cell_id"].map(published).astype("Int64").mask(hidden)
         out["suppressed"] = hidden
         published_extra[cell_set.name] = out
     return Published(**tables, threshold=threshold, primary=primary,
-                     secondary=len(suppressed) - primary, extra=published_extra)
+                     secondary=len(suppressed) - primary, extra=published_extra,
+                     rounding=rounding)
 
 
 def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:

@@ -1,0 +1,236 @@
+"""The audit of a drop (spec section 2, *Audit*): attack what is published, look for clients.
+
+Works from the drop's files alone. The published tables are read back, their cells and
+additive groups are declared by the same code that protected them (``suppress._register``),
+and the LP attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and
+largest value consistent with everything published. A cell is *exposed* when that interval
+holds one whole value or lies wholly within 1..threshold-1. Every file is also scanned for the
+identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode.
+
+``audit_files`` runs as the last step of every build, before anything is written; ``ims-atlas
+audit DROP`` runs it on a written drop.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import attack
+from .aggregate import Counts
+from .errors import DisclosureError
+from .extract import Extract
+from .render.tables import COLUMNS
+from .suppress import CellTable, _register, knowledge
+
+log = logging.getLogger(__name__)
+
+DERIVED = ("rate_per_1000", "rate_lower", "rate_upper")
+POSTCODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})"
+                         r"(?![A-Za-z0-9])")
+DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
+                     r"(?![0-9])")
+TOKEN_RE = re.compile(r"[^\s,;:\"'<>()\[\]{}=&]+")
+# refs like these cannot be told apart from counts or ordinary words of a page, so are not
+# searched for: up to 5 digits, or up to 3 characters of any kind
+SHORT_REF = re.compile(r"^(\d{1,5}|.{1,3})$")
+
+
+@dataclass
+class Identifiers:
+    """What would identify a client of the extract, normalised for searching."""
+
+    client_refs: set[str] = field(default_factory=set)
+    attributors: set[str] = field(default_factory=set)
+    dates_of_birth: set[str] = field(default_factory=set)  # ISO
+    postcodes: set[str] = field(default_factory=set)  # upper case, no space
+
+    @classmethod
+    def from_extract(cls, extract: Extract) -> Identifiers:
+        clients = extract["clients.csv"]
+        dob = clients["date_of_birth"].dt.strftime("%Y-%m-%d").dropna()
+        attributors = (clients["first_initial"] + "|" + clients["last_initial"] + "|"
+                       + clients["date_of_birth"].dt.strftime("%Y-%m-%d") + "|"
+                       + clients["gender"]).dropna()
+        codes = pd.concat([clients.get("postcode", pd.Series(dtype=str)),
+                           extract["assessments.csv"].get("postcode", pd.Series(dtype=str))])
+        codes = codes.dropna().astype(str).str.upper().str.replace(r"\s+", "", regex=True)
+        codes = codes[codes.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")]
+        refs = clients["client_ref"].astype(str)
+        return cls(set(refs[~refs.str.fullmatch(SHORT_REF.pattern)]), set(attributors),
+                   set(dob), set(codes))
+
+
+@dataclass
+class AuditReport:
+    """What the audit found: exposed cells and identifiers, with the size of the attack."""
+
+    threshold: int
+    rounding: int
+    cells: int = 0
+    suppressed: int = 0
+    components: int = 0
+    solves: int = 0
+    seconds: float = 0.0
+    exposures: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    scanned: int = 0  # files scanned for identifiers (0: no extract given)
+
+    @property
+    def clean(self) -> bool:
+        return not self.exposures and not self.leaks
+
+    def check(self) -> None:
+        """Raise DisclosureError naming every exposed cell and identifier found."""
+        if self.clean:
+            return
+        lines = self.exposures[:20] + self.leaks[:20]
+        more = len(self.exposures) + len(self.leaks) - len(lines)
+        raise DisclosureError("the drop fails its disclosure audit and must not be published:\n"
+                              + "\n".join(f"  {line}" for line in lines)
+                              + (f"\n  … and {more} more" if more > 0 else ""))
+
+    def summary(self) -> str:
+        return (f"{self.cells:,} cells, {self.suppressed:,} suppressed, attacked in "
+                f"{self.components:,} components ({self.solves:,} linear programs, "
+                f"{self.seconds:.1f} s): {len(self.exposures)} exposed; "
+                + (f"{self.scanned} files scanned for client identifiers: "
+                   f"{len(self.leaks)} found" if self.scanned else
+                   "no extract given, client identifiers not scanned"))
+
+
+def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
+                identifiers: Identifiers | None = None) -> AuditReport:
+    """Attack the published tables among ``files`` (path in the drop -> bytes) and scan every
+    file for the identifiers."""
+    started = time.perf_counter()
+    report = AuditReport(threshold, rounding)
+    frames = {attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items()
+              if path in files}
+    missing = [p for p in COLUMNS if p not in files]
+    if missing:
+        report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
+    else:
+        _attack_tables(frames, report)
+    if identifiers is not None:
+        for path in sorted(files):
+            report.leaks.extend(scan(path, files[path], identifiers))
+        report.scanned = len(files)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def audit_drop(folder: Path, extract: Extract | None = None, threshold: int | None = None,
+               rounding: int | None = None) -> AuditReport:
+    """Audit a written drop; threshold and rounding default to those in its ledger.json."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DisclosureError(f"{folder}: not a drop folder")
+    files = {p.relative_to(folder).as_posix(): p.read_bytes()
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    settings = {}
+    if "ledger.json" in files:
+        settings = json.loads(files["ledger.json"]).get("suppression", {})
+    threshold = threshold or settings.get("threshold")
+    if threshold is None:
+        raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
+    rounding = settings.get("rounding", 0) if rounding is None else rounding
+    return audit_files(files, int(threshold), int(rounding),
+                       Identifiers.from_extract(extract) if extract is not None else None)
+
+
+def _read_table(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+
+
+def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport) -> None:
+    """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
+    structure = {k: f.assign(individuals=0) for k, f in frames.items()}
+    cells = CellTable()
+    ids = _register(cells, Counts(**structure, cohorts={}, area_name=""))
+    where = {c: i for i, c in enumerate(cells.values)}
+    names = list(cells.values)
+    value = np.full(len(where), np.nan)
+    hidden = np.zeros(len(where), dtype=bool)
+    seen = np.zeros(len(where), dtype=bool)
+    for attr, frame in frames.items():
+        path = next(p for p, (a, _) in COLUMNS.items() if a == attr)
+        pos = ids[attr].map(where).to_numpy()
+        text = frame["individuals"].str.strip()
+        blank = (text == "").to_numpy()
+        flagged = (frame["suppressed"].str.lower() == "true").to_numpy()
+        vals = pd.to_numeric(text, errors="coerce").to_numpy()
+        lines = frame.index.to_numpy() + 2
+        for line in lines[flagged & ~blank]:
+            report.exposures.append(f"{path} line {line}: a suppressed count is published")
+        for line in lines[~blank & np.isnan(vals)]:
+            report.exposures.append(f"{path} line {line}: individuals is not a count")
+        small = ~blank & (vals > 0) & (vals < report.threshold)
+        for line in lines[small]:
+            report.exposures.append(f"{path} line {line}: a count below {report.threshold} "
+                                    "is published")
+        for col in DERIVED:
+            if col in frame:
+                for line in lines[blank & (frame[col].str.strip() != "").to_numpy()]:
+                    report.exposures.append(f"{path} line {line}: {col} is published for a "
+                                            "suppressed count")
+        # a cell published in two tables must be published the same in both
+        both = seen[pos] & ((hidden[pos] != blank) | (~blank & (value[pos] != vals)))
+        for line in lines[both]:
+            report.exposures.append(f"{path} line {line}: {names[pos[lines == line][0]]} "
+                                    "differs from the same cell in another table")
+        hidden[pos] |= blank
+        value[pos] = np.where(blank, value[pos], vals)
+        seen[pos] = True
+    published = np.nan_to_num(value, nan=0.0)
+    lo, hi = knowledge(published, hidden, report.threshold, report.rounding)
+    groups = cells.matrix(where)
+    exact = hi - lo <= attack.EPS
+    closed = np.asarray(abs(groups)[:, ~exact].sum(axis=1)).ravel() == 0
+    residual = groups[closed] @ lo
+    if np.any(np.abs(residual) > attack.EPS):
+        report.exposures.append(f"{int((np.abs(residual) > attack.EPS).sum())} fully published "
+                                "group(s) do not add up")
+    found = attack.intervals(attack.Problem(lo, hi, groups, hidden))
+    report.cells, report.suppressed = len(where), int(hidden.sum())
+    report.components, report.solves = found.components, found.solves
+    if found.infeasible:
+        report.exposures.append("the published numbers contradict each other around "
+                                + ", ".join(names[i] for i in found.infeasible[:5]))
+    for i in np.flatnonzero(hidden & attack.exposed(found.low, found.high, report.threshold)):
+        report.exposures.append(f"cell {names[i]} can be narrowed to "
+                                f"{_span(found.low[i], found.high[i])}")
+
+
+def _span(low: float, high: float) -> str:
+    lo, hi = int(np.ceil(low - attack.EPS)), np.floor(high + attack.EPS)
+    return f"exactly {lo}" if lo >= hi else f"{lo} to {int(hi)}"
+
+
+def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
+    """Every client identifier found in one file, by kind and line (never the value)."""
+    text = data.decode("utf-8", "replace")
+    hits: list[tuple[int, str]] = []
+    for m in POSTCODE_RE.finditer(text):
+        if (m.group(1) + m.group(2)).upper() in ids.postcodes:
+            hits.append((m.start(), "a client's full postcode"))
+    for m in DATE_RE.finditer(text):
+        y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
+            (m.group(6), m.group(5), m.group(4))
+        if f"{y}-{mo}-{d}" in ids.dates_of_birth:
+            hits.append((m.start(), "a client's date of birth"))
+    tokens = set(TOKEN_RE.findall(text))
+    for kind, needles in (("a client_ref", ids.client_refs), ("a client attributor",
+                                                              ids.attributors)):
+        for token in sorted(tokens & needles):
+            hits.append((text.find(token), kind))
+    return [f"{path} line {text.count(chr(10), 0, pos) + 1}: {kind}"
+            for pos, kind in sorted(set(hits))]
