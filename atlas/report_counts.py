@@ -224,7 +224,9 @@ def _age_band(age: pd.Series) -> pd.Series:
 def _display_labels(values: pd.Series) -> pd.Series:
     """Free text as categories: spellings that normalise alike become one (shown in their most
     common spelling); blank is "Not stated"; beyond the most common few, "Other"."""
-    text = values.fillna("").astype(str).str.strip()
+    codes, uniques = pd.factorize(values.fillna("").astype(str))
+    text = pd.Series(pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)[codes],
+                     index=values.index, dtype=object)
     key = normalise_label(text)
     spelled = (pd.DataFrame({"key": key, "text": text}).value_counts()
                .reset_index().sort_values(["key", "count", "text"],
