@@ -14,9 +14,9 @@ sizes, with the machine's core count (see benchmarks/build.py).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,8 +26,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import ROOT, count_rows, run_builds  # noqa: E402
+# benchmarks/atlas.py would shadow the atlas package: import it from the project root
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+_spec = importlib.util.spec_from_file_location("bench_build", Path(__file__).with_name("build.py"))
+_build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_build)
+count_rows, run_builds = _build.count_rows, _build.run_builds
 
 N_LSOAS = 33_755
 N_LAS = 300
