@@ -336,22 +336,24 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         fail(*_ref_check(raw[ref], known.get(target), ref, target))
     if spec.unique:
         values = raw[spec.unique]
-        first_line = raw.groupby(values, sort=False)["line"].transform("first")
-        dup = (values != "") & values.duplicated(keep="first")
+        first = values.duplicated(keep="first")
+        dup = (values != "") & first
+        first_line = pd.Series(raw["line"].to_numpy()[~first.to_numpy()],
+                               index=values[~first].to_numpy())
         fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
-             + " (first at line " + first_line[rows].astype(str) + ")")
+             + " (first at line " + values[rows].map(first_line).astype(str) + ")")
     # one reason per row: its problems joined in the order the checks ran
     reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
               else pd.Series(dtype=object))
     bad_rows = raw.index.isin(reason.index)
     rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
                              "reason": reason.reindex(raw.index[bad_rows])})
-    accepted = raw.loc[~bad_rows].copy()
-    for col, parsed in parsed_dates.items():
-        accepted[col] = parsed[~bad_rows]
-    for col, parsed in parsed_ints.items():
-        accepted[col] = parsed[~bad_rows]
-    return accepted.reset_index(drop=True), rejected.reset_index(drop=True)
+    keep = np.flatnonzero(~bad_rows)
+    columns = {col: raw[col].to_numpy()[keep] for col in raw.columns}
+    for col, parsed in (*parsed_dates.items(), *parsed_ints.items()):
+        columns[col] = parsed.array[keep]
+    accepted = pd.DataFrame(columns, copy=False)
+    return accepted, rejected.reset_index(drop=True)
 
 
 def _whole_numbers(values: pd.Series) -> pd.Series:
@@ -375,11 +377,17 @@ def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
     """Mask and message for references to a key that is unknown or was itself rejected."""
     if known is None:
         return values != values, ""
-    first = known.drop_duplicates("key").set_index("key")
-    line = values.map(first["line"])
+    # a key's first record decides: a later one with the same key is rejected as a duplicate
+    first = known.drop_duplicates("key")
+    pos = pc.index_in(pa.array(values.to_numpy(), type=pa.string()),
+                      value_set=pa.array(first["key"].to_numpy(), type=pa.string()))
+    found = pc.is_valid(pos).to_numpy(zero_copy_only=False)
+    pos = pc.fill_null(pos, 0).to_numpy(zero_copy_only=False)
+    line = pd.Series(np.where(found, first["line"].to_numpy()[pos], np.nan), index=values.index)
+    ok = first["ok"].to_numpy(dtype=bool)[pos] & found
     given = values != ""
-    unknown = given & line.isna()
-    was_rejected = given & line.notna() & ~values.isin(known.loc[known["ok"], "key"])
+    unknown = given & ~found
+    was_rejected = given & found & ~ok
 
     def message(rows: pd.Index) -> pd.Series:
         shown = _quoted(ref, values[rows])

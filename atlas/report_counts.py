@@ -308,7 +308,8 @@ def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
     rows, groups = [], []
     for start in starts:
         fy = FinancialYear(start)
-        year = ind if fy == ind.period else build_individuals(extract, fy, ind.person_of)
+        year = ind if fy == ind.period else build_individuals(extract, fy, ind.person_of,
+                                                              cohorts_only=True)
         counts = year.people["cohort"].value_counts()
         n = [len(year.people), *(int(counts.get(c, 0)) for c in COHORTS)]
         ids = [f"total:{c}" if fy == ind.period else f"trend:{fy.label}:{c}"
