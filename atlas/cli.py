@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .errors import AtlasError
+from .progress import StageProgress
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_GEOGRAPHY = REPO / "boundaries" / "demo"
@@ -51,9 +52,8 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     _logging(quiet)
     spec = load_recipe(recipe)
     started = time.perf_counter()
-    show = (lambda msg: None) if quiet or not sys.stderr.isatty() else \
-        (lambda msg: click.echo(f"  {msg}…", err=True))
-    result = build_drop(spec, out_dir, progress=show)
+    with StageProgress(quiet=quiet) as show:
+        result = build_drop(spec, out_dir, progress=show)
     if not quiet:
         files = result.ledger["files"]
         rejected = sum(f["rejected"] for f in files.values())
@@ -122,9 +122,8 @@ def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet
 
     _logging(quiet)
     spec = load_recipe(recipe)
-    show = (lambda msg: None) if quiet or not sys.stderr.isatty() else \
-        (lambda msg: click.echo(f"  {msg}…", err=True))
-    result = plan_recipe(spec, new_sites, radius_m, progress=show)
+    with StageProgress(quiet=quiet) as show:
+        result = plan_recipe(spec, new_sites, radius_m, progress=show)
     click.echo(describe(result, spec.area_name))
 
 @main.group()

@@ -35,7 +35,6 @@ from .render.index_page import write_index
 from .render.reports import render_reports
 from .render.tables import render_tables, to_csv_bytes
 from .report_counts import ReportCounts, count_reports
-from .site_plan import run_siting
 from .suppress import Published, protect
 
 log = logging.getLogger(__name__)
@@ -103,6 +102,8 @@ def compute_drop(recipe: Recipe,
     siting = None
     if recipe.siting:
         progress("planning NSP sites")
+        from .site_plan import run_siting  # scipy.optimize is slow to import: only when asked
+
         siting = run_siting(recipe.siting, geo, sites, counts, published)
         ledger["siting"] = siting.ledger
     progress("rendering")

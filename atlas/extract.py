@@ -12,12 +12,16 @@ import csv
 import io
 import logging
 import operator
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .errors import ExtractError
 
@@ -195,6 +199,29 @@ def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataF
     wanted = [c for c in (*spec.required, *spec.optional) if c in header]
     index = [header.index(c) for c in wanted]
     width = len(header)
+    columns = _read_plain(text, width, index)
+    if columns is not None:
+        lines = np.arange(2, 2 + (len(columns[0]) if columns else 0), dtype=np.int64)
+        bad: list[tuple[int, str]] = []
+        frame = pd.DataFrame(dict(zip(wanted, columns)), columns=wanted, dtype=object)
+    else:
+        frame, lines, bad = _read_records(reader, width, wanted, index)
+    for col in wanted:
+        if col in _UPPER:
+            frame[col] = _recase(frame[col], str.upper, pc.ascii_upper)
+        elif col in _LOWER:
+            frame[col] = _recase(frame[col], str.lower, pc.ascii_lower)
+    for col in spec.optional:
+        if col not in frame:
+            frame[col] = ""
+    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
+    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
+    return frame, bad_frame
+
+
+def _read_records(reader, width: int, wanted: list[str],
+                  index: list[int]) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
+    """The general reader (quotes, blank and mis-shaped records): record by record."""
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
@@ -210,16 +237,62 @@ def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataF
     frame = pd.DataFrame(rows, columns=wanted, dtype=object)
     for col in wanted:
         frame[col] = frame[col].astype(str).str.strip()
-        if col in _UPPER:
-            frame[col] = frame[col].str.upper()
-        elif col in _LOWER:
-            frame[col] = frame[col].str.lower()
-    for col in spec.optional:
-        if col not in frame:
-            frame[col] = ""
-    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
-    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return frame, bad_frame
+    return frame, lines, bad
+
+
+# Characters on which the plain reader's result could differ from the csv module's and
+# str.strip's: quotes, NUL, and whitespace other than space and tab.
+_NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029'
+                        '\u202f\u205f\u3000]')
+_BLANK_LINE = re.compile(r"^[ \t,]*$", re.MULTILINE)
+
+
+def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | None:
+    """The wanted columns, stripped, of a file with no quoting, no blank line and every record
+    as wide as the header, read by pyarrow; None when the file is not that plain (the general
+    reader then gives the exact same result, slowly, with the reasons for the odd records)."""
+    if _NOT_PLAIN.search(text):
+        return None
+    body = text[text.find("\n") + 1:] if "\n" in text else ""
+    if "\r" in body:
+        body = body.replace("\r\n", "\n")
+        if "\r" in body:
+            return None
+    if not body:
+        return [np.empty(0, dtype=object) for _ in index]
+    if _BLANK_LINE.search(body[:-1] if body.endswith("\n") else body):
+        return None
+    names = [f"c{i}" for i in range(width)]
+    shaped = [True]
+
+    def odd_row(_row) -> str:
+        shaped[0] = False
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(body.encode("utf-8")),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False,
+                                         escape_char=False, ignore_empty_lines=False,
+                                         invalid_row_handler=odd_row),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            include_columns=[names[i] for i in index], strings_can_be_null=False,
+            quoted_strings_can_be_null=False))
+    if not shaped[0]:
+        return None
+    return [pc.utf8_trim_whitespace(table.column(names[i])).to_numpy(zero_copy_only=False)
+            for i in index]
+
+
+def _recase(values: pd.Series, python: Callable[[str], str], ascii_fn) -> pd.Series:
+    """Upper- or lower-case a column of str as Python does (pyarrow when it is all ASCII)."""
+    arr = pa.array(values.to_numpy(), type=pa.string())
+    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
+        out = ascii_fn(arr).to_numpy(zero_copy_only=False)
+    else:
+        out = np.array([python(v) for v in values.to_numpy()], dtype=object)
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _validate(spec: FileSpec, raw: pd.DataFrame,
@@ -253,8 +326,7 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
     parsed_ints: dict[str, pd.Series] = {}
     for col, lo, hi in spec.ints:
         values = raw[col]
-        whole = values.astype("string[pyarrow]").str.fullmatch(r"[+-]?\d+").fillna(False)
-        num = pd.to_numeric(values.where(whole.to_numpy(bool)), errors="coerce")
+        num = _whole_numbers(values)
         bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
         expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
         fail(bad, lambda rows, c=col, v=values, e=expect: _quoted(c, v[rows]) + f" is not {e}")
@@ -264,38 +336,65 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         fail(*_ref_check(raw[ref], known.get(target), ref, target))
     if spec.unique:
         values = raw[spec.unique]
-        first_line = raw.groupby(values, sort=False)["line"].transform("first")
-        dup = (values != "") & values.duplicated(keep="first")
+        first = values.duplicated(keep="first")
+        dup = (values != "") & first
+        first_line = pd.Series(raw["line"].to_numpy()[~first.to_numpy()],
+                               index=values[~first].to_numpy())
         fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
-             + " (first at line " + first_line[rows].astype(str) + ")")
+             + " (first at line " + values[rows].map(first_line).astype(str) + ")")
     # one reason per row: its problems joined in the order the checks ran
     reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
               else pd.Series(dtype=object))
     bad_rows = raw.index.isin(reason.index)
     rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
                              "reason": reason.reindex(raw.index[bad_rows])})
-    accepted = raw.loc[~bad_rows].copy()
-    for col, parsed in parsed_dates.items():
-        accepted[col] = parsed[~bad_rows]
-    for col, parsed in parsed_ints.items():
-        accepted[col] = parsed[~bad_rows]
-    return accepted.reset_index(drop=True), rejected.reset_index(drop=True)
+    keep = np.flatnonzero(~bad_rows)
+    columns = {col: raw[col].to_numpy()[keep] for col in raw.columns}
+    for col, parsed in (*parsed_dates.items(), *parsed_ints.items()):
+        columns[col] = parsed.array[keep]
+    accepted = pd.DataFrame(columns, copy=False)
+    return accepted, rejected.reset_index(drop=True)
+
+
+def _whole_numbers(values: pd.Series) -> pd.Series:
+    """The values that are whole numbers (``[+-]?\\d+``) as numbers, else NaN; pyarrow casts
+    the ones of up to 18 characters, pandas the (rare) longer ones."""
+    arr = pa.array(values.to_numpy(), type=pa.string())
+    whole = pc.fill_null(pc.match_substring_regex(arr, r"^[+-]?\d+$"), False)
+    short = pc.and_(whole, pc.less_equal(pc.utf8_length(arr), 18))
+    unsigned = pc.replace_substring_regex(pc.if_else(short, arr, None), r"^\+", "")
+    num = pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False),
+                    index=values.index)
+    long = np.asarray(whole, dtype=bool) & ~np.asarray(short, dtype=bool)
+    if long.any():
+        num = num.astype(object).where(~long, pd.to_numeric(values.where(long), errors="coerce"))
+        num = pd.to_numeric(num, errors="coerce")
+    return num
 
 
 def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
-               target: str) -> tuple[pd.Series, pd.Series]:
+               target: str) -> tuple[pd.Series, Callable[[pd.Index], pd.Series] | str]:
     """Mask and message for references to a key that is unknown or was itself rejected."""
     if known is None:
-        return values != values, pd.Series("", index=values.index)
-    first = known.drop_duplicates("key").set_index("key")
-    line = values.map(first["line"])
-    unknown = (values != "") & line.isna()
-    ok_keys = set(known.loc[known["ok"], "key"])
-    was_rejected = (values != "") & line.notna() & ~values.isin(ok_keys)
-    shown = _quoted(ref, values)
-    message = pd.Series(shown + f" is not in {target}", index=values.index)
-    message = message.where(~was_rejected, shown + f" was rejected in {target} "
-                            "(line " + line.fillna(0).astype(int).astype(str) + ")")
+        return values != values, ""
+    # a key's first record decides: a later one with the same key is rejected as a duplicate
+    first = known.drop_duplicates("key")
+    pos = pc.index_in(pa.array(values.to_numpy(), type=pa.string()),
+                      value_set=pa.array(first["key"].to_numpy(), type=pa.string()))
+    found = pc.is_valid(pos).to_numpy(zero_copy_only=False)
+    pos = pc.fill_null(pos, 0).to_numpy(zero_copy_only=False)
+    line = pd.Series(np.where(found, first["line"].to_numpy()[pos], np.nan), index=values.index)
+    ok = first["ok"].to_numpy(dtype=bool)[pos] & found
+    given = values != ""
+    unknown = given & ~found
+    was_rejected = given & found & ~ok
+
+    def message(rows: pd.Index) -> pd.Series:
+        shown = _quoted(ref, values[rows])
+        text = pd.Series(shown + f" is not in {target}", index=rows)
+        return text.where(~was_rejected[rows], shown + f" was rejected in {target} (line "
+                          + line[rows].fillna(0).astype(int).astype(str) + ")")
+
     return unknown | was_rejected, message
 
 

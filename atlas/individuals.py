@@ -52,8 +52,10 @@ def link_clients(clients: pd.DataFrame) -> pd.Series:
 
 
 def build_individuals(extract: Extract, period: FinancialYear,
-                      person_of: pd.Series | None = None) -> Individuals:
-    """Everyone seen in the period with their cohort, main substance and residence inputs."""
+                      person_of: pd.Series | None = None,
+                      cohorts_only: bool = False) -> Individuals:
+    """Everyone seen in the period with their cohort, main substance and residence inputs
+    (``cohorts_only``: just the cohort and main substance, as a trend needs)."""
     if person_of is None:
         person_of = link_clients(extract["clients.csv"])
     nsp = _in_period(extract["nsp_transactions.csv"], "visit_date", period, person_of)
@@ -66,6 +68,8 @@ def build_individuals(extract: Extract, period: FinancialYear,
     assessments = assessments[assessments["assessment_date"] <= period.end]
     people = people.join(_main_substance(assessments, nsp))
     people["cohort"] = _cohort(people)
+    if cohorts_only:
+        return Individuals(period, person_of, people, nsp, ints)
     people = people.join(_residence(assessments, extract["clients.csv"], person_of, nsp, ints))
     people = people.join(_profile(assessments, extract["clients.csv"], person_of, period))
     return Individuals(period, person_of, people, nsp, ints)

@@ -224,7 +224,9 @@ def _age_band(age: pd.Series) -> pd.Series:
 def _display_labels(values: pd.Series) -> pd.Series:
     """Free text as categories: spellings that normalise alike become one (shown in their most
     common spelling); blank is "Not stated"; beyond the most common few, "Other"."""
-    text = values.fillna("").astype(str).str.strip()
+    codes, uniques = pd.factorize(values.fillna("").astype(str))
+    text = pd.Series(pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)[codes],
+                     index=values.index, dtype=object)
     key = normalise_label(text)
     spelled = (pd.DataFrame({"key": key, "text": text}).value_counts()
                .reset_index().sort_values(["key", "count", "text"],
@@ -306,7 +308,8 @@ def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
     rows, groups = [], []
     for start in starts:
         fy = FinancialYear(start)
-        year = ind if fy == ind.period else build_individuals(extract, fy, ind.person_of)
+        year = ind if fy == ind.period else build_individuals(extract, fy, ind.person_of,
+                                                              cohorts_only=True)
         counts = year.people["cohort"].value_counts()
         n = [len(year.people), *(int(counts.get(c, 0)) for c in COHORTS)]
         ids = [f"total:{c}" if fy == ind.period else f"trend:{fy.label}:{c}"

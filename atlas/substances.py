@@ -58,10 +58,14 @@ KEYWORDS: tuple[tuple[str, str], ...] = (
 
 
 def normalise_label(labels: pd.Series) -> pd.Series:
-    """Lower case, ``&`` as ``and``, punctuation as spaces, single spaces, trimmed."""
-    s = labels.fillna("").astype(str).str.lower().str.replace("&", " and ", regex=False)
+    """Lower case, ``&`` as ``and``, punctuation as spaces, single spaces, trimmed.
+
+    Each distinct label is normalised once (a column repeats a few dozen labels)."""
+    codes, uniques = pd.factorize(labels.fillna("").astype(str))
+    s = pd.Series(uniques, dtype=object).str.lower().str.replace("&", " and ", regex=False)
     s = s.str.replace(r"[^a-z0-9()]+", " ", regex=True)
-    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+    s = s.str.replace(r"\s+", " ", regex=True).str.strip()
+    return pd.Series(s.to_numpy(dtype=object)[codes], index=labels.index, dtype=object)
 
 
 def substance_group(labels: pd.Series) -> pd.Series:

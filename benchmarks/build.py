@@ -6,7 +6,9 @@ Makes a fake extract at the given scale (10 is about Cheshire & Merseyside: ~30,
 records, ~80,000 NSP visits and ~50,000 interventions in the year), on the real C&M geography of
 ../shared/data when present (1,562 LSOAs, 9 LAs), else on the bundled demo geography. Each build
 runs in a fresh process; the script reports the median wall time, peak memory (max RSS) and the
-size of every output, with the machine's core count.
+size of every output, with the machine's core count, and the median time of each stage (read
+the extract, geography, individuals, geocode, count, suppress, render, audit, write: the
+moments the build reports its progress).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,13 +28,19 @@ CM_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E080
           "E08000013", "E08000014", "E08000015"]
 
 RUNNER = """
-import resource, sys, time
+import json, resource, sys, time
 t0 = time.perf_counter()
+marks = [("import", t0)]
 from atlas.recipe import load_recipe
 from atlas.drop import build
-build(load_recipe(sys.argv[1]), sys.argv[2])
-wall = time.perf_counter() - t0
-print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+build(load_recipe(sys.argv[1]), sys.argv[2],
+      progress=lambda msg: marks.append((msg, time.perf_counter())))
+marks.append(("end", time.perf_counter()))
+stages = {}
+for (name, t), (_, t_next) in zip(marks, marks[1:]):
+    stages[name] = stages.get(name, 0) + t_next - t
+print(json.dumps({"wall": marks[-1][1] - t0, "stages": stages,
+                  "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
@@ -87,25 +94,42 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="ims-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     recipe, label = make_inputs(work, args.scale)
+    result = run_builds(recipe, work / "drop", args.runs)
+    print(json.dumps({"geography": label, "scale": args.scale,
+                      "extract_rows": count_rows(work / "extract"), **result}, indent=2))
+
+
+def count_rows(extract: Path) -> dict[str, int]:
     rows = {}
     for name in ("clients.csv", "nsp_transactions.csv", "interventions.csv"):
-        with open(work / "extract" / name) as fh:
+        with open(extract / name, "rb") as fh:
             rows[name] = sum(1 for _ in fh) - 1
-    walls, peaks = [], []
-    for _ in range(args.runs):
-        out = subprocess.run([sys.executable, "-c", RUNNER, str(recipe), str(work / "drop")],
-                             check=True, cwd=ROOT, capture_output=True, text=True)
-        wall, rss_kb = out.stdout.split()
-        walls.append(float(wall))
-        peaks.append(int(rss_kb) / 1024)
-    sizes = {str(p.relative_to(work / "drop")): p.stat().st_size
-             for p in sorted((work / "drop").rglob("*")) if p.is_file()}
-    print(json.dumps({
-        "geography": label, "scale": args.scale, "extract_rows": rows, "cores": os.cpu_count(),
-        "runs": args.runs, "wall_s_median": round(statistics.median(walls), 2),
+    return rows
+
+
+def run_builds(recipe: Path, out: Path, runs: int) -> dict:
+    """Build runs times, each in a fresh process: medians of wall time, peak RSS and stages."""
+    walls, peaks, stages = [], [], []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", RUNNER, str(recipe), str(out)],
+                              check=True, cwd=ROOT, capture_output=True, text=True)
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        walls.append(got["wall"])
+        peaks.append(got["rss_kb"] / 1024)
+        stages.append(got["stages"])
+        print(f"run {len(walls)}: {got['wall']:.2f} s, {got['rss_kb'] / 1024:.0f} MB",
+              file=sys.stderr)
+    sizes = {str(p.relative_to(out)): p.stat().st_size
+             for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        "cores": os.cpu_count(), "runs": runs,
+        "wall_s_median": round(statistics.median(walls), 2),
         "wall_s_all": [round(w, 2) for w in walls],
-        "peak_mb_median": round(statistics.median(peaks)), "output_bytes": sizes,
-    }, indent=2))
+        "peak_mb_median": round(statistics.median(peaks)),
+        "stage_s_median": {k: round(statistics.median(s[k] for s in stages), 2)
+                           for k in stages[0]},
+        "output_bytes_total": sum(sizes.values()), "output_bytes": sizes,
+    }
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from ..aggregate import COHORT_ORDER, TOTAL
@@ -51,11 +53,17 @@ def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
 
     Published boundaries often miss each other by millimetres (coordinates rounded per file);
     snapping to a half-metre grid first makes neighbours share their edges exactly, which
-    ``coverage_simplify`` and the dissolves to MSOA and LA need."""
+    ``coverage_simplify`` and the dissolves to MSOA and LA need. Computed once per geography
+    (the page and the GeoJSON download both use it)."""
+    cached = geo.__dict__.get("_simplified_lsoas")
+    if cached is not None and cached[0] is geo.lsoas:
+        return cached[1].copy()
     bng = geo.lsoas.to_crs(BNG)
     snapped = shapely.make_valid(shapely.set_precision(bng.geometry.values, SNAP_M))
     simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
-    return gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
+    out = gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
+    geo.__dict__["_simplified_lsoas"] = (geo.lsoas, out)
+    return out.copy()
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
@@ -201,7 +209,9 @@ def postcode_districts(geo: Geography) -> list[list[Any]]:
     """Postcode districts with live postcodes in the drop's LAs, and their extent (S, W, N, E)."""
     d = geo.directory
     d = d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes)) & d["lat"].notna()]
-    district = d["postcode"].str.split(" ").str[0]
-    box = d.groupby(district.to_numpy()).agg(s=("lat", "min"), w=("long", "min"),
+    postcodes = pa.array(d["postcode"].to_numpy(dtype=object), type=pa.string())
+    district = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0)
+    district = district.to_numpy(zero_copy_only=False)
+    box = d.groupby(district).agg(s=("lat", "min"), w=("long", "min"),
                                              n=("lat", "max"), e=("long", "max")).round(4)
     return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]

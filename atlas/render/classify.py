@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 
-import mapclassify
 import numpy as np
 
 K = 5
@@ -37,6 +36,8 @@ class Quantiles(Scheme):
     label = "quantiles"
 
     def bins(self, values: np.ndarray, k: int) -> list[float]:
+        import mapclassify  # slow to import (scikit-learn): only when the recipe picks it
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return [float(b) for b in np.unique(mapclassify.Quantiles(values, k=k).bins)]
@@ -46,6 +47,8 @@ class EqualInterval(Scheme):
     label = "equal intervals"
 
     def bins(self, values: np.ndarray, k: int) -> list[float]:
+        import mapclassify
+
         return [float(b) for b in mapclassify.EqualInterval(values, k=k).bins]
 
 

@@ -1,0 +1,74 @@
+"""Benchmark: open a drop's atlas.html from the file system in headless Chromium, with the
+network blocked, and time how long until the page is ready and its first shapes are drawn.
+
+    python benchmarks/atlas_load.py DROP [--runs 3]
+
+Prints the page and asset sizes, the median time to ready and to the first drawn shapes, the
+number of shapes drawn and any severe console errors (Debian chromium + chromedriver needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from selenium import webdriver
+
+
+def open_once(page: Path) -> dict:
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(shutil.which("chromedriver")),
+                              options=options)
+    try:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
+        driver.set_page_load_timeout(120)
+        started = time.perf_counter()
+        driver.get(page.as_uri())
+        ready = shapes = None
+        while time.perf_counter() - started < 120:
+            state = driver.execute_script(
+                "return [document.body && document.body.dataset.ready,"
+                " document.querySelectorAll('path.leaflet-interactive').length]")
+            now = time.perf_counter() - started
+            if shapes is None and state[1] > 0:
+                shapes = now
+            if state[0] == "true" and ready is None:
+                ready = now
+            if ready is not None and shapes is not None:
+                break
+            time.sleep(0.05)
+        drawn = driver.execute_script(
+            "return document.querySelectorAll('path.leaflet-interactive').length")
+        errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        return {"ready_s": ready, "first_shapes_s": shapes, "shapes": drawn, "errors": errors}
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("drop", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    page = (args.drop / "atlas.html").resolve()
+    runs = [open_once(page) for _ in range(args.runs)]
+    print(json.dumps({
+        "page_bytes": page.stat().st_size,
+        "ready_s_median": round(statistics.median(r["ready_s"] or 999 for r in runs), 2),
+        "first_shapes_s_median": round(statistics.median(r["first_shapes_s"] or 999
+                                                         for r in runs), 2),
+        "shapes": runs[-1]["shapes"], "errors": runs[-1]["errors"][:5],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
