@@ -357,19 +357,14 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
 
 
 def _whole_numbers(values: pd.Series) -> pd.Series:
-    """The values that are whole numbers (``[+-]?\\d+``) as numbers, else NaN; pyarrow casts
-    the ones of up to 18 characters, pandas the (rare) longer ones."""
+    """The values that are whole numbers (``[+-]?\\d+``) of up to 18 characters as numbers,
+    else NaN (so an absurdly long number is a bad value, not an overflow)."""
     arr = pa.array(values.to_numpy(), type=pa.string())
     whole = pc.fill_null(pc.match_substring_regex(arr, r"^[+-]?\d+$"), False)
     short = pc.and_(whole, pc.less_equal(pc.utf8_length(arr), 18))
     unsigned = pc.replace_substring_regex(pc.if_else(short, arr, None), r"^\+", "")
-    num = pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False),
-                    index=values.index)
-    long = np.asarray(whole, dtype=bool) & ~np.asarray(short, dtype=bool)
-    if long.any():
-        num = num.astype(object).where(~long, pd.to_numeric(values.where(long), errors="coerce"))
-        num = pd.to_numeric(num, errors="coerce")
-    return num
+    return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False),
+                     index=values.index)
 
 
 def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,

@@ -116,6 +116,19 @@ def test_bad_rows_are_rejected_with_file_line_and_reason(tmp_path):
     assert ex.ledger["clients.csv"] == {"read": 5, "accepted": 1, "rejected": 4}
 
 
+def test_an_absurdly_large_item_count_is_a_bad_value_not_a_crash(tmp_path):
+    rows = [dict(nsp("T1", "C1"), needles="99999999999999999999"),
+            dict(nsp("T2", "C1"), needles="12")]
+    folder = write_extract(tmp_path / "ex", {"clients.csv": [client("C1")]})
+    header = ["transaction_id", "client_ref", "site_code", "visit_date", "needles"]
+    (folder / "nsp_transactions.csv").write_text(
+        ",".join(header) + "\n" + "".join(",".join(r[c] for c in header) + "\n" for r in rows))
+    ex = read_extract(folder)
+    assert _rejects(ex, "nsp_transactions.csv") == {
+        2: "needles '99999999999999999999' is not a whole number ≥ 0"}
+    assert ex["nsp_transactions.csv"]["needles"].tolist() == [12]
+
+
 def test_line_numbers_count_records_as_a_spreadsheet_does(tmp_path):
     """A quoted field holding a line break is one spreadsheet row, not two."""
     folder = write_extract(tmp_path / "ex", {"clients.csv": [client("C1")]})
