@@ -195,3 +195,17 @@ def _directory_cache(tmp_path_factory):
 @pytest.fixture
 def geo(tmp_path: Path) -> dict[str, Path]:
     return write_geography(tmp_path / "geo")
+
+
+@pytest.fixture(scope="session")
+def demo_drop(tmp_path_factory) -> Path:
+    """The bundled demo built once through the command; tests read it, or copy it to change it."""
+    from click.testing import CliRunner
+
+    from atlas.cli import main
+
+    out = tmp_path_factory.mktemp("drops") / "demo"
+    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -4,7 +4,6 @@ the scan for client identifiers (spec section 2, *Disclosure control*)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -183,15 +182,6 @@ def test_a_rate_beside_a_suppressed_count_fails_the_audit():
     with pytest.raises(DisclosureError, match=r"tables/service_la_cohorts.csv line 3: "
                                               r"rate_per_1000 is published for a suppressed"):
         audit_files(render_tables(published), 5).check()
-
-
-@pytest.fixture(scope="module")
-def demo_drop(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("drops") / "demo"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
-                                       "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_the_whole_demo_drop_audits_clean(demo_drop):

@@ -46,15 +46,6 @@ def _rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
 
 
-@pytest.fixture(scope="module")
-def demo_drop(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("drops") / "demo"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
-                                       "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
-
 def test_demo_drop_has_every_spec_output_with_spec_columns(demo_drop):
     files = _files(demo_drop)
     assert SPEC_FILES <= set(files)

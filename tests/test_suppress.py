@@ -7,11 +7,8 @@ import io
 from collections import defaultdict
 
 import pytest
-from click.testing import CliRunner
 
-from atlas.cli import main
 from atlas.suppress import CellTable, safe_share
-from conftest import ROOT
 
 import pandas as pd
 
@@ -54,14 +51,9 @@ def test_safe_share_never_lets_a_small_count_be_worked_back():
 
 
 @pytest.fixture(scope="module")
-def demo_tables(tmp_path_factory):
-    out = tmp_path_factory.mktemp("drops") / "demo"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
-                                       "--out", str(out)])
-    assert result.exit_code == 0, result.output
-
+def demo_tables(demo_drop):
     def rows(name):
-        return list(csv.DictReader(io.StringIO((out / "tables" / name).read_text())))
+        return list(csv.DictReader(io.StringIO((demo_drop / "tables" / name).read_text())))
     return {n: rows(n) for n in ("residence_lsoa_cohorts.csv", "residence_la_cohorts.csv",
                                  "service_la_cohorts.csv")}
 
