@@ -130,7 +130,7 @@ def compute_drop(recipe: Recipe,
         log.warning(note)
     progress("auditing the drop")
     report = audit_files(files, recipe.threshold, recipe.rounding,
-                         Identifiers.from_extract(extract))
+                         Identifiers.from_extract(extract), published.attacked)
     log.info("audit: %s", report.summary())
     report.check()
     return DropContent(counts, published, ledger, files, report_counts)

@@ -56,6 +56,21 @@ class Published:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
     residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
     rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
+    attacked: Attacked | None = None  # the cells and groups the final attack found safe
+
+
+@dataclass
+class Attacked:
+    """The problem ``CellTable.protect`` left no hidden cell exposed in: every cell (id,
+    published value, hidden), every group, and the settings. The build's audit reuses it
+    (``audit.audit_files``) when the files' cells and groups are among these."""
+
+    ids: list[str]
+    published: np.ndarray
+    hidden: np.ndarray
+    groups: sparse.csr_matrix
+    threshold: int
+    rounding: int
 
 
 class CellTable:
@@ -64,6 +79,7 @@ class CellTable:
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
         self.groups: list[tuple[str, list[str]]] = []
+        self.attacked: Attacked | None = None  # set by protect
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
         self.values.update(zip(ids, values.astype(int)))
@@ -129,6 +145,7 @@ class CellTable:
                 hidden[pick] = added[pick] = True
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())
+        self.attacked = Attacked(ids, published, hidden.copy(), groups, threshold, rounding)
         return out, primary, dict(zip(ids, published.tolist()))
 
     def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
@@ -246,7 +263,7 @@ def protect(counts: Counts, threshold: int, rounding: int = 0,
         published_extra[cell_set.name] = out
     return Published(**tables, threshold=threshold, primary=primary,
                      secondary=len(suppressed) - primary, extra=published_extra,
-                     rounding=rounding)
+                     rounding=rounding, attacked=cells.attacked)
 
 
 def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
