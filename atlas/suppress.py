@@ -302,22 +302,39 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
     # cohorts add to all, in every row of every area table
     for name, key in (("residence_lsoa", "lsoa_code"), ("residence_la", "la_code"),
                       ("service_la", "la_code")):
-        frame = counts.__dict__[name].assign(id=ids[name].to_numpy())
-        for _, row in frame.groupby(key, sort=True):
-            by = dict(zip(row["cohort"], row["id"]))
-            cells.group(by[ALL], [by[c] for c in COHORTS])
+        _cohort_groups(cells, counts.__dict__[name].assign(id=ids[name].to_numpy()), key)
     # LSOAs (and "LSOA not known") add to their LA; LAs, OUTSIDE and UNKNOWN add to TOTAL
     lsoa_ids = lsoa.assign(id=ids["residence_lsoa"].to_numpy())
     la_ids = la.assign(id=ids["residence_la"].to_numpy()).set_index(["la_code", "cohort"])["id"]
-    for (la_code, cohort), part in lsoa_ids.groupby(["la_code", "cohort"], sort=True):
-        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
+    keys, parts = _parts_by(lsoa_ids, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
     areas = la[la["la_code"] != TOTAL].assign(id=ids["residence_la"][la["la_code"] != TOTAL])
-    for cohort, part in areas.groupby("cohort", sort=True):
-        cells.group(f"total:{cohort}", sorted(part["id"]))
+    keys, parts = _parts_by(areas, ["cohort"])
+    cells.groups.extend(zip(("total:" + keys["cohort"].astype(str)).tolist(), parts))
     if counts.residence_msoa is not None:
         ids["residence_msoa"] = _register_msoa(cells, counts.residence_msoa, counts.msoa_of,
                                                lsoa_ids, la_ids)
     return ids
+
+
+def _cohort_groups(cells: CellTable, frame: pd.DataFrame, key: str) -> None:
+    """One group per row (``key``) of an area table: its cohorts add to its ``all``."""
+    wide = frame.pivot(index=key, columns="cohort", values="id").sort_index()
+    missing = [c for c in (ALL, *COHORTS) if c not in wide]
+    if missing or wide[[ALL, *COHORTS]].isna().to_numpy().any():
+        raise KeyError(f"{key}: a row lacks one of the cohorts {ALL}, {', '.join(COHORTS)}")
+    cells.groups.extend(zip(wide[ALL].tolist(),
+                            map(list, zip(*(wide[c].tolist() for c in COHORTS)))))
+
+
+def _parts_by(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The distinct ``keys`` (sorted) and, for each, the sorted ``id`` of its rows."""
+    ordered = frame.sort_values([*keys, "id"], kind="stable")
+    k = ordered[keys].reset_index(drop=True)
+    starts = np.flatnonzero(k.ne(k.shift()).any(axis=1).to_numpy())
+    ids = ordered["id"].to_numpy(dtype=object)
+    parts = [ids[a:b].tolist() for a, b in zip(starts, [*starts[1:], len(ids)])]
+    return k.iloc[starts].reset_index(drop=True), parts
 
 
 def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
