@@ -43,6 +43,8 @@ POSTCODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0
                          r"(?![A-Za-z0-9])")
 DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
                      r"(?![0-9])")
+# every date DATE_RE finds holds one of these: a text without one (coordinates) is not searched
+DATE_HINT = re.compile(r"[-/]\d\d[-/]")
 TOKEN_RE = re.compile(r"[^\s,;:\"'<>()\[\]{}=&]+")
 # refs like these cannot be told apart from counts or ordinary words of a page, so are not
 # searched for: up to 5 digits, or up to 3 characters of any kind
@@ -262,7 +264,7 @@ def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
     for m in POSTCODE_RE.finditer(text):
         if (m.group(1) + m.group(2)).upper() in ids.postcodes:
             hits.append((m.start(), "a client's full postcode"))
-    for m in DATE_RE.finditer(text):
+    for m in DATE_RE.finditer(text) if DATE_HINT.search(text) else ():
         y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
             (m.group(6), m.group(5), m.group(4))
         if f"{y}-{mo}-{d}" in ids.dates_of_birth:

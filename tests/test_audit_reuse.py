@@ -76,3 +76,15 @@ def test_reuse_finds_what_the_full_attack_finds(counts, rounding, threshold):
     assert reused.reused and not full.reused
     assert reused.exposures == full.exposures == []
     assert (reused.cells, reused.suppressed) == (full.cells, full.suppressed)
+
+
+def test_the_scan_finds_dates_of_birth_among_coordinates_and_skips_texts_without_dates():
+    from atlas.audit import Identifiers, scan
+
+    ids = Identifiers(dates_of_birth={"1966-08-12"})
+    coords = b'{"coordinates":[[-2.860318,53.440961],[-2.86,53.44]]}\n'
+    assert scan("t.geojson", coords * 3, ids) == []
+    assert scan("t.geojson", coords + b'{"born":"1966-08-12"}\n', ids) == [
+        "t.geojson line 2: a client's date of birth"]
+    assert scan("t.geojson", coords + b"x 12/08/1966\n", ids) == [
+        "t.geojson line 2: a client's date of birth"]
