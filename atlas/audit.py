@@ -8,7 +8,11 @@ holds one whole value or lies wholly within 1..threshold-1. Every file is also s
 identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode.
 
 ``audit_files`` runs as the last step of every build, before anything is written; ``ims-atlas
-audit DROP`` runs it on a written drop.
+audit DROP`` runs it on a written drop. During a build, disclosure control has just attacked the
+same cells: when every cell the files publish is published as ``suppress.protect`` left it and
+every group read from the files is one it attacked, the audit's problem is a relaxation of that
+one (fewer cells and groups, the same bounds), so no cell it could expose survived; the attack
+is then not run again (the files are still read back, checked and scanned).
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from . import attack
 from .aggregate import Counts
 from .errors import DisclosureError
 from .extract import Extract
 from .render.tables import COLUMNS
-from .suppress import CellTable, _register, knowledge
+from .suppress import Attacked, CellTable, _register, knowledge
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ POSTCODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0
                          r"(?![A-Za-z0-9])")
 DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
                      r"(?![0-9])")
+# every date DATE_RE finds holds one of these: a text without one (coordinates) is not searched
+DATE_HINT = re.compile(r"[-/]\d\d[-/]")
 TOKEN_RE = re.compile(r"[^\s,;:\"'<>()\[\]{}=&]+")
 # refs like these cannot be told apart from counts or ordinary words of a page, so are not
 # searched for: up to 5 digits, or up to 3 characters of any kind
@@ -83,6 +90,7 @@ class AuditReport:
     exposures: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     scanned: int = 0  # files scanned for identifiers (0: no extract given)
+    reused: bool = False  # the build's disclosure-control attack covered this one
 
     @property
     def clean(self) -> bool:
@@ -99,8 +107,10 @@ class AuditReport:
                               + (f"\n  … and {more} more" if more > 0 else ""))
 
     def summary(self) -> str:
-        return (f"{self.cells:,} cells, {self.suppressed:,} suppressed, attacked in "
-                f"{self.components:,} components ({self.solves:,} linear programs, "
+        attacked = ("attacked by disclosure control (the files publish its cells"
+                    if self.reused else f"attacked in {self.components:,} components "
+                    f"({self.solves:,} linear programs")
+        return (f"{self.cells:,} cells, {self.suppressed:,} suppressed, {attacked}, "
                 f"{self.seconds:.1f} s): {len(self.exposures)} exposed; "
                 + (f"{self.scanned} files scanned for client identifiers: "
                    f"{len(self.leaks)} found" if self.scanned else
@@ -108,9 +118,11 @@ class AuditReport:
 
 
 def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
-                identifiers: Identifiers | None = None) -> AuditReport:
+                identifiers: Identifiers | None = None,
+                attacked: Attacked | None = None) -> AuditReport:
     """Attack the published tables among ``files`` (path in the drop -> bytes) and scan every
-    file for the identifiers."""
+    file for the identifiers. ``attacked``: what the build's disclosure control found safe,
+    reused when it covers the files' cells and groups."""
     started = time.perf_counter()
     report = AuditReport(threshold, rounding)
     frames = {attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items()
@@ -119,7 +131,7 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
     if missing:
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
     else:
-        _attack_tables(frames, report)
+        _attack_tables(frames, report, attacked)
     if identifiers is not None:
         for path in sorted(files):
             report.leaks.extend(scan(path, files[path], identifiers))
@@ -151,7 +163,8 @@ def _read_table(data: bytes) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
 
 
-def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport) -> None:
+def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
+                   attacked: Attacked | None = None) -> None:
     """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
     cells = CellTable()
@@ -199,8 +212,11 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport) -> None
     if np.any(np.abs(residual) > attack.EPS):
         report.exposures.append(f"{int((np.abs(residual) > attack.EPS).sum())} fully published "
                                 "group(s) do not add up")
-    found = attack.intervals(attack.Problem(lo, hi, groups, hidden))
     report.cells, report.suppressed = len(where), int(hidden.sum())
+    if attacked is not None and _covered(attacked, names, published, hidden, groups, report):
+        report.reused = True
+        return
+    found = attack.intervals(attack.Problem(lo, hi, groups, hidden))
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
         report.exposures.append("the published numbers contradict each other around "
@@ -208,6 +224,32 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport) -> None
     for i in np.flatnonzero(hidden & attack.exposed(found.low, found.high, report.threshold)):
         report.exposures.append(f"cell {names[i]} can be narrowed to "
                                 f"{_span(found.low[i], found.high[i])}")
+
+
+def _covered(attacked: Attacked, names: list[str], published: np.ndarray, hidden: np.ndarray,
+             groups: sparse.csr_matrix, report: AuditReport) -> bool:
+    """Whether ``attacked`` covers the files' problem: the same threshold and rounding, every
+    cell among its cells, hidden alike and published with the same value, every group
+    (row of ``groups``) equal to one of its groups."""
+    if (attacked.threshold, attacked.rounding) != (report.threshold, report.rounding):
+        return False
+    pos = pd.Index(attacked.ids).get_indexer(names)
+    if (pos < 0).any() or not np.array_equal(hidden, attacked.hidden[pos]):
+        return False
+    shown = ~hidden
+    if not np.array_equal(published[shown], attacked.published[pos][shown]):
+        return False
+    theirs = attacked.groups.tocsr()
+    mine = sparse.csr_matrix((groups.data, pos[groups.indices], groups.indptr),
+                             shape=(groups.shape[0], theirs.shape[1]))
+    # rows a and b are equal when |a|^2 + |b|^2 == 2 a.b (|a - b|^2 == 0)
+    sq_mine = np.asarray(mine.multiply(mine).sum(axis=1)).ravel()
+    sq_theirs = np.asarray(theirs.multiply(theirs).sum(axis=1)).ravel()
+    dots = (mine @ theirs.T).tocoo()
+    equal = sq_mine[dots.row] + sq_theirs[dots.col] == 2 * dots.data
+    covered = sq_mine == 0
+    covered[dots.row[equal]] = True
+    return bool(covered.all())
 
 
 def _span(low: float, high: float) -> str:
@@ -222,7 +264,7 @@ def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
     for m in POSTCODE_RE.finditer(text):
         if (m.group(1) + m.group(2)).upper() in ids.postcodes:
             hits.append((m.start(), "a client's full postcode"))
-    for m in DATE_RE.finditer(text):
+    for m in DATE_RE.finditer(text) if DATE_HINT.search(text) else ():
         y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
             (m.group(6), m.group(5), m.group(4))
         if f"{y}-{mo}-{d}" in ids.dates_of_birth:

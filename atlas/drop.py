@@ -25,6 +25,7 @@ import pandas as pd
 from . import __version__
 from .aggregate import Counts, count_all
 from .audit import Identifiers, audit_files
+from .directory import _source_hashes, cache_dir
 from .extract import read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
 from .geography import load_geography, msoa_table
@@ -130,7 +131,7 @@ def compute_drop(recipe: Recipe,
         log.warning(note)
     progress("auditing the drop")
     report = audit_files(files, recipe.threshold, recipe.rounding,
-                         Identifiers.from_extract(extract))
+                         Identifiers.from_extract(extract), published.attacked)
     log.info("audit: %s", report.summary())
     report.check()
     return DropContent(counts, published, ledger, files, report_counts)
@@ -186,7 +187,10 @@ def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
     def rel(p: Path) -> str:
         return os.path.relpath(p, base)
 
-    inputs = {rel(p): sha256(p) for p in [*extract_paths.values(), *recipe.input_files()]}
+    inputs = {rel(p): sha256(p) for p in extract_paths.values()}
+    # the geography's files seldom change: hashed once per size and mtime, as for the directory
+    geography = recipe.input_files()
+    inputs.update(zip(map(rel, geography), _source_hashes(geography, cache_dir())))
     versions = {"ims-atlas": __version__, "python": platform.python_version()}
     for pkg in PACKAGES:
         try:

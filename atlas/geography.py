@@ -21,6 +21,7 @@ import shapely
 
 from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from .errors import GeographyError
+from .la_dissolve import dissolve_las
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,14 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
                    cache: Path | None | bool = True) -> Geography:
     """Read and join the directory, boundaries, lookup and population; check they agree.
 
-    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache).
+    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache) and
+    :func:`atlas.la_dissolve.dissolve_las`.
     """
     lsoas = read_lsoa_boundaries(lsoa_files)
     directory = load_directory(postcodes, set(lsoas["lsoa_code"]), cache=cache)
     if "la_code" not in lsoas:
         lsoas["la_code"] = _lsoa_la_from_directory(lsoas, directory)
-    las = _la_polygons(lsoas, la_file)
+    las = _la_polygons(lsoas, la_file, cache)
     _attach_population(lsoas, las, population)
     if lookup is not None:
         lsoa_msoa, msoas = read_msoas(lookup, lsoas)
@@ -157,7 +159,8 @@ def _lsoa_la_from_directory(lsoas: gpd.GeoDataFrame, directory: pd.DataFrame) ->
     return la
 
 
-def _la_polygons(lsoas: gpd.GeoDataFrame, la_file: Path | None) -> gpd.GeoDataFrame:
+def _la_polygons(lsoas: gpd.GeoDataFrame, la_file: Path | None,
+                 cache: Path | None | bool = True) -> gpd.GeoDataFrame:
     """LA polygons from la_file, else dissolved from the LSOAs; names from either."""
     names = (lsoas["lsoa_name"].str.replace(r"\s+\S+$", "", regex=True)
              .groupby(lsoas["la_code"]).agg(lambda s: s.mode().iloc[0]))
@@ -174,7 +177,7 @@ def _la_polygons(lsoas: gpd.GeoDataFrame, la_file: Path | None) -> gpd.GeoDataFr
         las = gpd.GeoDataFrame(las, crs=WGS84)
         las["geometry"] = repair(las.geometry)
     else:
-        las = lsoas[["la_code", "geometry"]].dissolve(by="la_code").reset_index()
+        las = dissolve_las(lsoas, cache)
     las["la_name"] = las["la_code"].map(names)
     return las[["la_code", "la_name", "geometry"]].sort_values("la_code").reset_index(drop=True)
 

@@ -56,6 +56,21 @@ class Published:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
     residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
     rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
+    attacked: Attacked | None = None  # the cells and groups the final attack found safe
+
+
+@dataclass
+class Attacked:
+    """The problem ``CellTable.protect`` left no hidden cell exposed in: every cell (id,
+    published value, hidden), every group, and the settings. The build's audit reuses it
+    (``audit.audit_files``) when the files' cells and groups are among these."""
+
+    ids: list[str]
+    published: np.ndarray
+    hidden: np.ndarray
+    groups: sparse.csr_matrix
+    threshold: int
+    rounding: int
 
 
 class CellTable:
@@ -64,6 +79,7 @@ class CellTable:
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
         self.groups: list[tuple[str, list[str]]] = []
+        self.attacked: Attacked | None = None  # set by protect
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
         self.values.update(zip(ids, values.astype(int)))
@@ -129,6 +145,7 @@ class CellTable:
                 hidden[pick] = added[pick] = True
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())
+        self.attacked = Attacked(ids, published, hidden.copy(), groups, threshold, rounding)
         return out, primary, dict(zip(ids, published.tolist()))
 
     def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
@@ -246,7 +263,7 @@ def protect(counts: Counts, threshold: int, rounding: int = 0,
         published_extra[cell_set.name] = out
     return Published(**tables, threshold=threshold, primary=primary,
                      secondary=len(suppressed) - primary, extra=published_extra,
-                     rounding=rounding)
+                     rounding=rounding, attacked=cells.attacked)
 
 
 def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
@@ -285,22 +302,39 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
     # cohorts add to all, in every row of every area table
     for name, key in (("residence_lsoa", "lsoa_code"), ("residence_la", "la_code"),
                       ("service_la", "la_code")):
-        frame = counts.__dict__[name].assign(id=ids[name].to_numpy())
-        for _, row in frame.groupby(key, sort=True):
-            by = dict(zip(row["cohort"], row["id"]))
-            cells.group(by[ALL], [by[c] for c in COHORTS])
+        _cohort_groups(cells, counts.__dict__[name].assign(id=ids[name].to_numpy()), key)
     # LSOAs (and "LSOA not known") add to their LA; LAs, OUTSIDE and UNKNOWN add to TOTAL
     lsoa_ids = lsoa.assign(id=ids["residence_lsoa"].to_numpy())
     la_ids = la.assign(id=ids["residence_la"].to_numpy()).set_index(["la_code", "cohort"])["id"]
-    for (la_code, cohort), part in lsoa_ids.groupby(["la_code", "cohort"], sort=True):
-        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
+    keys, parts = _parts_by(lsoa_ids, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
     areas = la[la["la_code"] != TOTAL].assign(id=ids["residence_la"][la["la_code"] != TOTAL])
-    for cohort, part in areas.groupby("cohort", sort=True):
-        cells.group(f"total:{cohort}", sorted(part["id"]))
+    keys, parts = _parts_by(areas, ["cohort"])
+    cells.groups.extend(zip(("total:" + keys["cohort"].astype(str)).tolist(), parts))
     if counts.residence_msoa is not None:
         ids["residence_msoa"] = _register_msoa(cells, counts.residence_msoa, counts.msoa_of,
                                                lsoa_ids, la_ids)
     return ids
+
+
+def _cohort_groups(cells: CellTable, frame: pd.DataFrame, key: str) -> None:
+    """One group per row (``key``) of an area table: its cohorts add to its ``all``."""
+    wide = frame.pivot(index=key, columns="cohort", values="id").sort_index()
+    missing = [c for c in (ALL, *COHORTS) if c not in wide]
+    if missing or wide[[ALL, *COHORTS]].isna().to_numpy().any():
+        raise KeyError(f"{key}: a row lacks one of the cohorts {ALL}, {', '.join(COHORTS)}")
+    cells.groups.extend(zip(wide[ALL].tolist(),
+                            map(list, zip(*(wide[c].tolist() for c in COHORTS)))))
+
+
+def _parts_by(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The distinct ``keys`` (sorted) and, for each, the sorted ``id`` of its rows."""
+    ordered = frame.sort_values([*keys, "id"], kind="stable")
+    k = ordered[keys].reset_index(drop=True)
+    starts = np.flatnonzero(k.ne(k.shift()).any(axis=1).to_numpy())
+    ids = ordered["id"].to_numpy(dtype=object)
+    parts = [ids[a:b].tolist() for a, b in zip(starts, [*starts[1:], len(ids)])]
+    return k.iloc[starts].reset_index(drop=True), parts
 
 
 def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
