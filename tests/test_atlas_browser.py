@@ -279,7 +279,7 @@ def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_pag
 
     _open(browser, lazy_page)  # opens at LA level, no LSOA script loaded
     assert browser.find_element(By.CSS_SELECTOR, "input[name=level][value=la]").is_selected()
-    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive")
+    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane .leaflet-interactive")
     assert len(shapes) == 2
     assert not [r for r in _requested(browser) if r.startswith("lsoa-")]
     # picking an LA in the list loads that LA's LSOAs, and only those
@@ -295,7 +295,7 @@ def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_pag
     tip = browser.execute_script(
         "return atlasApp.drawn.lsoa.polys[1].getTooltip().getElement().textContent")
     assert tip.startswith("Alpha 001BLSOA E01000002")
-    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive")
+    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane .leaflet-interactive")
     assert len(shapes) == 4
     rows = [r.text.split("\n")[0] for r in
             browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody th")]

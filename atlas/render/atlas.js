@@ -15,8 +15,8 @@
                selected: -1, hover: -1, sort: 'value', desc: true};
   var levels = {};
   data.levels.forEach(function (l) { levels[l.id] = l; });
-  var lazy = data.lazy || null, loaded = {}, waiting = {};
-  if (lazy) levels.lsoa.shapes = new Array(levels.lsoa.codes.length);  // filled per LA
+  var onDemand = data.lazy || null, loaded = {}, waiting = {};
+  if (onDemand) levels.lsoa.shapes = new Array(levels.lsoa.codes.length);  // filled per LA
 
   var map = L.map('atlas-map', {preferCanvas: false, zoomSnap: 0.25, keyboard: true,
                               maxZoom: 18});
@@ -137,7 +137,7 @@
       if (active) map.removeLayer(active);
       d.group.addTo(map); active = d.group;
     }
-    if (lazy) {
+    if (onDemand) {
       if (state.level === 'lsoa') { pending.addTo(map); loadVisible(); }
       else map.removeLayer(pending);
     }
@@ -146,16 +146,16 @@
 
   // on demand (large drops): a local authority's LSOAs arrive as a script added to the page
   function loadLa(k, then) {
-    if (!lazy || loaded[k] === true) { if (then) then(); return; }
+    if (!onDemand || loaded[k] === true) { if (then) then(); return; }
     if (then) (waiting[k] = waiting[k] || []).push(then);
     if (loaded[k] === 'loading') return;
     loaded[k] = 'loading';
     var s = document.createElement('script');
-    s.src = lazy.files[k];
+    s.src = onDemand.files[k];
     s.onerror = function () {
       loaded[k] = undefined; waiting[k] = [];
       document.getElementById('atlas-search-status').textContent =
-        'Could not load the LSOAs of ' + levels.la.names[k] + ' (' + lazy.files[k] + ')';
+        'Could not load the LSOAs of ' + levels.la.names[k] + ' (' + onDemand.files[k] + ')';
     };
     document.head.appendChild(s);
   }
@@ -171,7 +171,7 @@
     (waiting[k] || []).splice(0).forEach(function (f) { f(); });
   };
   function loadVisible() {  // the local authorities in view, once zoomed in far enough
-    if (!lazy || state.level !== 'lsoa' || map.getZoom() < lazy.zoom) return;
+    if (!onDemand || state.level !== 'lsoa' || map.getZoom() < onDemand.zoom) return;
     var view = map.getBounds();
     outlines.getLayers().forEach(function (o, k) {
       if (loaded[k] !== true && view.intersects(o.getBounds())) loadLa(k);
@@ -179,7 +179,7 @@
   }
   // at LSOA level, local authorities not loaded yet: grey, a click loads and zooms to them
   var pending = L.featureGroup(), placeholders = {};
-  if (lazy) {
+  if (onDemand) {
     map.on('moveend', loadVisible);
     levels.la.shapes.forEach(function (shape, k) {
       var p = L.polygon(decode(shape), {renderer: renderer, weight: 0.5, color: '#999',
@@ -191,7 +191,7 @@
       placeholders[k] = p; pending.addLayer(p);
     });
   }
-  function shown(i) { return !(lazy && state.level === 'lsoa') || !!levels.lsoa.shapes[i]; }
+  function shown(i) { return !(onDemand && state.level === 'lsoa') || !!levels.lsoa.shapes[i]; }
 
   function measureLabel() {
     return state.measure === 'n' ? 'individuals' : 'rate per 1,000 residents';
@@ -241,7 +241,8 @@
       return sign * (va - vb) || l.names[a].localeCompare(l.names[b]);
     });
     document.getElementById('atlas-list-title').textContent =
-      l.label + 's: ' + cohortLabel() + ', ' + measureLabel() + (lazy && state.level === 'lsoa' ? ' (local authorities loaded so far: pick one or zoom in to ' +
+      l.label + 's: ' + cohortLabel() + ', ' + measureLabel() +
+      (onDemand && state.level === 'lsoa' ? ' (local authorities loaded so far: pick one or zoom in to ' +
       'add its LSOAs)' : '');
     document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
       var th = btn.parentNode;
@@ -289,7 +290,7 @@
     if (tr) { tr.classList.add('atlas-hover'); if (fromMap) tr.scrollIntoView({block: 'nearest'}); }
   }
   function select(i, zoom) {
-    if (lazy && state.level === 'la') loadLa(i);  // ready for a switch to LSOAs
+    if (onDemand && state.level === 'la') loadLa(i);  // ready for a switch to LSOAs
     var old = rowOf(state.selected); if (old) old.classList.remove('atlas-selected');
     state.selected = i; restyle();
     var tr = rowOf(i), p = layerFor(state.level).polys[i];
@@ -498,7 +499,7 @@
         document.querySelector('input[name=level][value="' + m.level + '"]').checked = true;
         state.level = m.level; state.selected = -1; state.hover = -1; draw();
       }
-      if (lazy && m.level === 'lsoa') loadLa(lazy.la_of[m.index], function () { select(m.index, true); });
+      if (onDemand && m.level === 'lsoa') loadLa(onDemand.la_of[m.index], function () { select(m.index, true); });
       else select(m.index, true);
     }
     results.textContent = '';
