@@ -113,12 +113,12 @@ def compute_drop(recipe: Recipe,
     files.update(render_reports(published, report_counts, sites, title=recipe.title,
                                 area_name=recipe.area_name, period=recipe.period.label,
                                 siting=siting and siting.published))
-    files["atlas.html"] = render_atlas(published, geo, sites, title=recipe.title,
-                                       period=recipe.period.label, basemap=recipe.basemap,
-                                       classification=recipe.classification,
-                                       area_name=recipe.area_name,
-                                       build_date=build_time()[:10], msoa_of=msoa_of,
-                                       siting=siting and siting.published)
+    files.update(render_atlas(published, geo, sites, title=recipe.title,
+                              period=recipe.period.label, basemap=recipe.basemap,
+                              classification=recipe.classification,
+                              area_name=recipe.area_name,
+                              build_date=build_time()[:10], msoa_of=msoa_of,
+                              siting=siting and siting.published))
     files.update(render_geojson(published, geo))
     files["ledger.json"] = _json_bytes(ledger)
     rejects = [extract.rejects, unplaced_rejects(sites)]

@@ -5,6 +5,8 @@ network blocked, and time how long until the page is ready and its first shapes 
 
 Prints the page and asset sizes, the median time to ready and to the first drawn shapes, the
 number of shapes drawn and any severe console errors (Debian chromium + chromedriver needed).
+For a drop whose LSOAs load on demand (atlas/lsoa-<LA>.js beside the page), also the size of
+those scripts and the median time from picking a local authority to its LSOAs drawn.
 """
 
 from __future__ import annotations
@@ -48,8 +50,24 @@ def open_once(page: Path) -> dict:
             time.sleep(0.05)
         drawn = driver.execute_script(
             "return document.querySelectorAll('path.leaflet-interactive').length")
+        la_lsoas = None
+        if driver.execute_script("return !!(window.atlasApp && atlasApp.levels.lsoa && "
+                                 "document.querySelector('input[name=level][value=la]:checked')"
+                                 " && JSON.parse(document.getElementById('atlas-data')"
+                                 ".textContent).lazy)"):
+            picked = time.perf_counter()  # pick the first LA in the list, then show LSOAs
+            driver.execute_script("document.querySelector('#atlas-list tbody button').click();"
+                                  "document.querySelector('input[name=level][value=lsoa]')"
+                                  ".click();")
+            while time.perf_counter() - picked < 60:
+                if driver.execute_script("var d = atlasApp.drawn.lsoa; return !!d && "
+                                         "d.group.getLayers().length > 0"):
+                    la_lsoas = time.perf_counter() - picked
+                    break
+                time.sleep(0.02)
         errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        return {"ready_s": ready, "first_shapes_s": shapes, "shapes": drawn, "errors": errors}
+        return {"ready_s": ready, "first_shapes_s": shapes, "shapes": drawn, "errors": errors,
+                "la_lsoas_s": la_lsoas}
     finally:
         driver.quit()
 
@@ -61,8 +79,15 @@ def main() -> None:
     args = parser.parse_args()
     page = (args.drop / "atlas.html").resolve()
     runs = [open_once(page) for _ in range(args.runs)]
+    chunks = sorted((page.parent / "atlas").glob("lsoa-*.js"))
+    sizes = [c.stat().st_size for c in chunks]
+    picked = [r["la_lsoas_s"] for r in runs if r["la_lsoas_s"] is not None]
     print(json.dumps({
         "page_bytes": page.stat().st_size,
+        "lsoa_scripts": len(chunks), "lsoa_scripts_bytes": sum(sizes),
+        "largest_lsoa_script_bytes": max(sizes, default=0),
+        "page_and_assets_bytes": page.stat().st_size + sum(sizes),
+        "pick_la_to_lsoas_s_median": round(statistics.median(picked), 2) if picked else None,
         "ready_s_median": round(statistics.median(r["ready_s"] or 999 for r in runs), 2),
         "first_shapes_s_median": round(statistics.median(r["first_shapes_s"] or 999
                                                          for r in runs), 2),

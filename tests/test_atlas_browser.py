@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from atlas.drop import build
 from atlas.rates import format_fixed, rate_per_1000
+from atlas.render import atlas_page
 from atlas.recipe import load_recipe
 from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
 
@@ -58,7 +60,18 @@ def browser():
 def page(tmp_path_factory):
     """A drop of the tiny geography: 12 people in Alpha 001A (7 in the PWID cohort, 5 BI) and
     one in Beta 001B, whose cells are suppressed (and others with them, by subtraction)."""
-    root = tmp_path_factory.mktemp("atlas")
+    return _tiny_drop(tmp_path_factory.mktemp("atlas"))
+
+
+@pytest.fixture(scope="module")
+def lazy_page(tmp_path_factory):
+    """The same drop with the LSOA shapes on demand per LA (forced by a threshold of 1)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(atlas_page, "ON_DEMAND_LSOAS", 1)
+        return _tiny_drop(tmp_path_factory.mktemp("atlas-lazy"))
+
+
+def _tiny_drop(root):
     geo = write_geography(root / "geo")
     (root / "geo" / "lookup.csv").write_text(LOOKUP)
     sites = [{"site_code": "S1", "site_name": EVIL, "site_type": "agency",
@@ -234,3 +247,65 @@ def test_every_control_has_an_accessible_name_and_the_page_prints(browser, page)
     assert unnamed == []
     pdf = browser.execute_cdp_cmd("Page.printToPDF", {"landscape": True})
     assert len(pdf["data"]) > 1000
+
+
+def _requested(driver):
+    """The scripts the page added (file: resources are not in the performance timeline)."""
+    return sorted(src.split("/")[-1] for src in driver.execute_script(
+        "return [...document.querySelectorAll('script[src]')].map(e => e.src)"))
+
+
+def _wait(driver, script, what):
+    for _ in range(50):
+        if driver.execute_script(script):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} never happened: {_errors(driver)!r}")
+
+
+def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_page):
+    drop = lazy_page.parent
+    assert sorted(p.name for p in (drop / "atlas").iterdir()) == ["lsoa-E06000001.js",
+                                                                  "lsoa-E06000002.js"]
+    beta = (drop / "atlas" / "lsoa-E06000002.js").read_text()
+    assert beta.startswith("atlasLsoas({") and beta.endswith("});\n")
+    chunk = json.loads(beta[len("atlasLsoas("):-len(");\n")])
+    assert (chunk["la"], chunk["index"], len(chunk["shapes"])) == ("E06000002", [2, 3], 2)
+    data = json.loads(_script_data(lazy_page))
+    lsoa = data["levels"][0]
+    assert (lsoa["id"], lsoa["shapes"], len(lsoa["codes"])) == ("lsoa", [], 4)
+    assert data["lazy"]["files"] == ["atlas/lsoa-E06000001.js", "atlas/lsoa-E06000002.js"]
+    assert data["lazy"]["la_of"] == [0, 0, 1, 1]
+
+    _open(browser, lazy_page)  # opens at LA level, no LSOA script loaded
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=level][value=la]").is_selected()
+    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane .leaflet-interactive")
+    assert len(shapes) == 2
+    assert not [r for r in _requested(browser) if r.startswith("lsoa-")]
+    # picking an LA in the list loads that LA's LSOAs, and only those
+    browser.find_element(By.XPATH, "//*[@id='atlas-list']//tbody//button[.='Beta']").click()
+    _wait(browser, "return atlasApp.loaded[1] === true", "loading Beta's LSOAs")
+    assert [r for r in _requested(browser) if r.startswith("lsoa-")] == ["lsoa-E06000002.js"]
+    # finding an LSOA of the other LA loads it, switches to LSOAs and selects it
+    box = browser.find_element(By.ID, "atlas-search")
+    box.send_keys("Alpha 001B")
+    box.send_keys(Keys.ENTER)
+    _wait(browser, "return atlasApp.state.selected === 1", "selecting Alpha 001B")
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=level][value=lsoa]").is_selected()
+    tip = browser.execute_script(
+        "return atlasApp.drawn.lsoa.polys[1].getTooltip().getElement().textContent")
+    assert tip.startswith("Alpha 001BLSOA E01000002")
+    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane .leaflet-interactive")
+    assert len(shapes) == 4
+    rows = [r.text.split("\n")[0] for r in
+            browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody th")]
+    assert sorted(rows) == ["Alpha 001A", "Alpha 001B", "Beta 001A", "Beta 001B"]
+    legend = browser.find_element(By.ID, "atlas-legend").text
+    assert legend.startswith("All individuals\nindividuals by LSOA"), legend
+    assert _errors(browser) == []
+
+
+def _script_data(page):
+    text = page.read_text()
+    start = text.index('<script type="application/json" id="atlas-data">')
+    return text[text.index(">", start) + 1:text.index("</script>", start)]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from atlas.render.atlas_data import SCALE, encode_shapes
+from atlas.render.atlas_data import ALPHABET, SCALE, encode_shapes, pack_ints, unpack_ints
 from atlas.render.atlas_page import script_json
 from atlas.render.classify import class_breaks
 from atlas.render.index_page import write_index
@@ -38,7 +38,7 @@ def _decode(shape, origin):
     out = []
     for rings in shape:
         for flat in rings:
-            pts = np.cumsum(np.asarray(flat).reshape(-1, 2), axis=0) + origin
+            pts = np.cumsum(np.asarray(unpack_ints(flat)).reshape(-1, 2), axis=0) + origin
             out.append(pts / SCALE)
     return out
 
@@ -54,6 +54,15 @@ def test_shared_edges_decode_to_identical_points_within_a_quantum():
     shared_a = {tuple(p) for p in np.round(ra, 6) if abs(p[0] + 2.99) < 1e-9}
     shared_b = {tuple(p) for p in np.round(rb, 6) if abs(p[0] + 2.99) < 1e-9}
     assert shared_a == shared_b == {(-2.99, 53.0), (-2.99, 53.01)}
+
+
+def test_packed_integers_round_trip_in_one_character_each_when_small():
+    values = np.array([0, -1, 1, 15, -16, 16, -17, 1000, -123456, 2**40, -(2**40)])
+    text, n_chars = pack_ints(values)
+    assert unpack_ints(text.decode("ascii")) == values.tolist()
+    assert n_chars.tolist() == [1, 1, 1, 1, 1, 2, 2, 3, 4, 9, 9]
+    assert len(text) == n_chars.sum() and set(text) <= set(ALPHABET)
+    assert text[:5] == b"ghi-_"  # one "last" character each: 0, 1, 2, 30, 31 zigzagged
 
 
 def test_script_json_cannot_end_the_script_element():

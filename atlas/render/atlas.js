@@ -1,16 +1,22 @@
 /* IMS Atlas page script. Reads the page data (JSON in #atlas-data), draws one shared geometry
    per level and restyles it for the chosen cohort and measure. Text from the data only ever
-   reaches the page through textContent, never as HTML. */
+   reaches the page through textContent, never as HTML.
+   Large drops (data.lazy) ship the LSOA shapes as one script per local authority beside the
+   page (atlas/lsoa-<LA>.js, calling atlasLsoas): loaded when the user zooms in at LSOA level,
+   picks a local authority, or finds an LSOA. */
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('atlas-data').textContent);
   var PALETTE = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];  // ColorBrewer YlOrRd
   var ZERO = '#ffffff', HATCH = 'url(#atlas-hatch)', NODATA = '#f0f0f0';
   var small = 'fewer than ' + data.threshold;
-  var state = {cohort: data.cohorts[0][0], measure: 'n', level: 'lsoa', selected: -1, hover: -1,
-               sort: 'value', desc: true};
+  var state = {cohort: data.cohorts[0][0], measure: 'n',
+               level: document.querySelector('input[name=level]:checked').value,
+               selected: -1, hover: -1, sort: 'value', desc: true};
   var levels = {};
   data.levels.forEach(function (l) { levels[l.id] = l; });
+  var onDemand = data.lazy || null, loaded = {}, waiting = {};
+  if (onDemand) levels.lsoa.shapes = new Array(levels.lsoa.codes.length);  // filled per LA
 
   var map = L.map('atlas-map', {preferCanvas: false, zoomSnap: 0.25, keyboard: true,
                               maxZoom: 18});
@@ -23,13 +29,24 @@
   map.getPane('outlines').style.pointerEvents = 'none';
   var renderer = L.svg({padding: 0.5});
 
+  // a ring is text: zigzag-coded integer deltas (dx, dy, dx, dy ...), 5 bits per character,
+  // low bits first; the first 32 characters of the alphabet continue a number, the last 32 end it
+  var ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  var DIGIT = new Int8Array(128);
+  for (var a = 0; a < ALPHABET.length; a++) DIGIT[ALPHABET.charCodeAt(a)] = a;
   function decode(shape) {
     var s = data.scale, ox = data.origin[0], oy = data.origin[1];
     return shape.map(function (rings) {
-      return rings.map(function (flat) {
-        var x = ox, y = oy, pts = new Array(flat.length / 2);
-        for (var i = 0; i < flat.length; i += 2) {
-          x += flat[i]; y += flat[i + 1]; pts[i / 2] = [y / s, x / s];
+      return rings.map(function (text) {
+        var x = ox, y = oy, pts = [], v = 0, mul = 1, dx = null;
+        for (var i = 0; i < text.length; i++) {
+          var c = DIGIT[text.charCodeAt(i)];
+          v += (c & 31) * mul;
+          if (c < 32) { mul *= 32; continue; }
+          var n = v % 2 ? -(v + 1) / 2 : v / 2;
+          v = 0; mul = 1;
+          if (dx === null) { dx = n; continue; }
+          x += dx; y += n; dx = null; pts.push([y / s, x / s]);
         }
         return pts;
       });
@@ -82,20 +99,20 @@
 
   // one shared geometry per level, drawn once, restyled for every cohort and measure
   var drawn = {};
+  function addPoly(d, shape, i) {
+    var p = L.polygon(decode(shape), {renderer: renderer, weight: 0.5, color: '#666',
+                                      fillOpacity: 0.8});
+    p.bindTooltip(function () { return tooltip(i); }, {sticky: true});
+    p.on('mouseover', function () { hover(i, true); });
+    p.on('mouseout', function () { hover(-1, true); });
+    p.on('click', function () { select(i, false); });
+    d.polys[i] = p; d.group.addLayer(p);
+  }
   function layerFor(id) {
     if (drawn[id]) return drawn[id];
-    var l = levels[id], group = L.featureGroup(), polys = [];
-    l.shapes.forEach(function (shape, i) {
-      var p = L.polygon(decode(shape), {renderer: renderer, weight: 0.5, color: '#666',
-                                        fillOpacity: 0.8});
-      p.bindTooltip(function () { return tooltip(i); }, {sticky: true});
-      p.on('mouseover', function () { hover(i, true); });
-      p.on('mouseout', function () { hover(-1, true); });
-      p.on('click', function () { select(i, false); });
-      polys.push(p); group.addLayer(p);
-    });
-    drawn[id] = {group: group, polys: polys};
-    return drawn[id];
+    var d = drawn[id] = {group: L.featureGroup(), polys: new Array(levels[id].codes.length)};
+    levels[id].shapes.forEach(function (shape, i) { addPoly(d, shape, i); });  // skips holes
+    return d;
   }
   var outlines = L.featureGroup(levels.la.shapes.map(function (shape) {
     return L.polygon(decode(shape), {pane: 'outlines', renderer: L.svg({pane: 'outlines'}),
@@ -110,7 +127,7 @@
       p.setStyle({fillColor: colour(i), weight: on ? 3 : 0.5, color: on ? '#000' : '#666',
                   fillOpacity: covered ? 0 : 0.8});
     });
-    if (state.selected >= 0) d.polys[state.selected].bringToFront();
+    if (d.polys[state.selected]) d.polys[state.selected].bringToFront();
   }
 
   var active = null;
@@ -120,8 +137,61 @@
       if (active) map.removeLayer(active);
       d.group.addTo(map); active = d.group;
     }
+    if (onDemand) {
+      if (state.level === 'lsoa') { pending.addTo(map); loadVisible(); }
+      else map.removeLayer(pending);
+    }
     restyle(); legend(); list();
   }
+
+  // on demand (large drops): a local authority's LSOAs arrive as a script added to the page
+  function loadLa(k, then) {
+    if (!onDemand || loaded[k] === true) { if (then) then(); return; }
+    if (then) (waiting[k] = waiting[k] || []).push(then);
+    if (loaded[k] === 'loading') return;
+    loaded[k] = 'loading';
+    var s = document.createElement('script');
+    s.src = onDemand.files[k];
+    s.onerror = function () {
+      loaded[k] = undefined; waiting[k] = [];
+      document.getElementById('atlas-search-status').textContent =
+        'Could not load the LSOAs of ' + levels.la.names[k] + ' (' + onDemand.files[k] + ')';
+    };
+    document.head.appendChild(s);
+  }
+  window.atlasLsoas = function (chunk) {
+    var k = levels.la.codes.indexOf(chunk.la), l = levels.lsoa, d = drawn.lsoa;
+    chunk.index.forEach(function (i, j) {
+      l.shapes[i] = chunk.shapes[j];
+      if (d) addPoly(d, l.shapes[i], i);
+    });
+    loaded[k] = true;
+    if (placeholders[k]) { pending.removeLayer(placeholders[k]); delete placeholders[k]; }
+    if (state.level === 'lsoa') { restyle(); list(); }
+    (waiting[k] || []).splice(0).forEach(function (f) { f(); });
+  };
+  function loadVisible() {  // the local authorities in view, once zoomed in far enough
+    if (!onDemand || state.level !== 'lsoa' || map.getZoom() < onDemand.zoom) return;
+    var view = map.getBounds();
+    outlines.getLayers().forEach(function (o, k) {
+      if (loaded[k] !== true && view.intersects(o.getBounds())) loadLa(k);
+    });
+  }
+  // at LSOA level, local authorities not loaded yet: grey, a click loads and zooms to them
+  var pending = L.featureGroup(), placeholders = {};
+  if (onDemand) {
+    map.on('moveend', loadVisible);
+    levels.la.shapes.forEach(function (shape, k) {
+      var p = L.polygon(decode(shape), {renderer: renderer, weight: 0.5, color: '#999',
+                                        fillColor: NODATA, fillOpacity: 0.6});
+      p.bindTooltip(function () {
+        return el('span', levels.la.names[k] + ': click or zoom in to show its LSOAs');
+      }, {sticky: true});
+      p.on('click', function () { loadLa(k); map.fitBounds(p.getBounds()); });
+      placeholders[k] = p; pending.addLayer(p);
+    });
+  }
+  function shown(i) { return !(onDemand && state.level === 'lsoa') || !!levels.lsoa.shapes[i]; }
 
   function measureLabel() {
     return state.measure === 'n' ? 'individuals' : 'rate per 1,000 residents';
@@ -162,7 +232,7 @@
   // the list of areas of the active layer, linked to the map both ways
   var tbody = document.querySelector('#atlas-list tbody');
   function list() {
-    var l = current(), order = l.codes.map(function (_, i) { return i; });
+    var l = current(), order = l.codes.map(function (_, i) { return i; }).filter(shown);
     var key = state.sort, sign = state.desc ? -1 : 1;
     order.sort(function (a, b) {
       if (key === 'name') return sign * l.names[a].localeCompare(l.names[b]);
@@ -171,7 +241,9 @@
       return sign * (va - vb) || l.names[a].localeCompare(l.names[b]);
     });
     document.getElementById('atlas-list-title').textContent =
-      l.label + 's: ' + cohortLabel() + ', ' + measureLabel();
+      l.label + 's: ' + cohortLabel() + ', ' + measureLabel() +
+      (onDemand && state.level === 'lsoa' ? ' (local authorities loaded so far: pick one or zoom in to ' +
+      'add its LSOAs)' : '');
     document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
       var th = btn.parentNode;
       th.setAttribute('aria-sort', btn.dataset.sort === key ?
@@ -218,10 +290,12 @@
     if (tr) { tr.classList.add('atlas-hover'); if (fromMap) tr.scrollIntoView({block: 'nearest'}); }
   }
   function select(i, zoom) {
+    if (onDemand && state.level === 'la') loadLa(i);  // ready for a switch to LSOAs
     var old = rowOf(state.selected); if (old) old.classList.remove('atlas-selected');
     state.selected = i; restyle();
     var tr = rowOf(i), p = layerFor(state.level).polys[i];
     if (tr) { tr.classList.add('atlas-selected'); tr.scrollIntoView({block: 'nearest'}); }
+    if (!p) return;
     if (zoom) { map.fitBounds(p.getBounds(), {maxZoom: 15}); }
     p.openTooltip(p.getBounds().getCenter());
   }
@@ -425,7 +499,8 @@
         document.querySelector('input[name=level][value="' + m.level + '"]').checked = true;
         state.level = m.level; state.selected = -1; state.hover = -1; draw();
       }
-      select(m.index, true);
+      if (onDemand && m.level === 'lsoa') loadLa(onDemand.la_of[m.index], function () { select(m.index, true); });
+      else select(m.index, true);
     }
     results.textContent = '';
     document.getElementById('atlas-search-status').textContent = 'Showing ' + m.label;
@@ -449,7 +524,7 @@
 
   draw();
   window.atlasApp = {map: map, state: state, levels: levels, drawn: drawn, overlays: overlays,
-                     select: select, search: matches};
+                     select: select, search: matches, loaded: loaded};
   document.body.dataset.ready = 'true';
   window.addEventListener('beforeprint', function () { map.invalidateSize(); });
 })();

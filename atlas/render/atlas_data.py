@@ -4,11 +4,13 @@ arrays per layer, joined in the browser.
 Receives only published (protected) values. The LSOA coverage is simplified once with shapely's
 ``coverage_simplify`` (neighbours keep shared edges: no gaps, no slivers); MSOAs and LAs are the
 exact unions of the simplified LSOAs, so every level lines up. Coordinates are quantised to
-``QUANTUM`` degrees and delta-encoded per ring, as TopoJSON does.
+``1 / SCALE`` degrees, delta-encoded per ring as TopoJSON does, and packed as text
+(``pack_ints``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
@@ -75,10 +77,47 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
     return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
 
 
-def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[list[list[int]]]]:
-    """Per area: polygons -> rings -> flat [dx, dy, dx, dy, ...] integer deltas from ``origin``
-    (first point) or the previous point. Points that quantise onto their predecessor are
-    dropped (neighbours drop the same ones); rings left with under 3 points are dropped."""
+# Rings travel as text: each integer zigzag-coded (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and
+# written 5 bits per character, low bits first, from a 64-character alphabet safe in JSON and
+# in JavaScript strings: the first 32 characters mean "more to come", the last 32 end a number.
+# A typical delta (under 16 units either way) takes one character instead of three or four.
+ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_CHARS = np.frombuffer(ALPHABET, dtype=np.uint8)
+_GROUPS = 13  # 5-bit groups in a 64-bit integer
+
+
+def pack_ints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The packed characters of ``values`` and how many characters each value took."""
+    v = np.asarray(values, dtype=np.int64)
+    z = np.where(v >= 0, v * 2, -v * 2 - 1).astype(np.uint64)
+    shifts = (np.arange(_GROUPS, dtype=np.uint64) * np.uint64(5))
+    digits = (z[:, None] >> shifts[None, :]) & np.uint64(31)
+    n_groups = 1 + ((z[:, None] >> shifts[None, 1:]) > 0).sum(axis=1)
+    k = np.arange(_GROUPS)
+    last = k[None, :] == (n_groups - 1)[:, None]
+    chars = _CHARS[digits.astype(np.int64) + 32 * last]
+    return chars[k[None, :] < n_groups[:, None]].tobytes(), n_groups
+
+
+def unpack_ints(text: str) -> list[int]:
+    """The inverse of ``pack_ints`` (what the page script does), for tests."""
+    out, value, shift = [], 0, 0
+    for ch in text.encode("ascii"):
+        c = ALPHABET.index(ch)
+        value += (c & 31) << shift
+        if c >= 32:
+            out.append(value // 2 if value % 2 == 0 else -(value + 1) // 2)
+            value, shift = 0, 0
+        else:
+            shift += 5
+    return out
+
+
+def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[list[str]]]:
+    """Per area: polygons -> rings -> [dx, dy, dx, dy, ...] integer deltas from ``origin``
+    (first point) or the previous point, packed as text (``pack_ints``). Points that quantise
+    onto their predecessor are dropped (neighbours drop the same ones); rings left with under 3
+    points are dropped."""
     wgs = geoms.to_crs(WGS84).values
     parts, area_of = shapely.get_parts(wgs, return_index=True)
     rings, part_of = shapely.get_rings(parts, return_index=True)
@@ -90,13 +129,16 @@ def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[li
     delta[first] = q[first] - np.asarray(origin)
     keep = ~last & (first | (delta != 0).any(axis=1))
     q_ring = ring_of[keep]
-    flat = delta[keep]
+    text, n_chars = pack_ints(delta[keep].ravel())
     sizes = np.bincount(q_ring, minlength=len(rings))
-    chunks = np.split(flat.ravel(), np.cumsum(sizes)[:-1] * 2)
-    out: list[list[list[list[int]]]] = [[] for _ in range(len(wgs))]
-    current: dict[int, list[list[int]]] = {}
+    ring_chars = np.bincount(np.repeat(q_ring, 2), weights=n_chars,
+                             minlength=len(rings)).astype(np.int64)
+    ends = np.cumsum(ring_chars)
+    packed = text.decode("ascii")
+    out: list[list[list[str]]] = [[] for _ in range(len(wgs))]
+    current: dict[int, list[str]] = {}
     is_exterior = np.r_[True, part_of[1:] != part_of[:-1]]
-    for r, chunk in enumerate(chunks):
+    for r in range(len(rings)):
         p = int(part_of[r])
         if is_exterior[r]:
             if sizes[r] < 3:
@@ -105,7 +147,7 @@ def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[li
             current[p] = []
             out[int(area_of[p])].append(current[p])
         if sizes[r] >= 3 and p in current:
-            current[p].append(chunk.tolist())
+            current[p].append(packed[ends[r] - ring_chars[r]:ends[r]])
     return out
 
 
@@ -215,3 +257,34 @@ def postcode_districts(geo: Geography) -> list[list[Any]]:
     box = d.groupby(district).agg(s=("lat", "min"), w=("long", "min"),
                                              n=("lat", "max"), e=("long", "max")).round(4)
     return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]
+
+
+ON_DEMAND_ZOOM = 10  # at LSOA level, the LAs in view load from this zoom in
+
+
+def chunk_name(la_code: str) -> str:
+    """The drop path of an LA's LSOA script (anything but letters, digits, - and _ replaced)."""
+    return "atlas/lsoa-" + re.sub(r"[^A-Za-z0-9_-]", "_", la_code) + ".js"
+
+
+def split_lsoas(data: dict[str, Any], lsoa_la: pd.Series) -> dict[str, dict[str, Any]]:
+    """Move the LSOA shapes out of ``data`` into one chunk per LA (``lsoa_la``: each LSOA's LA
+    code, in the order of the LSOA level). The page keeps every LSOA's code, name, values and
+    class breaks (search, legend and list need them) and learns where each LA's chunk is;
+    returns the chunks by file path: ``{"la": code, "index": [LSOA positions], "shapes": ...}``."""
+    lsoa = next(lv for lv in data["levels"] if lv["id"] == "lsoa")
+    la_codes = next(lv for lv in data["levels"] if lv["id"] == "la")["codes"]
+    k_of = pd.Index(la_codes).get_indexer(lsoa_la.to_numpy())
+    order = np.argsort(k_of, kind="stable")
+    bounds = np.searchsorted(k_of[order], np.arange(len(la_codes) + 1))
+    files = [chunk_name(code) for code in la_codes]
+    if len(set(files)) < len(files):
+        raise ValueError("two local authority codes give the same LSOA script name")
+    chunks = {}
+    for k, code in enumerate(la_codes):
+        index = order[bounds[k]:bounds[k + 1]].tolist()
+        chunks[files[k]] = {"la": code, "index": index,
+                            "shapes": [lsoa["shapes"][i] for i in index]}
+    lsoa["shapes"] = []
+    data["lazy"] = {"files": files, "la_of": k_of.tolist(), "zoom": ON_DEMAND_ZOOM}
+    return chunks

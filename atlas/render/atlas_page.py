@@ -1,6 +1,11 @@
 """The atlas page: one self-contained HTML file (Leaflet and every script inlined, no network
 but optional basemap tiles), built from published values only.
 
+Above ``ON_DEMAND_LSOAS`` LSOAs (national scale) the LSOA shapes leave the page for one small
+script per local authority beside it (``atlas/lsoa-<LA>.js``, see ``atlas_data.split_lsoas``),
+which the page adds when the user zooms in or picks an area: a script element, because browsers
+refuse fetch() on pages opened from a file. The page then opens at LA level.
+
 The page data (``atlas_data.page_data``) is embedded once as JSON in a
 ``<script type="application/json">`` element, escaped so that no text from the extract can end
 the element; the page script (``atlas.js``) reads it and only ever writes text nodes.
@@ -19,7 +24,7 @@ from markupsafe import Markup
 from ..geography import Geography
 from ..suppress import Published
 from .assets import front_end_assets
-from .atlas_data import page_data, simplified_lsoas
+from .atlas_data import page_data, simplified_lsoas, split_lsoas
 from .reports import TEMPLATES
 from .siting_layer import LAYERS as SITING_LAYERS
 
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from ..siting_publish import PublishedPlan
 
 HERE = Path(__file__).resolve().parent
+ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
 DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
              ("tables/residence_msoa_cohorts.csv", "Residents by MSOA and cohort (CSV)"),
              ("tables/residence_la_cohorts.csv", "Residents by local authority and cohort (CSV)"),
@@ -55,6 +61,7 @@ class AtlasContext(TypedDict):
     cohorts: list[list[str]]
     measures: list[list[str]]
     levels: list[tuple[str, str]]
+    start_level: str
     downloads: list[tuple[str, str]]
     styles: list[Markup]
     scripts: list[Markup]
@@ -78,10 +85,19 @@ def _inline(text: str, tag: str) -> Markup:
 def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, title: str,
                  period: str, basemap: str, classification: str, area_name: str = "",
                  build_date: str = "", msoa_of: pd.DataFrame | None = None,
-                 siting: PublishedPlan | None = None) -> bytes:
-    """The atlas page as HTML bytes (with the NSP siting overlays when ``siting`` is given)."""
+                 siting: PublishedPlan | None = None,
+                 on_demand_above: int | None = None) -> dict[str, bytes]:
+    """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
+    ``siting`` is given) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``),
+    one LSOA script per local authority."""
     data = page_data(published, geo, sites, msoa_of=msoa_of, classification=classification,
                      siting=siting)
+    limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
+    files: dict[str, bytes] = {}
+    if len(data["levels"][0]["codes"]) > limit:
+        chunks = split_lsoas(data, simplified_lsoas(geo)["la_code"])
+        files = {path: f"atlasLsoas({script_json(chunk)});\n".encode()
+                 for path, chunk in chunks.items()}
     js, css = front_end_assets()
     has_msoa = any(lv["id"] == "msoa" for lv in data["levels"])
     context = AtlasContext(
@@ -89,6 +105,7 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         threshold=published.threshold, scheme=data["scheme"], has_msoa=has_msoa,
         cohorts=data["cohorts"], measures=data["measures"],
         levels=[(lv["id"], lv["label"]) for lv in data["levels"]],
+        start_level="la" if "lazy" in data else data["levels"][0]["id"],
         downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
         + (list(SITING_DOWNLOADS) if siting is not None else []),
         styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
@@ -98,7 +115,8 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.get_template("atlas.html.j2").render(**context).encode("utf-8")
+    files["atlas.html"] = env.get_template("atlas.html.j2").render(**context).encode("utf-8")
+    return files
 
 
 def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
