@@ -131,7 +131,12 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
     if missing:
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
     else:
-        _attack_tables(frames, report, attacked)
+        try:
+            _attack_tables(frames, report, attacked)
+        except KeyError as exc:  # a table names an area its parent table does not have
+            report.exposures.append(
+                f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
+                "from the table it adds up to, so the drop cannot be audited")
     if identifiers is not None:
         for path in sorted(files):
             report.leaks.extend(scan(path, files[path], identifiers))

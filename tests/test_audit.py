@@ -255,3 +255,13 @@ def test_a_group_hidden_whole_is_unbounded_above_not_exposed():
     cells.group("t", ["a", "b"])
     found = _attack(cells, {"t", "a", "b"})
     assert found == {"t": (0.0, np.inf), "a": (0.0, np.inf), "b": (0.0, np.inf)}
+
+
+def test_tables_that_do_not_agree_fail_the_audit_with_a_clear_message(demo_drop, tmp_path):
+    drop = tmp_path / "drop"
+    shutil.copytree(demo_drop, drop)
+    lsoa = drop / "tables" / "residence_lsoa_cohorts.csv"
+    lsoa.write_text(lsoa.read_text().replace(",E06900001,", ",E06999999,", 4))
+    result = CliRunner().invoke(main, ["audit", str(drop)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "the tables do not agree" in result.output and "E06999999" in result.output
