@@ -22,7 +22,7 @@ import pandas as pd
 
 from .aggregate import TOTAL
 from .extract import Extract
-from .individuals import ALL, COHORTS, Individuals, build_individuals
+from .individuals import ALL, COHORTS, Individuals, build_individuals, persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
 from .substances import normalise_label
 
@@ -177,7 +177,7 @@ def _assessed(extract: Extract, ind: Individuals, used: pd.DataFrame, la_codes: 
     "seen" is the site's (LA's, area's) published year count."""
     a = extract["assessments.csv"]
     a = a[ind.period.contains(a["assessment_date"])]
-    a = pd.DataFrame({"person": a["client_ref"].map(ind.person_of).to_numpy(),
+    a = pd.DataFrame({"person": persons(a["client_ref"], ind.person_of),
                       "site_code": a["site_code"].to_numpy()})
     site_la = sites.set_index("site_code")["la_code"]
     a["la_code"] = a["site_code"].map(site_la)
