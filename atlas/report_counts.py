@@ -134,12 +134,12 @@ def _quarter_cells(ind: Individuals, used: pd.DataFrame, la_codes: list[str]) ->
     in_la = used.dropna(subset=["la_code"])
     area = used.assign(la_code=TOTAL)
     rows = []
+    both = pd.concat([in_la, area], ignore_index=True)
+    in_last = both[both["quarter"] == LAST_QUARTER]  # the cohort cells' only quarter
     for cohort in COHORT_ORDER:
         quarters = list(QUARTERS) if cohort == ALL else [LAST_QUARTER]
         grid = _grid(la_code=[*la_codes, TOTAL], quarter=quarters, cohort=[cohort])
-        frame = pd.concat([in_la, area], ignore_index=True)
-        if cohort != ALL:
-            frame = frame[frame["cohort"] == cohort]
+        frame = both if cohort == ALL else in_last[in_last["cohort"] == cohort]
         rows.append(grid.assign(individuals=_count(frame, ["la_code", "quarter"], grid)))
     table = pd.concat(rows, ignore_index=True)
     table["cell_id"] = ("laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":"
