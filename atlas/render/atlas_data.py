@@ -23,7 +23,7 @@ import shapely
 from ..aggregate import COHORT_ORDER, TOTAL
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
-from ..rates import format_fixed, rate_per_1000
+from ..rates import rate_per_1000, round_half_up
 from ..simplify_cache import cached_simplify
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
@@ -165,7 +165,7 @@ def origin_of(shapes: gpd.GeoDataFrame) -> tuple[int, int]:
 def _rates(individuals: pd.Series, population: pd.Series) -> pd.DataFrame:
     """Rate per 1,000 and interval as one-decimal numbers; missing where the count is."""
     r = rate_per_1000(individuals.astype(float), population)
-    return r.apply(lambda s: pd.to_numeric(format_fixed(s, 1), errors="coerce"))
+    return r.apply(lambda s: round_half_up(s, 1))  # as format_fixed(s, 1) prints them
 
 
 def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
