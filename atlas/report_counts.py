@@ -224,19 +224,23 @@ def _age_band(age: pd.Series) -> pd.Series:
 def _display_labels(values: pd.Series) -> pd.Series:
     """Free text as categories: spellings that normalise alike become one (shown in their most
     common spelling); blank is "Not stated"; beyond the most common few, "Other"."""
+    # every step on the distinct values (a column repeats a few dozen), weighted by their counts
     codes, uniques = pd.factorize(values.fillna("").astype(str))
-    text = pd.Series(pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)[codes],
-                     index=values.index, dtype=object)
+    text = pd.Series(uniques, dtype=object).str.strip()
     key = normalise_label(text)
-    spelled = (pd.DataFrame({"key": key, "text": text}).value_counts()
+    distinct = pd.DataFrame({"key": key, "text": text,
+                             "count": np.bincount(codes, minlength=len(uniques))})
+    spelled = (distinct.groupby(["key", "text"], sort=False)["count"].sum()
                .reset_index().sort_values(["key", "count", "text"],
                                           ascending=[True, False, True])
                .drop_duplicates("key").set_index("key")["text"])
-    shown = key.map(spelled).where(key != "", NOT_STATED)
-    shown = shown.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
-    common = shown[shown != NOT_STATED].value_counts()
+    shown_u = key.map(spelled).where(key != "", NOT_STATED)
+    shown_u = shown_u.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
+    common = (distinct["count"][shown_u != NOT_STATED]
+              .groupby(shown_u[shown_u != NOT_STATED]).sum())
     common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
+    shown = pd.Series(shown_u.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
     return shown.where(shown.isin(keep) | (shown == NOT_STATED), OTHER)
 
 
