@@ -90,12 +90,13 @@ def count_reports(extract: Extract, ind: Individuals, sites: pd.DataFrame,
     la_of = la_of[la_of.isin(la_codes)]
     used = _used(ind, la_of)
     trend, years = _trend(extract, ind)
+    events = _site_events(extract, ind.period)
     return ReportCounts(
         cells=[_quarter_cells(ind, used, la_codes), _intervention_clients(ind, la_of, la_codes),
                _site_quarter_cells(used, sites), _assessed(extract, ind, used, la_codes, sites),
                _profiles(ind), trend],
-        la_activity=_activity(extract, ind, la_of, "la_code", [*la_codes, TOTAL]),
-        site_activity=_activity(extract, ind, la_of, "site_code", list(sites["site_code"])),
+        la_activity=_activity(events, la_of, "la_code", [*la_codes, TOTAL]),
+        site_activity=_activity(events, la_of, "site_code", list(sites["site_code"])),
         completion=_completion(extract["assessments.csv"], ind.period, la_of, la_codes,
                                list(sites["site_code"])),
         years=years, last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1])
@@ -331,10 +332,8 @@ ACTIVITY_COLUMNS = ("nsp_visits", "nsp_returns", "interventions", "wellbeing_rev
                     "referrals_in", "referrals_out")
 
 
-def _activity(extract: Extract, ind: Individuals, la_of: pd.Series, unit: str,
-              codes: list[str]) -> pd.DataFrame:
-    """Activity per unit (site or service LA, with the area as ``TOTAL``) and quarter."""
-    period = ind.period
+def _site_events(extract: Extract, period: FinancialYear) -> pd.Series:
+    """Events in the period per site, quarter and kind (an ``ACTIVITY_COLUMNS`` name)."""
 
     def events(frame: pd.DataFrame, date_col: str, name: str,
                mask: pd.Series | None = None) -> pd.DataFrame:
@@ -355,10 +354,19 @@ def _activity(extract: Extract, ind: Individuals, la_of: pd.Series, unit: str,
         events(ref, "referral_date", "referrals_in", ref["direction"] == "IN"),
         events(ref, "referral_date", "referrals_out", ref["direction"] == "OUT"),
     ], ignore_index=True)
+    return ev.groupby(["site_code", "quarter", "kind"]).size()
+
+
+def _activity(events: pd.Series, la_of: pd.Series, unit: str, codes: list[str]) -> pd.DataFrame:
+    """Activity per unit (site or service LA, with the area as ``TOTAL``) and quarter, from
+    the events per site (:func:`_site_events`)."""
+    n = events
     if unit == "la_code":
+        ev = events.rename("n").reset_index()
         ev["la_code"] = ev["site_code"].map(la_of)
         ev = pd.concat([ev.dropna(subset=["la_code"]), ev.assign(la_code=TOTAL)])
-    n = ev.groupby([unit, "quarter", "kind"]).size().unstack("kind")
+        n = ev.groupby([unit, "quarter", "kind"])["n"].sum()
+    n = n.unstack("kind")
     grid = _grid(**{unit: codes, "quarter": list(QUARTERS)})
     out = grid.merge(n.reset_index(), on=[unit, "quarter"], how="left")
     for col in ACTIVITY_COLUMNS:
