@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from . import attack
@@ -69,11 +71,26 @@ class Identifiers:
                        + clients["gender"]).dropna()
         codes = pd.concat([clients.get("postcode", pd.Series(dtype=str)),
                            extract["assessments.csv"].get("postcode", pd.Series(dtype=str))])
-        codes = codes.dropna().astype(str).str.upper().str.replace(r"\s+", "", regex=True)
-        codes = codes[codes.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")]
+        codes = _postcode_keys(codes.dropna().astype(str))
         refs = clients["client_ref"].astype(str)
         return cls(set(refs[~refs.str.fullmatch(SHORT_REF.pattern)]), set(attributors),
                    set(dob), set(codes))
+
+
+POSTCODE_KEY = r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}"
+_PY_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]+"  # Python's ``\s`` on ASCII text, for RE2
+
+
+def _postcode_keys(codes: pd.Series) -> pd.Series:
+    """The values that look like full postcodes, upper case without spaces (pyarrow when the
+    text is all ASCII, where it cases and splits exactly as Python does)."""
+    arr = pa.array(codes.to_numpy(), type=pa.string())
+    if pc.all(pc.string_is_ascii(arr)).as_py() is False:
+        codes = codes.str.upper().str.replace(r"\s+", "", regex=True)
+        return codes[codes.str.fullmatch(POSTCODE_KEY)]
+    keys = pc.replace_substring_regex(pc.ascii_upper(arr), _PY_SPACE, "")
+    keys = keys.filter(pc.match_substring_regex(keys, f"^{POSTCODE_KEY}$"))
+    return pd.Series(keys.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass

@@ -247,11 +247,19 @@ _NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u202
 _BLANK_LINE = re.compile(r"^[ \t,]*$", re.MULTILINE)
 
 
+def _not_plain(text: str) -> bool:
+    """Whether ``text`` has a character the plain reader does not take: a quote, or a control
+    character or space Python splits lines or strips on (ASCII text: a scan per character)."""
+    if text.isascii():  # O(1) in CPython; each ``in`` is a fast memchr-like search
+        return any(ch in text for ch in '"\x00\x0b\x0c\x1c\x1d\x1e\x1f')
+    return _NOT_PLAIN.search(text) is not None
+
+
 def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | None:
     """The wanted columns, stripped, of a file with no quoting, no blank line and every record
     as wide as the header, read by pyarrow; None when the file is not that plain (the general
     reader then gives the exact same result, slowly, with the reasons for the odd records)."""
-    if _NOT_PLAIN.search(text):
+    if _not_plain(text):
         return None
     body = text[text.find("\n") + 1:] if "\n" in text else ""
     if "\r" in body:
@@ -336,12 +344,14 @@ def _validate(spec: FileSpec, raw: pd.DataFrame,
         fail(*_ref_check(raw[ref], known.get(target), ref, target))
     if spec.unique:
         values = raw[spec.unique]
-        first = values.duplicated(keep="first")
-        dup = (values != "") & first
-        first_line = pd.Series(raw["line"].to_numpy()[~first.to_numpy()],
-                               index=values[~first].to_numpy())
+        codes, _ = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+        first_at = np.unique(codes, return_index=True)[1]  # position of each value's first row
+        earlier = first_at[codes]
+        dup = (values != "") & (earlier != np.arange(len(codes)))
+        lines = raw["line"].to_numpy()
         fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
-             + " (first at line " + values[rows].map(first_line).astype(str) + ")")
+             + " (first at line " + pd.Series(lines[earlier[raw.index.get_indexer(rows)]],
+                                              index=rows).astype(str) + ")")
     # one reason per row: its problems joined in the order the checks ran
     reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
               else pd.Series(dtype=object))

@@ -75,9 +75,20 @@ def build_individuals(extract: Extract, period: FinancialYear,
     return Individuals(period, person_of, people, nsp, ints)
 
 
+def client_rows(refs: pd.Series, person_of: pd.Series) -> np.ndarray:
+    """The position in ``person_of`` of each client_ref (one hash lookup per row; the refs
+    are unique, and every accepted row references an accepted client record)."""
+    return person_of.index.get_indexer(refs.to_numpy())
+
+
+def persons(refs: pd.Series, person_of: pd.Series) -> np.ndarray:
+    """The person id of each client_ref, as integers."""
+    return person_of.to_numpy(dtype=np.int64)[client_rows(refs, person_of)]
+
+
 def _with_person(frame: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:
     """Attach the person id (every accepted row references an accepted client record)."""
-    return frame.assign(person=frame["client_ref"].map(person_of).astype(np.int64))
+    return frame.assign(person=persons(frame["client_ref"], person_of))
 
 
 def _in_period(frame: pd.DataFrame, date_col: str, period: FinancialYear,
@@ -119,11 +130,12 @@ def _residence(assessments: pd.DataFrame, clients: pd.DataFrame, person_of: pd.S
     from_assessment = _latest(assessments[assessments["postcode"] != ""], "assessment_date",
                               ["postcode"])["postcode"]
     records = _with_person(clients[clients["postcode"] != ""], person_of)
-    activity = pd.concat([nsp[["client_ref", "visit_date"]].set_axis(["client_ref", "date"], axis=1),
-                          ints[["client_ref", "intervention_date"]].set_axis(
-                              ["client_ref", "date"], axis=1)])
-    last_used = activity.groupby("client_ref")["date"].max()
-    records = records.assign(last_used=records["client_ref"].map(last_used)
+    rows = np.concatenate([client_rows(nsp["client_ref"], person_of),
+                           client_rows(ints["client_ref"], person_of)])
+    dates = pd.concat([nsp["visit_date"], ints["intervention_date"]], ignore_index=True)
+    last_used = dates.groupby(rows).max()
+    records = records.assign(last_used=pd.Series(client_rows(records["client_ref"], person_of),
+                                                 index=records.index).map(last_used)
                              .fillna(pd.Timestamp.min))
     from_client = (records.sort_values(["last_used", "line"])
                    .drop_duplicates("person", keep="last").set_index("person")["postcode"])

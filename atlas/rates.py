@@ -56,14 +56,15 @@ def wilson_ci(successes: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np
 
 def round_half_up(values: pd.Series, places: int = 1) -> pd.Series:
     """Round as published tables do (2.25 -> 2.3), immune to binary floating-point error."""
-    quantum = Decimal(1).scaleb(-places)
+    return values.map(lambda v: half_up(v, places))
 
-    def one(v: float) -> float:
-        if v is None or pd.isna(v):
-            return np.nan
-        return float(Decimal(repr(round(float(v), 9))).quantize(quantum, rounding=ROUND_HALF_UP))
 
-    return values.map(one)
+def half_up(value: float | None, places: int = 1) -> float:
+    """One value rounded as :func:`round_half_up` does (NaN stays NaN)."""
+    if value is None or pd.isna(value):
+        return np.nan
+    return float(Decimal(repr(round(float(value), 9))).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def format_fixed(values: pd.Series, places: int = 1) -> pd.Series:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .aggregate import TOTAL
 from .extract import Extract
-from .individuals import ALL, COHORTS, Individuals, build_individuals
+from .individuals import ALL, COHORTS, Individuals, build_individuals, persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
 from .substances import normalise_label
 
@@ -90,12 +90,13 @@ def count_reports(extract: Extract, ind: Individuals, sites: pd.DataFrame,
     la_of = la_of[la_of.isin(la_codes)]
     used = _used(ind, la_of)
     trend, years = _trend(extract, ind)
+    events = _site_events(extract, ind.period)
     return ReportCounts(
         cells=[_quarter_cells(ind, used, la_codes), _intervention_clients(ind, la_of, la_codes),
                _site_quarter_cells(used, sites), _assessed(extract, ind, used, la_codes, sites),
                _profiles(ind), trend],
-        la_activity=_activity(extract, ind, la_of, "la_code", [*la_codes, TOTAL]),
-        site_activity=_activity(extract, ind, la_of, "site_code", list(sites["site_code"])),
+        la_activity=_activity(events, la_of, "la_code", [*la_codes, TOTAL]),
+        site_activity=_activity(events, la_of, "site_code", list(sites["site_code"])),
         completion=_completion(extract["assessments.csv"], ind.period, la_of, la_codes,
                                list(sites["site_code"])),
         years=years, last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1])
@@ -134,12 +135,12 @@ def _quarter_cells(ind: Individuals, used: pd.DataFrame, la_codes: list[str]) ->
     in_la = used.dropna(subset=["la_code"])
     area = used.assign(la_code=TOTAL)
     rows = []
+    both = pd.concat([in_la, area], ignore_index=True)
+    in_last = both[both["quarter"] == LAST_QUARTER]  # the cohort cells' only quarter
     for cohort in COHORT_ORDER:
         quarters = list(QUARTERS) if cohort == ALL else [LAST_QUARTER]
         grid = _grid(la_code=[*la_codes, TOTAL], quarter=quarters, cohort=[cohort])
-        frame = pd.concat([in_la, area], ignore_index=True)
-        if cohort != ALL:
-            frame = frame[frame["cohort"] == cohort]
+        frame = both if cohort == ALL else in_last[in_last["cohort"] == cohort]
         rows.append(grid.assign(individuals=_count(frame, ["la_code", "quarter"], grid)))
     table = pd.concat(rows, ignore_index=True)
     table["cell_id"] = ("laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":"
@@ -177,7 +178,7 @@ def _assessed(extract: Extract, ind: Individuals, used: pd.DataFrame, la_codes: 
     "seen" is the site's (LA's, area's) published year count."""
     a = extract["assessments.csv"]
     a = a[ind.period.contains(a["assessment_date"])]
-    a = pd.DataFrame({"person": a["client_ref"].map(ind.person_of).to_numpy(),
+    a = pd.DataFrame({"person": persons(a["client_ref"], ind.person_of),
                       "site_code": a["site_code"].to_numpy()})
     site_la = sites.set_index("site_code")["la_code"]
     a["la_code"] = a["site_code"].map(site_la)
@@ -224,19 +225,23 @@ def _age_band(age: pd.Series) -> pd.Series:
 def _display_labels(values: pd.Series) -> pd.Series:
     """Free text as categories: spellings that normalise alike become one (shown in their most
     common spelling); blank is "Not stated"; beyond the most common few, "Other"."""
+    # every step on the distinct values (a column repeats a few dozen), weighted by their counts
     codes, uniques = pd.factorize(values.fillna("").astype(str))
-    text = pd.Series(pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)[codes],
-                     index=values.index, dtype=object)
+    text = pd.Series(uniques, dtype=object).str.strip()
     key = normalise_label(text)
-    spelled = (pd.DataFrame({"key": key, "text": text}).value_counts()
+    distinct = pd.DataFrame({"key": key, "text": text,
+                             "count": np.bincount(codes, minlength=len(uniques))})
+    spelled = (distinct.groupby(["key", "text"], sort=False)["count"].sum()
                .reset_index().sort_values(["key", "count", "text"],
                                           ascending=[True, False, True])
                .drop_duplicates("key").set_index("key")["text"])
-    shown = key.map(spelled).where(key != "", NOT_STATED)
-    shown = shown.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
-    common = shown[shown != NOT_STATED].value_counts()
+    shown_u = key.map(spelled).where(key != "", NOT_STATED)
+    shown_u = shown_u.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
+    common = (distinct["count"][shown_u != NOT_STATED]
+              .groupby(shown_u[shown_u != NOT_STATED]).sum())
     common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
+    shown = pd.Series(shown_u.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
     return shown.where(shown.isin(keep) | (shown == NOT_STATED), OTHER)
 
 
@@ -327,10 +332,8 @@ ACTIVITY_COLUMNS = ("nsp_visits", "nsp_returns", "interventions", "wellbeing_rev
                     "referrals_in", "referrals_out")
 
 
-def _activity(extract: Extract, ind: Individuals, la_of: pd.Series, unit: str,
-              codes: list[str]) -> pd.DataFrame:
-    """Activity per unit (site or service LA, with the area as ``TOTAL``) and quarter."""
-    period = ind.period
+def _site_events(extract: Extract, period: FinancialYear) -> pd.Series:
+    """Events in the period per site, quarter and kind (an ``ACTIVITY_COLUMNS`` name)."""
 
     def events(frame: pd.DataFrame, date_col: str, name: str,
                mask: pd.Series | None = None) -> pd.DataFrame:
@@ -351,10 +354,19 @@ def _activity(extract: Extract, ind: Individuals, la_of: pd.Series, unit: str,
         events(ref, "referral_date", "referrals_in", ref["direction"] == "IN"),
         events(ref, "referral_date", "referrals_out", ref["direction"] == "OUT"),
     ], ignore_index=True)
+    return ev.groupby(["site_code", "quarter", "kind"]).size()
+
+
+def _activity(events: pd.Series, la_of: pd.Series, unit: str, codes: list[str]) -> pd.DataFrame:
+    """Activity per unit (site or service LA, with the area as ``TOTAL``) and quarter, from
+    the events per site (:func:`_site_events`)."""
+    n = events
     if unit == "la_code":
+        ev = events.rename("n").reset_index()
         ev["la_code"] = ev["site_code"].map(la_of)
         ev = pd.concat([ev.dropna(subset=["la_code"]), ev.assign(la_code=TOTAL)])
-    n = ev.groupby([unit, "quarter", "kind"]).size().unstack("kind")
+        n = ev.groupby([unit, "quarter", "kind"])["n"].sum()
+    n = n.unstack("kind")
     grid = _grid(**{unit: codes, "quarter": list(QUARTERS)})
     out = grid.merge(n.reset_index(), on=[unit, "quarter"], how="left")
     for col in ACTIVITY_COLUMNS:

@@ -23,7 +23,8 @@ import shapely
 from ..aggregate import COHORT_ORDER, TOTAL
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
-from ..rates import format_fixed, rate_per_1000
+from ..rates import rate_per_1000, round_half_up
+from ..simplify_cache import cached_simplify
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
 from .siting_layer import siting_data
@@ -61,11 +62,16 @@ def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
     if cached is not None and cached[0] is geo.lsoas:
         return cached[1].copy()
     bng = geo.lsoas.to_crs(BNG)
-    snapped = shapely.make_valid(shapely.set_precision(bng.geometry.values, SNAP_M))
-    simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
+    simple = cached_simplify(np.asarray(bng.geometry.values), f"{BNG} {SNAP_M} {SIMPLIFY_M}",
+                             _snap_and_simplify)
     out = gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
     geo.__dict__["_simplified_lsoas"] = (geo.lsoas, out)
     return out.copy()
+
+
+def _snap_and_simplify(geoms: np.ndarray) -> np.ndarray:
+    snapped = shapely.make_valid(shapely.set_precision(geoms, SNAP_M))
+    return shapely.coverage_simplify(snapped, SIMPLIFY_M)
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
@@ -159,7 +165,7 @@ def origin_of(shapes: gpd.GeoDataFrame) -> tuple[int, int]:
 def _rates(individuals: pd.Series, population: pd.Series) -> pd.DataFrame:
     """Rate per 1,000 and interval as one-decimal numbers; missing where the count is."""
     r = rate_per_1000(individuals.astype(float), population)
-    return r.apply(lambda s: pd.to_numeric(format_fixed(s, 1), errors="coerce"))
+    return r.apply(lambda s: round_half_up(s, 1))  # as format_fixed(s, 1) prints them
 
 
 def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:

@@ -128,7 +128,6 @@ def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
     out = shapes[["lsoa_code", "lsoa_name", "la_code", "geometry"]].copy()
     for cohort in table["cohort"].unique():
         out[cohort] = out["lsoa_code"].map(wide[cohort]).astype("Int64")
-    text = out.to_json(drop_id=True, na="null", to_wgs84=True)
-    parsed: dict[str, Any] = json.loads(text)
+    geo_dict: dict[str, Any] = out.to_geo_dict(drop_id=True, na="null")
     return {"tables/residence_lsoa.geojson":
-            json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode("utf-8")}
+            json.dumps(geo_dict, sort_keys=True, separators=(",", ":")).encode("utf-8")}

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from ..aggregate import COHORT_ORDER, TOTAL
 from ..individuals import ALL, COHORT_LABELS
-from ..rates import round_half_up
+from ..rates import half_up, round_half_up
 from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
 from ..suppress import Published
 from .charts import line_chart, stacked_bars
@@ -89,7 +89,7 @@ def fmt_decimal(value: Any, places: int = 1) -> Markup | str:
 
 
 def _half_up(value: float, places: int) -> float:
-    return float(round_half_up(pd.Series([value]), places).iloc[0])
+    return half_up(value, places)
 
 
 def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
