@@ -9,6 +9,7 @@ outside the drop and ``UNKNOWN`` where no LA is known.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .directory import base37, char_matrix, postcode_keys
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 MATCH_LEVELS = ("full", "terminated", "partial", "nfa", "out_of_area", "invalid", "missing")
 OUTSIDE = "OUTSIDE"
