@@ -26,10 +26,10 @@ from . import __version__
 from .aggregate import Counts, count_all
 from .audit import Identifiers, audit_files
 from .directory import _source_hashes, cache_dir
-from .extract import read_extract
+from .extract import Extract, read_extract
 from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
-from .geography import load_geography, msoa_table
-from .individuals import build_individuals
+from .geography import Geography, load_geography, msoa_table
+from .individuals import Individuals, build_individuals
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
@@ -76,9 +76,23 @@ def build(recipe: Recipe, out_dir: Path | None = None,
                        content.ledger)
 
 
-def compute_drop(recipe: Recipe,
-                 progress: Callable[[str], None] = lambda _: None) -> DropContent:
-    """Run every stage and render every output file in memory."""
+@dataclass
+class Stages:
+    """Every stage's result up to disclosure control: what a drop (or a site plan) is made of."""
+
+    extract: Extract
+    geo: Geography
+    sites: pd.DataFrame
+    ind: Individuals
+    msoa_of: pd.DataFrame | None
+    counts: Counts
+    report_counts: ReportCounts
+    published: Published
+
+
+def compute_stages(recipe: Recipe,
+                   progress: Callable[[str], None] = lambda _: None) -> Stages:
+    """extract -> individuals -> geocode -> aggregate -> suppress, in memory."""
     progress("reading the extract")
     extract = read_extract(recipe.extract_path, recipe.extract_encoding)
     progress("reading the geography")
@@ -99,6 +113,15 @@ def compute_drop(recipe: Recipe,
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=report_counts.cells)
+    return Stages(extract, geo, sites, ind, msoa_of, counts, report_counts, published)
+
+
+def compute_drop(recipe: Recipe,
+                 progress: Callable[[str], None] = lambda _: None) -> DropContent:
+    """Run every stage and render every output file in memory."""
+    st = compute_stages(recipe, progress)
+    extract, geo, sites, ind, msoa_of = st.extract, st.geo, st.sites, st.ind, st.msoa_of
+    counts, report_counts, published = st.counts, st.report_counts, st.published
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
     siting = None
     if recipe.siting:

@@ -70,14 +70,10 @@ def run_siting(options: dict[str, Any], geo: Geography, sites: pd.DataFrame, cou
 
 def plan_recipe(recipe, new_sites: int | None = None, radius_m: float | None = None,
                 progress: Callable[[str], None] = lambda _: None) -> SitingResult:
-    """Run the stages a plan needs (no rendering, nothing written): for ``site-plan``."""
-    from .aggregate import count_all
+    """Run the stages a plan needs (no rendering, nothing written): for ``site-plan``. The
+    stages are the drop's own, so the plan and its disclosure control are the drop's too."""
+    from .drop import compute_stages
     from .errors import RecipeError
-    from .extract import read_extract
-    from .geocode import assign_residence, geocode, place_sites
-    from .geography import load_geography
-    from .individuals import build_individuals
-    from .suppress import protect
 
     if not recipe.siting:
         raise RecipeError(str(recipe.path), ["siting: missing (site-plan needs a [siting] "
@@ -87,23 +83,9 @@ def plan_recipe(recipe, new_sites: int | None = None, radius_m: float | None = N
         options["new_sites"] = new_sites
     if radius_m is not None:
         options["radius_m"] = radius_m
-    progress("reading the extract")
-    extract = read_extract(recipe.extract_path, recipe.extract_encoding)
-    progress("reading the geography")
-    geo = load_geography(recipe.postcodes, recipe.lsoa_boundaries, recipe.population,
-                         recipe.la_boundaries)
-    sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
-    progress("counting")
-    ind = build_individuals(extract, recipe.period)
-    coded = geocode(ind.people["residence_postcode"], geo.directory, set(geo.la_codes))
-    ind.people = ind.people.join(coded[["match_level"]])
-    ind.people = ind.people.join(assign_residence(
-        ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
-        dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
-    counts = count_all(ind, geo, sites, recipe.area_name)
-    published = protect(counts, recipe.threshold)
+    st = compute_stages(recipe, progress)
     progress("planning NSP sites")
-    return run_siting(options, geo, sites, counts, published)
+    return run_siting(options, st.geo, st.sites, st.counts, st.published)
 
 
 def describe(result: SitingResult, area_name: str) -> str:
