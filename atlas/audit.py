@@ -35,6 +35,7 @@ from . import attack
 from .aggregate import Counts
 from .errors import DisclosureError
 from .extract import Extract
+from .individuals import attributors
 from .render.tables import COLUMNS
 from .suppress import Attacked, CellTable, _register, knowledge
 
@@ -66,14 +67,13 @@ class Identifiers:
     def from_extract(cls, extract: Extract) -> Identifiers:
         clients = extract["clients.csv"]
         dob = clients["date_of_birth"].dt.strftime("%Y-%m-%d").dropna()
-        attributors = (clients["first_initial"] + "|" + clients["last_initial"] + "|"
-                       + clients["date_of_birth"].dt.strftime("%Y-%m-%d") + "|"
-                       + clients["gender"]).dropna()
+        text, _ = attributors(clients)
+        attributor_set = set(text[clients["date_of_birth"].notna()])
         codes = pd.concat([clients.get("postcode", pd.Series(dtype=str)),
                            extract["assessments.csv"].get("postcode", pd.Series(dtype=str))])
         codes = _postcode_keys(codes.dropna().astype(str))
         refs = clients["client_ref"].astype(str)
-        return cls(set(refs[~refs.str.fullmatch(SHORT_REF.pattern)]), set(attributors),
+        return cls(set(refs[~refs.str.fullmatch(SHORT_REF.pattern)]), attributor_set,
                    set(dob), set(codes))
 
 

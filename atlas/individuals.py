@@ -39,13 +39,20 @@ class Individuals:
     interventions: pd.DataFrame  # interventions in the period, with a ``person`` column
 
 
-def link_clients(clients: pd.DataFrame) -> pd.Series:
-    """Map each client_ref to a person id: one id per complete attributor, else per record."""
+def attributors(clients: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each client record's attributor as text (initials, ISO date of birth, gender; the
+    extract reader has already upper-cased and trimmed them) and whether it is complete."""
     complete = ((clients["first_initial"] != "") & (clients["last_initial"] != "")
                 & clients["date_of_birth"].notna() & clients["gender"].isin(["M", "F", "X"]))
-    attributor = (clients["first_initial"] + "|" + clients["last_initial"] + "|"
-                  + clients["date_of_birth"].dt.strftime("%Y-%m-%d").fillna("") + "|"
-                  + clients["gender"])
+    text = (clients["first_initial"] + "|" + clients["last_initial"] + "|"
+            + clients["date_of_birth"].dt.strftime("%Y-%m-%d").fillna("") + "|"
+            + clients["gender"])
+    return text, complete
+
+
+def link_clients(clients: pd.DataFrame) -> pd.Series:
+    """Map each client_ref to a person id: one id per complete attributor, else per record."""
+    attributor, complete = attributors(clients)
     key = attributor.where(complete, "#" + clients["client_ref"])
     codes, _ = pd.factorize(key, sort=True)
     return pd.Series(codes, index=clients["client_ref"].to_numpy(), name="person")
