@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo   set everything up and build the demo drop into output/demo/
 #   make test   set everything up (Python packages, Debian's chromium) and run the tests
+#   make bench  every speed benchmark, with a summary against the targets (~15 minutes)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup setup-test browser clean
+.PHONY: demo test bench setup setup-test browser clean
 
 $(BIN)/ims-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ setup-test: setup browser
 
 test: setup-test
 	$(BIN)/python -m pytest -q
+
+bench: setup-test
+	$(BIN)/python benchmarks/all.py --runs 3
 
 clean:
 	rm -rf $(VENV) output/*/ .pytest_cache
