@@ -128,7 +128,7 @@ class CellTable:
         near = None
         while True:
             problem = self.problem(published, hidden, groups, threshold, rounding)
-            found = attack.intervals(problem, near=near)
+            found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
                 raise DisclosureError("disclosure control: the counts do not add up in their "
                                       f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
@@ -193,7 +193,7 @@ class CellTable:
             trial = hidden.copy()
             trial[list(picks)] = True
             found = attack.intervals(self.problem(published, trial, groups, threshold,
-                                                  rounding), cells=only)
+                                                  rounding), cells=only, threshold=threshold)
             if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
                 return list(picks)
         return [order[0]]
