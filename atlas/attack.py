@@ -33,6 +33,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 EPS = 1e-6
+LIFT_MIN = 8  # cells left to raise worth a table of their own (:meth:`_Solver.lift`)
 
 
 @dataclass
@@ -234,7 +235,8 @@ class _Bounds:
 def _sweep(lp: "_Solver", found: _Bounds, threshold: int) -> None:
     """Solve for all the cells not yet shown safe at once, lows then highs, each time with new
     random weights (fixed seed: the same tables every build) so that successive tables differ,
-    while a sweep shows at least a fifth of them safe; the rest get solves of their own."""
+    while a sweep shows at least a fifth of them safe; then raise those still lacking a high
+    value together (:meth:`_Solver.lift`). The rest get solves of their own."""
     rng = np.random.default_rng(0)
     k = len(found.plo)
     left = found.open(threshold)
@@ -250,31 +252,46 @@ def _sweep(lp: "_Solver", found: _Bounds, threshold: int) -> None:
         if now.sum() > 0.8 * left.sum():
             break
         left = now
+    # each vertex puts a group's total on one of its hidden parts: when many cells still
+    # lack a table raising them, one table raising as many as can be
+    low, high = found.inner()
+    cap = np.where(low <= EPS, 1.0, np.maximum(threshold, np.ceil(low - EPS) + 1))
+    raise_ = found.open(threshold) & np.isnan(found.high) & (high < cap - EPS)
+    if raise_.sum() >= LIFT_MIN:
+        found.certify(lp.lift(np.flatnonzero(raise_), cap[raise_]))
 
 
 class _Solver:
     """One component held by HiGHS, re-solved for one objective after another."""
 
     def __init__(self, a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-        csc = a.tocsc()
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = a.shape[1], a.shape[0]
-        model.col_cost_ = np.zeros(a.shape[1])
-        model.col_lower_ = lo.astype(float)
-        model.col_upper_ = np.where(np.isfinite(hi), hi, highspy.kHighsInf).astype(float)
-        model.row_lower_ = model.row_upper_ = b.astype(float)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = csc.indptr
-        model.a_matrix_.index_ = csc.indices
-        model.a_matrix_.value_ = csc.data.astype(float)
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.a, self.b, self.lo, self.hi = a, b, lo, hi
+        self.highs = _highs(a, lo, hi, b, b)
         self.highs.setOptionValue("presolve", "off")
         self.highs.setOptionValue("simplex_strategy", 4)  # primal: the basis stays feasible
-        self.highs.passModel(model)
         self.k = a.shape[1]
         self.cost = np.zeros(self.k)
         self.solves = 0
+
+    def lift(self, cells: np.ndarray, cap: np.ndarray) -> np.ndarray | None:
+        """A feasible table with as many of ``cells`` as can be at ``cap`` or more: the sum of
+        min(x_i, cap_i) maximised (each min an extra column y_i <= x_i, y_i <= cap_i). Where a
+        vertex raises one part of a group at a time, one table for many parts. Solved apart,
+        from scratch; None if it is not solved."""
+        (m, k), n = self.a.shape, len(cells)
+        link = sparse.csr_matrix((np.r_[-np.ones(n), np.ones(n)],
+                                  (np.r_[np.arange(n), np.arange(n)], np.r_[cells, k + np.arange(n)])),
+                                 shape=(n, k + n))
+        a = sparse.vstack([sparse.hstack([self.a, sparse.csr_matrix((m, n))]), link])
+        highs = _highs(a, np.r_[self.lo, np.zeros(n)], np.r_[self.hi, cap],
+                       np.r_[self.b, np.full(n, -np.inf)], np.r_[self.b, np.zeros(n)],
+                       cost=np.r_[np.zeros(k), -np.ones(n)])
+        highs.setOptionValue("presolve", "off")
+        self.solves += 1
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(highs.getSolution().col_value)[:k]
 
     def solve(self, cost: np.ndarray) -> np.ndarray | None:
         """Minimise cost @ x; the optimal x, or None when unbounded."""
@@ -306,6 +323,29 @@ class _Solver:
         saved = self.cost.copy()
         self.solve(np.zeros(self.k))
         self.solve(saved)
+
+
+def _highs(a: sparse.spmatrix, col_lo: np.ndarray, col_hi: np.ndarray, row_lo: np.ndarray,
+           row_hi: np.ndarray, cost: np.ndarray | None = None) -> highspy.Highs:
+    """HiGHS holding min cost @ x with row_lo <= a @ x <= row_hi, col_lo <= x <= col_hi."""
+    csc = sparse.csc_matrix(a)
+
+    def inf(v: np.ndarray) -> np.ndarray:  # HiGHS' infinity for unbounded
+        return np.clip(np.asarray(v, dtype=float), -highspy.kHighsInf, highspy.kHighsInf)
+
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = a.shape[1], a.shape[0]
+    model.col_cost_ = np.zeros(a.shape[1]) if cost is None else cost.astype(float)
+    model.col_lower_, model.col_upper_ = inf(col_lo), inf(col_hi)
+    model.row_lower_, model.row_upper_ = inf(row_lo), inf(row_hi)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = csc.indptr
+    model.a_matrix_.index_ = csc.indices
+    model.a_matrix_.value_ = csc.data.astype(float)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(model)
+    return highs
 
 
 class _Infeasible(Exception):

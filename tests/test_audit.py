@@ -197,6 +197,23 @@ def test_the_attack_given_the_threshold_gives_exposed_cells_their_exact_bounds()
             (1.0, 4.0))
 
 
+@pytest.mark.parametrize("parts", [[2] * 12, [1] * 5 + [0] * 7, [1, 1, 3, 4] * 4 + [9]])
+def test_many_hidden_parts_of_one_group_are_shown_safe_by_few_tables(parts):
+    # a vertex puts the group's total on one hidden part: one table per part without the lift
+    cells = CellTable()
+    ids = [f"p{i}" for i in range(len(parts))]
+    cells.add(pd.Series(["t", *ids]), pd.Series([sum(parts), *parts]))
+    cells.group("t", ids)
+    hidden = np.array([False] + [0 < v < 5 for v in parts])
+    problem = CellTable.problem(np.array([sum(parts), *parts]), hidden,
+                                cells.matrix({c: i for i, c in enumerate(["t", *ids])}), 5, 0)
+    exact = attack.intervals(problem)
+    short = attack.intervals(problem, threshold=5)
+    bad = attack.exposed(exact.low, exact.high, 5) & hidden
+    assert (attack.exposed(short.low, short.high, 5) & hidden).tolist() == bad.tolist()
+    assert short.solves < exact.solves
+
+
 def test_a_tampered_table_fails_the_audit_naming_file_and_line(tmp_path):
     counts = _counts([[3, 2, 10], [1, 2, 10], [10, 10, 10]], [0, 0, 0], [[0, 0, 0]] * 2,
                      [[14, 14, 30]])
