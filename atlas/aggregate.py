@@ -44,11 +44,12 @@ def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: 
     cohorts = {ALL: len(people), **{c: int(seen.get(c, 0)) for c in COHORTS}}
     residence_lsoa = _residence_lsoa(people, geo)
     person, site = activity_rows(ind, sites)
+    used = distinct_pairs(site, person)  # (site, person) pairs
     return Counts(
-        service_la=_service_la(ind, geo, sites, area_name, cohorts, person, site),
+        service_la=_service_la(ind, geo, sites, area_name, cohorts, *used),
         residence_lsoa=residence_lsoa,
         residence_la=_residence_la(people, geo, area_name, cohorts),
-        site_activity=_site_activity(ind, sites, person, site),
+        site_activity=_site_activity(ind, sites, site, used[0]),
         cohorts=cohorts,
         area_name=area_name,
         residence_msoa=None if msoa_of is None else residence_msoa(residence_lsoa, msoa_of),
@@ -134,12 +135,11 @@ def _total_rows(cohorts: dict[str, int], area_name: str) -> pd.DataFrame:
 
 
 def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
-                cohorts: dict[str, int], person: np.ndarray, site: np.ndarray) -> pd.DataFrame:
+                cohorts: dict[str, int], site: np.ndarray, person: np.ndarray) -> pd.DataFrame:
     """An individual counts in every LA where a site they used in the period lies
-    (``person``, ``site``: :func:`activity_rows`)."""
+    (``site``, ``person``: the distinct pairs of :func:`activity_rows`)."""
     las = pd.DataFrame(geo.las[["la_code", "la_name"]])
-    # each site's LA (-1: not one of the drop), and -1 last for the rows of no listed site
-    la = np.append(positions(sites["la_code"], las["la_code"]), -1)[site]
+    la = positions(sites["la_code"], las["la_code"])[site]  # -1: not an LA of the drop
     n = len(las)
     la, person = distinct_pairs(la, person)
     counts = _per_cohort(la, cohort_of(ind.people)[person], n)
@@ -199,10 +199,11 @@ def _residence_la(people: pd.DataFrame, geo: Geography, area_name: str,
     return pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
 
 
-def _site_activity(ind: Individuals, sites: pd.DataFrame, person: np.ndarray,
-                   site: np.ndarray) -> pd.DataFrame:
+def _site_activity(ind: Individuals, sites: pd.DataFrame, site: np.ndarray,
+                   used: np.ndarray) -> pd.DataFrame:
     """Per site: NSP visits, returns, interventions and distinct individuals in the period
-    (``person``, ``site``: :func:`activity_rows`)."""
+    (``site``: the site of each row of :func:`activity_rows`; ``used``: the site of each
+    distinct (site, person) pair)."""
     n = len(sites)
     visits = site[:len(ind.nsp)]
     listed = site >= 0
@@ -212,7 +213,7 @@ def _site_activity(ind: Individuals, sites: pd.DataFrame, person: np.ndarray,
     table["nsp_returns"] = np.bincount(returned, minlength=n)
     table["interventions"] = np.bincount(site[len(ind.nsp):][listed[len(ind.nsp):]],
                                          minlength=n)
-    table["individuals"] = distinct_people(site, person, n)
+    table["individuals"] = np.bincount(used, minlength=n)
     for col in ("nsp_visits", "nsp_returns", "interventions", "individuals"):
         table[col] = table[col].astype(np.int64)
     return table.sort_values("site_code").reset_index(drop=True)

@@ -280,7 +280,8 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
     # substance of the latest intervention in the period (not used for the cohort)
     ints = ind.interventions
     if "substance" in ints:
-        named = ints[ints["substance"] != ""]
+        named = ints[(ints["substance"] != "").to_numpy()
+                     & ints["person"].isin(main.index[main.isna()]).to_numpy()]
         last = np.lexsort((named["line"].to_numpy(), named["intervention_date"].to_numpy(),
                            named["person"].to_numpy()))
         who = named["person"].to_numpy()[last]
