@@ -375,21 +375,19 @@ def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
     ids = "msoa:" + msoa["msoa_code"].astype(str) + ":" + msoa["cohort"].astype(str)
     cells.add(ids, msoa["individuals"])
     frame = msoa.assign(id=ids.to_numpy())
-    for _, row in frame.groupby("msoa_code", sort=True):
-        by = dict(zip(row["cohort"], row["id"]))
-        cells.group(by[ALL], [by[c] for c in COHORTS])
+    _cohort_groups(cells, frame, "msoa_code")
     # the LSOAs of an MSOA add to it, cohort by cohort
     member = lsoa_ids.merge(links[["lsoa_code", "msoa_code"]], on="lsoa_code")
     member = member.assign(total="msoa:" + member["msoa_code"] + ":" + member["cohort"])
-    for total, part in member.groupby("total", sort=True):
-        cells.group(total, sorted(part["id"]))
+    keys, parts = _parts_by(member, ["total"])
+    cells.groups.extend(zip(keys["total"].tolist(), parts))
     # the MSOAs of an LA and its "LSOA not known" cell add to the LA
     straddled = set(links.loc[links["msoa_la_code"] == "", "la_code"])
     unknown = lsoa_ids[lsoa_ids["lsoa_code"].str.endswith("-UNKNOWN")]
     parts = pd.concat([frame[["la_code", "cohort", "id"]], unknown[["la_code", "cohort", "id"]]])
     parts = parts[(parts["la_code"] != "") & ~parts["la_code"].isin(straddled)]
-    for (la_code, cohort), part in parts.groupby(["la_code", "cohort"], sort=True):
-        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
+    keys, parts = _parts_by(parts, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
     return ids
 
 
