@@ -279,9 +279,9 @@ class _Solver:
         vertex raises one part of a group at a time, one table for many parts. Solved apart,
         from scratch; None if it is not solved."""
         (m, k), n = self.a.shape, len(cells)
+        rows = np.r_[np.arange(n), np.arange(n)]
         link = sparse.csr_matrix((np.r_[-np.ones(n), np.ones(n)],
-                                  (np.r_[np.arange(n), np.arange(n)], np.r_[cells, k + np.arange(n)])),
-                                 shape=(n, k + n))
+                                  (rows, np.r_[cells, k + np.arange(n)])), shape=(n, k + n))
         a = sparse.vstack([sparse.hstack([self.a, sparse.csr_matrix((m, n))]), link])
         highs = _highs(a, np.r_[self.lo, np.zeros(n)], np.r_[self.hi, cap],
                        np.r_[self.b, np.full(n, -np.inf)], np.r_[self.b, np.zeros(n)],

@@ -25,8 +25,8 @@ only where the attack (which knows rounded cells lie within +-b//2) still finds 
 from __future__ import annotations
 
 from collections import deque
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -234,6 +234,7 @@ class CellTable:
 
 
 def _positions(ids: list[str]) -> dict[str, int]:
+    """Each cell id's position."""
     return {c: i for i, c in enumerate(ids)}
 
 
