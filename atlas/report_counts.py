@@ -280,15 +280,16 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
     # substance of the latest intervention in the period (not used for the cohort)
     ints = ind.interventions
     if "substance" in ints:
+        missing = main.isna().to_numpy()
         named = ints[(ints["substance"] != "").to_numpy()
-                     & ints["person"].isin(main.index[main.isna()]).to_numpy()]
+                     & ints["person"].isin(main.index[missing]).to_numpy()]
         last = np.lexsort((named["line"].to_numpy(), named["intervention_date"].to_numpy(),
                            named["person"].to_numpy()))
         who = named["person"].to_numpy()[last]
         latest = np.ones(len(who), dtype=bool)  # each person's last (date, line)
         latest[:-1] = who[1:] != who[:-1]
         from_int = pd.Series(named["substance"].to_numpy()[last][latest], index=who[latest])
-        main = main.where(main.notna(), from_int.reindex(p.index))
+        main = main.where(~missing, from_int.reindex(p.index))
     gender, genders = pd.factorize(p["gender"])
     gender_labels = pd.Series([*genders, np.nan], dtype=object).map(GENDERS).fillna(NOT_KNOWN)
     raw = {
