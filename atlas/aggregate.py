@@ -40,14 +40,16 @@ def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: 
     """Every table's counts from the individuals seen, their residence and the placed sites;
     with ``msoa_of`` (``geography.msoa_table``), the MSOA residence table too."""
     people = ind.people
-    cohorts = {c: int((people["cohort"] == c).sum()) for c in COHORTS}
-    cohorts = {ALL: len(people), **cohorts}
+    seen = people["cohort"].value_counts()
+    cohorts = {ALL: len(people), **{c: int(seen.get(c, 0)) for c in COHORTS}}
     residence_lsoa = _residence_lsoa(people, geo)
+    person, site = activity_rows(ind, sites)
+    used = distinct_pairs(site, person)  # (site, person) pairs
     return Counts(
-        service_la=_service_la(ind, geo, sites, area_name, cohorts),
+        service_la=_service_la(ind, geo, sites, area_name, cohorts, *used),
         residence_lsoa=residence_lsoa,
         residence_la=_residence_la(people, geo, area_name, cohorts),
-        site_activity=_site_activity(ind, sites),
+        site_activity=_site_activity(ind, sites, site, used[0]),
         cohorts=cohorts,
         area_name=area_name,
         residence_msoa=None if msoa_of is None else residence_msoa(residence_lsoa, msoa_of),
@@ -60,6 +62,62 @@ def _by_cohort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     per = frame.groupby([*keys, "cohort"]).size().rename("individuals").reset_index()
     alls = frame.groupby(keys).size().rename("individuals").reset_index().assign(cohort=ALL)
     return pd.concat([alls, per], ignore_index=True)
+
+
+def positions(values: pd.Series | np.ndarray, codes: pd.Series | list[str]) -> np.ndarray:
+    """The position of each value among ``codes`` (distinct), -1 where it is not one: rows
+    keyed by integers, so that counting hashes each text once."""
+    return pd.Index(codes).get_indexer(values)
+
+
+def cohort_of(people: pd.DataFrame) -> np.ndarray:
+    """Per person id (``people``' index, integers), the position of their cohort in
+    ``COHORTS`` (-1 for ids not seen)."""
+    out = np.full(people.index.max() + 1 if len(people) else 0, -1, dtype=np.int64)
+    out[people.index.to_numpy()] = positions(people["cohort"], list(COHORTS))
+    return out
+
+
+def distinct_pairs(group: np.ndarray, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, person) pairs of the rows whose group is not negative."""
+    keep = group >= 0
+    size = np.int64(person.max() + 1) if len(person) else np.int64(1)
+    pairs = pd.unique(group[keep].astype(np.int64) * size + person[keep])
+    return pairs // size, pairs % size
+
+
+def distinct_people(group: np.ndarray, person: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct people the rows of each group 0..n-1 hold (rows of a negative group
+    are left out)."""
+    return np.bincount(distinct_pairs(group, person)[0], minlength=n)
+
+
+def _long(rows: pd.DataFrame, counts: np.ndarray) -> pd.DataFrame:
+    """``rows`` once per cohort of ``COHORT_ORDER``, with a ``cohort`` column and the counts
+    (one row of ``counts`` per row, one column per cohort) as ``individuals``."""
+    out = rows.iloc[np.repeat(np.arange(len(rows)), len(COHORT_ORDER))].reset_index(drop=True)
+    out["cohort"] = np.tile(np.asarray(COHORT_ORDER, dtype=object), len(rows))
+    out["individuals"] = np.asarray(counts, dtype=np.int64).reshape(-1)
+    return out
+
+
+def _per_cohort(row: np.ndarray, cohort: np.ndarray, n: int) -> np.ndarray:
+    """People per row 0..n-1 (one entry each; negative: not counted) and cohort: ``all``,
+    then each of ``COHORTS``."""
+    keep = row >= 0
+    per = np.bincount(row[keep] * len(COHORTS) + cohort[keep], minlength=n * len(COHORTS))
+    per = per.reshape(n, len(COHORTS))
+    return np.column_stack([per.sum(axis=1), per])
+
+
+def activity_rows(ind: Individuals, sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Person and site (position in ``sites``, -1 if not listed) of every NSP visit, then
+    every intervention, in the period."""
+    person = np.concatenate([ind.nsp["person"].to_numpy(np.int64),
+                             ind.interventions["person"].to_numpy(np.int64)])
+    site = positions(pd.concat([ind.nsp["site_code"], ind.interventions["site_code"]],
+                               ignore_index=True), sites["site_code"])
+    return person, site
 
 
 def _complete(index: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -77,14 +135,15 @@ def _total_rows(cohorts: dict[str, int], area_name: str) -> pd.DataFrame:
 
 
 def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
-                cohorts: dict[str, int]) -> pd.DataFrame:
-    """An individual counts in every LA where a site they used in the period lies."""
-    used = pd.concat([ind.nsp[["person", "site_code"]], ind.interventions[["person", "site_code"]]])
-    used = used.assign(la_code=used["site_code"].map(sites.set_index("site_code")["la_code"]))
-    pairs = used.dropna(subset=["la_code"]).drop_duplicates(["person", "la_code"])
-    pairs = pairs.join(ind.people["cohort"], on="person")
+                cohorts: dict[str, int], site: np.ndarray, person: np.ndarray) -> pd.DataFrame:
+    """An individual counts in every LA where a site they used in the period lies
+    (``site``, ``person``: the distinct pairs of :func:`activity_rows`)."""
     las = pd.DataFrame(geo.las[["la_code", "la_name"]])
-    table = _complete(las, _by_cohort(pairs, ["la_code"]), ["la_code"])
+    la = positions(sites["la_code"], las["la_code"])[site]  # -1: not an LA of the drop
+    n = len(las)
+    la, person = distinct_pairs(la, person)
+    counts = _per_cohort(la, cohort_of(ind.people)[person], n)
+    table = _complete(las, _long(las[["la_code"]], counts), ["la_code"])
     table = table.sort_values(["la_code", "cohort"])
     table = pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
     pops = geo.las.set_index("la_code")["population"]
@@ -96,17 +155,17 @@ def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name
 
 def _residence_lsoa(people: pd.DataFrame, geo: Geography) -> pd.DataFrame:
     """Each resident in their LSOA, or in the "LSOA not known" cell of their drop LA."""
-    in_drop = people[people["residence_la"].isin(geo.la_codes)]
-    lsoa = in_drop["residence_lsoa"].fillna(in_drop["residence_la"] + "-UNKNOWN")
-    counted = pd.DataFrame({"lsoa_code": lsoa, "cohort": in_drop["cohort"]})
     cells = pd.DataFrame(geo.lsoas[["lsoa_code", "lsoa_name", "la_code"]])
     unknown = pd.DataFrame({"lsoa_code": geo.las["la_code"] + "-UNKNOWN",
                             "lsoa_name": LSOA_UNKNOWN_NAME, "la_code": geo.las["la_code"]})
     cells = pd.concat([cells, unknown], ignore_index=True)
-    table = _complete(cells, _by_cohort(counted, ["lsoa_code"]), ["lsoa_code"])
-    table = table.sort_values(["la_code", "lsoa_code", "cohort"])
-    table["cohort"] = table["cohort"].astype(str)
-    return table.reset_index(drop=True)
+    la = positions(people["residence_la"], geo.las["la_code"])
+    cell = np.where(la >= 0, positions(people["residence_lsoa"], cells["lsoa_code"]), -1)
+    cell = np.where((la >= 0) & people["residence_lsoa"].isna().to_numpy(),
+                    len(geo.lsoas) + la, cell)  # the drop LA's "LSOA not known"
+    counts = _per_cohort(cell, positions(people["cohort"], list(COHORTS)), len(cells))
+    order = cells.sort_values(["la_code", "lsoa_code"]).index.to_numpy()
+    return _long(cells.iloc[order].reset_index(drop=True), counts[order])
 
 
 def residence_msoa(residence_lsoa: pd.DataFrame, msoa_of: pd.DataFrame) -> pd.DataFrame:
@@ -140,16 +199,21 @@ def _residence_la(people: pd.DataFrame, geo: Geography, area_name: str,
     return pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
 
 
-def _site_activity(ind: Individuals, sites: pd.DataFrame) -> pd.DataFrame:
-    """Per site: NSP visits, returns, interventions and distinct individuals in the period."""
-    nsp = ind.nsp.groupby("site_code").agg(nsp_visits=("person", "size"),
-                                           nsp_returns=("returned", lambda s: (s == "Y").sum()))
-    ints = ind.interventions.groupby("site_code").size().rename("interventions")
-    people = (pd.concat([ind.nsp[["site_code", "person"]],
-                         ind.interventions[["site_code", "person"]]])
-              .drop_duplicates().groupby("site_code").size().rename("individuals"))
-    table = sites[["site_code", "site_name", "site_type", "la_code"]].set_index("site_code")
-    table = table.join([nsp, ints, people])
+def _site_activity(ind: Individuals, sites: pd.DataFrame, site: np.ndarray,
+                   used: np.ndarray) -> pd.DataFrame:
+    """Per site: NSP visits, returns, interventions and distinct individuals in the period
+    (``site``: the site of each row of :func:`activity_rows`; ``used``: the site of each
+    distinct (site, person) pair)."""
+    n = len(sites)
+    visits = site[:len(ind.nsp)]
+    listed = site >= 0
+    table = sites[["site_code", "site_name", "site_type", "la_code"]].reset_index(drop=True)
+    table["nsp_visits"] = np.bincount(visits[visits >= 0], minlength=n)
+    returned = visits[(visits >= 0) & (ind.nsp["returned"] == "Y").to_numpy()]
+    table["nsp_returns"] = np.bincount(returned, minlength=n)
+    table["interventions"] = np.bincount(site[len(ind.nsp):][listed[len(ind.nsp):]],
+                                         minlength=n)
+    table["individuals"] = np.bincount(used, minlength=n)
     for col in ("nsp_visits", "nsp_returns", "interventions", "individuals"):
-        table[col] = table[col].fillna(0).astype(np.int64)
-    return table.reset_index().sort_values("site_code").reset_index(drop=True)
+        table[col] = table[col].astype(np.int64)
+    return table.sort_values("site_code").reset_index(drop=True)

@@ -275,8 +275,8 @@ def msoa_table(geo: Geography) -> pd.DataFrame | None:
                           "la_code": geo.lsoas["la_code"].astype(str)})
     table["msoa_code"] = table["lsoa_code"].map(geo.lsoa_msoa).astype(str)
     table["msoa_name"] = table["msoa_code"].map(geo.msoas.set_index("msoa_code")["msoa_name"])
-    las = table.groupby("msoa_code")["la_code"].agg(
-        lambda s: s.iloc[0] if s.nunique() == 1 else "")
+    by_msoa = table.groupby("msoa_code")["la_code"]
+    las = by_msoa.first().where(by_msoa.nunique() == 1, "")
     straddling = sorted(las[las == ""].index)
     if straddling:
         log.warning("%d MSOA(s) straddle LAs (e.g. %s): their LA totals are not tied to them",

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .aggregate import TOTAL
+from .aggregate import (TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people,
+                        positions)
 from .extract import Extract
 from .individuals import ALL, COHORTS, Individuals, build_individuals, persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
@@ -88,33 +89,56 @@ def count_reports(extract: Extract, ind: Individuals, sites: pd.DataFrame,
     """All report counts for the drop's period from its individuals and the placed sites."""
     la_of = sites.set_index("site_code")["la_code"]
     la_of = la_of[la_of.isin(la_codes)]
-    used = _used(ind, la_of)
+    rows = _Rows.of(ind, sites, la_codes)
+    used = rows.distinct()
     trend, years = _trend(extract, ind)
-    events = _site_events(extract, ind.period)
+    events = _site_events(extract, ind, rows, sites)
     return ReportCounts(
-        cells=[_quarter_cells(ind, used, la_codes), _intervention_clients(ind, la_of, la_codes),
+        cells=[_quarter_cells(ind, used, la_codes), _intervention_clients(rows, la_codes),
                _site_quarter_cells(used, sites), _assessed(extract, ind, used, la_codes, sites),
                _profiles(ind), trend],
-        la_activity=_activity(events, la_of, "la_code", [*la_codes, TOTAL]),
-        site_activity=_activity(events, la_of, "site_code", list(sites["site_code"])),
+        la_activity=_activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL]),
+        site_activity=_activity(events, rows.la_of_site, "site_code", list(sites["site_code"])),
         completion=_completion(extract["assessments.csv"], ind.period, la_of, la_codes,
                                list(sites["site_code"])),
         years=years, last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1])
 
 
-def _used(ind: Individuals, la_of: pd.Series) -> pd.DataFrame:
-    """Every (person, site, quarter) with activity in the period, with the site's LA."""
-    nsp = ind.nsp[["person", "site_code", "visit_date"]].set_axis(
-        ["person", "site_code", "date"], axis=1)
-    ints = ind.interventions[["person", "site_code", "intervention_date"]].set_axis(
-        ["person", "site_code", "date"], axis=1)
-    both = pd.concat([nsp, ints], ignore_index=True)
-    out = pd.DataFrame({"person": both["person"], "site_code": both["site_code"],
-                        "quarter": fiscal_quarter(both["date"]).to_numpy()})
-    out = out.drop_duplicates(ignore_index=True)
-    out["la_code"] = out["site_code"].map(la_of)
-    out["cohort"] = out["person"].map(ind.people["cohort"])
-    return out
+@dataclass
+class _Rows:
+    """Activity rows keyed by integers: the person, the site (position in ``sites``; -1: not
+    listed), the site's LA (position in ``la_codes``; -1: not an LA of the drop) and the
+    quarter (1..4). Made by :meth:`of` from every NSP visit, then every intervention, in the
+    period; ``la_of_site``: each site's LA position."""
+
+    person: np.ndarray
+    site: np.ndarray
+    la: np.ndarray
+    quarter: np.ndarray
+    la_of_site: np.ndarray
+    visits: int = 0  # how many of the rows (the first) are NSP visits
+
+    @classmethod
+    def of(cls, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]) -> _Rows:
+        person, site = activity_rows(ind, sites)
+        la_of_site = positions(sites["la_code"], la_codes)
+        quarter = np.concatenate([fiscal_quarter(ind.nsp["visit_date"]).to_numpy(),
+                                  fiscal_quarter(ind.interventions["intervention_date"])
+                                  .to_numpy()])
+        return cls(person, site, np.append(la_of_site, -1)[site], quarter, la_of_site,
+                   len(ind.nsp))
+
+    def take(self, which: np.ndarray | slice) -> _Rows:
+        return _Rows(self.person[which], self.site[which], self.la[which], self.quarter[which],
+                     self.la_of_site)
+
+    def distinct(self) -> _Rows:
+        """One row per distinct (person, site, quarter)."""
+        key, person = distinct_pairs((self.site + 1) * len(QUARTERS) + self.quarter - 1,
+                                     self.person)
+        site = key // len(QUARTERS) - 1
+        return _Rows(person, site, np.append(self.la_of_site, -1)[site],
+                     key % len(QUARTERS) + 1, self.la_of_site)
 
 
 def _grid(**levels: list) -> pd.DataFrame:
@@ -122,26 +146,31 @@ def _grid(**levels: list) -> pd.DataFrame:
     return index.to_frame(index=False)
 
 
-def _count(frame: pd.DataFrame, keys: list[str], grid: pd.DataFrame) -> pd.Series:
-    """Distinct persons per keys, on every row of grid (zero where nobody)."""
-    n = frame.drop_duplicates([*keys, "person"]).groupby(keys).size().rename("individuals")
-    out = grid.merge(n.reset_index(), on=keys, how="left")["individuals"]
-    return out.fillna(0).astype(np.int64)
+def _per_quarter(rows: _Rows, unit: np.ndarray, n: int) -> np.ndarray:
+    """Distinct people per unit (0..n-1; -1: none) and quarter, then per quarter in all:
+    the counts of ``_grid(unit=[...n units, TOTAL], quarter=QUARTERS)``."""
+    q = rows.quarter - 1
+    per_unit = distinct_people(np.where(unit >= 0, unit * len(QUARTERS) + q, -1), rows.person,
+                               n * len(QUARTERS))
+    return np.concatenate([per_unit, distinct_people(q, rows.person, len(QUARTERS))])
 
 
-def _quarter_cells(ind: Individuals, used: pd.DataFrame, la_codes: list[str]) -> CellSet:
+def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSet:
     """Individuals seen per service LA (and the area) and quarter: every quarter for ``all``,
     the last quarter per cohort too (cohort: the individual's cohort for the year)."""
-    in_la = used.dropna(subset=["la_code"])
-    area = used.assign(la_code=TOTAL)
+    n = len(la_codes)
+    last = used.take(used.quarter == LAST_QUARTER)  # the cohort cells' only quarter
+    cohort = cohort_of(ind.people)[last.person]
+    by_cohort = np.column_stack([
+        distinct_people(np.where(last.la >= 0, last.la * len(COHORTS) + cohort, -1),
+                        last.person, n * len(COHORTS)).reshape(n, -1).T,
+        distinct_people(cohort, last.person, len(COHORTS))])
+    counts = {ALL: _per_quarter(used, used.la, n), **dict(zip(COHORTS, by_cohort))}
     rows = []
-    both = pd.concat([in_la, area], ignore_index=True)
-    in_last = both[both["quarter"] == LAST_QUARTER]  # the cohort cells' only quarter
     for cohort in COHORT_ORDER:
         quarters = list(QUARTERS) if cohort == ALL else [LAST_QUARTER]
         grid = _grid(la_code=[*la_codes, TOTAL], quarter=quarters, cohort=[cohort])
-        frame = both if cohort == ALL else in_last[in_last["cohort"] == cohort]
-        rows.append(grid.assign(individuals=_count(frame, ["la_code", "quarter"], grid)))
+        rows.append(grid.assign(individuals=counts[cohort]))
     table = pd.concat(rows, ignore_index=True)
     table["cell_id"] = ("laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":"
                         + table["cohort"])
@@ -151,56 +180,51 @@ def _quarter_cells(ind: Individuals, used: pd.DataFrame, la_codes: list[str]) ->
     return CellSet("quarter_individuals", table, groups)
 
 
-def _intervention_clients(ind: Individuals, la_of: pd.Series, la_codes: list[str]) -> CellSet:
+def _intervention_clients(rows: _Rows, la_codes: list[str]) -> CellSet:
     """Individuals who received an intervention, per service LA (and the area) and quarter."""
-    ints = pd.DataFrame({"person": ind.interventions["person"],
-                         "la_code": ind.interventions["site_code"].map(la_of),
-                         "quarter": fiscal_quarter(ind.interventions["intervention_date"])})
-    frame = pd.concat([ints.dropna(subset=["la_code"]), ints.assign(la_code=TOTAL)])
+    ints = rows.take(slice(rows.visits, None))
     grid = _grid(la_code=[*la_codes, TOTAL], quarter=list(QUARTERS))
-    table = grid.assign(individuals=_count(frame, ["la_code", "quarter"], grid))
+    table = grid.assign(individuals=_per_quarter(ints, ints.la, len(la_codes)))
     table["cell_id"] = "laqi:" + table["la_code"] + ":q" + table["quarter"].astype(str)
     return CellSet("intervention_clients", table)
 
 
-def _site_quarter_cells(used: pd.DataFrame, sites: pd.DataFrame) -> CellSet:
+def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
     """Individuals seen per site and quarter (the year's count is the ``site:`` cell)."""
     grid = _grid(site_code=list(sites["site_code"]), quarter=list(QUARTERS))
-    table = grid.assign(individuals=_count(used, ["site_code", "quarter"], grid))
+    listed = used.site >= 0  # one row per person, site and quarter: count rows
+    n = np.bincount(used.site[listed] * len(QUARTERS) + used.quarter[listed] - 1,
+                    minlength=len(grid))
+    table = grid.assign(individuals=n.astype(np.int64))
     table["cell_id"] = "siteq:" + table["site_code"] + ":q" + table["quarter"].astype(str)
     return CellSet("site_quarter_individuals", table)
 
 
-def _assessed(extract: Extract, ind: Individuals, used: pd.DataFrame, la_codes: list[str],
+def _assessed(extract: Extract, ind: Individuals, used: _Rows, la_codes: list[str],
               sites: pd.DataFrame) -> CellSet:
     """Individuals seen at a site (in an LA, in the area) in the period who have, or have not,
     an assessment dated in the period at that site (LA, area). Seen = with + without, and
     "seen" is the site's (LA's, area's) published year count."""
     a = extract["assessments.csv"]
     a = a[ind.period.contains(a["assessment_date"])]
-    a = pd.DataFrame({"person": persons(a["client_ref"], ind.person_of),
-                      "site_code": a["site_code"].to_numpy()})
-    site_la = sites.set_index("site_code")["la_code"]
-    a["la_code"] = a["site_code"].map(site_la)
-    seen_site = used[["person", "site_code"]].drop_duplicates()
-    seen_la = used.dropna(subset=["la_code"])[["person", "la_code"]].drop_duplicates()
+    person = persons(a["client_ref"], ind.person_of)
+    site = positions(a["site_code"], sites["site_code"])
     rows = []
-    for unit, seen, keys, ids in (
-            ("site", seen_site, ["person", "site_code"], list(sites["site_code"])),
-            ("la", seen_la, ["person", "la_code"], la_codes)):
-        key = keys[1]
-        done = a[keys].drop_duplicates().assign(assessed=True)
-        flagged = seen.merge(done, on=keys, how="left")
-        flagged["assessed"] = flagged["assessed"].eq(True)
-        with_ = flagged[flagged["assessed"]].groupby(key).size()
-        all_ = flagged.groupby(key).size()
+    for unit, seen, done, ids in (
+            ("site", used.site, site, list(sites["site_code"])),
+            ("la", used.la, np.append(used.la_of_site, -1)[site], la_codes)):
+        # (unit, person) pairs seen, and whether the person was assessed there
+        unit_of, who = distinct_pairs(seen, used.person)
+        size = max(who.max(initial=0), person.max(initial=0)) + 1
+        assessed = pd.Series(unit_of * size + who).isin(
+            done[done >= 0].astype(np.int64) * size + person[done >= 0]).to_numpy()
         frame = pd.DataFrame({"unit": unit, "code": ids})
-        frame["with"] = frame["code"].map(with_).fillna(0).astype(np.int64)
-        frame["without"] = frame["code"].map(all_).fillna(0).astype(np.int64) - frame["with"]
+        frame["with"] = np.bincount(unit_of[assessed], minlength=len(ids)).astype(np.int64)
+        frame["without"] = (np.bincount(unit_of, minlength=len(ids)).astype(np.int64)
+                            - frame["with"])
         rows.append(frame)
     people = ind.people.index
-    has = pd.Index(a["person"].unique())
-    total_with = int(people.isin(has).sum())
+    total_with = int(people.isin(person).sum())
     rows.append(pd.DataFrame({"unit": ["area"], "code": [TOTAL], "with": [total_with],
                               "without": [len(people) - total_with]}))
     wide = pd.concat(rows, ignore_index=True)
@@ -214,23 +238,26 @@ def _assessed(extract: Extract, ind: Individuals, used: pd.DataFrame, la_codes: 
     return CellSet("assessed", table, groups)
 
 
-def _age_band(age: pd.Series) -> pd.Series:
-    out = pd.Series(NOT_KNOWN, index=age.index, dtype=object)
-    values = age.astype("Float64")
-    for lo, hi, label in AGE_BANDS:
-        out = out.mask((values >= lo).fillna(False) & (values <= hi).fillna(False), label)
-    return out
+def _age_band(age: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The band of each age (``NOT_KNOWN`` where there is none): codes into the labels."""
+    values = age.to_numpy(dtype=float, na_value=np.nan)
+    code = np.full(len(values), len(AGE_BANDS))
+    for i, (lo, hi, _) in enumerate(AGE_BANDS):
+        code[(values >= lo) & (values <= hi)] = i
+    return code, np.array([label for _, _, label in AGE_BANDS] + [NOT_KNOWN], dtype=object)
 
 
-def _display_labels(values: pd.Series) -> pd.Series:
+def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Free text as categories: spellings that normalise alike become one (shown in their most
-    common spelling); blank is "Not stated"; beyond the most common few, "Other"."""
+    common spelling); blank is "Not stated"; beyond the most common few, "Other". Codes into
+    the labels shown."""
     # every step on the distinct values (a column repeats a few dozen), weighted by their counts
-    codes, uniques = pd.factorize(values.fillna("").astype(str))
-    text = pd.Series(uniques, dtype=object).str.strip()
+    codes, uniques = pd.factorize(values)  # missing: -1, shown as blank
+    codes = np.where(codes < 0, len(uniques), codes)
+    text = pd.Series([*uniques.astype(str), ""], dtype=object).str.strip()
     key = normalise_label(text)
     distinct = pd.DataFrame({"key": key, "text": text,
-                             "count": np.bincount(codes, minlength=len(uniques))})
+                             "count": np.bincount(codes, minlength=len(text))})
     spelled = (distinct.groupby(["key", "text"], sort=False)["count"].sum()
                .reset_index().sort_values(["key", "count", "text"],
                                           ascending=[True, False, True])
@@ -241,37 +268,57 @@ def _display_labels(values: pd.Series) -> pd.Series:
               .groupby(shown_u[shown_u != NOT_STATED]).sum())
     common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
-    shown = pd.Series(shown_u.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
-    return shown.where(shown.isin(keep) | (shown == NOT_STATED), OTHER)
+    shown_u = shown_u.where(shown_u.isin(keep) | (shown_u == NOT_STATED), OTHER)
+    return codes, shown_u.to_numpy(dtype=object)
 
 
-def profile_categories(ind: Individuals) -> pd.DataFrame:
-    """Per individual seen: the category of each profile dimension (one column each)."""
+def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per profile dimension: each individual's category, as codes into distinct labels."""
     p = ind.people
     main = p["main_substance"]
     # profiles only: where neither an assessment nor an NSP visit names a substance, the
     # substance of the latest intervention in the period (not used for the cohort)
     ints = ind.interventions
     if "substance" in ints:
-        named = ints[ints["substance"] != ""].sort_values(["intervention_date", "line"])
-        from_int = named.drop_duplicates("person", keep="last").set_index("person")["substance"]
-        main = main.combine_first(from_int.reindex(p.index))
-    return pd.DataFrame({
-        "gender": p["gender"].map(GENDERS).fillna(NOT_KNOWN),
+        missing = main.isna().to_numpy()
+        named = ints[(ints["substance"] != "").to_numpy()
+                     & ints["person"].isin(main.index[missing]).to_numpy()]
+        last = np.lexsort((named["line"].to_numpy(), named["intervention_date"].to_numpy(),
+                           named["person"].to_numpy()))
+        who = named["person"].to_numpy()[last]
+        latest = np.ones(len(who), dtype=bool)  # each person's last (date, line)
+        latest[:-1] = who[1:] != who[:-1]
+        from_int = pd.Series(named["substance"].to_numpy()[last][latest], index=who[latest])
+        main = main.where(~missing, from_int.reindex(p.index))
+    gender, genders = pd.factorize(p["gender"])
+    gender_labels = pd.Series([*genders, np.nan], dtype=object).map(GENDERS).fillna(NOT_KNOWN)
+    raw = {
+        "gender": (np.where(gender < 0, len(genders), gender), gender_labels.to_numpy()),
         "age_band": _age_band(p["age"]),
-        "substance_1": _display_labels(main.reindex(p.index)),
+        "substance_1": _display_labels(main),
         "substance_2": _display_labels(p["substance_2"]),
         "accommodation": _display_labels(p["accommodation"]),
         "employment": _display_labels(p["employment"]),
-    }, index=p.index)
+    }
+    out = {}
+    for dim, (codes, labels) in raw.items():
+        label_codes, distinct = pd.factorize(labels)
+        out[dim] = label_codes[codes], np.asarray(distinct, dtype=object)
+    return out
 
 
-def _category_order(dimension: str, categories: pd.Series) -> list[str]:
+def profile_categories(ind: Individuals) -> pd.DataFrame:
+    """Per individual seen: the category of each profile dimension (one column each)."""
+    return pd.DataFrame({dim: labels[codes] for dim, (codes, labels)
+                         in _profile_codes(ind).items()}, index=ind.people.index)
+
+
+def _category_order(dimension: str, counts: pd.Series) -> list[str]:
+    """The categories of a dimension in the order shown; ``counts``: people per category."""
     if dimension == "gender":
         return [*GENDERS.values(), NOT_KNOWN]
     if dimension == "age_band":
         return [label for _, _, label in AGE_BANDS] + [NOT_KNOWN]
-    counts = categories.value_counts()
     named = [c for c in counts.index if c not in (OTHER, NOT_STATED)]
     named = sorted(named, key=lambda c: (-counts[c], c))
     return named + [OTHER, NOT_STATED]
@@ -280,17 +327,18 @@ def _category_order(dimension: str, categories: pd.Series) -> list[str]:
 def _profiles(ind: Individuals) -> CellSet:
     """Individuals per cohort and category of each profile dimension; categories add to the
     cohort's total, cohorts add to ``all``."""
-    cats = profile_categories(ind)
-    cohort = ind.people["cohort"]
+    cohort = positions(ind.people["cohort"], list(COHORTS))
     rows, groups = [], []
-    for dim in PROFILE_DIMENSIONS:
-        order = _category_order(dim, cats[dim])
-        grid = _grid(category=order, cohort=list(COHORT_ORDER))
-        frame = pd.concat([pd.DataFrame({"category": cats[dim], "cohort": cohort}),
-                           pd.DataFrame({"category": cats[dim], "cohort": ALL})])
-        n = frame.groupby(["category", "cohort"]).size().rename("individuals").reset_index()
-        table = grid.merge(n, on=["category", "cohort"], how="left")
-        table["individuals"] = table["individuals"].fillna(0).astype(np.int64)
+    for dim, (codes, labels) in _profile_codes(ind).items():
+        counts = pd.Series(np.bincount(codes, minlength=len(labels)), index=labels)
+        order = _category_order(dim, counts[counts > 0])
+        code = positions(labels, order)[codes]
+        keep = code >= 0
+        per = np.bincount(code[keep] * len(COHORTS) + cohort[keep],
+                          minlength=len(order) * len(COHORTS)).reshape(len(order), -1)
+        table = _grid(category=order, cohort=list(COHORT_ORDER))
+        table["individuals"] = np.column_stack([per.sum(axis=1), per]).reshape(-1).astype(
+            np.int64)
         table.insert(0, "dimension", dim)
         table["order"] = range(len(table))
         table["cell_id"] = "profile:" + dim + ":" + table["category"] + ":" + table["cohort"]
@@ -306,9 +354,9 @@ def _profiles(ind: Individuals) -> CellSet:
 def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
     """Individuals per cohort in every financial year of the extract up to the drop's, each
     year counted by the same rules; the drop's own year is the area total cells."""
-    dates = pd.concat([extract["nsp_transactions.csv"]["visit_date"],
-                       extract["interventions.csv"]["intervention_date"]])
-    starts = sorted(int(y) for y in financial_year_start(dates).dropna().unique()
+    months = _months(extract["nsp_transactions.csv"]["visit_date"],
+                     extract["interventions.csv"]["intervention_date"])
+    starts = sorted(int(y) for y in financial_year_start(months).dropna().unique()
                     if int(y) <= ind.period.start_year)
     rows, groups = [], []
     for start in starts:
@@ -328,49 +376,71 @@ def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
     return CellSet("trend", table, groups), [FinancialYear(s).label for s in starts]
 
 
+def _months(*dates: pd.Series) -> pd.Series:
+    """The first day of each distinct month of the dates (missing ones left out)."""
+    month = np.concatenate([d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+                            for d in dates])
+    month = month[~np.isnat(month)].astype(np.int64)
+    if not len(month):
+        return pd.Series([], dtype="datetime64[ns]")
+    first = month.min()
+    seen = np.flatnonzero(np.bincount(month - first)) + first
+    return pd.Series(seen.astype("datetime64[M]").astype("datetime64[ns]"))
+
+
 ACTIVITY_COLUMNS = ("nsp_visits", "nsp_returns", "interventions", "wellbeing_reviews",
                     "referrals_in", "referrals_out")
 
 
-def _site_events(extract: Extract, period: FinancialYear) -> pd.Series:
-    """Events in the period per site, quarter and kind (an ``ACTIVITY_COLUMNS`` name)."""
+def _site_events(extract: Extract, ind: Individuals, rows: _Rows,
+                 sites: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Events in the period per kind (an ``ACTIVITY_COLUMNS`` name): counts per site (rows:
+    those of ``sites``, then one for sites not listed) and quarter (columns)."""
+    n = len(sites)
 
-    def events(frame: pd.DataFrame, date_col: str, name: str,
-               mask: pd.Series | None = None) -> pd.DataFrame:
-        keep = period.contains(frame[date_col])
+    def count(site: np.ndarray, quarter: np.ndarray) -> np.ndarray:
+        site = np.where(site >= 0, site, n)
+        return np.bincount(site * len(QUARTERS) + quarter - 1,
+                           minlength=(n + 1) * len(QUARTERS)).reshape(n + 1, len(QUARTERS))
+
+    def events(frame: pd.DataFrame, date_col: str, mask: pd.Series | None = None) -> np.ndarray:
+        keep = ind.period.contains(frame[date_col])
         if mask is not None:
             keep &= mask
         f = frame[keep]
-        return pd.DataFrame({"site_code": f["site_code"].to_numpy(), "kind": name,
-                             "quarter": fiscal_quarter(f[date_col]).to_numpy()})
+        return count(positions(f["site_code"], sites["site_code"]),
+                     fiscal_quarter(f[date_col]).to_numpy())
 
-    nsp = extract["nsp_transactions.csv"]
+    visits = rows.take(slice(None, rows.visits))
+    returned = (ind.nsp["returned"] == "Y").to_numpy()
+    ints = rows.take(slice(rows.visits, None))
     ref = extract["referrals.csv"]
-    ev = pd.concat([
-        events(nsp, "visit_date", "nsp_visits"),
-        events(nsp, "visit_date", "nsp_returns", nsp["returned"] == "Y"),
-        events(extract["interventions.csv"], "intervention_date", "interventions"),
-        events(extract["wellbeing.csv"], "review_date", "wellbeing_reviews"),
-        events(ref, "referral_date", "referrals_in", ref["direction"] == "IN"),
-        events(ref, "referral_date", "referrals_out", ref["direction"] == "OUT"),
-    ], ignore_index=True)
-    return ev.groupby(["site_code", "quarter", "kind"]).size()
+    return {
+        "nsp_visits": count(visits.site, visits.quarter),
+        "nsp_returns": count(visits.site[returned], visits.quarter[returned]),
+        "interventions": count(ints.site, ints.quarter),
+        "wellbeing_reviews": events(extract["wellbeing.csv"], "review_date"),
+        "referrals_in": events(ref, "referral_date", ref["direction"] == "IN"),
+        "referrals_out": events(ref, "referral_date", ref["direction"] == "OUT"),
+    }
 
 
-def _activity(events: pd.Series, la_of: pd.Series, unit: str, codes: list[str]) -> pd.DataFrame:
-    """Activity per unit (site or service LA, with the area as ``TOTAL``) and quarter, from
+def _activity(events: dict[str, np.ndarray], la_of_site: np.ndarray, unit: str,
+              codes: list[str]) -> pd.DataFrame:
+    """Activity per unit (site, or service LA with the area as ``TOTAL``) and quarter, from
     the events per site (:func:`_site_events`)."""
-    n = events
-    if unit == "la_code":
-        ev = events.rename("n").reset_index()
-        ev["la_code"] = ev["site_code"].map(la_of)
-        ev = pd.concat([ev.dropna(subset=["la_code"]), ev.assign(la_code=TOTAL)])
-        n = ev.groupby([unit, "quarter", "kind"])["n"].sum()
-    n = n.unstack("kind")
-    grid = _grid(**{unit: codes, "quarter": list(QUARTERS)})
-    out = grid.merge(n.reset_index(), on=[unit, "quarter"], how="left")
+    out = _grid(**{unit: codes, "quarter": list(QUARTERS)})
     for col in ACTIVITY_COLUMNS:
-        out[col] = out[col].fillna(0).astype(np.int64) if col in out else np.int64(0)
+        per_site = events[col]
+        if unit == "la_code":
+            las = len(codes) - 1
+            in_la = la_of_site >= 0
+            per_la = np.zeros((las, len(QUARTERS)), dtype=np.int64)
+            np.add.at(per_la, la_of_site[in_la], per_site[:-1][in_la])
+            counts = np.vstack([per_la, per_site.sum(axis=0)])
+        else:
+            counts = per_site[:-1]
+        out[col] = counts.reshape(-1).astype(np.int64)
     return out[[unit, "quarter", *ACTIVITY_COLUMNS]]
 
 

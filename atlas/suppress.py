@@ -24,8 +24,9 @@ only where the attack (which knows rounded cells lie within +-b//2) still finds 
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -89,25 +90,36 @@ class CellTable:
 
     def suppress(self, threshold: int) -> tuple[set[str], int]:
         """Primary then secondary suppression; returns the suppressed ids and the primary count."""
-        suppressed = {k for k, v in self.values.items() if 0 < v < threshold}
-        primary = len(suppressed)
-        groups_of: dict[str, list[int]] = defaultdict(list)
-        for g, (total, parts) in enumerate(self.groups):
-            for cell in (total, *parts):
-                groups_of[cell].append(g)
-        queue = deque(sorted({g for c in suppressed for g in groups_of[c]}))
+        ids = list(self.values)
+        hidden, primary = self._suppress(threshold, ids, *self._members(_positions(ids)))
+        return set(np.asarray(ids, dtype=object)[hidden].tolist()), primary
+
+    def _suppress(self, threshold: int, ids: list[str], cells: np.ndarray,
+                  starts: np.ndarray) -> tuple[np.ndarray, int]:
+        """:meth:`suppress` on positions (``_members``): a worklist of groups; a group with
+        exactly one suppressed cell gets its complement (:meth:`_complement`), and the groups
+        of that cell are looked at again. Returns whether each cell is hidden."""
+        value = [int(v) for v in self.values.values()]
+        hidden = bytearray(0 < v < threshold for v in value)
+        primary = sum(hidden)
+        group = np.repeat(np.arange(len(self.groups)), np.diff(starts))
+        # each cell's groups, in group order (a group as often as the cell is in it)
+        by_cell = np.argsort(cells, kind="stable")
+        groups_of, cell_starts = group[by_cell].tolist(), np.searchsorted(
+            cells[by_cell], np.arange(len(ids) + 1)).tolist()
+        queue = deque(np.unique(group[np.frombuffer(hidden, dtype=bool)[cells]]).tolist())
+        members, starts = cells.tolist(), starts.tolist()
         while queue:
-            total, parts = self.groups[queue.popleft()]
-            cells = [*parts, total]
-            hidden = [c for c in cells if c in suppressed]
-            if len(hidden) != 1:
+            g = queue.popleft()
+            m = members[starts[g]:starts[g + 1]]  # the total first, then the parts
+            if sum(map(hidden.__getitem__, m)) != 1:
                 continue
-            pick = self._complement(cells, suppressed)
+            pick = self._complement(m, hidden, value, ids)
             if pick is None:
                 continue
-            suppressed.add(pick)
-            queue.extend(groups_of[pick])
-        return suppressed, primary
+            hidden[pick] = 1
+            queue.extend(groups_of[cell_starts[pick]:cell_starts[pick + 1]])
+        return np.frombuffer(hidden, dtype=bool).copy(), primary
 
     def protect(self, threshold: int, rounding: int = 0,
                 max_tries: int = 8) -> tuple[set[str], int, dict[str, int]]:
@@ -116,19 +128,18 @@ class CellTable:
         ids = list(self.values)
         true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
         published = round_to(true, rounding)
+        cells, starts = self._members(_positions(ids))
         if rounding > 1:
             hidden = (true > 0) & (true < threshold)
             primary = int(hidden.sum())
         else:
-            chosen, primary = self.suppress(threshold)
-            hidden = np.fromiter((c in chosen for c in ids), dtype=bool, count=len(ids))
-        where = {c: i for i, c in enumerate(ids)}
-        groups = self.matrix(where)
+            hidden, primary = self._suppress(threshold, ids, cells, starts)
+        groups = self._matrix(cells, starts, len(ids))
         members = groups.tocsc()
         near = None
         while True:
             problem = self.problem(published, hidden, groups, threshold, rounding)
-            found = attack.intervals(problem, near=near)
+            found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
                 raise DisclosureError("disclosure control: the counts do not add up in their "
                                       f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
@@ -140,8 +151,8 @@ class CellTable:
                 rows = members[:, cell].indices
                 if added[groups[rows].indices].any():
                     continue  # a complement was just added to one of its groups: re-attack
-                pick = self._protector(cell, published, hidden, groups, threshold, rounding,
-                                       ids, max_tries)
+                pick = self._protector(cell, published, hidden, groups, members, threshold,
+                                       rounding, ids, max_tries)
                 hidden[pick] = added[pick] = True
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())
@@ -150,12 +161,13 @@ class CellTable:
 
     def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
         """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
-        rows, cols, vals = [], [], []
-        for g, (total, parts) in enumerate(self.groups):
-            rows.extend([g] * (len(parts) + 1))
-            cols.extend([where[total], *(where[p] for p in parts)])
-            vals.extend([-1.0] + [1.0] * len(parts))
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.groups), len(where)))
+        return self._matrix(*self._members(where), len(where))
+
+    def _matrix(self, cells: np.ndarray, starts: np.ndarray, n: int) -> sparse.csr_matrix:
+        rows = np.repeat(np.arange(len(self.groups)), np.diff(starts))
+        vals = np.ones(len(cells))
+        vals[starts[:-1]] = -1.0
+        return sparse.csr_matrix((vals, (rows, cells)), shape=(len(self.groups), n))
 
     @staticmethod
     def problem(published: np.ndarray, hidden: np.ndarray, groups: sparse.csr_matrix,
@@ -165,12 +177,12 @@ class CellTable:
         return attack.Problem(lo, hi, groups, hidden.copy())
 
     def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
-                   groups: sparse.csr_matrix, threshold: int, rounding: int, ids: list[str],
-                   max_tries: int) -> list[int]:
+                   groups: sparse.csr_matrix, by_cell: sparse.csc_matrix, threshold: int,
+                   rounding: int, ids: list[str], max_tries: int) -> list[int]:
         """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
         one cell sharing a group with it (smallest non-zero first), else such a cell and one
-        of its own group partners (so it is not pinned down in turn); else the cheapest one."""
-        by_cell = groups.tocsc()
+        of its own group partners (so it is not pinned down in turn); else the cheapest one.
+        ``by_cell``: ``groups`` by column."""
 
         def partners(of: int, exclude: set[int]) -> list[int]:
             near = np.unique(groups[by_cell[:, of].indices].indices)
@@ -193,19 +205,37 @@ class CellTable:
             trial = hidden.copy()
             trial[list(picks)] = True
             found = attack.intervals(self.problem(published, trial, groups, threshold,
-                                                  rounding), cells=only)
+                                                  rounding), cells=only, threshold=threshold)
             if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
                 return list(picks)
         return [order[0]]
 
-    def _complement(self, cells: list[str], suppressed: set[str]) -> str | None:
-        """The smallest non-zero published cell (parts before the total); else any zero."""
-        open_cells = [c for c in cells if c not in suppressed]
+    @staticmethod
+    def _complement(cells: list[int], hidden: bytearray, value: list[int],
+                    ids: list[str]) -> int | None:
+        """The smallest non-zero published cell of a group (``cells``: its total first), parts
+        before the total, then by id; else any zero; None when every cell is hidden."""
+        open_cells = [c for c in cells if not hidden[c]]
         if not open_cells:
             return None
-        nonzero = [c for c in open_cells if self.values[c] > 0]
-        pool = nonzero or open_cells
-        return min(pool, key=lambda c: (self.values[c], c == cells[-1], c))
+        nonzero = [c for c in open_cells if value[c] > 0]
+        total = cells[0]
+        return min(nonzero or open_cells, key=lambda c: (value[c], c == total, ids[c]))
+
+    def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Every group's cells (positions in ``where``), its total first, one after the other;
+        and where each group starts (one more entry: the end)."""
+        sizes = np.fromiter((len(parts) + 1 for _, parts in self.groups), dtype=np.int64,
+                            count=len(self.groups))
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        cells = np.fromiter(map(where.__getitem__, chain.from_iterable(
+            (total, *parts) for total, parts in self.groups)), dtype=np.int64, count=starts[-1])
+        return cells, starts
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    """Each cell id's position."""
+    return {c: i for i, c in enumerate(ids)}
 
 
 def round_to(values: np.ndarray, base: int) -> np.ndarray:
@@ -241,26 +271,28 @@ def protect(counts: Counts, threshold: int, rounding: int = 0,
     cells = CellTable()
     ids = _register(cells, counts)
     _register_extra(cells, extra)
-    suppressed, primary, published = cells.protect(threshold, rounding)
-    tables = {}
-    msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
-    for name, frame in (("service_la", counts.service_la),
-                        ("residence_lsoa", counts.residence_lsoa),
-                        ("residence_la", counts.residence_la),
-                        ("site_activity", counts.site_activity), *msoa):
-        hidden = ids[name].isin(suppressed)
+    suppressed, primary, _ = cells.protect(threshold, rounding)
+    attacked = cells.attacked
+    where = pd.Index(attacked.ids)
+
+    def published(frame: pd.DataFrame, cell_ids: pd.Series) -> pd.DataFrame:
+        pos = where.get_indexer(cell_ids)
+        hidden = attacked.hidden[pos]
         out = frame.copy()
-        out["individuals"] = ids[name].map(published).astype("Int64").mask(hidden)
-        out["suppressed"] = hidden.to_numpy()
-        tables[name] = out
-    tables["service_la"] = _with_rates(tables["service_la"])
-    published_extra = {}
-    for cell_set in extra:
-        out = cell_set.table.copy()
-        hidden = out["cell_id"].isin(suppressed).to_numpy()
-        out["individuals"] = out["cell_id"].map(published).astype("Int64").mask(hidden)
+        out["individuals"] = pd.Series(attacked.published[pos], index=frame.index).astype(
+            "Int64").mask(hidden)
         out["suppressed"] = hidden
-        published_extra[cell_set.name] = out
+        return out
+
+    msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
+    tables = {name: published(frame, ids[name])
+              for name, frame in (("service_la", counts.service_la),
+                                  ("residence_lsoa", counts.residence_lsoa),
+                                  ("residence_la", counts.residence_la),
+                                  ("site_activity", counts.site_activity), *msoa)}
+    tables["service_la"] = _with_rates(tables["service_la"])
+    published_extra = {cell_set.name: published(cell_set.table, cell_set.table["cell_id"])
+                       for cell_set in extra}
     return Published(**tables, threshold=threshold, primary=primary,
                      secondary=len(suppressed) - primary, extra=published_extra,
                      rounding=rounding, attacked=cells.attacked)
@@ -344,21 +376,19 @@ def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
     ids = "msoa:" + msoa["msoa_code"].astype(str) + ":" + msoa["cohort"].astype(str)
     cells.add(ids, msoa["individuals"])
     frame = msoa.assign(id=ids.to_numpy())
-    for _, row in frame.groupby("msoa_code", sort=True):
-        by = dict(zip(row["cohort"], row["id"]))
-        cells.group(by[ALL], [by[c] for c in COHORTS])
+    _cohort_groups(cells, frame, "msoa_code")
     # the LSOAs of an MSOA add to it, cohort by cohort
     member = lsoa_ids.merge(links[["lsoa_code", "msoa_code"]], on="lsoa_code")
     member = member.assign(total="msoa:" + member["msoa_code"] + ":" + member["cohort"])
-    for total, part in member.groupby("total", sort=True):
-        cells.group(total, sorted(part["id"]))
+    keys, parts = _parts_by(member, ["total"])
+    cells.groups.extend(zip(keys["total"].tolist(), parts))
     # the MSOAs of an LA and its "LSOA not known" cell add to the LA
     straddled = set(links.loc[links["msoa_la_code"] == "", "la_code"])
     unknown = lsoa_ids[lsoa_ids["lsoa_code"].str.endswith("-UNKNOWN")]
     parts = pd.concat([frame[["la_code", "cohort", "id"]], unknown[["la_code", "cohort", "id"]]])
     parts = parts[(parts["la_code"] != "") & ~parts["la_code"].isin(straddled)]
-    for (la_code, cohort), part in parts.groupby(["la_code", "cohort"], sort=True):
-        cells.group(la_ids[(la_code, cohort)], sorted(part["id"]))
+    keys, parts = _parts_by(parts, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
     return ids
 
 

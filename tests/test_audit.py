@@ -22,7 +22,7 @@ from atlas.extract import read_extract
 from atlas.individuals import ALL, COHORTS
 from atlas.recipe import load_recipe
 from atlas.render.tables import render_tables
-from atlas.suppress import CellTable, knowledge, protect, round_to
+from atlas.suppress import CellTable, _register, knowledge, protect, round_to
 from conftest import ROOT
 
 DEMO_EXTRACT = ROOT / "boundaries" / "demo" / "extract"
@@ -157,6 +157,61 @@ def test_random_hierarchical_tables_leave_the_attacker_nothing(counts, rounding,
         assert not ((shown > 0) & (shown < threshold)).any()
         if rounding:
             assert (shown % rounding == 0).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.sampled_from([0, 5]), st.sampled_from([3, 5]), st.booleans())
+def test_the_attack_given_the_threshold_finds_the_cells_exact_bounds_expose(counts, rounding,
+                                                                            threshold, guard):
+    # the small cells hidden, alone (often pinned down) or with the one-more-per-group
+    # heuristic's complements (now and then narrowed to small values)
+    cells = CellTable()
+    _register(cells, counts)
+    ids = list(cells.values)
+    true = np.array(list(cells.values.values()))
+    chosen, _ = cells.suppress(threshold)
+    hidden = ((true > 0) & (true < threshold)) | (guard and np.array([c in chosen for c in ids]))
+    problem = CellTable.problem(round_to(true, rounding), hidden,
+                                cells.matrix({c: i for i, c in enumerate(ids)}), threshold,
+                                rounding)
+    exact = attack.intervals(problem)
+    short = attack.intervals(problem, threshold=threshold)
+    bad = hidden & attack.exposed(exact.low, exact.high, threshold)
+    assert (hidden & attack.exposed(short.low, short.high, threshold)).tolist() == bad.tolist()
+    assert short.low[bad] == pytest.approx(exact.low[bad])
+    assert short.high[bad] == pytest.approx(exact.high[bad])
+
+
+def test_the_attack_given_the_threshold_gives_exposed_cells_their_exact_bounds():
+    cells = _crafted()
+    ids = list(cells.values)
+    hidden, _ = cells.suppress(5)
+    mask = np.array([c in hidden for c in ids])
+    problem = CellTable.problem(np.array(list(cells.values.values())), mask,
+                                cells.matrix({c: i for i, c in enumerate(ids)}), 5, 0)
+    found = attack.intervals(problem, threshold=5)
+    bad = {ids[i] for i in np.flatnonzero(mask & attack.exposed(found.low, found.high, 5))}
+    assert bad == {"L1:psy", "L1:ipeds"}
+    for cell in bad:
+        assert (found.low[ids.index(cell)], found.high[ids.index(cell)]) == pytest.approx(
+            (1.0, 4.0))
+
+
+@pytest.mark.parametrize("parts", [[2] * 12, [1] * 5 + [0] * 7, [1, 1, 3, 4] * 4 + [9]])
+def test_many_hidden_parts_of_one_group_are_shown_safe_by_few_tables(parts):
+    # a vertex puts the group's total on one hidden part: one table per part without the lift
+    cells = CellTable()
+    ids = [f"p{i}" for i in range(len(parts))]
+    cells.add(pd.Series(["t", *ids]), pd.Series([sum(parts), *parts]))
+    cells.group("t", ids)
+    hidden = np.array([False] + [0 < v < 5 for v in parts])
+    problem = CellTable.problem(np.array([sum(parts), *parts]), hidden,
+                                cells.matrix({c: i for i, c in enumerate(["t", *ids])}), 5, 0)
+    exact = attack.intervals(problem)
+    short = attack.intervals(problem, threshold=5)
+    bad = attack.exposed(exact.low, exact.high, 5) & hidden
+    assert (attack.exposed(short.low, short.high, 5) & hidden).tolist() == bad.tolist()
+    assert short.solves < exact.solves
 
 
 def test_a_tampered_table_fails_the_audit_naming_file_and_line(tmp_path):
