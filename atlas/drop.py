@@ -119,7 +119,12 @@ def compute_stages(recipe: Recipe,
 def compute_drop(recipe: Recipe,
                  progress: Callable[[str], None] = lambda _: None) -> DropContent:
     """Run every stage and render every output file in memory."""
-    st = compute_stages(recipe, progress)
+    return finish_drop(recipe, compute_stages(recipe, progress), progress)
+
+
+def finish_drop(recipe: Recipe, st: Stages,
+                progress: Callable[[str], None] = lambda _: None) -> DropContent:
+    """Render every output file of computed stages in memory, then audit them."""
     extract, geo, sites, ind, msoa_of = st.extract, st.geo, st.sites, st.ind, st.msoa_of
     counts, report_counts, published = st.counts, st.report_counts, st.published
     ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
