@@ -208,12 +208,13 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
     ids = _register(cells, Counts(**structure, cohorts={}, area_name=""))
     where = {c: i for i, c in enumerate(cells.values)}
     names = list(cells.values)
+    index = pd.Index(names)  # every id the tables name is one of its cells
     value = np.full(len(where), np.nan)
     hidden = np.zeros(len(where), dtype=bool)
     seen = np.zeros(len(where), dtype=bool)
     for attr, frame in frames.items():
         path = next(p for p, (a, _) in COLUMNS.items() if a == attr)
-        pos = ids[attr].map(where).to_numpy()
+        pos = index.get_indexer(ids[attr])
         text = frame["individuals"].str.strip()
         blank = (text == "").to_numpy()
         flagged = (frame["suppressed"].str.lower() == "true").to_numpy()

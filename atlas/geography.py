@@ -17,10 +17,12 @@ from typing import Sequence
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from .errors import GeographyError
+from .geometry_cache import cache_folder, geometry_key, read_cached, write_cached
 from .la_dissolve import dissolve_las
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ LSOA_NAME_COLUMNS = ("lsoa21nm", "lsoa11nm", "lsoa_name", "name")
 LA_CODE_RE = re.compile(r"^lad\d{2}cd$|^la_code$|^laua$")
 LA_NAME_RE = re.compile(r"^lad\d{2}nm$|^la_name$")
 LOOKUP_LSOA_RE = re.compile(r"^lsoa(\d{2})cd$")
+AREA_VERSION = "1"  # bump when the area computation changes
 
 
 def _empty_msoas() -> gpd.GeoDataFrame:
@@ -65,8 +68,8 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
                    cache: Path | None | bool = True) -> Geography:
     """Read and join the directory, boundaries, lookup and population; check they agree.
 
-    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache) and
-    :func:`atlas.la_dissolve.dissolve_las`.
+    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache),
+    :func:`atlas.la_dissolve.dissolve_las` and :func:`area_km2`.
     """
     lsoas = read_lsoa_boundaries(lsoa_files)
     directory = load_directory(postcodes, set(lsoas["lsoa_code"]), cache=cache)
@@ -79,15 +82,25 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
     else:
         lsoa_msoa, msoas = pd.Series(dtype=object), _empty_msoas()
     for frame in (lsoas, las, msoas):
-        frame["area_km2"] = area_km2(frame)
+        frame["area_km2"] = area_km2(frame, cache)
     return Geography(directory, lsoas, las, msoas, lsoa_msoa)
 
 
-def area_km2(frame: gpd.GeoDataFrame) -> pd.Series:
-    """Each polygon's area in square kilometres, measured in British National Grid."""
+def area_km2(frame: gpd.GeoDataFrame, cache: Path | None | bool = False) -> pd.Series:
+    """Each polygon's area in square kilometres, measured in British National Grid (cached by
+    content, :mod:`atlas.geometry_cache`, unless ``cache`` is False: projecting is slow)."""
     if frame.empty:
         return pd.Series(dtype=float, index=frame.index)
-    return frame.geometry.to_crs(BNG).area / 1e6
+    folder = cache_folder(cache)
+    if folder is None:
+        return frame.geometry.to_crs(BNG).area / 1e6
+    name = "areas-" + geometry_key(frame.geometry.values, AREA_VERSION, str(frame.crs), BNG)
+    table = read_cached(folder, name)
+    if table is not None and table.num_rows == len(frame):
+        return pd.Series(table["km2"].to_numpy(), index=frame.index)
+    area = frame.geometry.to_crs(BNG).area / 1e6
+    write_cached(folder, name, pa.table({"km2": pa.array(area.to_numpy(dtype=float))}))
+    return area
 
 
 def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:

@@ -38,15 +38,19 @@ DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 POSTCODE_SHAPE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # what a match reads as
 
-_ALNUM, _DIGIT, _SEP = 1, 2, 4  # byte classes (bit flags)
-_CLASS = np.zeros(256, dtype=np.uint8)
-for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
-    _CLASS[_c] = _ALNUM
-for _c in b"0123456789":
-    _CLASS[_c] = _ALNUM | _DIGIT
+# byte tables for bytes.translate: 1 where a byte is a letter or digit, a digit, a separator
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_DIGITS = b"0123456789"
 # token separators: Python's \s on ASCII, and the punctuation of the token pattern
-for _c in b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ,;:\"'<>()[]{}=&":
-    _CLASS[_c] = _SEP
+_SEPARATORS = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ,;:\"'<>()[]{}=&"
+
+
+def _table(members: bytes) -> bytes:
+    return bytes(1 if b in members else 0 for b in range(256))
+
+
+_ALNUM_TABLE, _DIGIT_TABLE, _SEP_TABLE = (_table(_LETTERS + _DIGITS), _table(_DIGITS),
+                                          _table(_SEPARATORS))
 # Python's \s beyond ASCII (str.isspace), as UTF-8: also token separators
 UNICODE_SPACES = "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
     "\u2028\u2029\u202f\u205f\u3000"
@@ -140,15 +144,16 @@ def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[t
             data = text.encode("utf-8")
         texts[path] = data
         arr = np.frombuffer(data, dtype=np.uint8)
-        cls = _CLASS[arr]
-        hits = [(int(p), "a client's full postcode") for p in _postcodes(arr, cls, needles)]
+        digit = _mask(data, _DIGIT_TABLE)
+        hits = [(int(p), "a client's full postcode")
+                for p in _postcodes(arr, _mask(data, _ALNUM_TABLE), digit, needles)]
         if _unicode_digits(arr, text):
             wanted = set(needles.date_texts.to_pylist())
             hits += [(len(text[:m.start()].encode()), "a client's date of birth")
                      for m in DATE_RE.finditer(text) if _iso(m) in wanted]
         else:
-            hits += [(int(p), "a client's date of birth") for p in _dates(arr, cls, needles)]
-        starts, ends = _tokens(arr, cls)
+            hits += [(int(p), "a client's date of birth") for p in _dates(arr, digit, needles)]
+        starts, ends = _tokens(data, arr)
         signature = _signatures(arr, starts, ends)
         for kind, words in (("a client_ref", needles.client_refs),
                             ("a client attributor", needles.attributors)):
@@ -189,9 +194,19 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
+def _mask(data: bytes, table: bytes) -> np.ndarray:
+    """Whether each byte is one of the table's (``bytes.translate``: far faster than a numpy
+    lookup indexed by the bytes)."""
+    return np.frombuffer(data.translate(table), dtype=bool)
+
+
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of every maximal run of True in ``mask``."""
-    edges = np.flatnonzero(np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    if len(mask) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    edges = np.r_[0, edges] if mask[0] else edges
+    edges = np.r_[edges, len(mask)] if mask[-1] else edges
     return edges[0::2], edges[1::2]
 
 
@@ -202,11 +217,12 @@ def _values(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
     return digits @ _POWERS
 
 
-def _postcodes(arr: np.ndarray, cls: np.ndarray, needles: Needles) -> np.ndarray:
+def _postcodes(arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray,
+               needles: Needles) -> np.ndarray:
     """Offsets of the postcode matches that are client postcodes."""
-    starts, ends = _runs((cls & _ALNUM) > 0)
+    starts, ends = _runs(alnum)
     size = ends - starts
-    letter_first = (cls[starts] & _DIGIT) == 0
+    letter_first = ~digit[starts]
     whole = np.flatnonzero(letter_first & (size >= 5) & (size <= 7))
     hit = whole[_member(_values(arr, starts[whole], ends[whole]), needles.postcodes)]
     # outward code, one space, inward code
@@ -233,9 +249,9 @@ def _iso(m: re.Match[str]) -> str:
     return f"{y}-{mo}-{d}"
 
 
-def _dates(arr: np.ndarray, cls: np.ndarray, needles: Needles) -> np.ndarray:
+def _dates(arr: np.ndarray, digit: np.ndarray, needles: Needles) -> np.ndarray:
     """Offsets of the date matches (ASCII digits) that are clients' dates of birth."""
-    starts, ends = _runs((cls & _DIGIT) > 0)
+    starts, ends = _runs(digit)
     if len(starts) < 3:
         return np.zeros(0, dtype=np.int64)
     size = ends - starts
@@ -267,10 +283,11 @@ def _numbers(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     return np.where(short, digit @ np.array([1000, 100, 10, 1]), -1)
 
 
-def _tokens(arr: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _tokens(data: bytes, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end of every token of the text: the maximal runs between separators."""
-    sep = (cls & _SEP) > 0
+    sep = _mask(data, _SEP_TABLE)
     if (arr >= 0x80).any():
+        sep = sep.copy()
         _mark_unicode_spaces(arr, sep)
     return _runs(~sep)
 

@@ -58,20 +58,33 @@ def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
     snapping to a half-metre grid first makes neighbours share their edges exactly, which
     ``coverage_simplify`` and the dissolves to MSOA and LA need. Computed once per geography
     (the page and the GeoJSON download both use it)."""
+    return _simplified(geo)[0].copy()
+
+
+def simplified_lsoas_wgs84(geo: Geography) -> gpd.GeoDataFrame:
+    """:func:`simplified_lsoas` in WGS84 (projected once per geography)."""
+    return _simplified(geo)[1].copy()
+
+
+def _simplified(geo: Geography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     cached = geo.__dict__.get("_simplified_lsoas")
     if cached is not None and cached[0] is geo.lsoas:
-        return cached[1].copy()
-    bng = geo.lsoas.to_crs(BNG)
-    simple = cached_simplify(np.asarray(bng.geometry.values), f"{BNG} {SNAP_M} {SIMPLIFY_M}",
-                             _snap_and_simplify)
-    out = gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
-    geo.__dict__["_simplified_lsoas"] = (geo.lsoas, out)
-    return out.copy()
+        return cached[1], cached[2]
+    crs = geo.lsoas.crs
 
+    def simplify(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bng = gpd.GeoSeries(geoms, crs=crs).to_crs(BNG).values
+        snapped = shapely.make_valid(shapely.set_precision(np.asarray(bng), SNAP_M))
+        simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
+        return simple, np.asarray(gpd.GeoSeries(simple, crs=BNG).to_crs(WGS84).values)
 
-def _snap_and_simplify(geoms: np.ndarray) -> np.ndarray:
-    snapped = shapely.make_valid(shapely.set_precision(geoms, SNAP_M))
-    return shapely.coverage_simplify(snapped, SIMPLIFY_M)
+    simple, wgs = cached_simplify(np.asarray(geo.lsoas.geometry.values),
+                                  f"{crs} -> {BNG} {SNAP_M} {SIMPLIFY_M} -> {WGS84}", simplify)
+    rest = geo.lsoas.drop(columns="geometry")
+    out = (gpd.GeoDataFrame(rest, geometry=simple, crs=BNG),
+           gpd.GeoDataFrame(rest, geometry=wgs, crs=WGS84))
+    geo.__dict__["_simplified_lsoas"] = (geo.lsoas, *out)
+    return out
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
@@ -90,19 +103,20 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _CHARS = np.frombuffer(ALPHABET, dtype=np.uint8)
 _GROUPS = 13  # 5-bit groups in a 64-bit integer
+_LIMITS = np.uint64(32) ** np.arange(1, _GROUPS, dtype=np.uint64)  # values needing k+2 groups
 
 
 def pack_ints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     """The packed characters of ``values`` and how many characters each value took."""
     v = np.asarray(values, dtype=np.int64)
     z = np.where(v >= 0, v * 2, -v * 2 - 1).astype(np.uint64)
-    shifts = (np.arange(_GROUPS, dtype=np.uint64) * np.uint64(5))
-    digits = (z[:, None] >> shifts[None, :]) & np.uint64(31)
-    n_groups = 1 + ((z[:, None] >> shifts[None, 1:]) > 0).sum(axis=1)
-    k = np.arange(_GROUPS)
-    last = k[None, :] == (n_groups - 1)[:, None]
-    chars = _CHARS[digits.astype(np.int64) + 32 * last]
-    return chars[k[None, :] < n_groups[:, None]].tobytes(), n_groups
+    n_groups = np.searchsorted(_LIMITS, z, side="right") + 1
+    ends = np.cumsum(n_groups)
+    k = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - n_groups, n_groups)
+    digits = (np.repeat(z, n_groups) >> (k * 5).astype(np.uint64)) & np.uint64(31)
+    last = np.zeros(len(k), dtype=bool)
+    last[ends - 1] = True
+    return _CHARS[digits.astype(np.int64) + 32 * last].tobytes(), n_groups
 
 
 def unpack_ints(text: str) -> list[int]:
@@ -172,7 +186,10 @@ def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
     """Integers (rates as whole tenths: 3.2 -> 32, shorter than 3.2 in JSON); None if missing."""
     arr = values.to_numpy(dtype=float, na_value=np.nan)
     arr = np.rint(arr * 10) if tenths else arr
-    return [None if np.isnan(x) else int(x) for x in arr]
+    missing = np.isnan(arr)
+    out = np.where(missing, 0, arr).astype(np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series,
@@ -198,8 +215,9 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
               siting: PublishedPlan | None = None) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
     overlays, in the order of the LSOA level, when the drop has a plan)."""
+    wgs = simplified_lsoas_wgs84(geo) if shapes is None else shapes.to_crs(WGS84)
     shapes = simplified_lsoas(geo) if shapes is None else shapes
-    origin = origin_of(shapes)
+    origin = origin_of(wgs)
     levels: list[Level] = []
 
     def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, geoms: gpd.GeoSeries,
@@ -208,7 +226,7 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
         levels.append(Level(id=level_id, label=label, codes=list(codes), names=list(names),
                             shapes=encode_shapes(geoms, origin), values=values, breaks=breaks))
 
-    add("lsoa", "LSOA", shapes["lsoa_code"], shapes["lsoa_name"], shapes.geometry,
+    add("lsoa", "LSOA", shapes["lsoa_code"], shapes["lsoa_name"], wgs.geometry,
         published.residence_lsoa, "lsoa_code", shapes["population"])
     if msoa_of is not None and published.residence_msoa is not None:
         link = msoa_of.set_index("lsoa_code")
@@ -223,7 +241,7 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
     la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
     add("la", "Local authority", la_geoms.index.to_series(), las["la_name"], la_geoms, la_table,
         "la_code", las["population"])
-    minx, miny, maxx, maxy = shapes.to_crs(WGS84).total_bounds
+    minx, miny, maxx, maxy = wgs.total_bounds
     return {
         "threshold": published.threshold, "scale": SCALE, "origin": list(origin),
         "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],

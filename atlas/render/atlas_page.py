@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import jinja2
 import pandas as pd
@@ -24,7 +24,8 @@ from markupsafe import Markup
 from ..geography import Geography
 from ..suppress import Published
 from .assets import front_end_assets
-from .atlas_data import page_data, simplified_lsoas, split_lsoas
+from .atlas_data import page_data, simplified_lsoas, simplified_lsoas_wgs84, split_lsoas
+from .geojson import geojson_bytes
 from .reports import TEMPLATES
 from .siting_layer import LAYERS as SITING_LAYERS
 
@@ -122,12 +123,10 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
 def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
     """The download ``tables/residence_lsoa.geojson``: simplified LSOAs with the published
     residents per cohort (empty where suppressed) as properties."""
-    shapes = simplified_lsoas(geo).to_crs("EPSG:4326")
+    shapes = simplified_lsoas_wgs84(geo)
     table = published.residence_lsoa
     wide = table.pivot(index="lsoa_code", columns="cohort", values="individuals")
     out = shapes[["lsoa_code", "lsoa_name", "la_code", "geometry"]].copy()
     for cohort in table["cohort"].unique():
         out[cohort] = out["lsoa_code"].map(wide[cohort]).astype("Int64")
-    geo_dict: dict[str, Any] = out.to_geo_dict(drop_id=True, na="null")
-    return {"tables/residence_lsoa.geojson":
-            json.dumps(geo_dict, sort_keys=True, separators=(",", ":")).encode("utf-8")}
+    return {"tables/residence_lsoa.geojson": geojson_bytes(out)}
