@@ -26,7 +26,7 @@ def test_cached_areas_are_the_computed_ones_and_follow_the_polygons(tmp_path):
     assert 70 < fresh.iloc[0] < 80  # about 6.7 km by 11.1 km
     assert len(list(tmp_path.glob("areas-*.parquet"))) == 1
     moved = area_km2(_frame(shift=0.1), cache=tmp_path)
-    assert moved.iloc[1] > 2 * fresh.iloc[1] and len(list(tmp_path.glob("areas-*"))) == 2
+    assert moved.iloc[1] > 1.9 * fresh.iloc[1] and len(list(tmp_path.glob("areas-*"))) == 2
 
 
 def test_the_key_covers_polygons_and_settings():
