@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-import jinja2
 import pandas as pd
 from markupsafe import Markup
 
@@ -26,7 +25,7 @@ from ..suppress import Published
 from .assets import front_end_assets
 from .atlas_data import page_data, simplified_lsoas, simplified_lsoas_wgs84, split_lsoas
 from .geojson import geojson_bytes
-from .reports import TEMPLATES
+from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
 
 if TYPE_CHECKING:
@@ -114,9 +113,7 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    files["atlas.html"] = env.get_template("atlas.html.j2").render(**context).encode("utf-8")
+    files["atlas.html"] = environment().get_template("atlas.html.j2").render(**context).encode("utf-8")
     return files
 
 
