@@ -93,7 +93,16 @@ def environment() -> jinja2.Environment:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+    """None, NA, NaN or empty text (the common kinds decided without ``pd.isna``)."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, (int, np.integer)):
+        return False
+    if isinstance(value, float):
+        return value != value
+    return bool(pd.isna(value)) or value == ""
 
 
 def _mark() -> Markup:
@@ -257,23 +266,21 @@ def published_period(counts: ReportCounts) -> str:
 def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Any]:
     summary = tables["monitoring_cohort_summary"]
     by_la = []
-    for code, part in summary.groupby("la_code", sort=False):
-        by = part.set_index("cohort")
-        by_la.append({"la_code": code, "la_name": part["la_name"].iloc[0],
-                      "total": code == TOTAL,
-                      "cells": [{"last_quarter": by.at[c, "last_quarter"],
-                                 "twelve_months": by.at[c, "twelve_months"],
-                                 "share": by.at[c, "share_of_all"],
-                                 "rate": by.at[c, "rate_per_1000"],
-                                 "ci": _ci(by.at[c, "rate_lower"], by.at[c, "rate_upper"])}
+    for code, rows in _grouped(summary, "la_code"):
+        by = {r["cohort"]: r for r in rows}
+        by_la.append({"la_code": code, "la_name": rows[0]["la_name"], "total": code == TOTAL,
+                      "cells": [{"last_quarter": by[c]["last_quarter"],
+                                 "twelve_months": by[c]["twelve_months"],
+                                 "share": by[c]["share_of_all"],
+                                 "rate": by[c]["rate_per_1000"],
+                                 "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"])}
                                 for c in COHORT_ORDER]})
     area = next(r for r in by_la if r["total"])
-    act = tables["monitoring_la_activity"]
-    activity = [{"la_name": part["la_name"].iloc[0], "total": code == TOTAL,
-                 "quarters": [dict(r._asdict(), average=_average(r),
-                                   returns_text=_returns_text(r.nsp_visits, r.nsp_returns))
-                              for r in part.itertuples(index=False)]}
-                for code, part in act.groupby("la_code", sort=False)]
+    activity = [{"la_name": rows[0]["la_name"], "total": code == TOTAL,
+                 "quarters": [dict(r, average=_average(r),
+                                   returns_text=_returns_text(r["nsp_visits"], r["nsp_returns"]))
+                              for r in rows]}
+                for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")]
     area_last = activity[-1]["quarters"][-1]
     prof = tables["monitoring_profiles"]
     profiles = []
@@ -292,11 +299,29 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
             "profiles": profiles, "trend": years}
 
 
-def _average(row: Any) -> float | str | None:
+def _grouped(frame: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The rows as records (``to_dict("records")``), grouped as ``frame.groupby(keys,
+    sort=False)`` groups them: groups in order of first appearance, each its key (a tuple for
+    several keys) and its rows in frame order; rows with a missing key are left out."""
+    records = frame.to_dict("records")
+    group = frame.groupby(keys, sort=False).ngroup().to_numpy(dtype=float, na_value=np.nan)
+    kept = np.flatnonzero(~np.isnan(group))
+    order = kept[np.argsort(group[kept], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else order
+    names = [keys] if isinstance(keys, str) else keys
+    out = []
+    for a, b in zip(starts, [*starts[1:], len(order)]):
+        rows = [records[i] for i in order[a:b]]
+        key = tuple(rows[0][k] for k in names)
+        out.append((key[0] if isinstance(keys, str) else key, rows))
+    return out
+
+
+def _average(row: dict[str, Any]) -> float | str | None:
     """Interventions per person: withheld (None) where the clients are suppressed."""
-    if _missing(row.intervention_clients):
+    if _missing(row["intervention_clients"]):
         return None
-    return "–" if row.intervention_clients == 0 else row.interventions_per_person
+    return "–" if row["intervention_clients"] == 0 else row["interventions_per_person"]
 
 
 def _ci(lo: Any, hi: Any) -> str:
@@ -409,21 +434,17 @@ def _site_order(site_activity: pd.DataFrame, names: pd.DataFrame) -> pd.DataFram
 
 def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     def grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return [{"la_name": la, "rows": part.to_dict("records")}
-                for la, part in frame.groupby("la_name", sort=False)]
+        return [{"la_name": la, "rows": rows} for la, rows in _grouped(frame, "la_name")]
+
+    def series(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {c: [r[c] for r in rows] for c in ("nsp_visits", "nsp_returns", "interventions")}
 
     act = tables["data_quality_activity"]
-    site_act = []
-    for (code, name, la), part in act[act["unit"] == "site"].groupby(
-            ["code", "name", "la_name"], sort=False):
-        site_act.append({"code": code, "name": name, "la_name": la,
-                         **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
-                                                       "interventions")}})
-    la_act = []
-    for (code, name), part in act[act["unit"] == "la"].groupby(["code", "name"], sort=False):
-        la_act.append({"code": code, "name": name, "total": code == TOTAL,
-                       **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
-                                                     "interventions")}})
+    site_act = [{"code": code, "name": name, "la_name": la, **series(rows)}
+                for (code, name, la), rows in _grouped(act[act["unit"] == "site"],
+                                                       ["code", "name", "la_name"])]
+    la_act = [{"code": code, "name": name, "total": code == TOTAL, **series(rows)}
+              for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])]
     units = tables["data_quality_assessments"]
     return {
         "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),
