@@ -24,6 +24,8 @@ from ..aggregate import COHORT_ORDER, TOTAL
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
 from ..rates import rate_per_1000, round_half_up
+from ..geometry_cache import (cache_folder, geometries, geometry_key, read_cached, wkb_column,
+                              write_cached)
 from ..simplify_cache import cached_simplify
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 SIMPLIFY_M = 30.0
 COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
+DISSOLVE_VERSION = "1"  # bump when the dissolve or its simplification changes
 SNAP_M = 0.5
 SCALE = 10_000  # integer units per degree: 1e-4 degrees, about 7 m east-west and 11 m north-south
 MEASURES = (("n", "Individuals"), ("rate", "Rate per 1,000 residents"))
@@ -94,6 +97,31 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
         lambda s: shapely.coverage_union_all(s.values))
     coarse = shapely.coverage_simplify(np.asarray(list(geoms.to_numpy()), dtype=object), COARSE_M)
     return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
+
+
+def dissolved(shapes: gpd.GeoDataFrame, key: pd.Series) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
+    """:func:`dissolve` and its WGS84 copy, cached by content (:mod:`atlas.geometry_cache`)
+    when the keys are text."""
+    values = key.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    folder = cache_folder()
+    if folder is None or not all(isinstance(v, str) for v in values[~missing]):
+        out = dissolve(shapes, key)
+        return out, out.to_crs(WGS84)
+    keys = np.where(missing, "\1", values).tolist()
+    name = "dissolved-" + geometry_key(np.asarray(shapes.geometry.values), DISSOLVE_VERSION,
+                                       str(shapes.crs), str(COARSE_M), "\0".join(keys))
+    table = read_cached(folder, name)
+    if table is not None:
+        index = pd.Index(table["key"].to_pylist(), dtype=object)
+        return (gpd.GeoSeries(geometries(table["bng"]), index=index, crs=shapes.crs),
+                gpd.GeoSeries(geometries(table["wgs84"]), index=index, crs=WGS84))
+    out = dissolve(shapes, key)
+    wgs = out.to_crs(WGS84)
+    write_cached(folder, name, pa.table({"key": pa.array(list(out.index), type=pa.string()),
+                                         "bng": wkb_column(out.values),
+                                         "wgs84": wkb_column(wgs.values)}))
+    return out, wgs
 
 
 # Rings travel as text: each integer zigzag-coded (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and
@@ -231,12 +259,12 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
     if msoa_of is not None and published.residence_msoa is not None:
         link = msoa_of.set_index("lsoa_code")
         msoa_key = shapes["lsoa_code"].map(link["msoa_code"])
-        geoms = dissolve(shapes, msoa_key)
+        _, geoms = dissolved(shapes, msoa_key)
         names = link.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
         pops = shapes["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
         add("msoa", "MSOA", geoms.index.to_series(), geoms.index.map(names).to_series(), geoms,
             published.residence_msoa, "msoa_code", pops.reindex(geoms.index))
-    la_geoms = dissolve(shapes, shapes["la_code"])
+    _, la_geoms = dissolved(shapes, shapes["la_code"])
     las = geo.las.set_index("la_code").reindex(la_geoms.index)
     la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
     add("la", "Local authority", la_geoms.index.to_series(), las["la_name"], la_geoms, la_table,
@@ -274,12 +302,34 @@ def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any
 def postcode_districts(geo: Geography) -> list[list[Any]]:
     """Postcode districts with live postcodes in the drop's LAs, and their extent (S, W, N, E)."""
     d = geo.directory
-    d = d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes)) & d["lat"].notna()]
+    if "key" not in d:
+        return _districts_by_text(d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes))
+                                    & d["lat"].notna()])
+    lat, lon = d["lat"].to_numpy(dtype=float), d["long"].to_numpy(dtype=float)
+    keep = np.flatnonzero(d["live"].to_numpy(dtype=bool) & ~np.isnan(lat)
+                          & d["la_code"].isin(set(geo.la_codes)).to_numpy())
+    # a postcode key's outward code (its district) is the key over 37**3 (directory.postcode_keys)
+    district = d["key"].to_numpy()[keep] // 37 ** 3
+    order = np.argsort(district, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(district[order]) != 0]) if len(order) else order
+    rows = keep[order]
+    box = np.round(np.column_stack([np.fmin.reduceat(lat[rows], starts),
+                                    np.fmin.reduceat(lon[rows], starts),
+                                    np.fmax.reduceat(lat[rows], starts),
+                                    np.fmax.reduceat(lon[rows], starts)]), 4) \
+        if len(rows) else np.zeros((0, 4))
+    postcodes = pa.array(d["postcode"].iloc[rows[starts]].to_numpy(dtype=object), type=pa.string())
+    names = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0).to_pylist()
+    by_name = sorted(range(len(names)), key=names.__getitem__)
+    return [[names[k], *map(float, box[k])] for k in by_name]
+
+
+def _districts_by_text(d: pd.DataFrame) -> list[list[Any]]:
     postcodes = pa.array(d["postcode"].to_numpy(dtype=object), type=pa.string())
     district = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0)
     district = district.to_numpy(zero_copy_only=False)
     box = d.groupby(district).agg(s=("lat", "min"), w=("long", "min"),
-                                             n=("lat", "max"), e=("long", "max")).round(4)
+                                  n=("lat", "max"), e=("long", "max")).round(4)
     return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]
 
 
