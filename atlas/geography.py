@@ -9,20 +9,27 @@ Polygons are kept in WGS84 and repaired; areas are computed in EPSG:27700, never
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import warnings
+from contextlib import contextmanager
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import shapely
 
+from .directory import _source_hashes
 from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from .errors import GeographyError
-from .geometry_cache import cache_folder, geometry_key, read_cached, write_cached
+from .geometry_cache import (ENGINES, cache_folder, geometries, geometry_key, read_cached,
+                             wkb_column, write_cached)
 from .la_dissolve import dissolve_las
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,16 @@ LA_CODE_RE = re.compile(r"^lad\d{2}cd$|^la_code$|^laua$")
 LA_NAME_RE = re.compile(r"^lad\d{2}nm$|^la_name$")
 LOOKUP_LSOA_RE = re.compile(r"^lsoa(\d{2})cd$")
 AREA_VERSION = "1"  # bump when the area computation changes
+BOUNDARY_VERSION = "1"  # bump when reading the LSOA boundaries changes
+
+
+def gdal_version() -> str:
+    """The pyogrio (and so the GDAL it bundles) that reads the boundary files; from its
+    metadata, as importing it only for this costs more than a cached reading."""
+    try:
+        return "pyogrio " + metadata.version("pyogrio")
+    except metadata.PackageNotFoundError:
+        return "pyogrio unknown"
 
 
 def _empty_msoas() -> gpd.GeoDataFrame:
@@ -71,7 +88,7 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
     ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache),
     :func:`atlas.la_dissolve.dissolve_las` and :func:`area_km2`.
     """
-    lsoas = read_lsoa_boundaries(lsoa_files)
+    lsoas = read_lsoa_boundaries(lsoa_files, cache)
     directory = load_directory(postcodes, set(lsoas["lsoa_code"]), cache=cache)
     if "la_code" not in lsoas:
         lsoas["la_code"] = _lsoa_la_from_directory(lsoas, directory)
@@ -115,8 +132,32 @@ def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 
-def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
-    """LSOA polygons from any GDAL format, reprojected to WGS84 and repaired."""
+def read_lsoa_boundaries(paths: Sequence[Path],
+                         cache: Path | None | bool = False) -> gpd.GeoDataFrame:
+    """LSOA polygons from any GDAL format, reprojected to WGS84 and repaired; from the cache
+    (``cache`` as for :func:`atlas.directory.load_directory`) when the same files were read
+    before, their messages logged again."""
+    folder = cache_folder(cache)
+    if folder is None:
+        return _read_lsoa_boundaries(paths)
+    digest = hashlib.sha256("\0".join((BOUNDARY_VERSION, ENGINES, gdal_version(), "")).encode())
+    for path, sha in zip(paths, _source_hashes(paths, folder)):
+        digest.update(f"{path}\0{sha}\0".encode())
+    name = f"lsoas-{digest.hexdigest()[:40]}"
+    table = read_cached(folder, name)
+    if table is not None:
+        return _replayed(table)
+    with _recorded() as records, warnings.catch_warnings(record=True) as caught:
+        lsoas = _read_lsoa_boundaries(paths)
+    for w in caught:  # passed on; a reading that warns is not cached (its warnings would be lost)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not caught and all(pd.api.types.infer_dtype(lsoas[c]) == "string"
+                          for c in lsoas.columns if c != "geometry"):
+        write_cached(folder, name, _recordable(lsoas, records))
+    return lsoas
+
+
+def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
     frames = []
     for path in paths:
         gdf = gpd.read_file(path)
@@ -144,6 +185,39 @@ def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
         lsoas = lsoas[~dup]
     lsoas["geometry"] = repair(lsoas.geometry)
     return lsoas.sort_values("lsoa_code").reset_index(drop=True)
+
+
+@contextmanager
+def _recorded() -> Iterator[list[tuple[int, str]]]:
+    """Collect this module's log messages (still logged as usual) while reading."""
+    records: list[tuple[int, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append((record.levelno, record.getMessage()))
+
+    handler = Keep()
+    log.addHandler(handler)
+    try:
+        yield records
+    finally:
+        log.removeHandler(handler)
+
+
+def _recordable(frame: gpd.GeoDataFrame, records: list[tuple[int, str]]) -> pa.Table:
+    """The frame (text columns and its geometry as WKB) with the messages of its reading."""
+    columns = {c: (wkb_column(frame.geometry.values) if c == "geometry"
+                   else pa.array(frame[c].tolist(), type=pa.string())) for c in frame.columns}
+    return pa.table(columns).replace_schema_metadata({"messages": json.dumps(records)})
+
+
+def _replayed(table: pa.Table) -> gpd.GeoDataFrame:
+    """The frame a cached reading gave, its messages logged again."""
+    for level, message in json.loads(table.schema.metadata[b"messages"]):
+        log.log(level, "%s", message)
+    data = {c: (geometries(table[c]) if c == "geometry"
+                else table[c].to_numpy(zero_copy_only=False)) for c in table.column_names}
+    return gpd.GeoDataFrame(data, geometry="geometry", crs=WGS84)
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:

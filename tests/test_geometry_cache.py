@@ -52,3 +52,25 @@ def test_cached_simplifications_are_the_same_geometries(tmp_path, monkeypatch):
         assert list(shapely.to_wkb(a)) == list(shapely.to_wkb(b))
     cached_simplify(geoms, "other", compute)
     assert len(calls) == 2
+
+
+def test_a_cached_reading_of_boundaries_is_the_same_frame_and_says_the_same(tmp_path, caplog):
+    from atlas.geography import read_lsoa_boundaries
+
+    lsoas = gpd.GeoDataFrame(
+        {"LSOA21CD": ["E01000002", "E01000001", "E01000001"], "LSOA21NM": ["B 001", "A 001", "x"]},
+        geometry=[box(-3.0, 53.0, -2.9, 53.1), box(-2.9, 53.0, -2.8, 53.1),
+                  box(-2.8, 53.0, -2.7, 53.1)], crs="EPSG:4326")
+    source = tmp_path / "lsoa.geojson"
+    lsoas.to_file(source)
+    fresh = read_lsoa_boundaries([source])
+    first_log = caplog.text
+    assert "appear in more than one boundary file" in first_log
+    cached = [read_lsoa_boundaries([source], cache=tmp_path / "c") for _ in range(2)]
+    assert len(list((tmp_path / "c").glob("lsoas-*.parquet"))) == 1
+    for got in cached:
+        assert list(got.columns) == list(fresh.columns) and got.crs == fresh.crs
+        assert got.drop(columns="geometry").equals(fresh.drop(columns="geometry"))
+        assert list(shapely.to_wkb(got.geometry.values)) == list(
+            shapely.to_wkb(fresh.geometry.values))
+    assert caplog.text.count("appear in more than one boundary file") == 3
