@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -136,6 +137,10 @@ def finish_drop(recipe: Recipe, st: Stages,
         siting = run_siting(recipe.siting, geo, sites, counts, published)
         ledger["siting"] = siting.ledger
     progress("rendering")
+    # hashing the extract for the manifest reads every input again: done beside the rendering
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest")
+    manifest = hashing.submit(_manifest, recipe, extract.paths)
+    hashing.shutdown(wait=False)
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
     files.update(render_reports(published, report_counts, sites, title=recipe.title,
@@ -154,7 +159,7 @@ def finish_drop(recipe: Recipe, st: Stages,
         rejects.append(siting.rejects)
         files.update(siting.files)
     files["rejects.csv"] = to_csv_bytes(pd.concat(rejects, ignore_index=True))
-    files["manifest.json"] = _json_bytes(_manifest(recipe, extract.paths))
+    files["manifest.json"] = _json_bytes(manifest.result())
     for note in _unplaced(sites):
         log.warning(note)
     progress("auditing the drop")
