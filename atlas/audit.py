@@ -22,8 +22,9 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass, field
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,12 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
     reused when it covers the files' cells and groups."""
     started = time.perf_counter()
     report = AuditReport(threshold, rounding)
+    scanning = None
+    if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
+        scanning = pool.submit(scan_files, {path: files[path] for path in sorted(files)},
+                               identifiers.needles())
+        pool.shutdown(wait=False)
     frames = {attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items()
               if path in files}
     missing = [p for p in COLUMNS if p not in files]
@@ -168,8 +175,8 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
             report.exposures.append(
                 f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
                 "from the table it adds up to, so the drop cannot be audited")
-    if identifiers is not None:
-        found = scan_files({path: files[path] for path in sorted(files)}, identifiers.needles())
+    if scanning is not None:
+        found = scanning.result()
         report.leaks.extend(f"{path} line {line}: {kind}" for path, hits in found.items()
                             for line, kind in hits)
         report.scanned = len(files)

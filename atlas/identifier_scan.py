@@ -66,25 +66,26 @@ _POWERS = 37 ** np.arange(6, -1, -1, dtype=np.int64)
 
 @dataclass(frozen=True)
 class Words:
-    """Whole tokens to look for, with the (length, first byte, last byte) of each, sorted: a
-    token whose signature is not among them cannot be one of them, so only the few that are
-    get compared in full."""
+    """Whole tokens to look for, and which (length, first byte, last byte) signatures they
+    have: a token whose signature none has cannot be one of them, so only the few that share
+    one get compared in full."""
 
     values: pa.Array
-    signatures: np.ndarray
+    signed: np.ndarray  # indexed by signature: whether a value has it
 
     @classmethod
     def of(cls, values: pa.Array) -> Words:
         values = pc.drop_null(values)
+        signed = np.zeros(1 << 24, dtype=bool)
         data = values.buffers()[2]
-        if len(values) == 0 or data is None:
-            return cls(values, np.zeros(0, dtype=np.int64))
-        offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
-        offsets = offsets[values.offset:values.offset + len(values) + 1]
-        starts, ends = offsets[:-1], offsets[1:]
-        keep = ends > starts  # an empty value is never a token
-        return cls(values, _distinct(_signatures(np.frombuffer(data, dtype=np.uint8),
-                                                 starts[keep], ends[keep])))
+        if len(values) and data is not None:
+            offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
+            offsets = offsets[values.offset:values.offset + len(values) + 1]
+            starts, ends = offsets[:-1], offsets[1:]
+            keep = ends > starts  # an empty value is never a token
+            signed[_signatures(np.frombuffer(data, dtype=np.uint8), starts[keep],
+                               ends[keep])] = True
+        return cls(values, signed)
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,10 @@ def _strings(values: Collection[str] | pa.Array) -> pa.Array:
 
 
 def _signatures(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """(length, first byte, last byte) of each non-empty slice, as one number."""
-    return ((ends - starts).astype(np.int64) << 16) | (arr[starts].astype(np.int64) << 8) \
-        | arr[ends - 1]
+    """(length up to 255, first byte, last byte) of each non-empty slice, as one number under
+    2**24 (longer slices share the length 255: a coarser test, still never a wrong one)."""
+    return (np.minimum(ends - starts, 255).astype(np.int64) << 16) \
+        | (arr[starts].astype(np.int64) << 8) | arr[ends - 1]
 
 
 def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[tuple[int, str]]]:
@@ -157,7 +159,7 @@ def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[t
         signature = _signatures(arr, starts, ends)
         for kind, words in (("a client_ref", needles.client_refs),
                             ("a client attributor", needles.attributors)):
-            maybe = np.flatnonzero(_member(signature, words.signatures))
+            maybe = np.flatnonzero(words.signed[signature])
             hits += [(data.find(token.encode()), kind)
                      for token in _among(arr, starts[maybe], ends[maybe], words.values)]
         found[path] = hits
