@@ -10,9 +10,12 @@ that cannot be read is rebuilt, never trusted; one that cannot be written is onl
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +66,44 @@ def write_cached(folder: Path, name: str, table: pa.Table) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         log.warning("could not cache %s in %s (%s)", name, folder, exc)
+
+
+def text_key(*parts: str) -> str:
+    """SHA-256 (40 hex digits) of text parts (e.g. another result's name and settings)."""
+    return hashlib.sha256("\0".join((*parts, "")).encode()).hexdigest()[:40]
+
+
+def cached_json(name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (a JSON value), from the cache (:func:`cache_folder`) when computed
+    before under ``name``."""
+    folder = cache_folder()
+    target = folder / f"{name}.json"
+    if target.is_file():
+        try:
+            return json.loads(target.read_bytes())
+        except Exception as exc:  # a damaged cache is rebuilt, never trusted
+            log.warning("ignoring unreadable cache %s (%s)", target, exc)
+    value = compute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{target.name}.{os.getpid()}"
+        tmp.write_text(json.dumps(value, separators=(",", ":")))
+        os.replace(tmp, target)
+    except OSError as exc:
+        log.warning("could not cache %s in %s (%s)", name, folder, exc)
+    return value
+
+
+def cached_table(name: str, compute: Callable[[], pa.Table | None]) -> pa.Table | None:
+    """``compute()`` (a table, or None: nothing to cache), from the cache
+    (:func:`cache_folder`) when computed before under ``name``."""
+    folder = cache_folder()
+    table = read_cached(folder, name)
+    if table is None:
+        table = compute()
+        if table is not None:
+            write_cached(folder, name, table)
+    return table
 
 
 def wkb_column(geoms: np.ndarray) -> pa.Array:

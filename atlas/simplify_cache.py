@@ -20,14 +20,20 @@ from .geometry_cache import (cache_folder, geometries, geometry_key, read_cached
 CACHE_VERSION = "2"  # bump when the simplification changes
 
 
+def simplified_name(geoms: np.ndarray, key: str) -> str:
+    """The name of the simplification of ``geoms`` with ``key`` in the cache: it identifies
+    the result, so what is computed from it can be cached under it."""
+    return "simplified-" + geometry_key(geoms, CACHE_VERSION, key)
+
+
 def cached_simplify(geoms: np.ndarray, key: str,
-                    compute: Callable[[np.ndarray], tuple[np.ndarray, ...]]
-                    ) -> tuple[np.ndarray, ...]:
+                    compute: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+                    name: str | None = None) -> tuple[np.ndarray, ...]:
     """``compute(geoms)`` (one or more geometry arrays, each in the order of ``geoms``), from
     the cache when the same geometries and ``key`` (the CRS and tolerances) were simplified
-    before."""
+    before (``name``: :func:`simplified_name`, when known)."""
     folder = cache_folder()
-    name = "simplified-" + geometry_key(geoms, CACHE_VERSION, key)
+    name = name or simplified_name(geoms, key)
     table = read_cached(folder, name)
     if table is not None and table.num_rows == len(geoms):
         return tuple(geometries(table[c]) for c in table.column_names)

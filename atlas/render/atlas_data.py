@@ -10,7 +10,9 @@ exact unions of the simplified LSOAs, so every level lines up. Coordinates are q
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
@@ -24,9 +26,8 @@ from ..aggregate import COHORT_ORDER, TOTAL
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
 from ..rates import rate_per_1000, round_half_up
-from ..geometry_cache import (cache_folder, geometries, geometry_key, read_cached, wkb_column,
-                              write_cached)
-from ..simplify_cache import cached_simplify
+from ..geometry_cache import cached_json, text_key
+from ..simplify_cache import cached_simplify, simplified_name
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
 from .siting_layer import siting_data
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 SIMPLIFY_M = 30.0
 COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
 DISSOLVE_VERSION = "1"  # bump when the dissolve or its simplification changes
+ENCODE_VERSION = "1"  # bump when encode_shapes changes
 SNAP_M = 0.5
 SCALE = 10_000  # integer units per degree: 1e-4 degrees, about 7 m east-west and 11 m north-south
 MEASURES = (("n", "Individuals"), ("rate", "Rate per 1,000 residents"))
@@ -81,13 +83,29 @@ def _simplified(geo: Geography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
         return simple, np.asarray(gpd.GeoSeries(simple, crs=BNG).to_crs(WGS84).values)
 
-    simple, wgs = cached_simplify(np.asarray(geo.lsoas.geometry.values),
-                                  f"{crs} -> {BNG} {SNAP_M} {SIMPLIFY_M} -> {WGS84}", simplify)
+    simple, wgs = cached_simplify(np.asarray(geo.lsoas.geometry.values), _settings(geo),
+                                  simplify, shapes_key(geo))
     rest = geo.lsoas.drop(columns="geometry")
     out = (gpd.GeoDataFrame(rest, geometry=simple, crs=BNG),
            gpd.GeoDataFrame(rest, geometry=wgs, crs=WGS84))
     geo.__dict__["_simplified_lsoas"] = (geo.lsoas, *out)
     return out
+
+
+def _settings(geo: Geography) -> str:
+    return f"{geo.lsoas.crs} -> {BNG} {SNAP_M} {SIMPLIFY_M} -> {WGS84}"
+
+
+def shapes_key(geo: Geography) -> str:
+    """What names the geography's simplified LSOA coverage (its cache entry): everything the
+    page and the GeoJSON draw from it is cached under it, so a build whose LSOAs were drawn
+    before loads no geometry at all."""
+    cached = geo.__dict__.get("_shapes_key")
+    if cached is not None and cached[0] is geo.lsoas:
+        return cached[1]
+    key = simplified_name(np.asarray(geo.lsoas.geometry.values), _settings(geo))
+    geo.__dict__["_shapes_key"] = (geo.lsoas, key)
+    return key
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
@@ -99,29 +117,40 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
     return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
 
 
-def dissolved(shapes: gpd.GeoDataFrame, key: pd.Series) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
-    """:func:`dissolve` and its WGS84 copy, cached by content (:mod:`atlas.geometry_cache`)
-    when the keys are text."""
+def _lsoa_shapes(source: str | None,
+                 wgs84: Callable[[], gpd.GeoDataFrame]) -> tuple[tuple[int, int], np.ndarray,
+                                                                 list[Any]]:
+    """The origin, the WGS84 bounds and the packed shapes of the LSOA level, cached under
+    ``source`` (:func:`shapes_key`) when given."""
+    def compute() -> dict[str, Any]:
+        wgs = wgs84()
+        origin = origin_of(wgs)
+        return {"origin": list(origin), "bounds": [float(b) for b in wgs.total_bounds],
+                "shapes": encode_shapes(wgs.geometry, origin)}
+
+    out = compute() if source is None else cached_json(
+        "encoded-" + text_key(ENCODE_VERSION, source, "lsoa", str(SCALE)), compute)
+    return tuple(out["origin"]), np.array(out["bounds"], dtype=np.float64), out["shapes"]
+
+
+def _level_shapes(source: str | None, level: str, key: pd.Series, origin: tuple[int, int],
+                  bng: Callable[[], gpd.GeoDataFrame]) -> tuple[pd.Index, list[Any]]:
+    """The areas (sorted keys) and packed shapes of a level dissolved from the LSOAs by
+    ``key``, cached under ``source`` (:func:`shapes_key`) when given and the keys are text."""
+    def compute() -> dict[str, Any]:
+        geoms = dissolve(bng(), key)
+        return {"index": list(geoms.index), "shapes": encode_shapes(geoms, origin)}
+
     values = key.to_numpy(dtype=object)
     missing = pd.isna(values)
-    folder = cache_folder()
-    if folder is None or not all(isinstance(v, str) for v in values[~missing]):
-        out = dissolve(shapes, key)
-        return out, out.to_crs(WGS84)
-    keys = np.where(missing, "\1", values).tolist()
-    name = "dissolved-" + geometry_key(np.asarray(shapes.geometry.values), DISSOLVE_VERSION,
-                                       str(shapes.crs), str(COARSE_M), "\0".join(keys))
-    table = read_cached(folder, name)
-    if table is not None:
-        index = pd.Index(table["key"].to_pylist(), dtype=object)
-        return (gpd.GeoSeries(geometries(table["bng"]), index=index, crs=shapes.crs),
-                gpd.GeoSeries(geometries(table["wgs84"]), index=index, crs=WGS84))
-    out = dissolve(shapes, key)
-    wgs = out.to_crs(WGS84)
-    write_cached(folder, name, pa.table({"key": pa.array(list(out.index), type=pa.string()),
-                                         "bng": wkb_column(out.values),
-                                         "wgs84": wkb_column(wgs.values)}))
-    return out, wgs
+    if source is None or not all(isinstance(v, str) for v in values[~missing]):
+        out = compute()
+    else:
+        keys = "\0".join(np.where(missing, "\1", values).tolist())
+        out = cached_json("encoded-" + text_key(ENCODE_VERSION, DISSOLVE_VERSION, source, level,
+                                                str(COARSE_M), str(SCALE), str(origin), keys),
+                          compute)
+    return pd.Index(out["index"], dtype=object), out["shapes"]
 
 
 # Rings travel as text: each integer zigzag-coded (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and
@@ -224,16 +253,21 @@ def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd
                  scheme: str) -> tuple[dict[str, dict[str, list[Any]]],
                                        dict[str, dict[str, list[float]]]]:
     """Every cohort's published counts, rates and class breaks, in the order of ``codes``."""
+    wide = table[table["cohort"].isin(COHORT_ORDER)].pivot(index=key, columns="cohort",
+                                                            values="individuals")
+    wide = wide.reindex(index=pd.Index(codes), columns=list(COHORT_ORDER))
+    # every cohort's rates at once: the codes repeated cohort after cohort
+    counts = pd.Series(wide.to_numpy(dtype=float, na_value=np.nan).ravel(order="F"))
+    rates = _rates(counts, pd.Series(np.tile(population.to_numpy(), len(COHORT_ORDER))))
     values, breaks = {}, {}
-    for cohort in COHORT_ORDER:
-        rows = table[table["cohort"] == cohort].set_index(key)
-        n = rows["individuals"].reindex(codes)
-        rates = _rates(n, pd.Series(population.to_numpy(), index=n.index))
-        values[cohort] = {"n": _as_list(n), "rate": _as_list(rates["rate_per_1000"], tenths=True),
-                          "lo": _as_list(rates["rate_lower"], tenths=True),
-                          "hi": _as_list(rates["rate_upper"], tenths=True)}
-        breaks[cohort] = {"n": class_breaks(n.to_numpy(dtype=float, na_value=np.nan), scheme),
-                          "rate": class_breaks(rates["rate_per_1000"].to_numpy(), scheme)}
+    for k, cohort in enumerate(COHORT_ORDER):
+        part = slice(k * len(wide), (k + 1) * len(wide))
+        n, r = counts.iloc[part], rates.iloc[part]
+        values[cohort] = {"n": _as_list(n), "rate": _as_list(r["rate_per_1000"], tenths=True),
+                          "lo": _as_list(r["rate_lower"], tenths=True),
+                          "hi": _as_list(r["rate_upper"], tenths=True)}
+        breaks[cohort] = {"n": class_breaks(n.to_numpy(), scheme),
+                          "rate": class_breaks(r["rate_per_1000"].to_numpy(), scheme)}
     return values, breaks
 
 
@@ -242,34 +276,40 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
               shapes: gpd.GeoDataFrame | None = None,
               siting: PublishedPlan | None = None) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
-    overlays, in the order of the LSOA level, when the drop has a plan)."""
-    wgs = simplified_lsoas_wgs84(geo) if shapes is None else shapes.to_crs(WGS84)
-    shapes = simplified_lsoas(geo) if shapes is None else shapes
-    origin = origin_of(wgs)
+    overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
+    shapes in British National Grid to draw instead of the geography's simplified ones."""
+    if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
+        frame, source = geo.lsoas, shapes_key(geo)
+        origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
+        bng = functools.partial(simplified_lsoas, geo)
+    else:
+        frame, source = shapes, None
+        origin, bounds, lsoa_shapes = _lsoa_shapes(None, lambda: shapes.to_crs(WGS84))
+        bng = lambda: shapes  # noqa: E731
     levels: list[Level] = []
 
-    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, geoms: gpd.GeoSeries,
+    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, packed: list[Any],
             table: pd.DataFrame, key: str, population: pd.Series) -> None:
         values, breaks = level_values(table, key, codes, population, classification)
         levels.append(Level(id=level_id, label=label, codes=list(codes), names=list(names),
-                            shapes=encode_shapes(geoms, origin), values=values, breaks=breaks))
+                            shapes=packed, values=values, breaks=breaks))
 
-    add("lsoa", "LSOA", shapes["lsoa_code"], shapes["lsoa_name"], wgs.geometry,
-        published.residence_lsoa, "lsoa_code", shapes["population"])
+    add("lsoa", "LSOA", frame["lsoa_code"], frame["lsoa_name"], lsoa_shapes,
+        published.residence_lsoa, "lsoa_code", frame["population"])
     if msoa_of is not None and published.residence_msoa is not None:
         link = msoa_of.set_index("lsoa_code")
-        msoa_key = shapes["lsoa_code"].map(link["msoa_code"])
-        _, geoms = dissolved(shapes, msoa_key)
+        msoa_key = frame["lsoa_code"].map(link["msoa_code"])
+        index, packed = _level_shapes(source, "msoa", msoa_key, origin, bng)
         names = link.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
-        pops = shapes["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
-        add("msoa", "MSOA", geoms.index.to_series(), geoms.index.map(names).to_series(), geoms,
-            published.residence_msoa, "msoa_code", pops.reindex(geoms.index))
-    _, la_geoms = dissolved(shapes, shapes["la_code"])
-    las = geo.las.set_index("la_code").reindex(la_geoms.index)
+        pops = frame["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
+        add("msoa", "MSOA", index.to_series(), index.map(names).to_series(), packed,
+            published.residence_msoa, "msoa_code", pops.reindex(index))
+    index, packed = _level_shapes(source, "la", frame["la_code"], origin, bng)
+    las = geo.las.set_index("la_code").reindex(index)
     la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
-    add("la", "Local authority", la_geoms.index.to_series(), las["la_name"], la_geoms, la_table,
+    add("la", "Local authority", index.to_series(), las["la_name"], packed, la_table,
         "la_code", las["population"])
-    minx, miny, maxx, maxy = wgs.total_bounds
+    minx, miny, maxx, maxy = bounds
     return {
         "threshold": published.threshold, "scale": SCALE, "origin": list(origin),
         "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],
@@ -278,7 +318,7 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
         "measures": [list(m) for m in MEASURES],
         "levels": levels, "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
-        "siting": None if siting is None else siting_data(siting, shapes["lsoa_code"],
+        "siting": None if siting is None else siting_data(siting, frame["lsoa_code"],
                                                           classification),
     }
 

@@ -17,14 +17,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from ..geography import Geography
+from ..geometry_cache import cached_table, text_key
 from ..suppress import Published
 from .assets import front_end_assets
-from .atlas_data import page_data, simplified_lsoas, simplified_lsoas_wgs84, split_lsoas
-from .geojson import geojson_bytes
+from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
+from .geojson import features_bytes, geojson_bytes, geometry_text
 from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
 
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
+GEOJSON_VERSION = "1"  # bump when the GeoJSON geometry text changes
 DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
              ("tables/residence_msoa_cohorts.csv", "Residents by MSOA and cohort (CSV)"),
              ("tables/residence_la_cohorts.csv", "Residents by local authority and cohort (CSV)"),
@@ -95,7 +99,7 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
     if len(data["levels"][0]["codes"]) > limit:
-        chunks = split_lsoas(data, simplified_lsoas(geo)["la_code"])
+        chunks = split_lsoas(data, geo.lsoas["la_code"])  # the simplified LSOAs' order
         files = {path: f"atlasLsoas({script_json(chunk)});\n".encode()
                  for path, chunk in chunks.items()}
     js, css = front_end_assets()
@@ -119,11 +123,19 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
 
 def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
     """The download ``tables/residence_lsoa.geojson``: simplified LSOAs with the published
-    residents per cohort (empty where suppressed) as properties."""
-    shapes = simplified_lsoas_wgs84(geo)
+    residents per cohort (empty where suppressed) as properties. The geometries' text is
+    cached under the simplified LSOAs' key (:func:`atlas_data.shapes_key`)."""
     table = published.residence_lsoa
     wide = table.pivot(index="lsoa_code", columns="cohort", values="individuals")
-    out = shapes[["lsoa_code", "lsoa_name", "la_code", "geometry"]].copy()
+    out = geo.lsoas[["lsoa_code", "lsoa_name", "la_code"]].copy()  # the simplified LSOAs' order
     for cohort in table["cohort"].unique():
         out[cohort] = out["lsoa_code"].map(wide[cohort]).astype("Int64")
-    return {"tables/residence_lsoa.geojson": geojson_bytes(out)}
+    geometry = cached_table(
+        "geojson-" + text_key(GEOJSON_VERSION, shapes_key(geo)),
+        lambda: geometry_text(np.asarray(simplified_lsoas_wgs84(geo).geometry.values)))
+    text = None if geometry is None else features_bytes(out, geometry)
+    if text is None:
+        shapes = simplified_lsoas_wgs84(geo)
+        text = geojson_bytes(gpd.GeoDataFrame(out, geometry=shapes.geometry.values,
+                                              crs=shapes.crs))
+    return {"tables/residence_lsoa.geojson": text}

@@ -4,7 +4,7 @@ The bytes are those of ``json.dumps(frame.to_geo_dict(drop_id=True, na="null"),
 sort_keys=True, separators=(",", ":"))``, which for the 33,755 LSOAs of England takes seconds
 building and serialising a Python tuple per coordinate. Here every coordinate is formatted at
 once (Arrow writes the same shortest round-trip digits as Python's ``repr``; the few numbers
-``repr`` writes differently, integral, tiny or huge ones, are taken from ``repr`` itself) and
+it writes differently, integral, tiny or large ones, are taken from ``repr`` itself) and
 joined into rings, polygons and features as Arrow lists. Frames outside what this covers
 (other geometry types, empty or 3D shapes, other property types) take the ``json`` path.
 """
@@ -25,24 +25,53 @@ import shapely
 POLYGON, MULTIPOLYGON = 3, 6  # shapely geometry type ids
 
 
-def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
-    """The frame as compact GeoJSON text with sorted keys (see the module docstring)."""
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    props = {c: _property_text(frame[c]) for c in columns}
-    geoms = np.asarray(frame.geometry.values)
-    coords = _coordinates_text(geoms)
-    if coords is None or any(v is None for v in props.values()):
+def geojson_bytes(frame: gpd.GeoDataFrame, geometry: pa.Table | None = None) -> bytes:
+    """The frame as compact GeoJSON text with sorted keys (see the module docstring);
+    ``geometry``: :func:`geometry_text` of its geometry when already known."""
+    props = frame.drop(columns=frame.geometry.name)
+    geometry = geometry or geometry_text(np.asarray(frame.geometry.values))
+    text = None if geometry is None else features_bytes(props, geometry)
+    if text is None:
         data: dict[str, Any] = frame.to_geo_dict(drop_id=True, na="null")
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    kind = np.where(shapely.get_type_id(geoms) == POLYGON, "Polygon", "MultiPolygon")
-    pieces: list[Any] = ['{"geometry":{"coordinates":', coords, ',"type":"',
-                         pa.array(kind), '"},"properties":{']
+    return text
+
+
+def features_bytes(props: pd.DataFrame, geometry: pa.Table) -> bytes | None:
+    """GeoJSON text of features with these properties and geometries (:func:`geometry_text`,
+    in the same order); None when a property column is of a kind this does not write."""
+    columns = list(props.columns)
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) < len(columns):
+        return None
+    texts = {c: _property_text(props[c]) for c in columns}
+    if any(v is None for v in texts.values()):
+        return None
+    pieces: list[Any] = ['{"geometry":{"coordinates":',
+                         geometry["coordinates"].combine_chunks(), ',"type":"',
+                         geometry["types"].combine_chunks(), '"},"properties":{']
     for k, name in enumerate(sorted(columns)):
-        pieces += [("," if k else "") + encode_basestring_ascii(name) + ":", props[name]]
-    pieces.append('},"type":"Feature"}')
-    features = pc.binary_join_element_wise(*pieces, "")
-    return ('{"features":[' + ",".join(features.to_pylist())
-            + '],"type":"FeatureCollection"}').encode("utf-8")
+        pieces += [("," if k else "") + encode_basestring_ascii(name) + ":", texts[name]]
+    pieces.append('},"type":"Feature"},')  # the last comma goes below
+    features = pc.binary_join_element_wise(
+        *(p.cast(pa.large_string()) if isinstance(p, pa.Array) else pa.scalar(p, pa.large_string())
+          for p in pieces), pa.scalar("", pa.large_string()))
+    offsets = np.frombuffer(features.buffers()[1], dtype=np.int64)
+    start, end = offsets[features.offset], offsets[features.offset + len(features)]
+    body = features.buffers()[2].slice(start, max(end - start - 1, 0)).to_pybytes() \
+        if len(features) else b""
+    return b'{"features":[' + body + b'],"type":"FeatureCollection"}'
+
+
+def geometry_text(geoms: np.ndarray) -> pa.Table | None:
+    """Each geometry's GeoJSON ``coordinates`` text and ``type``, as ``to_geo_dict`` and
+    ``json.dumps`` write them; None when a geometry is anything but a non-empty 2D polygon or
+    multipolygon with finite coordinates."""
+    coords = _coordinates_text(geoms)
+    if coords is None:
+        return None
+    kind = np.where(shapely.get_type_id(geoms) == POLYGON, "Polygon", "MultiPolygon")
+    return pa.table({"coordinates": coords.cast(pa.large_string()),
+                     "types": pa.array(kind, type=pa.string())})
 
 
 def _property_text(values: pd.Series) -> pa.Array | None:
@@ -100,7 +129,8 @@ def _first_of(owner: np.ndarray, n: int) -> np.ndarray:
 def _floats(values: np.ndarray) -> pa.Array:
     """Each number as ``json.dumps`` writes it (``float.__repr__``)."""
     text = pc.cast(pa.array(values), pa.string())
-    odd = (values == np.floor(values)) | (np.abs(values) < 1e-4) | (np.abs(values) >= 1e15)
+    # Arrow writes these differently (2 for 2.0, exponents from 1e10, fixed below 1e-4)
+    odd = (values == np.floor(values)) | (np.abs(values) < 1e-4) | (np.abs(values) >= 1e10)
     if odd.any():
         text = pc.replace_with_mask(text, pa.array(odd),
                                     pa.array([repr(v) for v in values[odd].tolist()],
