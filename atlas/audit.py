@@ -71,25 +71,35 @@ class Identifiers:
         born = clients["date_of_birth"]
         dob = pd.Series(born.dropna().unique()).dt.strftime("%Y-%m-%d")
         text, _ = attributors(clients)
-        codes = pd.concat([clients.get("postcode", pd.Series(dtype=str)),
-                           extract["assessments.csv"].get("postcode", pd.Series(dtype=str))])
-        refs = clients["client_ref"].astype(str)
-        return cls(_text(refs[~_short_refs(refs)]), _text(text[born.notna()]), _text(dob),
-                   _postcode_keys(pc.unique(_text(codes.dropna().astype(str)))))
+        codes = pa.concat_arrays([_present(clients, "postcode"),
+                                  _present(extract["assessments.csv"], "postcode")])
+        refs = _text(clients["client_ref"].astype(str))
+        return cls(refs.filter(pa.array(~_short_refs(refs))), _text(text[born.notna()]),
+                   _text(dob), _postcode_keys(pc.unique(codes)))
 
 
 def _text(values: pd.Series) -> pa.Array:
-    """The values as an Arrow string array."""
-    return pa.array(values.to_numpy(dtype=object), type=pa.large_string())
+    """The values (text) as an Arrow string array."""
+    return pa.array(values, type=pa.large_string())
 
 
-def _short_refs(refs: pd.Series) -> np.ndarray:
+def _present(frame: pd.DataFrame, column: str) -> pa.Array:
+    """The column's values that are not missing, as text (``dropna().astype(str)``)."""
+    if column not in frame:
+        return pa.array([], type=pa.large_string())
+    values = frame[column]
+    try:
+        return pc.drop_null(pa.array(values, type=pa.large_string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+        return _text(values.dropna().astype(str))
+
+
+def _short_refs(refs: pa.Array) -> np.ndarray:
     """Which refs are too short to search for (``SHORT_REF``; only refs of up to 5 characters
     can be, so only those are matched)."""
     short = np.zeros(len(refs), dtype=bool)
-    length = pc.utf8_length(pa.array(refs.to_numpy(dtype=object), type=pa.large_string()))
-    few = np.flatnonzero(length.to_numpy(zero_copy_only=False) <= 5)
-    short[few] = refs.iloc[few].str.fullmatch(SHORT_REF.pattern).to_numpy(dtype=bool)
+    few = np.flatnonzero(pc.utf8_length(refs).to_numpy(zero_copy_only=False) <= 5)
+    short[few] = [SHORT_REF.fullmatch(r) is not None for r in refs.take(few).to_pylist()]
     return short
 
 
@@ -100,7 +110,7 @@ _PY_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]+"  # Python's ``\s`` on ASCII text, for 
 def _postcode_keys(codes: pa.Array) -> pa.Array:
     """The values that look like full postcodes, upper case without spaces (pyarrow
     when the text is all ASCII, where it cases and splits exactly as Python does)."""
-    if pc.all(pc.string_is_ascii(codes)).as_py() is False:
+    if len(codes) and pc.all(pc.string_is_ascii(codes)).as_py() is False:
         text = pd.Series(codes.to_numpy(zero_copy_only=False), dtype=object)
         text = text.str.upper().str.replace(r"\s+", "", regex=True)
         return _text(text[text.str.fullmatch(POSTCODE_KEY)])
