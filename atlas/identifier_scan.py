@@ -221,20 +221,43 @@ def _values(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
 
 def _postcodes(arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray,
                needles: Needles) -> np.ndarray:
-    """Offsets of the postcode matches that are client postcodes."""
-    starts, ends = _runs(alnum)
-    size = ends - starts
-    letter_first = ~digit[starts]
-    whole = np.flatnonzero(letter_first & (size >= 5) & (size <= 7))
-    hit = whole[_member(_values(arr, starts[whole], ends[whole]), needles.postcodes)]
-    # outward code, one space, inward code
-    first = np.flatnonzero(letter_first[:-1] & (size[:-1] >= 2) & (size[:-1] <= 4)
-                           & (size[1:] == 3) & (starts[1:] == ends[:-1] + 1))
-    first = first[arr[ends[first]] == ord(" ")]
-    keys = (_values(arr, starts[first], ends[first]) * 37 ** 3
-            + _values(arr, starts[first + 1], ends[first + 1]))
-    pair = first[_member(keys, needles.postcodes)]
-    return np.concatenate([starts[hit], starts[pair]])
+    """Offsets of the postcode matches that are client postcodes. Every match ends with a
+    digit and two letters before a byte that is neither (its inward code): the few places
+    where that happens are found over the whole text, the rest is read around them."""
+    n = len(arr)
+    if n < 5:
+        return np.zeros(0, dtype=np.int64)
+    letter = alnum & ~digit
+    inward = digit[:-2] & letter[1:-1] & letter[2:]  # at the inward code's digit
+    tail = np.flatnonzero(inward[:-1] & ~alnum[3:]) + 3
+    ends = np.r_[tail, n] if inward[-1] else tail  # just after each candidate match
+    size = _trailing(alnum, ends, 8)
+    starts = ends - size
+    whole = (size >= 5) & (size <= 7) & _at(letter, starts)
+    hit = starts[whole][_member(_values(arr, starts[whole], ends[whole]), needles.postcodes)]
+    # outward code, one space, inward code (a run of exactly three)
+    pair = (size == 3) & (_at(arr, ends - 4) == ord(" "))
+    gap, ends = ends[pair] - 4, ends[pair]
+    outward = _trailing(alnum, gap, 5)
+    first = gap - outward
+    ok = (outward >= 2) & (outward <= 4) & _at(letter, first)
+    first, gap, ends = first[ok], gap[ok], ends[ok]
+    keys = _values(arr, first, gap) * 37 ** 3 + _values(arr, gap + 1, ends)
+    return np.concatenate([hit, first[_member(keys, needles.postcodes)]])
+
+
+def _trailing(mask: np.ndarray, ends: np.ndarray, most: int) -> np.ndarray:
+    """How many bytes just before each end are in ``mask`` (counting up to ``most``)."""
+    back = _at(mask, ends[:, None] - 1 - np.arange(most))
+    return np.where(back.all(axis=1), most, back.argmin(axis=1))
+
+
+def _at(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values[idx]``, zero (False) where ``idx`` falls outside."""
+    if len(values) == 0:
+        return np.zeros(idx.shape, dtype=values.dtype)
+    inside = (idx >= 0) & (idx < len(values))
+    return np.where(inside, values[np.clip(idx, 0, len(values) - 1)], 0).astype(values.dtype)
 
 
 def _unicode_digits(arr: np.ndarray, text: str) -> bool:
@@ -252,37 +275,46 @@ def _iso(m: re.Match[str]) -> str:
 
 
 def _dates(arr: np.ndarray, digit: np.ndarray, needles: Needles) -> np.ndarray:
-    """Offsets of the date matches (ASCII digits) that are clients' dates of birth."""
-    starts, ends = _runs(digit)
-    if len(starts) < 3:
+    """Offsets of the date matches (ASCII digits) that are clients' dates of birth: found at
+    each ``d-dd-`` or ``d/dd/`` in the text, then checked whole (runs of exactly 4, 2 and 2
+    digits joined by ``-``, or 2, 2 and 4 joined by ``/``)."""
+    n = len(arr)
+    if n < 10:
         return np.zeros(0, dtype=np.int64)
-    size = ends - starts
-    joined = np.r_[starts[1:] == ends[:-1] + 1, False]  # run i and i+1 one character apart
-    sep = np.where(joined, arr[np.minimum(ends, len(arr) - 1)], 0)
-    s0, s1, s2 = size[:-2], size[1:-1], size[2:]
-    j0, j1, c0, c1 = joined[:-2], joined[1:-1], sep[:-2], sep[1:-1]
-    iso = (s0 == 4) & (s1 == 2) & (s2 == 2) & j0 & j1 & (c0 == ord("-")) & (c1 == ord("-"))
-    uk = (s0 == 2) & (s1 == 2) & (s2 == 4) & j0 & j1 & (c0 == ord("/")) & (c1 == ord("/"))
-    cand = np.flatnonzero(iso | uk)
-    if len(cand) == 0:
-        return cand
-    # a match at run i ends where one at run i + 2 would start: take them left to right
-    chain_start = np.r_[True, np.diff(cand) != 2]
-    first_of_chain = np.maximum.accumulate(np.where(chain_start, np.arange(len(cand)), 0))
-    cand = cand[(np.arange(len(cand)) - first_of_chain) % 2 == 0]
-    number = _numbers(arr, starts, ends)
-    y = np.where(iso[cand], number[cand], number[cand + 2])
-    d = np.where(iso[cand], number[cand + 2], number[cand])
-    found = _member(y * 10_000 + number[cand + 1] * 100 + d, needles.dates)
-    return starts[cand[found]]
+    core = digit[:-4] & digit[2:-2] & digit[3:-1]
+    dash = arr == ord("-")
+    slash = arr == ord("/")
+    p = np.flatnonzero(core & ((dash[1:-3] & dash[4:]) | (slash[1:-3] & slash[4:]))) + 1
+    is_iso = arr[p] == ord("-")
 
+    def exactly(first: int, last: int) -> np.ndarray:  # digits at these offsets from p, only
+        out = ~_at(digit, p + first - 1) & ~_at(digit, p + last + 1)
+        for k in range(first, last + 1):
+            out &= _at(digit, p + k)
+        return out
 
-def _numbers(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The value of each run of digits of up to 4 (longer runs: -1)."""
-    short = ends - starts <= 4
-    idx = ends[:, None] - 4 + np.arange(4)
-    digit = np.where(idx >= starts[:, None], arr[np.maximum(idx, 0)].astype(np.int64) - 48, 0)
-    return np.where(short, digit @ np.array([1000, 100, 10, 1]), -1)
+    ok = np.where(is_iso, exactly(-4, -1) & exactly(4, 5), exactly(-2, -1) & exactly(4, 7))
+    start = np.where(is_iso, p - 4, p - 2)[ok]
+    is_iso = is_iso[ok]
+    order = np.argsort(start, kind="stable")
+    start, is_iso = start[order], is_iso[order]
+    if len(start) == 0:
+        return start
+    # a match overlapping the one before (its last two digits starting the next) is taken
+    # only when that one was not: left to right, as the regular expression reads
+    chain_start = np.r_[True, start[1:] >= start[:-1] + 10]
+    first_of_chain = np.maximum.accumulate(np.where(chain_start, np.arange(len(start)), 0))
+    keep = (np.arange(len(start)) - first_of_chain) % 2 == 0
+    start, is_iso = start[keep], is_iso[keep]
+
+    def number(offset: int, width: int) -> np.ndarray:
+        idx = start[:, None] + offset + np.arange(width)
+        return (arr[idx].astype(np.int64) - 48) @ (10 ** np.arange(width - 1, -1, -1))
+
+    y = np.where(is_iso, number(0, 4), number(6, 4))
+    mo = np.where(is_iso, number(5, 2), number(3, 2))
+    d = np.where(is_iso, number(8, 2), number(0, 2))
+    return start[_member(y * 10_000 + mo * 100 + d, needles.dates)]
 
 
 def _tokens(data: bytes, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
