@@ -2,7 +2,7 @@
 
 Dissolves, simplifications, projections and areas depend only on the polygons (as WKB, which
 keeps every coordinate bit for bit), a few settings and the GEOS and PROJ versions that compute
-them; each result is cached as Parquet in :func:`atlas.directory.cache_dir`, named by the
+them; each result is cached as an Arrow file in :func:`atlas.directory.cache_dir`, named by the
 SHA-256 of exactly those, so a cached result is the very one a fresh computation gives. A cache
 that cannot be read is rebuilt, never trusted; one that cannot be written is only warned about.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 import pyproj
 import shapely
 
@@ -46,11 +46,11 @@ def geometry_key(geoms: np.ndarray, *settings: str) -> str:
 
 def read_cached(folder: Path, name: str) -> pa.Table | None:
     """The cached table ``name`` in ``folder``, or None when absent or unreadable."""
-    target = folder / f"{name}.parquet"
+    target = folder / f"{name}.arrow"
     if not target.is_file():
         return None
-    try:
-        return pq.read_table(target)
+    try:  # read whole, not mapped: a file replaced later cannot pull the data from under us
+        return feather.read_table(target, memory_map=False)
     except Exception as exc:  # a damaged cache is rebuilt, never trusted
         log.warning("ignoring unreadable cache %s (%s)", target, exc)
         return None
@@ -58,11 +58,11 @@ def read_cached(folder: Path, name: str) -> pa.Table | None:
 
 def write_cached(folder: Path, name: str, table: pa.Table) -> None:
     """Cache ``table`` as ``name`` in ``folder`` (atomically; only warned about on failure)."""
-    target = folder / f"{name}.parquet"
+    target = folder / f"{name}.arrow"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{target.name}.{os.getpid()}"
-        pq.write_table(table, tmp)
+        feather.write_feather(table, tmp, compression="lz4")
         os.replace(tmp, target)
     except OSError as exc:
         log.warning("could not cache %s in %s (%s)", name, folder, exc)

@@ -24,7 +24,7 @@ def test_cached_areas_are_the_computed_ones_and_follow_the_polygons(tmp_path):
     first, again = area_km2(_frame(), cache=tmp_path), area_km2(_frame(), cache=tmp_path)
     assert fresh.tolist() == first.tolist() == again.tolist()
     assert 70 < fresh.iloc[0] < 80  # about 6.7 km by 11.1 km
-    assert len(list(tmp_path.glob("areas-*.parquet"))) == 1
+    assert len(list(tmp_path.glob("areas-*.arrow"))) == 1
     moved = area_km2(_frame(shift=0.1), cache=tmp_path)
     assert moved.iloc[1] > 1.9 * fresh.iloc[1] and len(list(tmp_path.glob("areas-*"))) == 2
 
@@ -67,7 +67,7 @@ def test_a_cached_reading_of_boundaries_is_the_same_frame_and_says_the_same(tmp_
     first_log = caplog.text
     assert "appear in more than one boundary file" in first_log
     cached = [read_lsoa_boundaries([source], cache=tmp_path / "c") for _ in range(2)]
-    assert len(list((tmp_path / "c").glob("lsoas-*.parquet"))) == 1
+    assert len(list((tmp_path / "c").glob("lsoas-*.arrow"))) == 1
     for got in cached:
         assert list(got.columns) == list(fresh.columns) and got.crs == fresh.crs
         assert got.drop(columns="geometry").equals(fresh.drop(columns="geometry"))
