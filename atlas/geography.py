@@ -15,8 +15,8 @@ import logging
 import re
 import warnings
 from contextlib import contextmanager
-from importlib import metadata
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -189,19 +189,27 @@ def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
 
 @contextmanager
 def _recorded() -> Iterator[list[tuple[int, str]]]:
-    """Collect this module's log messages (still logged as usual) while reading."""
-    records: list[tuple[int, str]] = []
+    """Collect this module's log messages while reading, whatever the logging level (a cached
+    reading says them again), then log them as usual."""
+    kept: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            records.append((record.levelno, record.getMessage()))
+            kept.append(record)
 
-    handler = Keep()
-    log.addHandler(handler)
+    saved = log.level, log.propagate, log.handlers
+    log.setLevel(logging.DEBUG)
+    log.propagate, log.handlers = False, [Keep()]
+    records: list[tuple[int, str]] = []
     try:
         yield records
     finally:
-        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate, log.handlers = saved[1], saved[2]
+        for record in kept:
+            records.append((record.levelno, record.getMessage()))
+            if log.isEnabledFor(record.levelno):
+                log.handle(record)
 
 
 def _recordable(frame: gpd.GeoDataFrame, records: list[tuple[int, str]]) -> pa.Table:

@@ -15,10 +15,13 @@ How, in terms of maximal runs of letters and digits (``[A-Za-z0-9]``, ASCII only
 match is one run of 5 to 7 characters, or a run of 2 to 4 followed by one space and a run of 3;
 a match never starts inside a run and the two forms cannot both start at the same run, and
 since every client postcode has that shape, a run (or pair) is a hit exactly when its upper-case
-text is a client postcode. A date match is three runs of ASCII digits (4-2-2 joined by ``-`` or
-2-2-4 joined by ``/``); overlapping candidates (the last run of one starting the next) are taken
-left to right, as the regular expression does. ``\\d`` also matches non-ASCII decimal digits:
-a text holding any is searched for dates with the regular expression itself.
+text is a client postcode; every match ends with its inward code (a digit and two letters), so
+only the places where one ends are examined. A date match is three runs of ASCII digits (4-2-2
+joined by ``-`` or 2-2-4 joined by ``/``), examined where ``d-dd-`` or ``d/dd/`` occurs;
+overlapping candidates (the last run of one starting the next) are taken left to right, as the
+regular expression does. ``\\d`` also matches non-ASCII decimal digits: a text holding any is
+searched for dates with the regular expression itself. Tokens are looked up only when their
+length, first and last byte are those of an identifier.
 """
 
 from __future__ import annotations

@@ -74,3 +74,22 @@ def test_a_cached_reading_of_boundaries_is_the_same_frame_and_says_the_same(tmp_
         assert list(shapely.to_wkb(got.geometry.values)) == list(
             shapely.to_wkb(fresh.geometry.values))
     assert caplog.text.count("appear in more than one boundary file") == 3
+
+
+def test_a_cached_reading_says_what_a_quiet_first_reading_did_not_show(tmp_path, caplog):
+    import logging
+
+    from shapely.geometry import Polygon
+
+    from atlas.geography import read_lsoa_boundaries
+
+    bowtie = Polygon([(-3.0, 53.0), (-2.9, 53.1), (-2.9, 53.0), (-3.0, 53.1)])  # invalid
+    source = tmp_path / "lsoa.geojson"
+    gpd.GeoDataFrame({"LSOA21CD": ["E01000001"]}, geometry=[bowtie],
+                     crs="EPSG:4326").to_file(source)
+    caplog.set_level(logging.WARNING, logger="atlas.geography")
+    read_lsoa_boundaries([source], cache=tmp_path / "c")
+    assert "repairing" not in caplog.text
+    caplog.set_level(logging.INFO, logger="atlas.geography")
+    got = read_lsoa_boundaries([source], cache=tmp_path / "c")
+    assert "repairing 1 invalid polygon(s)" in caplog.text and got.geometry.is_valid.all()
