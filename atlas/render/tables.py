@@ -43,7 +43,7 @@ def neutralise(values: pd.Series) -> pd.Series:
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """A frame as UTF-8 CSV bytes: deterministic, text neutralised, booleans as true/false.
 
-    The bytes pandas' ``to_csv`` writes (minimal quoting, ``\n`` line ends, floats as numpy
+    The bytes pandas' ``to_csv`` writes (minimal quoting, LF line ends, floats as numpy
     prints them, missing values empty), built column by column with Arrow; a frame with a kind
     of column this does not cover is written by pandas."""
     names = list(frame.columns)
