@@ -22,6 +22,8 @@ import json
 import logging
 import re
 import time
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from . import attack
 from .aggregate import Counts
 from .errors import DisclosureError
 from .extract import Extract
+from .identifier_scan import Needles, scan_files
 from .individuals import attributors
 from .render.tables import COLUMNS
 from .suppress import Attacked, CellTable, _register, knowledge
@@ -42,13 +45,6 @@ from .suppress import Attacked, CellTable, _register, knowledge
 log = logging.getLogger(__name__)
 
 DERIVED = ("rate_per_1000", "rate_lower", "rate_upper")
-POSTCODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})"
-                         r"(?![A-Za-z0-9])")
-DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
-                     r"(?![0-9])")
-# every date DATE_RE finds holds one of these: a text without one (coordinates) is not searched
-DATE_HINT = re.compile(r"[-/]\d\d[-/]")
-TOKEN_RE = re.compile(r"[^\s,;:\"'<>()\[\]{}=&]+")
 # refs like these cannot be told apart from counts or ordinary words of a page, so are not
 # searched for: up to 5 digits, or up to 3 characters of any kind
 SHORT_REF = re.compile(r"^(\d{1,5}|.{1,3})$")
@@ -58,39 +54,68 @@ SHORT_REF = re.compile(r"^(\d{1,5}|.{1,3})$")
 class Identifiers:
     """What would identify a client of the extract, normalised for searching."""
 
-    client_refs: set[str] = field(default_factory=set)
-    attributors: set[str] = field(default_factory=set)
-    dates_of_birth: set[str] = field(default_factory=set)  # ISO
-    postcodes: set[str] = field(default_factory=set)  # upper case, no space
+    client_refs: Collection[str] = field(default_factory=set)
+    attributors: Collection[str] = field(default_factory=set)
+    dates_of_birth: Collection[str] = field(default_factory=set)  # ISO
+    postcodes: Collection[str] = field(default_factory=set)  # upper case, no space
+
+    def needles(self) -> Needles:
+        """The identifiers in the forms the scan compares."""
+        return Needles.of(self.postcodes, self.dates_of_birth, self.client_refs,
+                          self.attributors)
 
     @classmethod
     def from_extract(cls, extract: Extract) -> Identifiers:
+        """The identifiers of the extract's clients (and its assessments' postcodes)."""
         clients = extract["clients.csv"]
-        dob = clients["date_of_birth"].dt.strftime("%Y-%m-%d").dropna()
+        born = clients["date_of_birth"]
+        dob = pd.Series(born.dropna().unique()).dt.strftime("%Y-%m-%d")
         text, _ = attributors(clients)
-        attributor_set = set(text[clients["date_of_birth"].notna()])
-        codes = pd.concat([clients.get("postcode", pd.Series(dtype=str)),
-                           extract["assessments.csv"].get("postcode", pd.Series(dtype=str))])
-        codes = _postcode_keys(codes.dropna().astype(str))
-        refs = clients["client_ref"].astype(str)
-        return cls(set(refs[~refs.str.fullmatch(SHORT_REF.pattern)]), attributor_set,
-                   set(dob), set(codes))
+        codes = pa.concat_arrays([_present(clients, "postcode"),
+                                  _present(extract["assessments.csv"], "postcode")])
+        refs = _text(clients["client_ref"].astype(str))
+        return cls(refs.filter(pa.array(~_short_refs(refs))), _text(text[born.notna()]),
+                   _text(dob), _postcode_keys(pc.unique(codes)))
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """The values (text) as an Arrow string array."""
+    return pa.array(values, type=pa.large_string())
+
+
+def _present(frame: pd.DataFrame, column: str) -> pa.Array:
+    """The column's values that are not missing, as text (``dropna().astype(str)``)."""
+    if column not in frame:
+        return pa.array([], type=pa.large_string())
+    values = frame[column]
+    try:
+        return pc.drop_null(pa.array(values, type=pa.large_string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+        return _text(values.dropna().astype(str))
+
+
+def _short_refs(refs: pa.Array) -> np.ndarray:
+    """Which refs are too short to search for (``SHORT_REF``; only refs of up to 5 characters
+    can be, so only those are matched)."""
+    short = np.zeros(len(refs), dtype=bool)
+    few = np.flatnonzero(pc.utf8_length(refs).to_numpy(zero_copy_only=False) <= 5)
+    short[few] = [SHORT_REF.fullmatch(r) is not None for r in refs.take(few).to_pylist()]
+    return short
 
 
 POSTCODE_KEY = r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}"
 _PY_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]+"  # Python's ``\s`` on ASCII text, for RE2
 
 
-def _postcode_keys(codes: pd.Series) -> pd.Series:
-    """The values that look like full postcodes, upper case without spaces (pyarrow when the
-    text is all ASCII, where it cases and splits exactly as Python does)."""
-    arr = pa.array(codes.to_numpy(), type=pa.string())
-    if pc.all(pc.string_is_ascii(arr)).as_py() is False:
-        codes = codes.str.upper().str.replace(r"\s+", "", regex=True)
-        return codes[codes.str.fullmatch(POSTCODE_KEY)]
-    keys = pc.replace_substring_regex(pc.ascii_upper(arr), _PY_SPACE, "")
-    keys = keys.filter(pc.match_substring_regex(keys, f"^{POSTCODE_KEY}$"))
-    return pd.Series(keys.to_numpy(zero_copy_only=False), dtype=object)
+def _postcode_keys(codes: pa.Array) -> pa.Array:
+    """The values that look like full postcodes, upper case without spaces (pyarrow
+    when the text is all ASCII, where it cases and splits exactly as Python does)."""
+    if len(codes) and pc.all(pc.string_is_ascii(codes)).as_py() is False:
+        text = pd.Series(codes.to_numpy(zero_copy_only=False), dtype=object)
+        text = text.str.upper().str.replace(r"\s+", "", regex=True)
+        return _text(text[text.str.fullmatch(POSTCODE_KEY)])
+    keys = pc.replace_substring_regex(pc.ascii_upper(codes), _PY_SPACE, "")
+    return keys.filter(pc.match_substring_regex(keys, f"^{POSTCODE_KEY}$"))
 
 
 @dataclass
@@ -142,6 +167,12 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
     reused when it covers the files' cells and groups."""
     started = time.perf_counter()
     report = AuditReport(threshold, rounding)
+    scanning = None
+    if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
+        scanning = pool.submit(scan_files, {path: files[path] for path in sorted(files)},
+                               identifiers.needles())
+        pool.shutdown(wait=False)
     frames = {attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items()
               if path in files}
     missing = [p for p in COLUMNS if p not in files]
@@ -154,9 +185,10 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
             report.exposures.append(
                 f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
                 "from the table it adds up to, so the drop cannot be audited")
-    if identifiers is not None:
-        for path in sorted(files):
-            report.leaks.extend(scan(path, files[path], identifiers))
+    if scanning is not None:
+        found = scanning.result()
+        report.leaks.extend(f"{path} line {line}: {kind}" for path, hits in found.items()
+                            for line, kind in hits)
         report.scanned = len(files)
     report.seconds = time.perf_counter() - started
     return report
@@ -193,12 +225,13 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
     ids = _register(cells, Counts(**structure, cohorts={}, area_name=""))
     where = {c: i for i, c in enumerate(cells.values)}
     names = list(cells.values)
+    index = pd.Index(names)  # every id the tables name is one of its cells
     value = np.full(len(where), np.nan)
     hidden = np.zeros(len(where), dtype=bool)
     seen = np.zeros(len(where), dtype=bool)
     for attr, frame in frames.items():
         path = next(p for p, (a, _) in COLUMNS.items() if a == attr)
-        pos = ids[attr].map(where).to_numpy()
+        pos = index.get_indexer(ids[attr])
         text = frame["individuals"].str.strip()
         blank = (text == "").to_numpy()
         flagged = (frame["suppressed"].str.lower() == "true").to_numpy()
@@ -281,20 +314,5 @@ def _span(low: float, high: float) -> str:
 
 def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
     """Every client identifier found in one file, by kind and line (never the value)."""
-    text = data.decode("utf-8", "replace")
-    hits: list[tuple[int, str]] = []
-    for m in POSTCODE_RE.finditer(text):
-        if (m.group(1) + m.group(2)).upper() in ids.postcodes:
-            hits.append((m.start(), "a client's full postcode"))
-    for m in DATE_RE.finditer(text) if DATE_HINT.search(text) else ():
-        y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
-            (m.group(6), m.group(5), m.group(4))
-        if f"{y}-{mo}-{d}" in ids.dates_of_birth:
-            hits.append((m.start(), "a client's date of birth"))
-    tokens = set(TOKEN_RE.findall(text))
-    for kind, needles in (("a client_ref", ids.client_refs), ("a client attributor",
-                                                              ids.attributors)):
-        for token in sorted(tokens & needles):
-            hits.append((text.find(token), kind))
-    return [f"{path} line {text.count(chr(10), 0, pos) + 1}: {kind}"
-            for pos, kind in sorted(set(hits))]
+    return [f"{path} line {line}: {kind}"
+            for line, kind in scan_files({path: data}, ids.needles())[path]]

@@ -9,18 +9,27 @@ Polygons are kept in WGS84 and repaired; areas are computed in EPSG:27700, never
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import shapely
 
+from .directory import _source_hashes
 from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from .errors import GeographyError
+from .geometry_cache import (ENGINES, cache_folder, geometries, geometry_key, read_cached,
+                             wkb_column, write_cached)
 from .la_dissolve import dissolve_las
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,17 @@ LSOA_NAME_COLUMNS = ("lsoa21nm", "lsoa11nm", "lsoa_name", "name")
 LA_CODE_RE = re.compile(r"^lad\d{2}cd$|^la_code$|^laua$")
 LA_NAME_RE = re.compile(r"^lad\d{2}nm$|^la_name$")
 LOOKUP_LSOA_RE = re.compile(r"^lsoa(\d{2})cd$")
+AREA_VERSION = "1"  # bump when the area computation changes
+BOUNDARY_VERSION = "1"  # bump when reading the LSOA boundaries changes
+
+
+def gdal_version() -> str:
+    """The pyogrio (and so the GDAL it bundles) that reads the boundary files; from its
+    metadata, as importing it only for this costs more than a cached reading."""
+    try:
+        return "pyogrio " + metadata.version("pyogrio")
+    except metadata.PackageNotFoundError:
+        return "pyogrio unknown"
 
 
 def _empty_msoas() -> gpd.GeoDataFrame:
@@ -65,10 +85,10 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
                    cache: Path | None | bool = True) -> Geography:
     """Read and join the directory, boundaries, lookup and population; check they agree.
 
-    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache) and
-    :func:`atlas.la_dissolve.dissolve_las`.
+    ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache),
+    :func:`atlas.la_dissolve.dissolve_las` and :func:`area_km2`.
     """
-    lsoas = read_lsoa_boundaries(lsoa_files)
+    lsoas = read_lsoa_boundaries(lsoa_files, cache)
     directory = load_directory(postcodes, set(lsoas["lsoa_code"]), cache=cache)
     if "la_code" not in lsoas:
         lsoas["la_code"] = _lsoa_la_from_directory(lsoas, directory)
@@ -79,15 +99,25 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
     else:
         lsoa_msoa, msoas = pd.Series(dtype=object), _empty_msoas()
     for frame in (lsoas, las, msoas):
-        frame["area_km2"] = area_km2(frame)
+        frame["area_km2"] = area_km2(frame, cache)
     return Geography(directory, lsoas, las, msoas, lsoa_msoa)
 
 
-def area_km2(frame: gpd.GeoDataFrame) -> pd.Series:
-    """Each polygon's area in square kilometres, measured in British National Grid."""
+def area_km2(frame: gpd.GeoDataFrame, cache: Path | None | bool = False) -> pd.Series:
+    """Each polygon's area in square kilometres, measured in British National Grid (cached by
+    content, :mod:`atlas.geometry_cache`, unless ``cache`` is False: projecting is slow)."""
     if frame.empty:
         return pd.Series(dtype=float, index=frame.index)
-    return frame.geometry.to_crs(BNG).area / 1e6
+    folder = cache_folder(cache)
+    if folder is None:
+        return frame.geometry.to_crs(BNG).area / 1e6
+    name = "areas-" + geometry_key(frame.geometry.values, AREA_VERSION, str(frame.crs), BNG)
+    table = read_cached(folder, name)
+    if table is not None and table.num_rows == len(frame):
+        return pd.Series(table["km2"].to_numpy(), index=frame.index)
+    area = frame.geometry.to_crs(BNG).area / 1e6
+    write_cached(folder, name, pa.table({"km2": pa.array(area.to_numpy(dtype=float))}))
+    return area
 
 
 def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -102,8 +132,32 @@ def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 
-def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
-    """LSOA polygons from any GDAL format, reprojected to WGS84 and repaired."""
+def read_lsoa_boundaries(paths: Sequence[Path],
+                         cache: Path | None | bool = False) -> gpd.GeoDataFrame:
+    """LSOA polygons from any GDAL format, reprojected to WGS84 and repaired; from the cache
+    (``cache`` as for :func:`atlas.directory.load_directory`) when the same files were read
+    before, their messages logged again."""
+    folder = cache_folder(cache)
+    if folder is None:
+        return _read_lsoa_boundaries(paths)
+    digest = hashlib.sha256("\0".join((BOUNDARY_VERSION, ENGINES, gdal_version(), "")).encode())
+    for path, sha in zip(paths, _source_hashes(paths, folder)):
+        digest.update(f"{path}\0{sha}\0".encode())
+    name = f"lsoas-{digest.hexdigest()[:40]}"
+    table = read_cached(folder, name)
+    if table is not None:
+        return _replayed(table)
+    with _recorded() as records, warnings.catch_warnings(record=True) as caught:
+        lsoas = _read_lsoa_boundaries(paths)
+    for w in caught:  # passed on; a reading that warns is not cached (its warnings would be lost)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not caught and all(pd.api.types.infer_dtype(lsoas[c]) == "string"
+                          for c in lsoas.columns if c != "geometry"):
+        write_cached(folder, name, _recordable(lsoas, records))
+    return lsoas
+
+
+def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
     frames = []
     for path in paths:
         gdf = gpd.read_file(path)
@@ -131,6 +185,47 @@ def read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
         lsoas = lsoas[~dup]
     lsoas["geometry"] = repair(lsoas.geometry)
     return lsoas.sort_values("lsoa_code").reset_index(drop=True)
+
+
+@contextmanager
+def _recorded() -> Iterator[list[tuple[int, str]]]:
+    """Collect this module's log messages while reading, whatever the logging level (a cached
+    reading says them again), then log them as usual."""
+    kept: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record)
+
+    saved = log.level, log.propagate, log.handlers
+    log.setLevel(logging.DEBUG)
+    log.propagate, log.handlers = False, [Keep()]
+    records: list[tuple[int, str]] = []
+    try:
+        yield records
+    finally:
+        log.setLevel(saved[0])
+        log.propagate, log.handlers = saved[1], saved[2]
+        for record in kept:
+            records.append((record.levelno, record.getMessage()))
+            if log.isEnabledFor(record.levelno):
+                log.handle(record)
+
+
+def _recordable(frame: gpd.GeoDataFrame, records: list[tuple[int, str]]) -> pa.Table:
+    """The frame (text columns and its geometry as WKB) with the messages of its reading."""
+    columns = {c: (wkb_column(frame.geometry.values) if c == "geometry"
+                   else pa.array(frame[c].tolist(), type=pa.string())) for c in frame.columns}
+    return pa.table(columns).replace_schema_metadata({"messages": json.dumps(records)})
+
+
+def _replayed(table: pa.Table) -> gpd.GeoDataFrame:
+    """The frame a cached reading gave, its messages logged again."""
+    for level, message in json.loads(table.schema.metadata[b"messages"]):
+        log.log(level, "%s", message)
+    data = {c: (geometries(table[c]) if c == "geometry"
+                else table[c].to_numpy(zero_copy_only=False)) for c in table.column_names}
+    return gpd.GeoDataFrame(data, geometry="geometry", crs=WGS84)
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:

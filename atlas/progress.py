@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:  # rich is imported only when progress is shown (a quiet build never needs it)
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 class StageProgress:
@@ -30,6 +31,9 @@ class StageProgress:
 
     def __enter__(self) -> Callable[[str], None]:
         if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                       TimeElapsedColumn(),
                                       console=self._console or Console(stderr=True))

@@ -1,5 +1,5 @@
 """The ONS postcode directory as published: NSPL and ONSPD naming, 2021 codes, BNG-only files,
-area files, and the Parquet cache — on the real NSPL Nov 2021 rows of the WN postcode area."""
+area files, and the Arrow cache — on the real NSPL Nov 2021 rows of the WN postcode area."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_cache_is_keyed_by_the_files_contents(tmp_path, monkeypatch):
     source = _write(tmp_path / "nspl.csv", header, rows)
     cache = tmp_path / "cache"
     first = load_directory([source], cache=cache)
-    assert len(list(cache.glob("directory-*.parquet"))) == 1
+    assert len(list(cache.glob("directory-*.arrow"))) == 1
     pd.testing.assert_frame_equal(first, read_directory([source]))
 
     def no_csv(paths):
@@ -117,7 +117,7 @@ def test_cache_is_keyed_by_the_files_contents(tmp_path, monkeypatch):
     monkeypatch.undo()
     _write(source, header, rows[:100])  # new contents: a new cache entry, not the old one
     assert len(load_directory([source], cache=cache)) == 100
-    assert len(list(cache.glob("directory-*.parquet"))) == 2
+    assert len(list(cache.glob("directory-*.arrow"))) == 2
 
 
 def test_not_a_directory_names_the_file_and_the_missing_columns(tmp_path):

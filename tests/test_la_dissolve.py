@@ -29,7 +29,7 @@ def test_the_cached_union_is_the_same_geometry_as_a_fresh_one(tmp_path):
     assert list(fresh["la_code"]) == ["E06000001", "E06000002"]
     assert fresh.geometry.area.round(6).tolist() == [2.0, 2.0]
     first = dissolve_las(_lsoas(), cache=tmp_path)
-    assert len(list(tmp_path.glob("las-*.parquet"))) == 1
+    assert len(list(tmp_path.glob("las-*.arrow"))) == 1
     again = dissolve_las(_lsoas(), cache=tmp_path)
     assert _same(fresh, first) and _same(fresh, again)
     assert again.crs == fresh.crs
@@ -43,13 +43,13 @@ def test_changed_lsoas_or_las_are_dissolved_afresh(tmp_path):
     regrouped.loc[2, "la_code"] = "E06000001"
     got = dissolve_las(regrouped, cache=tmp_path)
     assert got.geometry.area.round(6).tolist() == [3.0, 1.0]
-    assert len(list(tmp_path.glob("las-*.parquet"))) == 3
+    assert len(list(tmp_path.glob("las-*.arrow"))) == 3
 
 
 def test_a_damaged_cache_is_rebuilt_not_trusted(tmp_path, caplog):
     dissolve_las(_lsoas(), cache=tmp_path)
-    (cached,) = tmp_path.glob("las-*.parquet")
-    cached.write_bytes(b"not parquet")
+    (cached,) = tmp_path.glob("las-*.arrow")
+    cached.write_bytes(b"not an Arrow file")
     got = dissolve_las(_lsoas(), cache=tmp_path)
     assert _same(got, dissolve_las(_lsoas(), cache=False))
     assert "ignoring unreadable cache" in caplog.text

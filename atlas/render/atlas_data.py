@@ -10,7 +10,9 @@ exact unions of the simplified LSOAs, so every level lines up. Coordinates are q
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
@@ -24,7 +26,8 @@ from ..aggregate import COHORT_ORDER, TOTAL
 from ..geography import BNG, WGS84, Geography
 from ..individuals import COHORT_LABELS
 from ..rates import rate_per_1000, round_half_up
-from ..simplify_cache import cached_simplify
+from ..geometry_cache import cached_json, text_key
+from ..simplify_cache import cached_simplify, simplified_name
 from ..suppress import Published
 from .classify import SCHEMES, class_breaks
 from .siting_layer import siting_data
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 
 SIMPLIFY_M = 30.0
 COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage
+DISSOLVE_VERSION = "1"  # bump when the dissolve or its simplification changes
+ENCODE_VERSION = "1"  # bump when encode_shapes changes
 SNAP_M = 0.5
 SCALE = 10_000  # integer units per degree: 1e-4 degrees, about 7 m east-west and 11 m north-south
 MEASURES = (("n", "Individuals"), ("rate", "Rate per 1,000 residents"))
@@ -58,20 +63,49 @@ def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
     snapping to a half-metre grid first makes neighbours share their edges exactly, which
     ``coverage_simplify`` and the dissolves to MSOA and LA need. Computed once per geography
     (the page and the GeoJSON download both use it)."""
+    return _simplified(geo)[0].copy()
+
+
+def simplified_lsoas_wgs84(geo: Geography) -> gpd.GeoDataFrame:
+    """:func:`simplified_lsoas` in WGS84 (projected once per geography)."""
+    return _simplified(geo)[1].copy()
+
+
+def _simplified(geo: Geography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     cached = geo.__dict__.get("_simplified_lsoas")
     if cached is not None and cached[0] is geo.lsoas:
-        return cached[1].copy()
-    bng = geo.lsoas.to_crs(BNG)
-    simple = cached_simplify(np.asarray(bng.geometry.values), f"{BNG} {SNAP_M} {SIMPLIFY_M}",
-                             _snap_and_simplify)
-    out = gpd.GeoDataFrame(geo.lsoas.drop(columns="geometry"), geometry=simple, crs=BNG)
-    geo.__dict__["_simplified_lsoas"] = (geo.lsoas, out)
-    return out.copy()
+        return cached[1], cached[2]
+    crs = geo.lsoas.crs
+
+    def simplify(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bng = gpd.GeoSeries(geoms, crs=crs).to_crs(BNG).values
+        snapped = shapely.make_valid(shapely.set_precision(np.asarray(bng), SNAP_M))
+        simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
+        return simple, np.asarray(gpd.GeoSeries(simple, crs=BNG).to_crs(WGS84).values)
+
+    simple, wgs = cached_simplify(np.asarray(geo.lsoas.geometry.values), _settings(geo),
+                                  simplify, shapes_key(geo))
+    rest = geo.lsoas.drop(columns="geometry")
+    out = (gpd.GeoDataFrame(rest, geometry=simple, crs=BNG),
+           gpd.GeoDataFrame(rest, geometry=wgs, crs=WGS84))
+    geo.__dict__["_simplified_lsoas"] = (geo.lsoas, *out)
+    return out
 
 
-def _snap_and_simplify(geoms: np.ndarray) -> np.ndarray:
-    snapped = shapely.make_valid(shapely.set_precision(geoms, SNAP_M))
-    return shapely.coverage_simplify(snapped, SIMPLIFY_M)
+def _settings(geo: Geography) -> str:
+    return f"{geo.lsoas.crs} -> {BNG} {SNAP_M} {SIMPLIFY_M} -> {WGS84}"
+
+
+def shapes_key(geo: Geography) -> str:
+    """What names the geography's simplified LSOA coverage (its cache entry): everything the
+    page and the GeoJSON draw from it is cached under it, so a build whose LSOAs were drawn
+    before loads no geometry at all."""
+    cached = geo.__dict__.get("_shapes_key")
+    if cached is not None and cached[0] is geo.lsoas:
+        return cached[1]
+    key = simplified_name(np.asarray(geo.lsoas.geometry.values), _settings(geo))
+    geo.__dict__["_shapes_key"] = (geo.lsoas, key)
+    return key
 
 
 def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
@@ -83,6 +117,42 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
     return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
 
 
+def _lsoa_shapes(source: str | None,
+                 wgs84: Callable[[], gpd.GeoDataFrame]) -> tuple[tuple[int, int], np.ndarray,
+                                                                 list[Any]]:
+    """The origin, the WGS84 bounds and the packed shapes of the LSOA level, cached under
+    ``source`` (:func:`shapes_key`) when given."""
+    def compute() -> dict[str, Any]:
+        wgs = wgs84()
+        origin = origin_of(wgs)
+        return {"origin": list(origin), "bounds": [float(b) for b in wgs.total_bounds],
+                "shapes": encode_shapes(wgs.geometry, origin)}
+
+    out = compute() if source is None else cached_json(
+        "encoded-" + text_key(ENCODE_VERSION, source, "lsoa", str(SCALE)), compute)
+    return tuple(out["origin"]), np.array(out["bounds"], dtype=np.float64), out["shapes"]
+
+
+def _level_shapes(source: str | None, level: str, key: pd.Series, origin: tuple[int, int],
+                  bng: Callable[[], gpd.GeoDataFrame]) -> tuple[pd.Index, list[Any]]:
+    """The areas (sorted keys) and packed shapes of a level dissolved from the LSOAs by
+    ``key``, cached under ``source`` (:func:`shapes_key`) when given and the keys are text."""
+    def compute() -> dict[str, Any]:
+        geoms = dissolve(bng(), key)
+        return {"index": list(geoms.index), "shapes": encode_shapes(geoms, origin)}
+
+    values = key.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if source is None or not all(isinstance(v, str) for v in values[~missing]):
+        out = compute()
+    else:
+        keys = "\0".join(np.where(missing, "\1", values).tolist())
+        out = cached_json("encoded-" + text_key(ENCODE_VERSION, DISSOLVE_VERSION, source, level,
+                                                str(COARSE_M), str(SCALE), str(origin), keys),
+                          compute)
+    return pd.Index(out["index"], dtype=object), out["shapes"]
+
+
 # Rings travel as text: each integer zigzag-coded (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and
 # written 5 bits per character, low bits first, from a 64-character alphabet safe in JSON and
 # in JavaScript strings: the first 32 characters mean "more to come", the last 32 end a number.
@@ -90,19 +160,20 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _CHARS = np.frombuffer(ALPHABET, dtype=np.uint8)
 _GROUPS = 13  # 5-bit groups in a 64-bit integer
+_LIMITS = np.uint64(32) ** np.arange(1, _GROUPS, dtype=np.uint64)  # values needing k+2 groups
 
 
 def pack_ints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     """The packed characters of ``values`` and how many characters each value took."""
     v = np.asarray(values, dtype=np.int64)
     z = np.where(v >= 0, v * 2, -v * 2 - 1).astype(np.uint64)
-    shifts = (np.arange(_GROUPS, dtype=np.uint64) * np.uint64(5))
-    digits = (z[:, None] >> shifts[None, :]) & np.uint64(31)
-    n_groups = 1 + ((z[:, None] >> shifts[None, 1:]) > 0).sum(axis=1)
-    k = np.arange(_GROUPS)
-    last = k[None, :] == (n_groups - 1)[:, None]
-    chars = _CHARS[digits.astype(np.int64) + 32 * last]
-    return chars[k[None, :] < n_groups[:, None]].tobytes(), n_groups
+    n_groups = np.searchsorted(_LIMITS, z, side="right") + 1
+    ends = np.cumsum(n_groups)
+    k = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - n_groups, n_groups)
+    digits = (np.repeat(z, n_groups) >> (k * 5).astype(np.uint64)) & np.uint64(31)
+    last = np.zeros(len(k), dtype=bool)
+    last[ends - 1] = True
+    return _CHARS[digits.astype(np.int64) + 32 * last].tobytes(), n_groups
 
 
 def unpack_ints(text: str) -> list[int]:
@@ -172,23 +243,31 @@ def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
     """Integers (rates as whole tenths: 3.2 -> 32, shorter than 3.2 in JSON); None if missing."""
     arr = values.to_numpy(dtype=float, na_value=np.nan)
     arr = np.rint(arr * 10) if tenths else arr
-    return [None if np.isnan(x) else int(x) for x in arr]
+    missing = np.isnan(arr)
+    out = np.where(missing, 0, arr).astype(np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series,
                  scheme: str) -> tuple[dict[str, dict[str, list[Any]]],
                                        dict[str, dict[str, list[float]]]]:
     """Every cohort's published counts, rates and class breaks, in the order of ``codes``."""
+    wide = table[table["cohort"].isin(COHORT_ORDER)].pivot(index=key, columns="cohort",
+                                                            values="individuals")
+    wide = wide.reindex(index=pd.Index(codes), columns=list(COHORT_ORDER))
+    # every cohort's rates at once: the codes repeated cohort after cohort
+    counts = pd.Series(wide.to_numpy(dtype=float, na_value=np.nan).ravel(order="F"))
+    rates = _rates(counts, pd.Series(np.tile(population.to_numpy(), len(COHORT_ORDER))))
     values, breaks = {}, {}
-    for cohort in COHORT_ORDER:
-        rows = table[table["cohort"] == cohort].set_index(key)
-        n = rows["individuals"].reindex(codes)
-        rates = _rates(n, pd.Series(population.to_numpy(), index=n.index))
-        values[cohort] = {"n": _as_list(n), "rate": _as_list(rates["rate_per_1000"], tenths=True),
-                          "lo": _as_list(rates["rate_lower"], tenths=True),
-                          "hi": _as_list(rates["rate_upper"], tenths=True)}
-        breaks[cohort] = {"n": class_breaks(n.to_numpy(dtype=float, na_value=np.nan), scheme),
-                          "rate": class_breaks(rates["rate_per_1000"].to_numpy(), scheme)}
+    for k, cohort in enumerate(COHORT_ORDER):
+        part = slice(k * len(wide), (k + 1) * len(wide))
+        n, r = counts.iloc[part], rates.iloc[part]
+        values[cohort] = {"n": _as_list(n), "rate": _as_list(r["rate_per_1000"], tenths=True),
+                          "lo": _as_list(r["rate_lower"], tenths=True),
+                          "hi": _as_list(r["rate_upper"], tenths=True)}
+        breaks[cohort] = {"n": class_breaks(n.to_numpy(), scheme),
+                          "rate": class_breaks(r["rate_per_1000"].to_numpy(), scheme)}
     return values, breaks
 
 
@@ -197,33 +276,40 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
               shapes: gpd.GeoDataFrame | None = None,
               siting: PublishedPlan | None = None) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
-    overlays, in the order of the LSOA level, when the drop has a plan)."""
-    shapes = simplified_lsoas(geo) if shapes is None else shapes
-    origin = origin_of(shapes)
+    overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
+    shapes in British National Grid to draw instead of the geography's simplified ones."""
+    if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
+        frame, source = geo.lsoas, shapes_key(geo)
+        origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
+        bng = functools.partial(simplified_lsoas, geo)
+    else:
+        frame, source = shapes, None
+        origin, bounds, lsoa_shapes = _lsoa_shapes(None, lambda: shapes.to_crs(WGS84))
+        bng = lambda: shapes  # noqa: E731
     levels: list[Level] = []
 
-    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, geoms: gpd.GeoSeries,
+    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, packed: list[Any],
             table: pd.DataFrame, key: str, population: pd.Series) -> None:
         values, breaks = level_values(table, key, codes, population, classification)
         levels.append(Level(id=level_id, label=label, codes=list(codes), names=list(names),
-                            shapes=encode_shapes(geoms, origin), values=values, breaks=breaks))
+                            shapes=packed, values=values, breaks=breaks))
 
-    add("lsoa", "LSOA", shapes["lsoa_code"], shapes["lsoa_name"], shapes.geometry,
-        published.residence_lsoa, "lsoa_code", shapes["population"])
+    add("lsoa", "LSOA", frame["lsoa_code"], frame["lsoa_name"], lsoa_shapes,
+        published.residence_lsoa, "lsoa_code", frame["population"])
     if msoa_of is not None and published.residence_msoa is not None:
         link = msoa_of.set_index("lsoa_code")
-        msoa_key = shapes["lsoa_code"].map(link["msoa_code"])
-        geoms = dissolve(shapes, msoa_key)
+        msoa_key = frame["lsoa_code"].map(link["msoa_code"])
+        index, packed = _level_shapes(source, "msoa", msoa_key, origin, bng)
         names = link.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
-        pops = shapes["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
-        add("msoa", "MSOA", geoms.index.to_series(), geoms.index.map(names).to_series(), geoms,
-            published.residence_msoa, "msoa_code", pops.reindex(geoms.index))
-    la_geoms = dissolve(shapes, shapes["la_code"])
-    las = geo.las.set_index("la_code").reindex(la_geoms.index)
+        pops = frame["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
+        add("msoa", "MSOA", index.to_series(), index.map(names).to_series(), packed,
+            published.residence_msoa, "msoa_code", pops.reindex(index))
+    index, packed = _level_shapes(source, "la", frame["la_code"], origin, bng)
+    las = geo.las.set_index("la_code").reindex(index)
     la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
-    add("la", "Local authority", la_geoms.index.to_series(), las["la_name"], la_geoms, la_table,
+    add("la", "Local authority", index.to_series(), las["la_name"], packed, la_table,
         "la_code", las["population"])
-    minx, miny, maxx, maxy = shapes.to_crs(WGS84).total_bounds
+    minx, miny, maxx, maxy = bounds
     return {
         "threshold": published.threshold, "scale": SCALE, "origin": list(origin),
         "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],
@@ -232,7 +318,7 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
         "measures": [list(m) for m in MEASURES],
         "levels": levels, "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
-        "siting": None if siting is None else siting_data(siting, shapes["lsoa_code"],
+        "siting": None if siting is None else siting_data(siting, frame["lsoa_code"],
                                                           classification),
     }
 
@@ -256,12 +342,34 @@ def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any
 def postcode_districts(geo: Geography) -> list[list[Any]]:
     """Postcode districts with live postcodes in the drop's LAs, and their extent (S, W, N, E)."""
     d = geo.directory
-    d = d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes)) & d["lat"].notna()]
+    if "key" not in d:
+        return _districts_by_text(d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes))
+                                    & d["lat"].notna()])
+    lat, lon = d["lat"].to_numpy(dtype=float), d["long"].to_numpy(dtype=float)
+    keep = np.flatnonzero(d["live"].to_numpy(dtype=bool) & ~np.isnan(lat)
+                          & d["la_code"].isin(set(geo.la_codes)).to_numpy())
+    # a postcode key's outward code (its district) is the key over 37**3 (directory.postcode_keys)
+    district = d["key"].to_numpy()[keep] // 37 ** 3
+    order = np.argsort(district, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(district[order]) != 0]) if len(order) else order
+    rows = keep[order]
+    box = np.round(np.column_stack([np.fmin.reduceat(lat[rows], starts),
+                                    np.fmin.reduceat(lon[rows], starts),
+                                    np.fmax.reduceat(lat[rows], starts),
+                                    np.fmax.reduceat(lon[rows], starts)]), 4) \
+        if len(rows) else np.zeros((0, 4))
+    postcodes = pa.array(d["postcode"].iloc[rows[starts]].to_numpy(dtype=object), type=pa.string())
+    names = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0).to_pylist()
+    by_name = sorted(range(len(names)), key=names.__getitem__)
+    return [[names[k], *map(float, box[k])] for k in by_name]
+
+
+def _districts_by_text(d: pd.DataFrame) -> list[list[Any]]:
     postcodes = pa.array(d["postcode"].to_numpy(dtype=object), type=pa.string())
     district = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0)
     district = district.to_numpy(zero_copy_only=False)
     box = d.groupby(district).agg(s=("lat", "min"), w=("long", "min"),
-                                             n=("lat", "max"), e=("long", "max")).round(4)
+                                  n=("lat", "max"), e=("long", "max")).round(4)
     return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]
 
 

@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
-import jinja2
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from ..geography import Geography
+from ..geometry_cache import cached_table, text_key
 from ..suppress import Published
 from .assets import front_end_assets
-from .atlas_data import page_data, simplified_lsoas, split_lsoas
-from .reports import TEMPLATES
+from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
+from .geojson import features_bytes, geojson_bytes, geometry_text
+from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
+GEOJSON_VERSION = "1"  # bump when the GeoJSON geometry text changes
 DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
              ("tables/residence_msoa_cohorts.csv", "Residents by MSOA and cohort (CSV)"),
              ("tables/residence_la_cohorts.csv", "Residents by local authority and cohort (CSV)"),
@@ -95,7 +99,7 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
     if len(data["levels"][0]["codes"]) > limit:
-        chunks = split_lsoas(data, simplified_lsoas(geo)["la_code"])
+        chunks = split_lsoas(data, geo.lsoas["la_code"])  # the simplified LSOAs' order
         files = {path: f"atlasLsoas({script_json(chunk)});\n".encode()
                  for path, chunk in chunks.items()}
     js, css = front_end_assets()
@@ -113,21 +117,25 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    files["atlas.html"] = env.get_template("atlas.html.j2").render(**context).encode("utf-8")
+    files["atlas.html"] = environment().get_template("atlas.html.j2").render(**context).encode("utf-8")
     return files
 
 
 def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
     """The download ``tables/residence_lsoa.geojson``: simplified LSOAs with the published
-    residents per cohort (empty where suppressed) as properties."""
-    shapes = simplified_lsoas(geo).to_crs("EPSG:4326")
+    residents per cohort (empty where suppressed) as properties. The geometries' text is
+    cached under the simplified LSOAs' key (:func:`atlas_data.shapes_key`)."""
     table = published.residence_lsoa
     wide = table.pivot(index="lsoa_code", columns="cohort", values="individuals")
-    out = shapes[["lsoa_code", "lsoa_name", "la_code", "geometry"]].copy()
+    out = geo.lsoas[["lsoa_code", "lsoa_name", "la_code"]].copy()  # the simplified LSOAs' order
     for cohort in table["cohort"].unique():
         out[cohort] = out["lsoa_code"].map(wide[cohort]).astype("Int64")
-    geo_dict: dict[str, Any] = out.to_geo_dict(drop_id=True, na="null")
-    return {"tables/residence_lsoa.geojson":
-            json.dumps(geo_dict, sort_keys=True, separators=(",", ":")).encode("utf-8")}
+    geometry = cached_table(
+        "geojson-" + text_key(GEOJSON_VERSION, shapes_key(geo)),
+        lambda: geometry_text(np.asarray(simplified_lsoas_wgs84(geo).geometry.values)))
+    text = None if geometry is None else features_bytes(out, geometry)
+    if text is None:
+        shapes = simplified_lsoas_wgs84(geo)
+        text = geojson_bytes(gpd.GeoDataFrame(out, geometry=shapes.geometry.values,
+                                              crs=shapes.crs))
+    return {"tables/residence_lsoa.geojson": text}

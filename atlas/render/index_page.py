@@ -9,9 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TypedDict
 
-import jinja2
-
-from .reports import TEMPLATES
+from .reports import environment
 
 
 class DropEntry(TypedDict):
@@ -50,9 +48,7 @@ def list_drops(folder: Path) -> list[DropEntry]:
 
 def write_index(folder: Path) -> Path:
     """Write ``folder/index.html`` listing its drops (atomically replaced)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    html = env.get_template("index.html.j2").render(drops=list_drops(folder))
+    html = environment().get_template("index.html.j2").render(drops=list_drops(folder))
     fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(html)

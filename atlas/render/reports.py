@@ -10,6 +10,8 @@ Each table is first built as a tidy frame; the CSV is that frame, the HTML is dr
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -19,6 +21,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..aggregate import COHORT_ORDER, TOTAL
+from ..directory import cache_dir
 from ..individuals import ALL, COHORT_LABELS
 from ..rates import half_up, round_half_up
 from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
@@ -47,11 +50,41 @@ class ReportContext(TypedDict):
     csv: dict[str, str]  # table name -> CSV path relative to the report
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in the user cache (:func:`atlas.directory.cache_dir`), so a
+    build loads them instead of compiling them; Jinja2 checks each against its source and
+    Python version. A cache that cannot be read or written is simply not used."""
+
+    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return cache_dir() / "templates" / f"{bucket.key}.cache"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._path(bucket), "rb") as fh:
+                bucket.load_bytecode(fh)
+        except Exception:  # absent or damaged: compiled afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        path = self._path(bucket)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            with open(tmp, "wb") as fh:
+                bucket.write_bytecode(fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # only a speed-up
+
+
+@functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment for reports: autoescaped, strict about undefined names."""
+    """The Jinja2 environment of every page (one per process, so each template is compiled or
+    loaded once): autoescaped, strict about undefined names."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             bytecode_cache=CompiledTemplates())
     env.filters["num"] = fmt_count
     env.filters["pct"] = fmt_pct
     env.filters["dec"] = fmt_decimal
@@ -60,7 +93,16 @@ def environment() -> jinja2.Environment:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+    """None, NA, NaN or empty text (the common kinds decided without ``pd.isna``)."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, (int, np.integer)):
+        return False
+    if isinstance(value, float):
+        return value != value
+    return bool(pd.isna(value)) or value == ""
 
 
 def _mark() -> Markup:
@@ -224,23 +266,21 @@ def published_period(counts: ReportCounts) -> str:
 def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Any]:
     summary = tables["monitoring_cohort_summary"]
     by_la = []
-    for code, part in summary.groupby("la_code", sort=False):
-        by = part.set_index("cohort")
-        by_la.append({"la_code": code, "la_name": part["la_name"].iloc[0],
-                      "total": code == TOTAL,
-                      "cells": [{"last_quarter": by.at[c, "last_quarter"],
-                                 "twelve_months": by.at[c, "twelve_months"],
-                                 "share": by.at[c, "share_of_all"],
-                                 "rate": by.at[c, "rate_per_1000"],
-                                 "ci": _ci(by.at[c, "rate_lower"], by.at[c, "rate_upper"])}
+    for code, rows in _grouped(summary, "la_code"):
+        by = {r["cohort"]: r for r in rows}
+        by_la.append({"la_code": code, "la_name": rows[0]["la_name"], "total": code == TOTAL,
+                      "cells": [{"last_quarter": by[c]["last_quarter"],
+                                 "twelve_months": by[c]["twelve_months"],
+                                 "share": by[c]["share_of_all"],
+                                 "rate": by[c]["rate_per_1000"],
+                                 "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"])}
                                 for c in COHORT_ORDER]})
     area = next(r for r in by_la if r["total"])
-    act = tables["monitoring_la_activity"]
-    activity = [{"la_name": part["la_name"].iloc[0], "total": code == TOTAL,
-                 "quarters": [dict(r._asdict(), average=_average(r),
-                                   returns_text=_returns_text(r.nsp_visits, r.nsp_returns))
-                              for r in part.itertuples(index=False)]}
-                for code, part in act.groupby("la_code", sort=False)]
+    activity = [{"la_name": rows[0]["la_name"], "total": code == TOTAL,
+                 "quarters": [dict(r, average=_average(r),
+                                   returns_text=_returns_text(r["nsp_visits"], r["nsp_returns"]))
+                              for r in rows]}
+                for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")]
     area_last = activity[-1]["quarters"][-1]
     prof = tables["monitoring_profiles"]
     profiles = []
@@ -259,11 +299,29 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
             "profiles": profiles, "trend": years}
 
 
-def _average(row: Any) -> float | str | None:
+def _grouped(frame: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The rows as records (``to_dict("records")``), grouped as ``frame.groupby(keys,
+    sort=False)`` groups them: groups in order of first appearance, each its key (a tuple for
+    several keys) and its rows in frame order; rows with a missing key are left out."""
+    records = frame.to_dict("records")
+    group = frame.groupby(keys, sort=False).ngroup().to_numpy(dtype=float, na_value=np.nan)
+    kept = np.flatnonzero(~np.isnan(group))
+    order = kept[np.argsort(group[kept], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else order
+    names = [keys] if isinstance(keys, str) else keys
+    out = []
+    for a, b in zip(starts, [*starts[1:], len(order)]):
+        rows = [records[i] for i in order[a:b]]
+        key = tuple(rows[0][k] for k in names)
+        out.append((key[0] if isinstance(keys, str) else key, rows))
+    return out
+
+
+def _average(row: dict[str, Any]) -> float | str | None:
     """Interventions per person: withheld (None) where the clients are suppressed."""
-    if _missing(row.intervention_clients):
+    if _missing(row["intervention_clients"]):
         return None
-    return "–" if row.intervention_clients == 0 else row.interventions_per_person
+    return "–" if row["intervention_clients"] == 0 else row["interventions_per_person"]
 
 
 def _ci(lo: Any, hi: Any) -> str:
@@ -376,21 +434,17 @@ def _site_order(site_activity: pd.DataFrame, names: pd.DataFrame) -> pd.DataFram
 
 def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     def grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return [{"la_name": la, "rows": part.to_dict("records")}
-                for la, part in frame.groupby("la_name", sort=False)]
+        return [{"la_name": la, "rows": rows} for la, rows in _grouped(frame, "la_name")]
+
+    def series(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {c: [r[c] for r in rows] for c in ("nsp_visits", "nsp_returns", "interventions")}
 
     act = tables["data_quality_activity"]
-    site_act = []
-    for (code, name, la), part in act[act["unit"] == "site"].groupby(
-            ["code", "name", "la_name"], sort=False):
-        site_act.append({"code": code, "name": name, "la_name": la,
-                         **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
-                                                       "interventions")}})
-    la_act = []
-    for (code, name), part in act[act["unit"] == "la"].groupby(["code", "name"], sort=False):
-        la_act.append({"code": code, "name": name, "total": code == TOTAL,
-                       **{c: list(part[c]) for c in ("nsp_visits", "nsp_returns",
-                                                     "interventions")}})
+    site_act = [{"code": code, "name": name, "la_name": la, **series(rows)}
+                for (code, name, la), rows in _grouped(act[act["unit"] == "site"],
+                                                       ["code", "name", "la_name"])]
+    la_act = [{"code": code, "name": name, "total": code == TOTAL, **series(rows)}
+              for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])]
     units = tables["data_quality_assessments"]
     return {
         "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..suppress import Published
 
@@ -38,7 +41,22 @@ def neutralise(values: pd.Series) -> pd.Series:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A frame as UTF-8 CSV bytes: deterministic, text neutralised, booleans as true/false."""
+    """A frame as UTF-8 CSV bytes: deterministic, text neutralised, booleans as true/false.
+
+    The bytes pandas' ``to_csv`` writes (minimal quoting, LF line ends, floats as numpy
+    prints them, missing values empty), built column by column with Arrow; a frame with a kind
+    of column this does not cover is written by pandas."""
+    names = list(frame.columns)
+    if not names or not all(isinstance(c, str) for c in names) or len(set(names)) < len(names):
+        return _pandas_csv(frame)
+    cells = [_cell_text(frame[c]) for c in names]
+    if any(c is None for c in cells):
+        return _pandas_csv(frame)
+    header = _line([pa.array([c], type=pa.string()) for c in names])
+    return _text(header) + (_text(_line(cells)) if len(frame) else b"")
+
+
+def _pandas_csv(frame: pd.DataFrame) -> bytes:
     out = frame.copy()
     for col in out.columns:
         s = out[col]
@@ -51,6 +69,52 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
+
+
+def _cell_text(s: pd.Series) -> pa.Array | None:
+    """Each cell of a column as the CSV shows it (before quoting); None for a kind of column
+    left to pandas."""
+    if pd.api.types.is_bool_dtype(s):
+        text = pa.array(np.where(s.to_numpy(dtype=bool, na_value=False), "true", "false"))
+        return pc.if_else(pa.array(s.isna().to_numpy()), "", text)
+    if pd.api.types.is_signed_integer_dtype(s):
+        return pc.fill_null(pc.cast(pa.array(s.astype("Int64")), pa.string()), "")
+    if s.dtype == np.float64:
+        return pc.if_else(pa.array(s.isna().to_numpy()), "", pa.array(s.to_numpy().astype(str)))
+    if s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype):
+        text = pa.array(s.astype(object).where(s.notna(), "").astype(str).to_numpy(),
+                        type=pa.string())
+        risky = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)
+        return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+    return None
+
+
+_FORMULA_FIRST = pa.array(FORMULA_START, type=pa.string())
+
+
+def _quoted(text: pa.Array, columns: int) -> pa.Array:
+    """Cells quoted as Python's csv writer does: those holding a comma, a quote or a line end
+    (quotes doubled); an empty cell when it is a row's only cell."""
+    needs = pc.match_substring_regex(text, '[\n",]')
+    if columns == 1:
+        needs = pc.or_(needs, pc.equal(text, ""))
+    if not pc.any(needs).as_py():
+        return text
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, text)
+
+
+def _line(columns: list[pa.Array]) -> pa.Array:
+    """Each row's cells, quoted, joined by commas, with its line end."""
+    row = pc.binary_join_element_wise(*(_quoted(c, len(columns)) for c in columns), ",")
+    return pc.binary_join_element_wise(row, "\n", "")
+
+
+def _text(lines: pa.Array) -> bytes:
+    """The UTF-8 text of a string array's values, one after another."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return lines.buffers()[2].slice(start, end - start).to_pybytes()
 
 
 MSOA_TABLE = ("tables/residence_msoa_cohorts.csv",
