@@ -11,7 +11,6 @@ Each table is first built as a tidy frame; the CSV is that frame, the HTML is dr
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -21,7 +20,6 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..aggregate import COHORT_ORDER, TOTAL
-from ..directory import cache_dir
 from ..individuals import ALL, COHORT_LABELS
 from ..rates import half_up, round_half_up
 from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
@@ -50,41 +48,13 @@ class ReportContext(TypedDict):
     csv: dict[str, str]  # table name -> CSV path relative to the report
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in the user cache (:func:`atlas.directory.cache_dir`), so a
-    build loads them instead of compiling them; Jinja2 checks each against its source and
-    Python version. A cache that cannot be read or written is simply not used."""
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
-        return cache_dir() / "templates" / f"{bucket.key}.cache"
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            with open(self._path(bucket), "rb") as fh:
-                bucket.load_bytecode(fh)
-        except Exception:  # absent or damaged: compiled afresh
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                bucket.write_bytecode(fh)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # only a speed-up
-
-
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of every page (one per process, so each template is compiled or
-    loaded once): autoescaped, strict about undefined names."""
+    """The Jinja2 environment of every page (one per process, so each template is compiled
+    once): autoescaped, strict about undefined names."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             bytecode_cache=CompiledTemplates())
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["num"] = fmt_count
     env.filters["pct"] = fmt_pct
     env.filters["dec"] = fmt_decimal
