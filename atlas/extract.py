@@ -35,11 +35,9 @@ ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
 # rejects.csv is published with the drop.
 PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth",
                       "postcode"})
-
-
-def _quoted(col: str, values: pd.Series) -> pd.Series | str:
-    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
-    return col if col in PERSONAL else col + " '" + values + "'"
+# Added to each file that refers to clients: the row of the client record in clients.csv's
+# accepted frame, so later stages join on integers rather than on client_ref text.
+CLIENT_ROW = "client_row"
 
 
 @dataclass(frozen=True)
@@ -117,26 +115,25 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
     rejects: list[pd.DataFrame] = []
     ledger: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
-    known: dict[str, pd.DataFrame] = {}  # accepted and rejected keys, for reference checks
+    known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
     for name, spec in SPECS.items():
         if name not in paths:
             frames[name] = _empty(spec)
             continue
-        text, note = _decode(paths[name], encoding)
+        source, note = _decode(paths[name], encoding)
         if note:
             warnings.append(note)
             log.warning(note)
-        raw, bad_shape = _parse(name, text, spec)
-        accepted, rejected = _validate(spec, raw, known)
+        rows, bad_shape = _parse(name, source, spec)
+        del source
+        accepted, rejected, keep = _validate(spec, rows, known)
         rejected = pd.concat([bad_shape, rejected], ignore_index=True)
         frames[name] = accepted
         rejects.append(rejected.assign(file=name))
-        ledger[name] = {"read": len(raw) + len(bad_shape), "accepted": len(accepted),
+        ledger[name] = {"read": len(rows.lines) + len(bad_shape), "accepted": len(accepted),
                         "rejected": len(rejected)}
         if name in ("sites.csv", "clients.csv"):
-            key = spec.unique
-            known[name] = pd.DataFrame({"key": raw[key], "line": raw["line"],
-                                        "ok": raw["line"].isin(accepted["line"])})
+            known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
     all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
     return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
@@ -156,12 +153,33 @@ def _find_files(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _decode(path: Path, encoding: str | None) -> tuple[str, str | None]:
+@dataclass
+class _Source:
+    """A file's bytes as UTF-8 and its text (for ASCII bytes, decoded only when needed)."""
+
+    utf8: bytes
+    decoded: str | None
+
+    @property
+    def text(self) -> str:
+        return self.decoded if self.decoded is not None else self.utf8.decode("ascii")
+
+    def first_line(self) -> str:
+        if self.decoded is not None:
+            end = self.decoded.find("\n")
+            return self.decoded if end < 0 else self.decoded[:end]
+        end = self.utf8.find(b"\n")
+        return (self.utf8 if end < 0 else self.utf8[:end]).decode("ascii")
+
+
+def _decode(path: Path, encoding: str | None) -> tuple[_Source, str | None]:
     """UTF-8 (with or without BOM); otherwise Windows-1252, or a refusal naming the byte."""
     data = path.read_bytes()
+    if data.isascii():  # the same text in every encoding accepted
+        return _Source(data, None), None
     if encoding != "cp1252":
         try:
-            return data.decode("utf-8-sig"), None
+            return _Source(data, data.decode("utf-8-sig")), None
         except UnicodeDecodeError as exc:
             utf8_error = exc
             if encoding == "utf-8":
@@ -171,11 +189,11 @@ def _decode(path: Path, encoding: str | None) -> tuple[str, str | None]:
     except UnicodeDecodeError as exc:
         raise ExtractError(_byte_message(path, data, exc, "UTF-8 or Windows-1252")) from None
     if encoding == "cp1252":
-        return text, None
+        return _Source(text.encode("utf-8"), text), None
     pos = utf8_error.start
     line = data.count(b"\n", 0, pos) + 1
-    return text, (f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); "
-                  "read as Windows-1252")
+    return _Source(text.encode("utf-8"), text), (
+        f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); read as Windows-1252")
 
 
 def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -> str:
@@ -185,9 +203,121 @@ def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -
             f"{what}; re-export the file as UTF-8")
 
 
-def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+class _Text:
+    """One column of text. The plain reader leaves it unstripped; the checks then run once per
+    distinct value (stripped and re-cased there), except on a key or a reference (``keyed``:
+    values mostly distinct), which is stripped whole."""
+
+    def __init__(self, arr: pa.ChunkedArray, stripped: bool,
+                 case: Callable[[str], str] | None):
+        self.arr = arr
+        self.stripped = stripped
+        self.case = case
+        self.keyed = False
+        self._distinct: tuple[np.ndarray, np.ndarray] | None = None
+        self._whole: pa.ChunkedArray | None = None
+        self._firsts: tuple[np.ndarray, np.ndarray, pa.Array] | None = None
+        self._objects: np.ndarray | None = None
+
+    @classmethod
+    def blank(cls, n: int) -> _Text:
+        """A column of ``n`` blanks (an optional column the file does not have)."""
+        col = cls(pa.chunked_array([pc.take(pa.array([""], pa.string()),
+                                            pa.array(np.zeros(n, np.int32)))]), True, None)
+        col._distinct = (np.zeros(n, dtype=np.int32), np.array([""], dtype=object))
+        return col
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's code and the distinct values (as Python str) that the codes point to."""
+        if self._distinct is None:
+            codes, values = _dictionary(self.arr)
+            if not self.stripped:
+                values = pc.utf8_trim_whitespace(values)
+            if self.case is not None:
+                values = _recase(values, self.case)
+            self._distinct = (codes, values.to_numpy(zero_copy_only=False))
+        return self._distinct
+
+    def whole(self) -> pa.ChunkedArray:
+        """Every value, stripped and re-cased, as pyarrow text."""
+        if self._whole is None:
+            if self.case is not None:
+                codes, values = self.distinct()
+                self._whole = pa.chunked_array([pc.take(pa.array(values, pa.string()),
+                                                        pa.array(codes))])
+            else:
+                self._whole = self.arr if self.stripped else pc.utf8_trim_whitespace(self.arr)
+        return self._whole
+
+    def is_blank(self) -> np.ndarray:
+        if self.keyed:
+            return pc.equal(self.whole(), "").to_numpy(zero_copy_only=False)
+        codes, values = self.distinct()
+        return (values == "")[codes]
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """The values of the given rows as Python str."""
+        if self.keyed:
+            return self.whole().take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        codes, values = self.distinct()
+        return values[codes[rows]]
+
+    def firsts(self) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """As a key: each row's code (codes numbered in order of first appearance), the row
+        where each code first appears, and the distinct values."""
+        if self._firsts is None:
+            arr = self.whole()
+            n = len(arr)
+            if n < 2 or pc.all(pc.less(arr.slice(0, n - 1), arr.slice(1))).as_py():
+                rows = np.arange(n)  # strictly increasing: all distinct
+                self._firsts = (rows, rows, arr.combine_chunks())
+            else:
+                codes, values = _dictionary(arr)
+                new = np.empty(n, dtype=bool)
+                new[0] = True
+                new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+                first_at = np.flatnonzero(new)
+                if len(first_at) != len(values):  # not numbered in that order
+                    first_at = np.unique(codes, return_index=True)[1]
+                self._firsts = (codes, first_at, values)
+        return self._firsts
+
+    def key_objects(self) -> np.ndarray:
+        """As a key: the distinct values as Python str (made once, shared by references)."""
+        if self._objects is None:
+            self._objects = self.firsts()[2].to_numpy(zero_copy_only=False)
+        return self._objects
+
+
+def _dictionary(arr: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each value's code and the distinct values, in order of first appearance."""
+    encoded = pc.dictionary_encode(arr)
+    if not encoded.num_chunks:
+        return np.empty(0, dtype=np.int32), pa.array([], pa.string())
+    codes = pa.chunked_array([c.indices for c in encoded.chunks]).to_numpy()
+    return codes, encoded.chunk(0).dictionary
+
+
+def _recase(values: pa.Array, case: Callable[[str], str]) -> pa.Array:
+    """Upper- or lower-case text as Python does (pyarrow when it is all ASCII)."""
+    if pc.all(pc.string_is_ascii(values)).as_py() is not False:
+        return pc.ascii_upper(values) if case is str.upper else pc.ascii_lower(values)
+    return pa.array([case(v) for v in values.to_numpy(zero_copy_only=False)], pa.string())
+
+
+@dataclass
+class _Rows:
+    """The well-formed records of a file: their line numbers and their columns of text."""
+
+    lines: np.ndarray
+    columns: dict[str, _Text]
+
+
+def _parse(name: str, source: _Source, spec: FileSpec) -> tuple[_Rows, pd.DataFrame]:
     """Split into records; keep known columns; set aside blank and mis-shaped records."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    plain = _plain(source)
+    # a plain file's header is its first line; otherwise a record may span lines
+    reader = csv.reader(io.StringIO(source.first_line() if plain else source.text, newline=""))
     header = next(reader, None)
     if not header:
         raise ExtractError(f"{name}: the file is empty (no header row)")
@@ -199,24 +329,26 @@ def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataF
     wanted = [c for c in (*spec.required, *spec.optional) if c in header]
     index = [header.index(c) for c in wanted]
     width = len(header)
-    columns = _read_plain(text, width, index)
-    if columns is not None:
-        lines = np.arange(2, 2 + (len(columns[0]) if columns else 0), dtype=np.int64)
-        bad: list[tuple[int, str]] = []
-        frame = pd.DataFrame(dict(zip(wanted, columns)), columns=wanted, dtype=object)
+    arrays = _read_plain(source.utf8, width, index) if plain else None
+    bad: list[tuple[int, str]] = []
+    if arrays is not None:
+        lines = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
+        stripped = False
     else:
+        reader = csv.reader(io.StringIO(source.text, newline=""))
+        next(reader)
         frame, lines, bad = _read_records(reader, width, wanted, index)
-    for col in wanted:
-        if col in _UPPER:
-            frame[col] = _recase(frame[col], str.upper, pc.ascii_upper)
-        elif col in _LOWER:
-            frame[col] = _recase(frame[col], str.lower, pc.ascii_lower)
+        arrays = [pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())])
+                  for col in wanted]
+        stripped = True
+    columns = {col: _Text(arr, stripped, str.upper if col in _UPPER
+                          else str.lower if col in _LOWER else None)
+               for col, arr in zip(wanted, arrays)}
     for col in spec.optional:
-        if col not in frame:
-            frame[col] = ""
-    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
+        if col not in columns:
+            columns[col] = _Text.blank(len(lines))
     bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return frame, bad_frame
+    return _Rows(np.asarray(lines, dtype=np.int64), columns), bad_frame
 
 
 def _read_records(reader, width: int, wanted: list[str],
@@ -244,32 +376,31 @@ def _read_records(reader, width: int, wanted: list[str],
 # str.strip's: quotes, NUL, and whitespace other than space and tab.
 _NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029'
                         '\u202f\u205f\u3000]')
-_BLANK_LINE = re.compile(r"^[ \t,]*$", re.MULTILINE)
+_NOT_PLAIN_ASCII = b'"\x00\x0b\x0c\x1c\x1d\x1e\x1f'
+_BLANK_LINE = re.compile(rb"^[ \t,]*\r?$", re.MULTILINE)
 
 
-def _not_plain(text: str) -> bool:
-    """Whether ``text`` has a character the plain reader does not take: a quote, or a control
-    character or space Python splits lines or strips on (ASCII text: a scan per character)."""
-    if text.isascii():  # O(1) in CPython; each ``in`` is a fast memchr-like search
-        return any(ch in text for ch in '"\x00\x0b\x0c\x1c\x1d\x1e\x1f')
-    return _NOT_PLAIN.search(text) is not None
+def _plain(source: _Source) -> bool:
+    """Whether the file may be read by the plain reader: no quote, no control character or
+    space Python splits lines or strips on, and no carriage return but in CR LF (for ASCII
+    bytes: a fast search per character)."""
+    data = source.utf8
+    if source.decoded is None:
+        if any(ch in data for ch in _NOT_PLAIN_ASCII):
+            return False
+    elif _NOT_PLAIN.search(source.decoded) is not None:
+        return False
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
 
 
-def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | None:
-    """The wanted columns, stripped, of a file with no quoting, no blank line and every record
-    as wide as the header, read by pyarrow; None when the file is not that plain (the general
-    reader then gives the exact same result, slowly, with the reasons for the odd records)."""
-    if _not_plain(text):
-        return None
-    body = text[text.find("\n") + 1:] if "\n" in text else ""
-    if "\r" in body:
-        body = body.replace("\r\n", "\n")
-        if "\r" in body:
-            return None
-    if not body:
-        return [np.empty(0, dtype=object) for _ in index]
-    if _BLANK_LINE.search(body[:-1] if body.endswith("\n") else body):
-        return None
+def _read_plain(data: bytes, width: int, index: list[int]) -> list[pa.ChunkedArray] | None:
+    """The wanted columns (not yet stripped) of a plain file with no blank line and every
+    record as wide as the header, read by pyarrow; None when the file is not that plain
+    (the general reader then gives the same result, slowly, with the reasons for the odd
+    records)."""
+    start = data.find(b"\n") + 1
+    if not start or start == len(data):
+        return [pa.chunked_array([], pa.string()) for _ in index]
     names = [f"c{i}" for i in range(width)]
     shaped = [True]
 
@@ -278,7 +409,7 @@ def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | N
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(body.encode("utf-8")),
+        pa.BufferReader(pa.py_buffer(data).slice(start)),
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False,
                                          escape_char=False, ignore_empty_lines=False,
@@ -289,118 +420,187 @@ def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | N
             quoted_strings_can_be_null=False))
     if not shaped[0]:
         return None
-    return [pc.utf8_trim_whitespace(table.column(names[i])).to_numpy(zero_copy_only=False)
-            for i in index]
+    arrays = [table.column(names[i]) for i in index]
+    if _may_have_blank_line(arrays):
+        end = len(data) - (2 if data.endswith(b"\r\n") else data.endswith(b"\n"))
+        if _BLANK_LINE.search(data, start, end):
+            return None
+    return arrays
 
 
-def _recase(values: pd.Series, python: Callable[[str], str], ascii_fn) -> pd.Series:
-    """Upper- or lower-case a column of str as Python does (pyarrow when it is all ASCII)."""
-    arr = pa.array(values.to_numpy(), type=pa.string())
-    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
-        out = ascii_fn(arr).to_numpy(zero_copy_only=False)
-    else:
-        out = np.array([python(v) for v in values.to_numpy()], dtype=object)
-    return pd.Series(out, index=values.index, dtype=object)
+def _may_have_blank_line(arrays: list[pa.ChunkedArray]) -> bool:
+    """Whether some record is blank in every wanted column (it could be a blank line)."""
+    blank = None
+    for arr in arrays:
+        here = pc.equal(pc.utf8_trim_whitespace(arr), "")
+        blank = here if blank is None else pc.and_(blank, here)
+        if not pc.any(blank).as_py():
+            return False
+    return True
 
 
-def _validate(spec: FileSpec, raw: pd.DataFrame,
-              known: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every check at once, vectorised; a row's reason lists each problem it has."""
-    problems: list[pd.Series] = []
+@dataclass
+class _Keys:
+    """The keys of a file others refer to (sites, clients), each once: a key's first record
+    decides, a later one with the same key being a rejected duplicate."""
 
-    def fail(mask: pd.Series, message: Callable[[pd.Index], pd.Series | str] | str) -> None:
-        """Note a problem for the rows in mask; a callable message is built for those rows only."""
-        if mask.any():
-            rows = mask[mask].index
+    values: pa.Array  # the distinct keys
+    objects: np.ndarray  # the same, as Python str
+    line: np.ndarray  # the line of each key's first record
+    row: np.ndarray  # that record's row among the accepted ones, -1 if it was rejected
+
+    @classmethod
+    def of(cls, col: _Text, lines: np.ndarray, keep: np.ndarray) -> _Keys:
+        _, first_at, values = col.firsts()
+        row = np.where(keep, np.cumsum(keep) - 1, -1)
+        return cls(values, col.key_objects(), lines[first_at], row[first_at])
+
+
+class _Problems:
+    """The problems found, by row; a row's reason lists each, in the order found."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.texts: list[np.ndarray] = []
+
+    def add(self, mask: np.ndarray, message: Callable[[np.ndarray], np.ndarray] | str) -> None:
+        """Note a problem for the rows in mask; a callable message is built for those only."""
+        rows = np.flatnonzero(mask)
+        if len(rows):
             text = message(rows) if callable(message) else message
-            problems.append(pd.Series(text, index=rows, dtype=object))
+            self.rows.append(rows)
+            self.texts.append(np.broadcast_to(np.asarray(text, dtype=object), rows.shape))
 
+    def reasons(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows with a problem, ascending, and each one's reason."""
+        if not self.rows:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+        rows = np.concatenate(self.rows)
+        order = np.argsort(rows, kind="stable")
+        rows, texts = rows[order], np.concatenate(self.texts)[order]
+        bad, start, count = np.unique(rows, return_index=True, return_counts=True)
+        reason = texts[start]
+        for k in range(1, count.max()):
+            more = count > k
+            reason[more] = reason[more] + "; " + texts[start[more] + k]
+        return bad, reason
+
+
+def _quoted(col: str, values: np.ndarray) -> np.ndarray | str:
+    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
+    return col if col in PERSONAL else col + " '" + values + "'"
+
+
+def _validate(spec: FileSpec, rows: _Rows,
+              known: dict[str, _Keys]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Every check at once, vectorised; a row's reason lists each problem it has. Returns
+    the accepted rows (typed), the rejected ones (line, reason) and which rows were kept."""
+    cols, n = rows.columns, len(rows.lines)
+    for col in (*spec.refs, *([spec.unique] if spec.unique else [])):
+        cols[col].keyed = True
+    problems = _Problems()
     for col in spec.nonblank:
-        fail(raw[col] == "", f"{col} is blank")
-    parsed_dates: dict[str, pd.Series] = {}
+        problems.add(cols[col].is_blank(), f"{col} is blank")
+    typed: dict[str, tuple[np.ndarray, np.ndarray | pd.arrays.IntegerArray]] = {}  # codes, values
     for col in spec.dates:
-        values = raw[col]
-        iso = values.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
-        parsed = pd.to_datetime(values.str.slice(0, 10).where(iso.to_numpy(bool)),
-                                format="%Y-%m-%d", errors="coerce")
-        bad = (values != "") & parsed.isna()
-        fail(bad, lambda rows, c=col, v=values: _quoted(c, v[rows])
-             + " is not a valid ISO date (YYYY-MM-DD)")
-        parsed_dates[col] = parsed
+        codes, values = cols[col].distinct()
+        parsed = _iso_dates(values)
+        problems.add(((values != "") & parsed.isna().to_numpy())[codes],
+                     lambda r, c=col: _quoted(c, cols[c].values(r))
+                     + " is not a valid ISO date (YYYY-MM-DD)")
+        typed[col] = (codes, parsed.to_numpy())
     for col, allowed in spec.enums:
-        bad = (raw[col] != "") & ~raw[col].isin(allowed)
-        fail(bad, lambda rows, c=col, a=allowed: _quoted(c, raw[c][rows])
-             + f" is not one of {', '.join(a)}")
-    parsed_ints: dict[str, pd.Series] = {}
+        codes, values = cols[col].distinct()
+        problems.add(((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes],
+                     lambda r, c=col, a=allowed: _quoted(c, cols[c].values(r))
+                     + f" is not one of {', '.join(a)}")
     for col, lo, hi in spec.ints:
-        values = raw[col]
+        codes, values = cols[col].distinct()
         num = _whole_numbers(values)
-        bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
+        bad = (values != "") & (num.isna() | (num < lo)
+                                | ((num > hi) if hi is not None else False)).to_numpy()
         expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
-        fail(bad, lambda rows, c=col, v=values, e=expect: _quoted(c, v[rows]) + f" is not {e}")
-        parsed_ints[col] = num.astype("Int64")
+        problems.add(bad[codes], lambda r, c=col, e=expect: _quoted(c, cols[c].values(r))
+                     + f" is not {e}")
+        typed[col] = (codes, num.astype("Int64").array)
+    found: dict[str, tuple[np.ndarray, _Keys]] = {}
     for ref in spec.refs:
         target = "clients.csv" if ref == "client_ref" else "sites.csv"
-        fail(*_ref_check(raw[ref], known.get(target), ref, target))
+        if target in known:
+            pos, mask, message = _ref_check(cols[ref], known[target], ref, target)
+            problems.add(mask, message)
+            found[ref] = (pos, known[target])
     if spec.unique:
-        values = raw[spec.unique]
-        codes, _ = pd.factorize(values.to_numpy(), use_na_sentinel=False)
-        first_at = np.unique(codes, return_index=True)[1]  # position of each value's first row
+        key = cols[spec.unique]
+        codes, first_at, _ = key.firsts()
         earlier = first_at[codes]
-        dup = (values != "") & (earlier != np.arange(len(codes)))
-        lines = raw["line"].to_numpy()
-        fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
-             + " (first at line " + pd.Series(lines[earlier[raw.index.get_indexer(rows)]],
-                                              index=rows).astype(str) + ")")
-    # one reason per row: its problems joined in the order the checks ran
-    reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
-              else pd.Series(dtype=object))
-    bad_rows = raw.index.isin(reason.index)
-    rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
-                             "reason": reason.reindex(raw.index[bad_rows])})
-    keep = np.flatnonzero(~bad_rows)
-    columns = {col: raw[col].to_numpy()[keep] for col in raw.columns}
-    for col, parsed in (*parsed_dates.items(), *parsed_ints.items()):
-        columns[col] = parsed.array[keep]
-    accepted = pd.DataFrame(columns, copy=False)
-    return accepted, rejected.reset_index(drop=True)
+        problems.add(~key.is_blank() & (earlier != np.arange(n)),
+                     lambda r: "duplicate " + _quoted(spec.unique, key.values(r))
+                     + " (first at line " + rows.lines[earlier[r]].astype(str).astype(object)
+                     + ")")
+    bad_rows, reason = problems.reasons()
+    keep = np.ones(n, dtype=bool)
+    keep[bad_rows] = False
+    kept = np.flatnonzero(keep)
+    accepted = {"line": rows.lines[kept]}
+    for col, text in cols.items():
+        if col in typed:
+            codes, values = typed[col]
+            accepted[col] = values.take(codes[kept])
+        elif col in found and (found[col][0][kept] >= 0).all():
+            pos, keys = found[col]
+            accepted[col] = keys.objects[pos[kept]]
+        elif col == spec.unique:
+            accepted[col] = text.key_objects()[text.firsts()[0][kept]]
+        else:
+            codes, values = text.distinct()
+            accepted[col] = values[codes[kept]]
+    if "client_ref" in found:
+        pos, keys = found["client_ref"]
+        accepted[CLIENT_ROW] = np.where(pos[kept] >= 0, keys.row[pos[kept]], -1)
+    rejected = pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason})
+    return pd.DataFrame(accepted, copy=False), rejected, keep
 
 
-def _whole_numbers(values: pd.Series) -> pd.Series:
+def _iso_dates(values: np.ndarray) -> pd.Series:
+    """Distinct values as dates: an ISO date (a time after it is ignored), else NaT."""
+    text = pd.Series(values, dtype=object)
+    iso = text.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
+    return pd.to_datetime(text.str.slice(0, 10).where(iso.to_numpy(bool)),
+                          format="%Y-%m-%d", errors="coerce")
+
+
+def _whole_numbers(values: np.ndarray) -> pd.Series:
     """The values that are whole numbers (``[+-]?\\d+``) of up to 18 characters as numbers,
     else NaN (so an absurdly long number is a bad value, not an overflow)."""
-    arr = pa.array(values.to_numpy(), type=pa.string())
+    arr = pa.array(values, type=pa.string())
     whole = pc.fill_null(pc.match_substring_regex(arr, r"^[+-]?\d+$"), False)
     short = pc.and_(whole, pc.less_equal(pc.utf8_length(arr), 18))
     unsigned = pc.replace_substring_regex(pc.if_else(short, arr, None), r"^\+", "")
-    return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False),
-                     index=values.index)
+    return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False))
 
 
-def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
-               target: str) -> tuple[pd.Series, Callable[[pd.Index], pd.Series] | str]:
-    """Mask and message for references to a key that is unknown or was itself rejected."""
-    if known is None:
-        return values != values, ""
-    # a key's first record decides: a later one with the same key is rejected as a duplicate
-    first = known.drop_duplicates("key")
-    pos = pc.index_in(pa.array(values.to_numpy(), type=pa.string()),
-                      value_set=pa.array(first["key"].to_numpy(), type=pa.string()))
-    found = pc.is_valid(pos).to_numpy(zero_copy_only=False)
-    pos = pc.fill_null(pos, 0).to_numpy(zero_copy_only=False)
-    line = pd.Series(np.where(found, first["line"].to_numpy()[pos], np.nan), index=values.index)
-    ok = first["ok"].to_numpy(dtype=bool)[pos] & found
-    given = values != ""
+def _ref_check(col: _Text, keys: _Keys, ref: str, target: str
+               ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Each row's position among the keys (-1 if none), and the mask and message for
+    references to a key that is unknown or was itself rejected."""
+    pos = pc.index_in(col.whole(), value_set=keys.values)
+    pos = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
+    found = pos >= 0
+    given = ~col.is_blank()
+    row = np.where(found, keys.row[np.maximum(pos, 0)] if len(keys.row) else -1, -1)
     unknown = given & ~found
-    was_rejected = given & found & ~ok
+    was_rejected = given & found & (row < 0)
 
-    def message(rows: pd.Index) -> pd.Series:
-        shown = _quoted(ref, values[rows])
-        text = pd.Series(shown + f" is not in {target}", index=rows)
+    def message(rows: np.ndarray) -> np.ndarray:
+        shown = pd.Series(_quoted(ref, col.values(rows)), index=rows, dtype=object)
+        line = pd.Series(keys.line[np.maximum(pos[rows], 0)] if len(keys.line) else 0,
+                         index=rows)
+        text = shown + f" is not in {target}"
         return text.where(~was_rejected[rows], shown + f" was rejected in {target} (line "
-                          + line[rows].fillna(0).astype(int).astype(str) + ")")
+                          + line.astype(str) + ")").to_numpy()
 
-    return unknown | was_rejected, message
+    return pos, unknown | was_rejected, message
 
 
 def _empty(spec: FileSpec) -> pd.DataFrame:
@@ -410,6 +610,8 @@ def _empty(spec: FileSpec) -> pd.DataFrame:
     for col, _, _ in spec.ints:
         frame[col] = pd.Series(dtype="Int64")
     frame.insert(0, "line", pd.Series(dtype=np.int64))
+    if "client_ref" in spec.refs:
+        frame[CLIENT_ROW] = pd.Series(dtype=np.int64)
     return frame
 
 
