@@ -83,23 +83,27 @@ def build_individuals(extract: Extract, period: FinancialYear,
     if person_of is None:
         person_of = link_clients(clients)
     person_at = _person_at(clients, person_of)
+    count = int(person_at.max()) + 1 if len(person_at) else 0  # person ids are 0..count-1
     nsp = _in_period(extract["nsp_transactions.csv"], "visit_date", period, clients, person_at)
     ints = _in_period(extract["interventions.csv"], "intervention_date", period, clients,
                       person_at)
-    seen = np.union1d(nsp["person"].unique(), ints["person"].unique())
-    people = pd.DataFrame(index=pd.Index(seen, name="person"))
-    people["has_nsp"] = people.index.isin(nsp["person"])
-    people["has_intervention"] = people.index.isin(ints["person"])
+    has_nsp = _flags(nsp["person"].to_numpy(), count)
+    has_intervention = _flags(ints["person"].to_numpy(), count)
+    seen = np.flatnonzero(has_nsp | has_intervention)
     a = extract["assessments.csv"]
     a = _with_person(a.take(np.flatnonzero((a["assessment_date"] <= period.end).to_numpy())),
                      clients, person_at)
-    assessments = _ByDate(a, "assessment_date")
-    people = people.join(_main_substance(assessments, _ByDate(nsp, "visit_date")))
+    assessments = _ByDate(a, "assessment_date", count, seen)
+    people = pd.DataFrame({"has_nsp": has_nsp[seen], "has_intervention": has_intervention[seen],
+                           **_main_substance(assessments, _ByDate(nsp, "visit_date", count, seen))},
+                          index=pd.Index(seen, name="person"))
     people["cohort"] = _cohort(people)
     if cohorts_only:
         return Individuals(period, person_of, people, nsp, ints)
-    people = people.join(_residence(assessments, clients, person_at, nsp, ints))
-    people = people.join(_profile(assessments, clients, person_at, period))
+    columns = {**_residence(assessments, clients, person_at, count, seen, nsp, ints),
+               **_profile(assessments, clients, person_at, count, seen, period)}
+    for name, values in columns.items():
+        people[name] = values
     return Individuals(period, person_of, people, nsp, ints)
 
 
@@ -143,24 +147,37 @@ def _in_period(frame: pd.DataFrame, date_col: str, period: FinancialYear,
     return _with_person(out, clients, person_at)
 
 
-class _ByDate:
-    """A frame's rows sorted by a date, then file line, to find each person's latest row."""
+def _flags(person: np.ndarray, count: int) -> np.ndarray:
+    """Whether each person id occurs in ``person``."""
+    flags = np.zeros(count, dtype=bool)
+    flags[person] = True
+    return flags
 
-    def __init__(self, frame: pd.DataFrame, date_col: str):
+
+class _ByDate:
+    """A frame's rows sorted by a date, then file line, to find each person's latest row
+    (persons are integer ids; the values are wanted for the people ``seen``)."""
+
+    def __init__(self, frame: pd.DataFrame, date_col: str, count: int, seen: np.ndarray):
         self.frame = frame
+        self.count = count
+        self.seen = seen
         self.order = _sort_rows(frame[date_col].to_numpy(), frame["line"].to_numpy())
 
-    def latest(self, columns: list[str], where: np.ndarray | None = None) -> pd.DataFrame:
-        """Per person (among the rows ``where`` is true), the values of their latest row."""
+    def latest(self, where: np.ndarray | None = None) -> np.ndarray:
+        """Each person seen's latest row among those ``where`` is true (-1 if none)."""
         order = self.order if where is None else self.order[where[self.order]]
-        rows = order[_last_of_each(self.frame["person"].to_numpy()[order])]
-        return _rows_by_person(self.frame, rows, columns)
+        person = self.frame["person"].to_numpy()
+        rows = order[_last_of_each(person[order])]
+        return _by_person(person[rows], rows, self.count)[self.seen]
+
+    def pick(self, column: str, rows: np.ndarray) -> np.ndarray:
+        return _pick(self.frame[column], rows)
 
 
 def _sort_rows(dates: np.ndarray, line: np.ndarray) -> np.ndarray:
     """Row positions by date (NaT last, as pandas sorts), then line."""
-    key = dates.view(np.int64)
-    key = np.where(np.isnat(dates), np.iinfo(np.int64).max, key)
+    key = np.where(np.isnat(dates), np.iinfo(np.int64).max, dates.view(np.int64))
     return np.lexsort((line, key))
 
 
@@ -169,22 +186,39 @@ def _last_of_each(person: np.ndarray) -> np.ndarray:
     return ~pd.Series(person).duplicated(keep="last").to_numpy()
 
 
-def _rows_by_person(frame: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: frame[c].array.take(rows) for c in columns},
-                        index=pd.Index(frame["person"].to_numpy()[rows], name="person"))
+def _by_person(person: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """A row per person id (-1 for none) from distinct persons and their rows."""
+    out = np.full(count, -1, dtype=np.int64)
+    out[person] = rows
+    return out
 
 
-def _main_substance(assessments: _ByDate, nsp: _ByDate) -> pd.DataFrame:
+def _pick(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The values at ``rows``; missing (NaN, or NaT for dates) where a row is -1."""
+    arr = values.to_numpy()
+    missing = np.datetime64("NaT") if arr.dtype.kind == "M" else np.nan
+    out = (arr[np.maximum(rows, 0)] if len(arr)
+           else np.empty(len(rows), dtype=arr.dtype if arr.dtype.kind == "M" else object))
+    out[rows < 0] = missing
+    return out
+
+
+def _main_substance(assessments: _ByDate, nsp: _ByDate) -> dict[str, np.ndarray]:
     """Substance 1 of the latest assessment on or before the period's end that has one;
     where there is none, the substance of the latest NSP visit in the period that has one."""
-    from_assessment = assessments.latest(
-        ["substance_1"], assessments.frame["substance_1"].to_numpy() != "")["substance_1"]
-    from_nsp = nsp.latest(["substance"], nsp.frame["substance"].to_numpy() != "")["substance"]
-    main = from_assessment.combine_first(from_nsp)
-    source = pd.Series("assessment", index=from_assessment.index).combine_first(
-        pd.Series("nsp_visit", index=from_nsp.index))
-    out = pd.DataFrame({"main_substance": main, "main_substance_source": source})
-    out.index.name = "person"
+    from_assessment = assessments.latest(assessments.frame["substance_1"].to_numpy() != "")
+    from_nsp = nsp.latest(nsp.frame["substance"].to_numpy() != "")
+    main, source = nsp.pick("substance", from_nsp), _pick_text(from_nsp >= 0, "nsp_visit")
+    has = from_assessment >= 0
+    main[has] = assessments.pick("substance_1", from_assessment)[has]
+    source[has] = "assessment"
+    return {"main_substance": main, "main_substance_source": source}
+
+
+def _pick_text(mask: np.ndarray, text: str) -> np.ndarray:
+    """``text`` where mask is true, else NaN."""
+    out = np.full(len(mask), np.nan, dtype=object)
+    out[mask] = text
     return out
 
 
@@ -195,13 +229,12 @@ def _cohort(people: pd.DataFrame) -> pd.Series:
     return pd.Series(cohort, index=people.index)
 
 
-def _residence(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray,
-               nsp: pd.DataFrame, ints: pd.DataFrame) -> pd.DataFrame:
+def _residence(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray, count: int,
+               seen: np.ndarray, nsp: pd.DataFrame, ints: pd.DataFrame) -> dict[str, np.ndarray]:
     """Residence postcode (latest assessment with one, else client records: the record used at
     the latest activity in the period when they disagree) and the assessment's LA fallback."""
     a = assessments.frame
-    from_assessment = assessments.latest(["postcode"],
-                                         a["postcode"].to_numpy() != "")["postcode"]
+    from_assessment = assessments.latest(a["postcode"].to_numpy() != "")
     # each client record's latest activity in the period (the earliest time if none)
     last_used = np.full(len(clients), pd.Timestamp.min.value, dtype=np.int64)
     np.maximum.at(last_used, np.concatenate([_client_row(nsp, clients),
@@ -211,30 +244,32 @@ def _residence(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarra
     records = np.flatnonzero(clients["postcode"].to_numpy() != "")
     order = records[np.lexsort((clients["line"].to_numpy()[records], last_used[records]))]
     used = order[_last_of_each(person_at[order])]
-    from_client = pd.Series(clients["postcode"].to_numpy()[used],
-                            index=pd.Index(person_at[used], name="person"), name="postcode")
-    postcode = from_assessment.combine_first(from_client)
-    source = pd.Series("assessment", index=from_assessment.index).combine_first(
-        pd.Series("client", index=from_client.index))
-    fallback_la = assessments.latest(["local_authority"],
-                                     a["local_authority"].to_numpy() != "")["local_authority"]
-    out = pd.DataFrame({"residence_postcode": postcode, "residence_source": source})
-    return out.join(fallback_la.rename("assessment_la"), how="outer")
+    from_client = _by_person(person_at[used], used, count)[seen]
+    postcode = _pick(clients["postcode"], from_client)
+    source = _pick_text(from_client >= 0, "client")
+    has = from_assessment >= 0
+    postcode[has] = assessments.pick("postcode", from_assessment)[has]
+    source[has] = "assessment"
+    fallback = assessments.latest(a["local_authority"].to_numpy() != "")
+    return {"residence_postcode": postcode, "residence_source": source,
+            "assessment_la": assessments.pick("local_authority", fallback)}
 
 
-def _profile(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray,
-             period: FinancialYear) -> pd.DataFrame:
+def _profile(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray, count: int,
+             seen: np.ndarray, period: FinancialYear) -> dict[str, np.ndarray | pd.Series]:
     """Gender, age at the period's end and the latest assessment's circumstances (reports)."""
     order = np.argsort(clients["line"].to_numpy(), kind="stable")
     first_rows = order[~pd.Series(person_at[order]).duplicated(keep="first").to_numpy()]
-    first = pd.DataFrame({"date_of_birth": clients["date_of_birth"].array.take(first_rows),
-                          "gender": clients["gender"].array.take(first_rows)},
-                         index=pd.Index(person_at[first_rows], name="person"))
-    dob = first["date_of_birth"]
+    first = _by_person(person_at[first_rows], first_rows, count)[seen]
+    gender = clients["gender"].to_numpy()[first]
+    dob = pd.Series(clients["date_of_birth"].to_numpy()[first])
     age = (period.end.year - dob.dt.year
            - ((dob.dt.month > period.end.month)
               | ((dob.dt.month == period.end.month) & (dob.dt.day > period.end.day))))
-    latest = assessments.latest(["accommodation", "employment", "parental_status",
-                                 "substance_2", "assessment_date"])
-    out = pd.DataFrame({"gender": first["gender"].replace("", "U"), "age": age.astype("Int64")})
-    return out.join(latest.rename(columns={"assessment_date": "latest_assessment"}), how="left")
+    latest = assessments.latest()
+    columns = {"gender": np.where(gender == "", "U", gender),
+               "age": age.astype("Int64").array}
+    for col in ("accommodation", "employment", "parental_status", "substance_2"):
+        columns[col] = assessments.pick(col, latest)
+    columns["latest_assessment"] = assessments.pick("assessment_date", latest)
+    return columns
