@@ -13,9 +13,10 @@ import io
 import logging
 import operator
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ import pyarrow.csv as pacsv
 from .errors import ExtractError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 GENDERS = ("M", "F", "X", "U")
 ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
@@ -116,16 +118,19 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
     ledger: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
     known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
+    loaded = _one_ahead([name for name in SPECS if name in paths],
+                        lambda name: _load(name, paths[name], SPECS[name], encoding))
     for name, spec in SPECS.items():
         if name not in paths:
             frames[name] = _empty(spec)
             continue
-        source, note = _decode(paths[name], encoding)
+        note, parsed = next(loaded)
         if note:
             warnings.append(note)
             log.warning(note)
-        rows, bad_shape = _parse(name, source, spec)
-        del source
+        if isinstance(parsed, ExtractError):
+            raise parsed
+        rows, bad_shape = parsed
         accepted, rejected, keep = _validate(spec, rows, known)
         rejected = pd.concat([bad_shape, rejected], ignore_index=True)
         frames[name] = accepted
@@ -134,9 +139,32 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
                         "rejected": len(rejected)}
         if name in ("sites.csv", "clients.csv"):
             known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
+        del rows, parsed
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
     all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
     return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
+
+
+def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Iterator[_T]:
+    """``load`` each item in turn, the next one in a background thread while the caller works
+    on this one (reading a file overlaps checking the one before)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(load, items[0]) if items else None
+        for i in range(len(items)):
+            current, ahead = ahead, (pool.submit(load, items[i + 1]) if i + 1 < len(items)
+                                     else None)
+            yield current.result()
+
+
+def _load(name: str, path: Path, spec: FileSpec, encoding: str | None
+          ) -> tuple[str | None, tuple[_Rows, pd.DataFrame] | ExtractError]:
+    """Decode and parse one file: the note on its encoding, and its records or the error that
+    stops the build (raised by the caller once the note is logged, as it comes first)."""
+    source, note = _decode(path, encoding)
+    try:
+        return note, _parse(name, source, spec)
+    except ExtractError as exc:
+        return note, exc
 
 
 def _find_files(folder: Path) -> dict[str, Path]:
@@ -263,23 +291,19 @@ class _Text:
         return values[codes[rows]]
 
     def firsts(self) -> tuple[np.ndarray, np.ndarray, pa.Array]:
-        """As a key: each row's code (codes numbered in order of first appearance), the row
-        where each code first appears, and the distinct values."""
+        """As a key: each row's code, the row where each code first appears, and the
+        distinct values (one per code)."""
         if self._firsts is None:
             arr = self.whole()
-            n = len(arr)
-            if n < 2 or pc.all(pc.less(arr.slice(0, n - 1), arr.slice(1))).as_py():
-                rows = np.arange(n)  # strictly increasing: all distinct
+            packed = _packed(arr)
+            if packed is not None:  # short keys: sorted as integers
+                self._firsts = _firsts_sorted(packed, arr)
+            elif len(arr) < 2 or pc.all(pc.less(arr.slice(0, len(arr) - 1),
+                                                arr.slice(1))).as_py():
+                rows = np.arange(len(arr))  # strictly increasing: all distinct
                 self._firsts = (rows, rows, arr.combine_chunks())
             else:
-                codes, values = _dictionary(arr)
-                new = np.empty(n, dtype=bool)
-                new[0] = True
-                new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
-                first_at = np.flatnonzero(new)
-                if len(first_at) != len(values):  # not numbered in that order
-                    first_at = np.unique(codes, return_index=True)[1]
-                self._firsts = (codes, first_at, values)
+                self._firsts = _firsts_hashed(arr)
         return self._firsts
 
     def key_objects(self) -> np.ndarray:
@@ -287,6 +311,51 @@ class _Text:
         if self._objects is None:
             self._objects = self.firsts()[2].to_numpy(zero_copy_only=False)
         return self._objects
+
+
+def _packed(arr: pa.ChunkedArray) -> np.ndarray | None:
+    """Text of at most 8 bytes, none NUL, as integers in the same order as the text (its
+    bytes, NUL-padded, big-endian); None if some value is longer or holds a NUL."""
+    if not len(arr):
+        return np.empty(0, dtype=np.uint64)
+    if (pc.max(pc.binary_length(arr)).as_py() > 8
+            or pc.any(pc.match_substring(arr, "\x00")).as_py()):
+        return None
+    padded = pc.binary_join_element_wise(pc.cast(arr, pa.binary()), b"\0" * 8, b"")
+    fixed = pc.cast(pc.binary_slice(padded, 0, 8), pa.binary(8))
+    return np.concatenate([np.frombuffer(c.buffers()[1], dtype=">u8")[c.offset:c.offset + len(c)]
+                           for c in fixed.chunks]).astype(np.uint64)
+
+
+def _firsts_sorted(packed: np.ndarray, arr: pa.ChunkedArray
+                   ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """``_Text.firsts`` for keys as integers: codes number the distinct keys in sorted order
+    (a stable sort, quick when the file is nearly in key order)."""
+    n = len(packed)
+    if n < 2 or (packed[1:] > packed[:-1]).all():
+        rows = np.arange(n)  # strictly increasing: all distinct
+        return rows, rows, arr.combine_chunks()
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = ordered[1:] != ordered[:-1]
+    codes = np.empty(n, dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    first_at = order[new]  # the stable sort puts each key's first row first
+    return codes, first_at, arr.take(pa.array(first_at)).combine_chunks()
+
+
+def _firsts_hashed(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """``_Text.firsts`` for any keys: codes number the distinct keys as they first appear."""
+    codes, values = _dictionary(arr)
+    new = np.empty(len(codes), dtype=bool)
+    new[0] = True
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first_at = np.flatnonzero(new)
+    if len(first_at) != len(values):  # not numbered in that order
+        first_at = np.unique(codes, return_index=True)[1]
+    return codes, first_at, values
 
 
 def _dictionary(arr: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
