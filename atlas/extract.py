@@ -4,6 +4,12 @@ Every row of every file is accounted for: it is either accepted into a typed fra
 in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason.
 A missing required file or column, or bytes that are neither UTF-8 nor Windows-1252, stop the
 build with a message naming the file (and byte).
+
+A plain file (no quotes, every record as wide as the header) is split by pyarrow; any other is
+read record by record by the csv module, with the same result. The checks then work on pyarrow
+text: codes, dates and numbers once per distinct value, keys and references whole. Files that
+refer to clients gain an integer ``client_row`` (the client record's row in clients.csv's
+frame), so later stages join on integers rather than on client_ref text.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import logging
 import operator
 import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Generator, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -120,32 +127,33 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
     known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
     loaded = _one_ahead([name for name in SPECS if name in paths],
                         lambda name: _load(name, paths[name], SPECS[name], encoding))
-    for name, spec in SPECS.items():
-        if name not in paths:
-            frames[name] = _empty(spec)
-            continue
-        note, parsed = next(loaded)
-        if note:
-            warnings.append(note)
-            log.warning(note)
-        if isinstance(parsed, ExtractError):
-            raise parsed
-        rows, bad_shape = parsed
-        accepted, rejected, keep = _validate(spec, rows, known)
-        rejected = pd.concat([bad_shape, rejected], ignore_index=True)
-        frames[name] = accepted
-        rejects.append(rejected.assign(file=name))
-        ledger[name] = {"read": len(rows.lines) + len(bad_shape), "accepted": len(accepted),
-                        "rejected": len(rejected)}
-        if name in ("sites.csv", "clients.csv"):
-            known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
-        del rows, parsed
+    with closing(loaded):
+        for name, spec in SPECS.items():
+            if name not in paths:
+                frames[name] = _empty(spec)
+                continue
+            note, parsed = next(loaded)
+            if note:
+                warnings.append(note)
+                log.warning(note)
+            if isinstance(parsed, ExtractError):
+                raise parsed
+            rows, bad_shape = parsed
+            accepted, rejected, keep = _validate(spec, rows, known)
+            rejected = pd.concat([bad_shape, rejected], ignore_index=True)
+            frames[name] = accepted
+            rejects.append(rejected.assign(file=name))
+            ledger[name] = {"read": len(rows.lines) + len(bad_shape),
+                            "accepted": len(accepted), "rejected": len(rejected)}
+            if name in ("sites.csv", "clients.csv"):
+                known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
+            del rows, parsed
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
     all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
     return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
 
 
-def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Iterator[_T]:
+def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Generator[_T, None, None]:
     """``load`` each item in turn, the next one in a background thread while the caller works
     on this one (reading a file overlaps checking the one before)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -193,6 +201,7 @@ class _Source:
         return self.decoded if self.decoded is not None else self.utf8.decode("ascii")
 
     def first_line(self) -> str:
+        """The text up to the first line feed."""
         if self.decoded is not None:
             end = self.decoded.find("\n")
             return self.decoded if end < 0 else self.decoded[:end]
@@ -324,7 +333,7 @@ def _packed(arr: pa.ChunkedArray) -> np.ndarray | None:
     padded = pc.binary_join_element_wise(pc.cast(arr, pa.binary()), b"\0" * 8, b"")
     fixed = pc.cast(pc.binary_slice(padded, 0, 8), pa.binary(8))
     return np.concatenate([np.frombuffer(c.buffers()[1], dtype=">u8")[c.offset:c.offset + len(c)]
-                           for c in fixed.chunks]).astype(np.uint64)
+                           for c in fixed.chunks if len(c)]).astype(np.uint64)
 
 
 def _firsts_sorted(packed: np.ndarray, arr: pa.ChunkedArray
@@ -564,13 +573,29 @@ def _validate(spec: FileSpec, rows: _Rows,
               known: dict[str, _Keys]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Every check at once, vectorised; a row's reason lists each problem it has. Returns
     the accepted rows (typed), the rejected ones (line, reason) and which rows were kept."""
-    cols, n = rows.columns, len(rows.lines)
     for col in (*spec.refs, *([spec.unique] if spec.unique else [])):
-        cols[col].keyed = True
+        rows.columns[col].keyed = True
+    problems, typed, found = _check(spec, rows, known)
+    bad_rows, reason = problems.reasons()
+    keep = np.ones(len(rows.lines), dtype=bool)
+    keep[bad_rows] = False
+    accepted = _accepted(spec, rows, np.flatnonzero(keep), typed, found)
+    return accepted, pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason}), keep
+
+
+# A typed column: each row's code and the values (dates, numbers) the codes point to.
+_Typed = tuple[np.ndarray, "np.ndarray | pd.arrays.IntegerArray"]
+
+
+def _check(spec: FileSpec, rows: _Rows, known: dict[str, _Keys]
+           ) -> tuple[_Problems, dict[str, _Typed], dict[str, tuple[np.ndarray, _Keys]]]:
+    """The problems of every row; the typed date and number columns; and for each reference
+    column, each row's position among the keys it refers to (-1 if none), with those keys."""
+    cols, n = rows.columns, len(rows.lines)
     problems = _Problems()
     for col in spec.nonblank:
         problems.add(cols[col].is_blank(), f"{col} is blank")
-    typed: dict[str, tuple[np.ndarray, np.ndarray | pd.arrays.IntegerArray]] = {}  # codes, values
+    typed: dict[str, _Typed] = {}
     for col in spec.dates:
         codes, values = cols[col].distinct()
         parsed = _iso_dates(values)
@@ -607,28 +632,30 @@ def _validate(spec: FileSpec, rows: _Rows,
                      lambda r: "duplicate " + _quoted(spec.unique, key.values(r))
                      + " (first at line " + rows.lines[earlier[r]].astype(str).astype(object)
                      + ")")
-    bad_rows, reason = problems.reasons()
-    keep = np.ones(n, dtype=bool)
-    keep[bad_rows] = False
-    kept = np.flatnonzero(keep)
-    accepted = {"line": rows.lines[kept]}
-    for col, text in cols.items():
+    return problems, typed, found
+
+
+def _accepted(spec: FileSpec, rows: _Rows, kept: np.ndarray, typed: dict[str, _Typed],
+              found: dict[str, tuple[np.ndarray, _Keys]]) -> pd.DataFrame:
+    """The kept rows as a frame: text as Python str (one object per distinct value; a
+    reference shares the object of the key it refers to), dates and numbers typed, and the
+    row of each one's client record (``client_row``) where the file refers to clients."""
+    out: dict[str, np.ndarray | pd.arrays.IntegerArray] = {"line": rows.lines[kept]}
+    for col, text in rows.columns.items():
         if col in typed:
             codes, values = typed[col]
-            accepted[col] = values.take(codes[kept])
+            out[col] = values.take(codes[kept])
         elif col in found and (found[col][0][kept] >= 0).all():
             pos, keys = found[col]
-            accepted[col] = keys.objects[pos[kept]]
+            out[col] = keys.objects[pos[kept]]
         elif col == spec.unique:
-            accepted[col] = text.key_objects()[text.firsts()[0][kept]]
+            out[col] = text.key_objects()[text.firsts()[0][kept]]
         else:
-            codes, values = text.distinct()
-            accepted[col] = values[codes[kept]]
+            out[col] = text.values(kept)
     if "client_ref" in found:
         pos, keys = found["client_ref"]
-        accepted[CLIENT_ROW] = np.where(pos[kept] >= 0, keys.row[pos[kept]], -1)
-    rejected = pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason})
-    return pd.DataFrame(accepted, copy=False), rejected, keep
+        out[CLIENT_ROW] = np.append(keys.row, -1)[pos[kept]]
+    return pd.DataFrame(out, copy=False)
 
 
 def _iso_dates(values: np.ndarray) -> pd.Series:
@@ -657,14 +684,12 @@ def _ref_check(col: _Text, keys: _Keys, ref: str, target: str
     pos = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
     found = pos >= 0
     given = ~col.is_blank()
-    row = np.where(found, keys.row[np.maximum(pos, 0)] if len(keys.row) else -1, -1)
     unknown = given & ~found
-    was_rejected = given & found & (row < 0)
+    was_rejected = given & found & (np.append(keys.row, -1)[pos] < 0)
 
     def message(rows: np.ndarray) -> np.ndarray:
         shown = pd.Series(_quoted(ref, col.values(rows)), index=rows, dtype=object)
-        line = pd.Series(keys.line[np.maximum(pos[rows], 0)] if len(keys.line) else 0,
-                         index=rows)
+        line = pd.Series(np.append(keys.line, 0)[pos[rows]], index=rows)
         text = shown + f" is not in {target}"
         return text.where(~was_rejected[rows], shown + f" was rejected in {target} (line "
                           + line.astype(str) + ")").to_numpy()
