@@ -241,14 +241,14 @@ def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -
 
 
 class _Text:
-    """One column of text. The plain reader leaves it unstripped; the checks then run once per
-    distinct value (stripped and re-cased there), except on a key or a reference (``keyed``:
-    values mostly distinct), which is stripped whole."""
+    """One column of text. The plain reader's (``plain``: no quote, NUL or odd space) is not
+    yet stripped; the checks then run once per distinct value (stripped and re-cased there),
+    except on a key or a reference (``keyed``: values mostly distinct), stripped whole."""
 
-    def __init__(self, arr: pa.ChunkedArray, stripped: bool,
+    def __init__(self, arr: pa.ChunkedArray, plain: bool,
                  case: Callable[[str], str] | None):
         self.arr = arr
-        self.stripped = stripped
+        self.plain = plain
         self.case = case
         self.keyed = False
         self._distinct: tuple[np.ndarray, np.ndarray] | None = None
@@ -260,7 +260,7 @@ class _Text:
     def blank(cls, n: int) -> _Text:
         """A column of ``n`` blanks (an optional column the file does not have)."""
         col = cls(pa.chunked_array([pc.take(pa.array([""], pa.string()),
-                                            pa.array(np.zeros(n, np.int32)))]), True, None)
+                                            pa.array(np.zeros(n, np.int32)))]), False, None)
         col._distinct = (np.zeros(n, dtype=np.int32), np.array([""], dtype=object))
         return col
 
@@ -268,7 +268,7 @@ class _Text:
         """Each row's code and the distinct values (as Python str) that the codes point to."""
         if self._distinct is None:
             codes, values = _dictionary(self.arr)
-            if not self.stripped:
+            if self.plain:
                 values = pc.utf8_trim_whitespace(values)
             if self.case is not None:
                 values = _recase(values, self.case)
@@ -283,7 +283,7 @@ class _Text:
                 self._whole = pa.chunked_array([pc.take(pa.array(values, pa.string()),
                                                         pa.array(codes))])
             else:
-                self._whole = self.arr if self.stripped else pc.utf8_trim_whitespace(self.arr)
+                self._whole = pc.utf8_trim_whitespace(self.arr) if self.plain else self.arr
         return self._whole
 
     def is_blank(self) -> np.ndarray:
@@ -304,7 +304,7 @@ class _Text:
         distinct values (one per code)."""
         if self._firsts is None:
             arr = self.whole()
-            packed = _packed(arr)
+            packed = _packed(arr, nul_free=self.plain)
             if packed is not None:  # short keys: sorted as integers
                 self._firsts = _firsts_sorted(packed, arr)
             elif len(arr) < 2 or pc.all(pc.less(arr.slice(0, len(arr) - 1),
@@ -322,16 +322,16 @@ class _Text:
         return self._objects
 
 
-def _packed(arr: pa.ChunkedArray) -> np.ndarray | None:
-    """Text of at most 8 bytes, none NUL, as integers in the same order as the text (its
-    bytes, NUL-padded, big-endian); None if some value is longer or holds a NUL."""
+def _packed(arr: pa.ChunkedArray, nul_free: bool) -> np.ndarray | None:
+    """ASCII text of at most 8 characters, none NUL, as integers in the same order as the text
+    (its bytes, NUL-padded, big-endian); None if some value is not such text."""
     if not len(arr):
         return np.empty(0, dtype=np.uint64)
     if (pc.max(pc.binary_length(arr)).as_py() > 8
-            or pc.any(pc.match_substring(arr, "\x00")).as_py()):
+            or not pc.all(pc.string_is_ascii(arr)).as_py()
+            or not nul_free and pc.any(pc.match_substring(arr, "\x00")).as_py()):
         return None
-    padded = pc.binary_join_element_wise(pc.cast(arr, pa.binary()), b"\0" * 8, b"")
-    fixed = pc.cast(pc.binary_slice(padded, 0, 8), pa.binary(8))
+    fixed = pc.cast(pc.cast(pc.ascii_rpad(arr, 8, "\0"), pa.binary()), pa.binary(8))
     return np.concatenate([np.frombuffer(c.buffers()[1], dtype=">u8")[c.offset:c.offset + len(c)]
                            for c in fixed.chunks if len(c)]).astype(np.uint64)
 
@@ -411,15 +411,15 @@ def _parse(name: str, source: _Source, spec: FileSpec) -> tuple[_Rows, pd.DataFr
     bad: list[tuple[int, str]] = []
     if arrays is not None:
         lines = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
-        stripped = False
+        plain = True
     else:
         reader = csv.reader(io.StringIO(source.text, newline=""))
         next(reader)
         frame, lines, bad = _read_records(reader, width, wanted, index)
         arrays = [pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())])
                   for col in wanted]
-        stripped = True
-    columns = {col: _Text(arr, stripped, str.upper if col in _UPPER
+        plain = False
+    columns = {col: _Text(arr, plain, str.upper if col in _UPPER
                           else str.lower if col in _LOWER else None)
                for col, arr in zip(wanted, arrays)}
     for col in spec.optional:
