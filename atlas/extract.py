@@ -255,6 +255,7 @@ class _Text:
         self._whole: pa.ChunkedArray | None = None
         self._firsts: tuple[np.ndarray, np.ndarray, pa.Array] | None = None
         self._objects: np.ndarray | None = None
+        self._packed: np.ndarray | None | bool = False  # False: not worked out yet
 
     @classmethod
     def blank(cls, n: int) -> _Text:
@@ -304,7 +305,7 @@ class _Text:
         distinct values (one per code)."""
         if self._firsts is None:
             arr = self.whole()
-            packed = _packed(arr, nul_free=self.plain)
+            packed = self.packed()
             if packed is not None:  # short keys: sorted as integers
                 self._firsts = _firsts_sorted(packed, arr)
             elif len(arr) < 2 or pc.all(pc.less(arr.slice(0, len(arr) - 1),
@@ -314,6 +315,12 @@ class _Text:
             else:
                 self._firsts = _firsts_hashed(arr)
         return self._firsts
+
+    def packed(self) -> np.ndarray | None:
+        """Every value as an integer (``_packed``), or None if they are not all short."""
+        if self._packed is False:
+            self._packed = _packed(self.whole(), nul_free=self.plain)
+        return self._packed
 
     def key_objects(self) -> np.ndarray:
         """As a key: the distinct values as Python str (made once, shared by references)."""
@@ -526,12 +533,15 @@ class _Keys:
     objects: np.ndarray  # the same, as Python str
     line: np.ndarray  # the line of each key's first record
     row: np.ndarray  # that record's row among the accepted ones, -1 if it was rejected
+    packed: pd.Index | None  # the distinct keys as integers (``_packed``), if all are short
 
     @classmethod
     def of(cls, col: _Text, lines: np.ndarray, keep: np.ndarray) -> _Keys:
         _, first_at, values = col.firsts()
         row = np.where(keep, np.cumsum(keep) - 1, -1)
-        return cls(values, col.key_objects(), lines[first_at], row[first_at])
+        packed = col.packed()
+        return cls(values, col.key_objects(), lines[first_at], row[first_at],
+                   None if packed is None else pd.Index(packed[first_at]))
 
 
 class _Problems:
@@ -680,8 +690,12 @@ def _ref_check(col: _Text, keys: _Keys, ref: str, target: str
                ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """Each row's position among the keys (-1 if none), and the mask and message for
     references to a key that is unknown or was itself rejected."""
-    pos = pc.index_in(col.whole(), value_set=keys.values)
-    pos = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
+    packed = col.packed() if keys.packed is not None else None
+    if packed is not None:  # short references to short keys: looked up as integers
+        pos = keys.packed.get_indexer(packed)
+    else:
+        pos = pc.fill_null(pc.index_in(col.whole(), value_set=keys.values), -1).to_numpy(
+            zero_copy_only=False)
     found = pos >= 0
     given = ~col.is_blank()
     unknown = given & ~found
