@@ -5,6 +5,10 @@ upper-cased and trimmed. Client records sharing a complete attributor are one in
 sites; a record with an incomplete attributor (any part blank, or gender ``U``) is its own
 individual. Ties between records dated the same day are broken by file line (later wins), so
 results never depend on row order in memory.
+
+Persons are integer ids (0, 1, ... in the sorted order of their keys). Records find their client
+record by the extract reader's integer ``client_row``, and each person's values are gathered in
+arrays indexed by person id, rather than by joining on text.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def attributors(clients: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def _attributors(clients: pd.DataFrame) -> tuple[pa.Array, np.ndarray]:
+    """``attributors`` as pyarrow text and a numpy mask."""
     first, last, gender = (pa.array(clients[c].to_numpy(dtype=object), pa.string())
                            for c in ("first_initial", "last_initial", "gender"))
     # each distinct date of birth formatted once
@@ -94,9 +99,9 @@ def build_individuals(extract: Extract, period: FinancialYear,
     a = _with_person(a.take(np.flatnonzero((a["assessment_date"] <= period.end).to_numpy())),
                      clients, person_at)
     assessments = _ByDate(a, "assessment_date", count, seen)
+    main = _main_substance(assessments, _ByDate(nsp, "visit_date", count, seen))
     people = pd.DataFrame({"has_nsp": has_nsp[seen], "has_intervention": has_intervention[seen],
-                           **_main_substance(assessments, _ByDate(nsp, "visit_date", count, seen))},
-                          index=pd.Index(seen, name="person"))
+                           **main}, index=pd.Index(seen, name="person"))
     people["cohort"] = _cohort(people)
     if cohorts_only:
         return Individuals(period, person_of, people, nsp, ints)
@@ -142,6 +147,7 @@ def _with_person(frame: pd.DataFrame, clients: pd.DataFrame,
 
 def _in_period(frame: pd.DataFrame, date_col: str, period: FinancialYear,
                clients: pd.DataFrame, person_at: np.ndarray) -> pd.DataFrame:
+    """The rows dated in the period, numbered from 0, with their person id."""
     out = frame.take(np.flatnonzero(period.contains(frame[date_col]).to_numpy()))
     out.index = pd.RangeIndex(len(out))
     return _with_person(out, clients, person_at)
@@ -172,6 +178,7 @@ class _ByDate:
         return _by_person(person[rows], rows, self.count)[self.seen]
 
     def pick(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """A column's values at rows (from ``latest``), missing where -1."""
         return _pick(self.frame[column], rows)
 
 
