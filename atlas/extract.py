@@ -43,6 +43,9 @@ PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_bi
 # Added to each file that refers to clients: the row of the client record in clients.csv's
 # accepted frame, so later stages join on integers rather than on client_ref text.
 CLIENT_ROW = "client_row"
+# From this many keys (too many for a hash of their text to stay in the processor's cache),
+# short keys and the references to them are matched as integers (``csv_text._packed``).
+PACKED_KEYS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -196,13 +199,13 @@ class _Keys:
     objects: np.ndarray  # the same, as Python str
     line: np.ndarray  # the line of each key's first record
     row: np.ndarray  # that record's row among the accepted ones, -1 if it was rejected
-    packed: pd.Index | None  # the distinct keys as integers (``_packed``), if all are short
+    packed: pd.Index | None  # the distinct keys as integers, if short and many (see below)
 
     @classmethod
     def of(cls, col: TextColumn, lines: np.ndarray, keep: np.ndarray) -> _Keys:
         _, first_at, values = col.firsts()
         row = np.where(keep, np.cumsum(keep) - 1, -1)
-        packed = col.packed()
+        packed = col.packed() if len(values) >= PACKED_KEYS else None
         return cls(values, col.key_objects(), lines[first_at], row[first_at],
                    None if packed is None else pd.Index(packed[first_at]))
 

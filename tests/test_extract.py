@@ -161,9 +161,11 @@ def _odd_extract(folder, ref, quoted: bool):
     return folder
 
 
+@pytest.mark.parametrize("packed_keys", [0, 1 << 16], ids=["as integers", "as text"])
 @pytest.mark.parametrize("ref", [lambda i: f"C{i}", lambda i: f"CLIENT-REF-{i:05d}"],
                          ids=["short keys", "long keys"])
-def test_the_plain_and_the_general_reader_agree(tmp_path, ref):
+def test_the_plain_and_the_general_reader_agree(tmp_path, monkeypatch, ref, packed_keys):
+    monkeypatch.setattr("atlas.extract.PACKED_KEYS", packed_keys)
     plain = read_extract(_odd_extract(tmp_path / "plain", ref, quoted=False))
     general = read_extract(_odd_extract(tmp_path / "general", ref, quoted=True))
     pd.testing.assert_frame_equal(plain.rejects, general.rejects)
