@@ -84,6 +84,7 @@ class TextColumn:
 
     def __init__(self, arr: pa.ChunkedArray, plain: bool,
                  case: Callable[[str], str] | None):
+        """``case``: ``str.upper`` or ``str.lower`` for codes compared whatever their case."""
         self.arr = arr
         self.plain = plain
         self.case = case
@@ -125,6 +126,7 @@ class TextColumn:
         return self._whole
 
     def is_blank(self) -> np.ndarray:
+        """Which rows are blank (once stripped)."""
         if self.keyed:
             return pc.equal(self.whole(), "").to_numpy(zero_copy_only=False)
         codes, values = self.distinct()
