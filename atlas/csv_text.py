@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import operator
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +32,12 @@ from .errors import ExtractError
 class Source:
     """A file's bytes as UTF-8 and its text (for ASCII bytes, decoded only when needed)."""
 
-    utf8: bytes
+    utf8: bytes | mmap.mmap  # an ASCII file is mapped rather than read
     decoded: str | None
 
     @property
     def text(self) -> str:
-        return self.decoded if self.decoded is not None else self.utf8.decode("ascii")
+        return self.decoded if self.decoded is not None else self.utf8[:].decode("ascii")
 
     def first_line(self) -> str:
         """The text up to the first line feed."""
@@ -43,14 +45,15 @@ class Source:
             end = self.decoded.find("\n")
             return self.decoded if end < 0 else self.decoded[:end]
         end = self.utf8.find(b"\n")
-        return (self.utf8 if end < 0 else self.utf8[:end]).decode("ascii")
+        return self.utf8[:end if end >= 0 else None].decode("ascii")
 
 
 def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
     """UTF-8 (with or without BOM); otherwise Windows-1252, or a refusal naming the byte."""
+    mapped = _ascii_mapped(path)
+    if mapped is not None:  # the same text in every encoding accepted
+        return Source(mapped, None), None
     data = path.read_bytes()
-    if data.isascii():  # the same text in every encoding accepted
-        return Source(data, None), None
     if encoding != "cp1252":
         try:
             return Source(data, data.decode("utf-8-sig")), None
@@ -68,6 +71,18 @@ def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
     line = data.count(b"\n", 0, pos) + 1
     return Source(text.encode("utf-8"), text), (
         f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); read as Windows-1252")
+
+
+def _ascii_mapped(path: Path) -> mmap.mmap | None:
+    """The file mapped in memory, if it is all ASCII (else None)."""
+    with open(path, "rb") as fh:
+        if not os.fstat(fh.fileno()).st_size:
+            return None
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    if np.frombuffer(mapped, dtype=np.uint8).max() < 128:
+        return mapped
+    mapped.close()
+    return None
 
 
 def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -> str:
@@ -300,7 +315,7 @@ def _read_records(reader, width: int, wanted: list[str],
 # str.strip's: quotes, NUL, and whitespace other than space and tab.
 _NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029'
                         '\u202f\u205f\u3000]')
-_NOT_PLAIN_ASCII = b'"\x00\x0b\x0c\x1c\x1d\x1e\x1f'
+_NOT_PLAIN_ASCII = [bytes([c]) for c in b'"\x00\x0b\x0c\x1c\x1d\x1e\x1f']
 _BLANK_LINE = re.compile(rb"^[ \t,]*\r?$", re.MULTILINE)
 
 
@@ -310,14 +325,14 @@ def _plain(source: Source) -> bool:
     bytes: a fast search per character)."""
     data = source.utf8
     if source.decoded is None:
-        if any(ch in data for ch in _NOT_PLAIN_ASCII):
+        if any(data.find(ch) >= 0 for ch in _NOT_PLAIN_ASCII):
             return False
     elif _NOT_PLAIN.search(source.decoded) is not None:
         return False
-    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
+    return data.find(b"\r") < 0 or data[:].count(b"\r") == data[:].count(b"\r\n")
 
 
-def _read_plain(data: bytes, width: int, index: list[int]) -> list[pa.ChunkedArray] | None:
+def _read_plain(data: bytes | mmap.mmap, width: int, index: list[int]) -> list[pa.ChunkedArray] | None:
     """The wanted columns (not yet stripped) of a plain file with no blank line and every
     record as wide as the header, read by pyarrow; None when the file is not that plain
     (the general reader then gives the same result, slowly, with the reasons for the odd
@@ -346,7 +361,7 @@ def _read_plain(data: bytes, width: int, index: list[int]) -> list[pa.ChunkedArr
         return None
     arrays = [table.column(names[i]) for i in index]
     if _may_have_blank_line(arrays):
-        end = len(data) - (2 if data.endswith(b"\r\n") else data.endswith(b"\n"))
+        end = len(data) - (2 if data[-2:] == b"\r\n" else data[-1:] == b"\n")
         if _BLANK_LINE.search(data, start, end):
             return None
     return arrays
