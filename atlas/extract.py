@@ -4,28 +4,33 @@ Every row of every file is accounted for: it is either accepted into a typed fra
 in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason.
 A missing required file or column, or bytes that are neither UTF-8 nor Windows-1252, stop the
 build with a message naming the file (and byte).
+
+Each file is read into columns of text by :mod:`atlas.csv_text` (the next file in a background
+thread while this one is checked). The checks work on that pyarrow text: codes, dates and
+numbers once per distinct value, keys and references whole. Files that refer to clients gain an
+integer ``client_row`` (the client record's row in clients.csv's frame), so later stages join on
+integers rather than on client_ref text.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import operator
-import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Generator, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
+from .csv_text import Rows, TextColumn, decode, read_rows
 from .errors import ExtractError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 GENDERS = ("M", "F", "X", "U")
 ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
@@ -35,11 +40,12 @@ ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
 # rejects.csv is published with the drop.
 PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth",
                       "postcode"})
-
-
-def _quoted(col: str, values: pd.Series) -> pd.Series | str:
-    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
-    return col if col in PERSONAL else col + " '" + values + "'"
+# Added to each file that refers to clients: the row of the client record in clients.csv's
+# accepted frame, so later stages join on integers rather than on client_ref text.
+CLIENT_ROW = "client_row"
+# From this many keys (too many for a hash of their text to stay in the processor's cache),
+# short keys and the references to them are matched as integers (``csv_text._packed``).
+PACKED_KEYS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -117,29 +123,57 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
     rejects: list[pd.DataFrame] = []
     ledger: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
-    known: dict[str, pd.DataFrame] = {}  # accepted and rejected keys, for reference checks
-    for name, spec in SPECS.items():
-        if name not in paths:
-            frames[name] = _empty(spec)
-            continue
-        text, note = _decode(paths[name], encoding)
-        if note:
-            warnings.append(note)
-            log.warning(note)
-        raw, bad_shape = _parse(name, text, spec)
-        accepted, rejected = _validate(spec, raw, known)
-        rejected = pd.concat([bad_shape, rejected], ignore_index=True)
-        frames[name] = accepted
-        rejects.append(rejected.assign(file=name))
-        ledger[name] = {"read": len(raw) + len(bad_shape), "accepted": len(accepted),
-                        "rejected": len(rejected)}
-        if name in ("sites.csv", "clients.csv"):
-            key = spec.unique
-            known[name] = pd.DataFrame({"key": raw[key], "line": raw["line"],
-                                        "ok": raw["line"].isin(accepted["line"])})
+    known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
+    loaded = _one_ahead([name for name in SPECS if name in paths],
+                        lambda name: _load(name, paths[name], SPECS[name], encoding))
+    with closing(loaded):
+        for name, spec in SPECS.items():
+            if name not in paths:
+                frames[name] = _empty(spec)
+                continue
+            note, parsed = next(loaded)
+            if note:
+                warnings.append(note)
+                log.warning(note)
+            if isinstance(parsed, ExtractError):
+                raise parsed
+            rows, bad_shape = parsed
+            accepted, rejected, keep = _validate(spec, rows, known)
+            rejected = pd.concat([bad_shape, rejected], ignore_index=True)
+            frames[name] = accepted
+            rejects.append(rejected.assign(file=name))
+            ledger[name] = {"read": len(rows.lines) + len(bad_shape),
+                            "accepted": len(accepted), "rejected": len(rejected)}
+            if name in ("sites.csv", "clients.csv"):
+                known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
+            del rows, parsed
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
     all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
     return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
+
+
+def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Generator[_T, None, None]:
+    """``load`` each item in turn, the next one in a background thread while the caller works
+    on this one (reading a file overlaps checking the one before)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(load, items[0]) if items else None
+        for i in range(len(items)):
+            current, ahead = ahead, (pool.submit(load, items[i + 1]) if i + 1 < len(items)
+                                     else None)
+            yield current.result()
+
+
+def _load(name: str, path: Path, spec: FileSpec, encoding: str | None
+          ) -> tuple[str | None, tuple[Rows, pd.DataFrame] | ExtractError]:
+    """Decode and parse one file: the note on its encoding, and its records or the error that
+    stops the build (raised by the caller once the note is logged, as it comes first)."""
+    source, note = decode(path, encoding)
+    case = {c: str.upper if c in _UPPER else str.lower
+            for c in (*spec.required, *spec.optional) if c in _UPPER | _LOWER}
+    try:
+        return note, read_rows(name, source, spec.required, spec.optional, case)
+    except ExtractError as exc:
+        return note, exc
 
 
 def _find_files(folder: Path) -> dict[str, Path]:
@@ -156,251 +190,191 @@ def _find_files(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _decode(path: Path, encoding: str | None) -> tuple[str, str | None]:
-    """UTF-8 (with or without BOM); otherwise Windows-1252, or a refusal naming the byte."""
-    data = path.read_bytes()
-    if encoding != "cp1252":
-        try:
-            return data.decode("utf-8-sig"), None
-        except UnicodeDecodeError as exc:
-            utf8_error = exc
-            if encoding == "utf-8":
-                raise ExtractError(_byte_message(path, data, exc, "UTF-8")) from None
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise ExtractError(_byte_message(path, data, exc, "UTF-8 or Windows-1252")) from None
-    if encoding == "cp1252":
-        return text, None
-    pos = utf8_error.start
-    line = data.count(b"\n", 0, pos) + 1
-    return text, (f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); "
-                  "read as Windows-1252")
+@dataclass
+class _Keys:
+    """The keys of a file others refer to (sites, clients), each once: a key's first record
+    decides, a later one with the same key being a rejected duplicate."""
+
+    values: pa.Array  # the distinct keys
+    objects: np.ndarray  # the same, as Python str
+    line: np.ndarray  # the line of each key's first record
+    row: np.ndarray  # that record's row among the accepted ones, -1 if it was rejected
+    packed: pd.Index | None  # the distinct keys as integers, if short and many (see below)
+
+    @classmethod
+    def of(cls, col: TextColumn, lines: np.ndarray, keep: np.ndarray) -> _Keys:
+        _, first_at, values = col.firsts()
+        row = np.where(keep, np.cumsum(keep) - 1, -1)
+        packed = col.packed() if len(values) >= PACKED_KEYS else None
+        return cls(values, col.key_objects(), lines[first_at], row[first_at],
+                   None if packed is None else pd.Index(packed[first_at]))
 
 
-def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -> str:
-    pos = exc.start
-    line = data.count(b"\n", 0, pos) + 1
-    return (f"{path.name}: byte 0x{data[pos]:02X} at line {line} (offset {pos}) is not valid "
-            f"{what}; re-export the file as UTF-8")
+class _Problems:
+    """The problems found, by row; a row's reason lists each, in the order found."""
 
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.texts: list[np.ndarray] = []
 
-def _parse(name: str, text: str, spec: FileSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split into records; keep known columns; set aside blank and mis-shaped records."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        raise ExtractError(f"{name}: the file is empty (no header row)")
-    header = [h.strip().lower() for h in header]
-    missing = [c for c in spec.required if c not in header]
-    if missing:
-        raise ExtractError(f"{name}: missing required column(s): {', '.join(missing)} "
-                           f"(found: {', '.join(h for h in header if h)})")
-    wanted = [c for c in (*spec.required, *spec.optional) if c in header]
-    index = [header.index(c) for c in wanted]
-    width = len(header)
-    columns = _read_plain(text, width, index)
-    if columns is not None:
-        lines = np.arange(2, 2 + (len(columns[0]) if columns else 0), dtype=np.int64)
-        bad: list[tuple[int, str]] = []
-        frame = pd.DataFrame(dict(zip(wanted, columns)), columns=wanted, dtype=object)
-    else:
-        frame, lines, bad = _read_records(reader, width, wanted, index)
-    for col in wanted:
-        if col in _UPPER:
-            frame[col] = _recase(frame[col], str.upper, pc.ascii_upper)
-        elif col in _LOWER:
-            frame[col] = _recase(frame[col], str.lower, pc.ascii_lower)
-    for col in spec.optional:
-        if col not in frame:
-            frame[col] = ""
-    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
-    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return frame, bad_frame
-
-
-def _read_records(reader, width: int, wanted: list[str],
-                  index: list[int]) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
-    """The general reader (quotes, blank and mis-shaped records): record by record."""
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    bad: list[tuple[int, str]] = []
-    pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))
-    for line, record in enumerate(reader, start=2):
-        if len(record) == width and "".join(record).strip():
-            rows.append(pick(record))
-            lines.append(line)
-        elif not "".join(record).strip():
-            bad.append((line, "blank line"))
-        else:
-            bad.append((line, f"has {len(record)} fields; the header has {width}"))
-    frame = pd.DataFrame(rows, columns=wanted, dtype=object)
-    for col in wanted:
-        frame[col] = frame[col].astype(str).str.strip()
-    return frame, lines, bad
-
-
-# Characters on which the plain reader's result could differ from the csv module's and
-# str.strip's: quotes, NUL, and whitespace other than space and tab.
-_NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029'
-                        '\u202f\u205f\u3000]')
-_BLANK_LINE = re.compile(r"^[ \t,]*$", re.MULTILINE)
-
-
-def _not_plain(text: str) -> bool:
-    """Whether ``text`` has a character the plain reader does not take: a quote, or a control
-    character or space Python splits lines or strips on (ASCII text: a scan per character)."""
-    if text.isascii():  # O(1) in CPython; each ``in`` is a fast memchr-like search
-        return any(ch in text for ch in '"\x00\x0b\x0c\x1c\x1d\x1e\x1f')
-    return _NOT_PLAIN.search(text) is not None
-
-
-def _read_plain(text: str, width: int, index: list[int]) -> list[np.ndarray] | None:
-    """The wanted columns, stripped, of a file with no quoting, no blank line and every record
-    as wide as the header, read by pyarrow; None when the file is not that plain (the general
-    reader then gives the exact same result, slowly, with the reasons for the odd records)."""
-    if _not_plain(text):
-        return None
-    body = text[text.find("\n") + 1:] if "\n" in text else ""
-    if "\r" in body:
-        body = body.replace("\r\n", "\n")
-        if "\r" in body:
-            return None
-    if not body:
-        return [np.empty(0, dtype=object) for _ in index]
-    if _BLANK_LINE.search(body[:-1] if body.endswith("\n") else body):
-        return None
-    names = [f"c{i}" for i in range(width)]
-    shaped = [True]
-
-    def odd_row(_row) -> str:
-        shaped[0] = False
-        return "skip"
-
-    table = pacsv.read_csv(
-        io.BytesIO(body.encode("utf-8")),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False,
-                                         escape_char=False, ignore_empty_lines=False,
-                                         invalid_row_handler=odd_row),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
-            include_columns=[names[i] for i in index], strings_can_be_null=False,
-            quoted_strings_can_be_null=False))
-    if not shaped[0]:
-        return None
-    return [pc.utf8_trim_whitespace(table.column(names[i])).to_numpy(zero_copy_only=False)
-            for i in index]
-
-
-def _recase(values: pd.Series, python: Callable[[str], str], ascii_fn) -> pd.Series:
-    """Upper- or lower-case a column of str as Python does (pyarrow when it is all ASCII)."""
-    arr = pa.array(values.to_numpy(), type=pa.string())
-    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
-        out = ascii_fn(arr).to_numpy(zero_copy_only=False)
-    else:
-        out = np.array([python(v) for v in values.to_numpy()], dtype=object)
-    return pd.Series(out, index=values.index, dtype=object)
-
-
-def _validate(spec: FileSpec, raw: pd.DataFrame,
-              known: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every check at once, vectorised; a row's reason lists each problem it has."""
-    problems: list[pd.Series] = []
-
-    def fail(mask: pd.Series, message: Callable[[pd.Index], pd.Series | str] | str) -> None:
-        """Note a problem for the rows in mask; a callable message is built for those rows only."""
-        if mask.any():
-            rows = mask[mask].index
+    def add(self, mask: np.ndarray, message: Callable[[np.ndarray], np.ndarray] | str) -> None:
+        """Note a problem for the rows in mask; a callable message is built for those only."""
+        rows = np.flatnonzero(mask)
+        if len(rows):
             text = message(rows) if callable(message) else message
-            problems.append(pd.Series(text, index=rows, dtype=object))
+            self.rows.append(rows)
+            self.texts.append(np.broadcast_to(np.asarray(text, dtype=object), rows.shape))
 
+    def reasons(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows with a problem, ascending, and each one's reason."""
+        if not self.rows:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+        rows = np.concatenate(self.rows)
+        order = np.argsort(rows, kind="stable")
+        rows, texts = rows[order], np.concatenate(self.texts)[order]
+        bad, start, count = np.unique(rows, return_index=True, return_counts=True)
+        reason = texts[start]
+        for k in range(1, count.max()):
+            more = count > k
+            reason[more] = reason[more] + "; " + texts[start[more] + k]
+        return bad, reason
+
+
+def _quoted(col: str, values: np.ndarray) -> np.ndarray | str:
+    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
+    return col if col in PERSONAL else col + " '" + values + "'"
+
+
+def _validate(spec: FileSpec, rows: Rows,
+              known: dict[str, _Keys]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Every check at once, vectorised; a row's reason lists each problem it has. Returns
+    the accepted rows (typed), the rejected ones (line, reason) and which rows were kept."""
+    for col in (*spec.refs, *([spec.unique] if spec.unique else [])):
+        rows.columns[col].keyed = True
+    problems, typed, found = _check(spec, rows, known)
+    bad_rows, reason = problems.reasons()
+    keep = np.ones(len(rows.lines), dtype=bool)
+    keep[bad_rows] = False
+    accepted = _accepted(spec, rows, np.flatnonzero(keep), typed, found)
+    return accepted, pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason}), keep
+
+
+# A typed column: each row's code and the values (dates, numbers) the codes point to.
+_Typed = tuple[np.ndarray, "np.ndarray | pd.arrays.IntegerArray"]
+
+
+def _check(spec: FileSpec, rows: Rows, known: dict[str, _Keys]
+           ) -> tuple[_Problems, dict[str, _Typed], dict[str, tuple[np.ndarray, _Keys]]]:
+    """The problems of every row; the typed date and number columns; and for each reference
+    column, each row's position among the keys it refers to (-1 if none), with those keys."""
+    cols, n = rows.columns, len(rows.lines)
+    problems = _Problems()
     for col in spec.nonblank:
-        fail(raw[col] == "", f"{col} is blank")
-    parsed_dates: dict[str, pd.Series] = {}
+        problems.add(cols[col].is_blank(), f"{col} is blank")
+    typed: dict[str, _Typed] = {}
     for col in spec.dates:
-        values = raw[col]
-        iso = values.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
-        parsed = pd.to_datetime(values.str.slice(0, 10).where(iso.to_numpy(bool)),
-                                format="%Y-%m-%d", errors="coerce")
-        bad = (values != "") & parsed.isna()
-        fail(bad, lambda rows, c=col, v=values: _quoted(c, v[rows])
-             + " is not a valid ISO date (YYYY-MM-DD)")
-        parsed_dates[col] = parsed
+        codes, values = cols[col].distinct()
+        parsed = _iso_dates(values)
+        problems.add(((values != "") & parsed.isna().to_numpy())[codes],
+                     lambda r, c=col: _quoted(c, cols[c].values(r))
+                     + " is not a valid ISO date (YYYY-MM-DD)")
+        typed[col] = (codes, parsed.to_numpy())
     for col, allowed in spec.enums:
-        bad = (raw[col] != "") & ~raw[col].isin(allowed)
-        fail(bad, lambda rows, c=col, a=allowed: _quoted(c, raw[c][rows])
-             + f" is not one of {', '.join(a)}")
-    parsed_ints: dict[str, pd.Series] = {}
+        codes, values = cols[col].distinct()
+        problems.add(((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes],
+                     lambda r, c=col, a=allowed: _quoted(c, cols[c].values(r))
+                     + f" is not one of {', '.join(a)}")
     for col, lo, hi in spec.ints:
-        values = raw[col]
+        codes, values = cols[col].distinct()
         num = _whole_numbers(values)
-        bad = (values != "") & (num.isna() | (num < lo) | ((num > hi) if hi is not None else False))
+        bad = (values != "") & (num.isna() | (num < lo)
+                                | ((num > hi) if hi is not None else False)).to_numpy()
         expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
-        fail(bad, lambda rows, c=col, v=values, e=expect: _quoted(c, v[rows]) + f" is not {e}")
-        parsed_ints[col] = num.astype("Int64")
+        problems.add(bad[codes], lambda r, c=col, e=expect: _quoted(c, cols[c].values(r))
+                     + f" is not {e}")
+        typed[col] = (codes, num.astype("Int64").array)
+    found: dict[str, tuple[np.ndarray, _Keys]] = {}
     for ref in spec.refs:
         target = "clients.csv" if ref == "client_ref" else "sites.csv"
-        fail(*_ref_check(raw[ref], known.get(target), ref, target))
+        if target in known:
+            pos, mask, message = _ref_check(cols[ref], known[target], ref, target)
+            problems.add(mask, message)
+            found[ref] = (pos, known[target])
     if spec.unique:
-        values = raw[spec.unique]
-        codes, _ = pd.factorize(values.to_numpy(), use_na_sentinel=False)
-        first_at = np.unique(codes, return_index=True)[1]  # position of each value's first row
+        key = cols[spec.unique]
+        codes, first_at, _ = key.firsts()
         earlier = first_at[codes]
-        dup = (values != "") & (earlier != np.arange(len(codes)))
-        lines = raw["line"].to_numpy()
-        fail(dup, lambda rows: "duplicate " + _quoted(spec.unique, values[rows])
-             + " (first at line " + pd.Series(lines[earlier[raw.index.get_indexer(rows)]],
-                                              index=rows).astype(str) + ")")
-    # one reason per row: its problems joined in the order the checks ran
-    reason = (pd.concat(problems).groupby(level=0, sort=True).agg("; ".join) if problems
-              else pd.Series(dtype=object))
-    bad_rows = raw.index.isin(reason.index)
-    rejected = pd.DataFrame({"line": raw.loc[bad_rows, "line"],
-                             "reason": reason.reindex(raw.index[bad_rows])})
-    keep = np.flatnonzero(~bad_rows)
-    columns = {col: raw[col].to_numpy()[keep] for col in raw.columns}
-    for col, parsed in (*parsed_dates.items(), *parsed_ints.items()):
-        columns[col] = parsed.array[keep]
-    accepted = pd.DataFrame(columns, copy=False)
-    return accepted, rejected.reset_index(drop=True)
+        problems.add(~key.is_blank() & (earlier != np.arange(n)),
+                     lambda r: "duplicate " + _quoted(spec.unique, key.values(r))
+                     + " (first at line " + rows.lines[earlier[r]].astype(str).astype(object)
+                     + ")")
+    return problems, typed, found
 
 
-def _whole_numbers(values: pd.Series) -> pd.Series:
+def _accepted(spec: FileSpec, rows: Rows, kept: np.ndarray, typed: dict[str, _Typed],
+              found: dict[str, tuple[np.ndarray, _Keys]]) -> pd.DataFrame:
+    """The kept rows as a frame: text as Python str (one object per distinct value; a
+    reference shares the object of the key it refers to), dates and numbers typed, and the
+    row of each one's client record (``client_row``) where the file refers to clients."""
+    out: dict[str, np.ndarray | pd.arrays.IntegerArray] = {"line": rows.lines[kept]}
+    for col, text in rows.columns.items():
+        if col in typed:
+            codes, values = typed[col]
+            out[col] = values.take(codes[kept])
+        elif col in found and (found[col][0][kept] >= 0).all():
+            pos, keys = found[col]
+            out[col] = keys.objects[pos[kept]]
+        elif col == spec.unique:
+            out[col] = text.key_objects()[text.firsts()[0][kept]]
+        else:
+            out[col] = text.values(kept)
+    if "client_ref" in found:
+        pos, keys = found["client_ref"]
+        out[CLIENT_ROW] = np.append(keys.row, -1)[pos[kept]]
+    return pd.DataFrame(out, copy=False)
+
+
+def _iso_dates(values: np.ndarray) -> pd.Series:
+    """Distinct values as dates: an ISO date (a time after it is ignored), else NaT."""
+    text = pd.Series(values, dtype=object)
+    iso = text.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
+    return pd.to_datetime(text.str.slice(0, 10).where(iso.to_numpy(bool)),
+                          format="%Y-%m-%d", errors="coerce")
+
+
+def _whole_numbers(values: np.ndarray) -> pd.Series:
     """The values that are whole numbers (``[+-]?\\d+``) of up to 18 characters as numbers,
     else NaN (so an absurdly long number is a bad value, not an overflow)."""
-    arr = pa.array(values.to_numpy(), type=pa.string())
+    arr = pa.array(values, type=pa.string())
     whole = pc.fill_null(pc.match_substring_regex(arr, r"^[+-]?\d+$"), False)
     short = pc.and_(whole, pc.less_equal(pc.utf8_length(arr), 18))
     unsigned = pc.replace_substring_regex(pc.if_else(short, arr, None), r"^\+", "")
-    return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False),
-                     index=values.index)
+    return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False))
 
 
-def _ref_check(values: pd.Series, known: pd.DataFrame | None, ref: str,
-               target: str) -> tuple[pd.Series, Callable[[pd.Index], pd.Series] | str]:
-    """Mask and message for references to a key that is unknown or was itself rejected."""
-    if known is None:
-        return values != values, ""
-    # a key's first record decides: a later one with the same key is rejected as a duplicate
-    first = known.drop_duplicates("key")
-    pos = pc.index_in(pa.array(values.to_numpy(), type=pa.string()),
-                      value_set=pa.array(first["key"].to_numpy(), type=pa.string()))
-    found = pc.is_valid(pos).to_numpy(zero_copy_only=False)
-    pos = pc.fill_null(pos, 0).to_numpy(zero_copy_only=False)
-    line = pd.Series(np.where(found, first["line"].to_numpy()[pos], np.nan), index=values.index)
-    ok = first["ok"].to_numpy(dtype=bool)[pos] & found
-    given = values != ""
+def _ref_check(col: TextColumn, keys: _Keys, ref: str, target: str
+               ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Each row's position among the keys (-1 if none), and the mask and message for
+    references to a key that is unknown or was itself rejected."""
+    packed = col.packed() if keys.packed is not None else None
+    if packed is not None:  # short references to short keys: looked up as integers
+        pos = keys.packed.get_indexer(packed)
+    else:
+        pos = pc.fill_null(pc.index_in(col.whole(), value_set=keys.values), -1).to_numpy(
+            zero_copy_only=False)
+    found = pos >= 0
+    given = ~col.is_blank()
     unknown = given & ~found
-    was_rejected = given & found & ~ok
+    was_rejected = given & found & (np.append(keys.row, -1)[pos] < 0)
 
-    def message(rows: pd.Index) -> pd.Series:
-        shown = _quoted(ref, values[rows])
-        text = pd.Series(shown + f" is not in {target}", index=rows)
+    def message(rows: np.ndarray) -> np.ndarray:
+        shown = pd.Series(_quoted(ref, col.values(rows)), index=rows, dtype=object)
+        line = pd.Series(np.append(keys.line, 0)[pos[rows]], index=rows)
+        text = shown + f" is not in {target}"
         return text.where(~was_rejected[rows], shown + f" was rejected in {target} (line "
-                          + line[rows].fillna(0).astype(int).astype(str) + ")")
+                          + line.astype(str) + ")").to_numpy()
 
-    return unknown | was_rejected, message
+    return pos, unknown | was_rejected, message
 
 
 def _empty(spec: FileSpec) -> pd.DataFrame:
@@ -410,6 +384,8 @@ def _empty(spec: FileSpec) -> pd.DataFrame:
     for col, _, _ in spec.ints:
         frame[col] = pd.Series(dtype="Int64")
     frame.insert(0, "line", pd.Series(dtype=np.int64))
+    if "client_ref" in spec.refs:
+        frame[CLIENT_ROW] = pd.Series(dtype=np.int64)
     return frame
 
 

@@ -219,11 +219,14 @@ def assign_residence(people: pd.DataFrame, geocoded: pd.DataFrame,
     """
     drop_las = set(la_names)
     by_name = {name.strip().lower(): code for code, name in la_names.items() if name}
-    fallback = people["assessment_la"].fillna("").astype(str).str.strip()
+    # the recorded LAs repeat a great deal: each distinct one is looked at once
+    codes, recorded = pd.factorize(people["assessment_la"])
+    fallback = pd.Series([*recorded, np.nan], dtype=object).fillna("").astype(str).str.strip()
     upper = fallback.str.upper()
     fallback_code = upper.where(upper.isin(drop_las), fallback.str.lower().map(by_name))
     fallback_code = fallback_code.where(
         fallback_code.notna(), np.where(upper.str.match(LA_CODE_RE.pattern), OUTSIDE, None))
+    fallback_code = pd.Series(fallback_code.to_numpy()[codes], index=people.index)
     la = geocoded["la_code"].combine_first(fallback_code)
     la = la.where(la.isna() | la.isin(drop_las) | (la == OUTSIDE), OUTSIDE).fillna(UNKNOWN)
     lsoa = geocoded["lsoa_code"].where(geocoded["lsoa_code"].map(lsoa_la) == la)

@@ -139,3 +139,70 @@ def test_line_numbers_count_records_as_a_spreadsheet_does(tmp_path):
     ex = read_extract(folder)
     assert _rejects(ex, "interventions.csv") == {
         3: "intervention_date 'bad' is not a valid ISO date (YYYY-MM-DD)"}
+
+
+def _odd_extract(folder, ref, quoted: bool):
+    """An extract with untrimmed and lower-case values, duplicates out of key order and
+    references to rejected rows; ``quoted`` puts one harmless field in quotes, so the csv module
+    reads the file that pyarrow would otherwise split."""
+    folder = write_extract(folder, {
+        "clients.csv": [client(ref(3), fi=" a"), client(ref(1), gender="f"),
+                        client(ref(2), dob="1980-02-30"), client(ref(1), fi="Z"),
+                        client(f" {ref(4)} ", site="s2")],
+        "nsp_transactions.csv": [nsp(ref(12), ref(1)), nsp(ref(10), ref(3), returned="y"),
+                                 nsp(ref(11), ref(2)), nsp(ref(10), ref(4)),
+                                 nsp(ref(13), ref(9)), nsp(f" {ref(14)}", f"{ref(3)} ")],
+        "interventions.csv": [intervention("I1", ref(4))],
+    })
+    if quoted:
+        for name, field in (("clients.csv", "1980-01-01"), ("nsp_transactions.csv", "2017-06-01")):
+            path = folder / name
+            path.write_text(path.read_text().replace(field, f'"{field}"', 1))
+    return folder
+
+
+@pytest.mark.parametrize("packed_keys", [0, 1 << 16], ids=["as integers", "as text"])
+@pytest.mark.parametrize("ref", [lambda i: f"C{i}", lambda i: f"CLIENT-REF-{i:05d}"],
+                         ids=["short keys", "long keys"])
+def test_the_plain_and_the_general_reader_agree(tmp_path, monkeypatch, ref, packed_keys):
+    monkeypatch.setattr("atlas.extract.PACKED_KEYS", packed_keys)
+    plain = read_extract(_odd_extract(tmp_path / "plain", ref, quoted=False))
+    general = read_extract(_odd_extract(tmp_path / "general", ref, quoted=True))
+    pd.testing.assert_frame_equal(plain.rejects, general.rejects)
+    for name in plain.frames:
+        pd.testing.assert_frame_equal(plain[name], general[name], check_exact=True)
+    assert _rejects(plain, "clients.csv") == {
+        4: "date_of_birth is not a valid ISO date (YYYY-MM-DD)",
+        5: "duplicate client_ref (first at line 3)",
+        6: "site_code 's2' is not in sites.csv"}
+    assert _rejects(plain, "nsp_transactions.csv") == {
+        4: "client_ref was rejected in clients.csv (line 4)",
+        5: f"client_ref was rejected in clients.csv (line 6); duplicate transaction_id "
+           f"'{ref(10)}' (first at line 3)",
+        6: "client_ref is not in clients.csv"}
+    nsp_frame = plain["nsp_transactions.csv"]
+    assert list(nsp_frame["transaction_id"]) == [ref(12), ref(10), ref(14)]
+    assert list(nsp_frame["returned"]) == ["N", "Y", "N"]
+    c = plain["clients.csv"]
+    assert list(c["client_ref"]) == [ref(3), ref(1)]
+    assert list(c["first_initial"]) == ["A", "A"] and list(c["gender"]) == ["M", "F"]
+
+
+def test_client_row_is_the_row_of_the_client_record(tmp_path):
+    ex = read_extract(write_extract(tmp_path / "ex", {
+        "clients.csv": [client("C2"), client("C9", site="S9"), client("C1"), client("C3")],
+        "nsp_transactions.csv": [nsp("T1", "C3"), nsp("T2", "C1"), nsp("T3", "C9"),
+                                 nsp("T4", "C2")],
+        "interventions.csv": [intervention("I1", "C1")],
+        "assessments.csv": [{"client_ref": "C3", "site_code": "S1",
+                             "assessment_date": "2017-05-01"}],
+    }))
+    clients = ex["clients.csv"]
+    assert "client_row" not in clients
+    for name in ("nsp_transactions.csv", "interventions.csv", "assessments.csv",
+                 "wellbeing.csv", "referrals.csv"):
+        frame = ex[name]
+        assert frame["client_row"].dtype == "int64", name
+        assert list(clients["client_ref"].to_numpy()[frame["client_row"]]) == list(
+            frame["client_ref"]), name
+    assert list(ex["nsp_transactions.csv"]["client_row"]) == [2, 1, 0]
