@@ -97,9 +97,9 @@ def compute_stages(recipe: Recipe,
     """extract -> individuals -> geocode -> aggregate -> suppress, in memory."""
     progress("reading the extract")
     extract = read_extract(recipe.extract_path, recipe.extract_encoding)
-    # Reading leaves its temporaries in reference cycles (a pandas string accessor and its
-    # Series refer to each other): free them now, before the largest stages (about 1.5 GB at
-    # national scale, which a slower geography stage used to free by chance).
+    # Free any temporaries the reading left in reference cycles before the largest stages
+    # (pandas' string accessor and its Series refer to each other: 1.5 GB at national scale
+    # with the earlier reader; a few ms now).
     gc.collect()
     progress("reading the geography")
     geo = load_geography(recipe.postcodes, recipe.lsoa_boundaries, recipe.population,
