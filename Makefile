@@ -17,6 +17,7 @@ $(BIN)/ims-atlas: pyproject.toml
 
 setup: $(BIN)/ims-atlas
 	$(BIN)/python -m atlas.render.assets
+	$(BIN)/python -m compileall -q atlas
 
 demo: setup
 	$(BIN)/ims-atlas build builders/demo.toml
