@@ -271,7 +271,8 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
     if attacked is not None and _covered(attacked, names, published, hidden, groups, report):
         report.reused = True
         return
-    found = attack.intervals(attack.Problem(lo, hi, groups, hidden))
+    # only as far as the verdict needs: an exposed cell still gets its exact bounds
+    found = attack.intervals(attack.Problem(lo, hi, groups, hidden), threshold=report.threshold)
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
         report.exposures.append("the published numbers contradict each other around "
