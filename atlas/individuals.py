@@ -112,22 +112,17 @@ def build_individuals(extract: Extract, period: FinancialYear,
     return Individuals(period, person_of, people, nsp, ints)
 
 
-def client_rows(refs: pd.Series, person_of: pd.Series) -> np.ndarray:
-    """The position in ``person_of`` of each client_ref (one hash lookup per row; the refs
-    are unique, and every accepted row references an accepted client record)."""
-    return person_of.index.get_indexer(refs.to_numpy())
-
-
-def persons(refs: pd.Series, person_of: pd.Series) -> np.ndarray:
-    """The person id of each client_ref, as integers."""
-    return person_of.to_numpy(dtype=np.int64)[client_rows(refs, person_of)]
+def row_persons(frame: pd.DataFrame, clients: pd.DataFrame, person_of: pd.Series) -> np.ndarray:
+    """The person id of each row of an extract frame that references clients.csv."""
+    return _person_at(clients, person_of)[_client_row(frame, clients)]
 
 
 def _person_at(clients: pd.DataFrame, person_of: pd.Series) -> np.ndarray:
     """The person id of each row of clients.csv's frame."""
     if person_of.index.equals(pd.Index(clients["client_ref"])):
         return person_of.to_numpy(dtype=np.int64)
-    return persons(clients["client_ref"], person_of)
+    return person_of.to_numpy(dtype=np.int64)[
+        person_of.index.get_indexer(clients["client_ref"].to_numpy())]
 
 
 def _client_row(frame: pd.DataFrame, clients: pd.DataFrame) -> np.ndarray:

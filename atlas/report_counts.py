@@ -23,7 +23,7 @@ import pandas as pd
 from .aggregate import (TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people,
                         positions)
 from .extract import Extract
-from .individuals import ALL, COHORTS, Individuals, build_individuals, persons
+from .individuals import ALL, COHORTS, Individuals, build_individuals, row_persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
 from .substances import normalise_label
 
@@ -207,7 +207,7 @@ def _assessed(extract: Extract, ind: Individuals, used: _Rows, la_codes: list[st
     "seen" is the site's (LA's, area's) published year count."""
     a = extract["assessments.csv"]
     a = a[ind.period.contains(a["assessment_date"])]
-    person = persons(a["client_ref"], ind.person_of)
+    person = row_persons(a, extract["clients.csv"], ind.person_of)
     site = positions(a["site_code"], sites["site_code"])
     rows = []
     for unit, seen, done, ids in (
