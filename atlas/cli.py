@@ -75,8 +75,8 @@ def audit(drop: Path, extract_dir: Path | None, threshold: int | None,
           rounding: int | None) -> None:
     """Attack DROP's published tables by linear programming and scan it for client identifiers;
     exit non-zero naming every exposed cell or identifier found."""
-    from .audit import audit_drop
-    from .extract import read_extract
+    from .disclosure.audit import audit_drop
+    from .extract.reader import read_extract
 
     _logging(quiet=True)
     extract = read_extract(extract_dir) if extract_dir else None
@@ -118,7 +118,8 @@ def demo_data(out: Path, seed: int, scale: float, period: str, postcodes: Path |
 def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet: bool) -> None:
     """Plan new NSP sites for RECIPE's [siting] section and print the table (writes nothing)."""
     from .recipe import load_recipe
-    from .site_plan import describe, plan_recipe
+    from .drop import plan_recipe
+    from .siting.stage import describe
 
     _logging(quiet)
     spec = load_recipe(recipe)
@@ -153,7 +154,7 @@ def geography_fetch(las: tuple[str, ...], out_dir: Path, base_url: str | None,
     Portal into OUT (la.geojson, lsoa.geojson). Needs internet."""
     from dataclasses import replace
 
-    from .fetch import Services, fetch_boundaries
+    from .geography.fetch import Services, fetch_boundaries
 
     given = {"base_url": base_url, "la": la_service, "lookup": lookup_service,
              "lsoa": lsoa_service}

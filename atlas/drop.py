@@ -20,25 +20,29 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
 from . import __version__
-from .aggregate import Counts, count_all
-from .audit import Identifiers, audit_files
-from .directory import _source_hashes, cache_dir
-from .extract import Extract, read_extract
-from .geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
-from .geography import Geography, load_geography, msoa_table
-from .individuals import Individuals, build_individuals
+from .counting.aggregate import Counts, count_all
+from .disclosure.audit import Identifiers, audit_files
+from .geography.directory import _source_hashes, cache_dir
+from .extract.reader import Extract, read_extract
+from .geography.geocode import MATCH_LEVELS, assign_residence, geocode, place_sites, unplaced_rejects
+from .geography.areas import Geography, load_geography, msoa_table
+from .counting.individuals import Individuals, build_individuals
+from .errors import RecipeError
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
 from .render.reports import render_reports
-from .render.tables import render_tables, to_csv_bytes
-from .report_counts import ReportCounts, count_reports
-from .suppress import Published, protect
+from .render.tables import render_tables, siting_tables, to_csv_bytes
+from .counting.report_counts import ReportCounts, count_reports
+from .disclosure.suppress import Published, protect
+
+if TYPE_CHECKING:
+    from .siting.stage import SitingResult
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +141,7 @@ def finish_drop(recipe: Recipe, st: Stages,
     siting = None
     if recipe.siting:
         progress("planning NSP sites")
-        from .site_plan import run_siting  # scipy.optimize is slow to import: only when asked
+        from .siting.stage import run_siting  # scipy.optimize is slow to import: only when asked
 
         siting = run_siting(recipe.siting, geo, sites, counts, published)
         ledger["siting"] = siting.ledger
@@ -162,7 +166,7 @@ def finish_drop(recipe: Recipe, st: Stages,
     rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:
         rejects.append(siting.rejects)
-        files.update(siting.files)
+        files.update(siting_tables(siting.published))
     files["rejects.csv"] = to_csv_bytes(pd.concat(rejects, ignore_index=True))
     files["manifest.json"] = _json_bytes(manifest.result())
     for note in _unplaced(sites):
@@ -173,6 +177,25 @@ def finish_drop(recipe: Recipe, st: Stages,
     log.info("audit: %s", report.summary())
     report.check()
     return DropContent(counts, published, ledger, files, report_counts)
+
+
+def plan_recipe(recipe: Recipe, new_sites: int | None = None, radius_m: float | None = None,
+                progress: Callable[[str], None] = lambda _: None) -> SitingResult:
+    """Run the stages a plan needs (no rendering, nothing written): for ``site-plan``. The
+    stages are the drop's own, so the plan and its disclosure control are the drop's too."""
+    from .siting.stage import run_siting
+
+    if not recipe.siting:
+        raise RecipeError(str(recipe.path), ["siting: missing (site-plan needs a [siting] "
+                                             "table with candidates = \"file.csv\")"])
+    options = dict(recipe.siting)
+    if new_sites is not None:
+        options["new_sites"] = new_sites
+    if radius_m is not None:
+        options["radius_m"] = radius_m
+    st = compute_stages(recipe, progress)
+    progress("planning NSP sites")
+    return run_siting(options, st.geo, st.sites, st.counts, st.published)
 
 
 def _ledger(files: dict[str, dict[str, int]], people: pd.DataFrame, cohorts: dict[str, int],

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import RecipeError
-from .periods import FinancialYear
+from .counting.periods import FinancialYear
 
 log = logging.getLogger(__name__)
 

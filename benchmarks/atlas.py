@@ -77,7 +77,7 @@ def build_folium(drop: Path, work: Path, inline: bool) -> Path:
     """The hand-made map: full-resolution LSOAs, one GeoJSON layer per cohort, CDN assets."""
     import geopandas as gpd
 
-    from atlas.individuals import COHORT_LABELS
+    from atlas.counting.individuals import COHORT_LABELS
 
     lsoas = pd.concat([gpd.read_file(p) for p in sorted(BOUNDARIES.glob("*.json"))])
     table = pd.read_csv(drop / "tables" / "residence_lsoa_cohorts.csv", dtype={"individuals": "Int64"})

@@ -14,16 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's atlas
 
-from atlas.aggregate import count_all
+from atlas.counting.aggregate import count_all
 from atlas.demo.extract import make_demo_extract, read_directory
-from atlas.extract import read_extract
-from atlas.geocode import assign_residence, geocode, place_sites
-from atlas.geography import load_geography
-from atlas.individuals import build_individuals
-from atlas.periods import FinancialYear
+from atlas.extract.reader import read_extract
+from atlas.geography.geocode import assign_residence, geocode, place_sites
+from atlas.geography.areas import load_geography
+from atlas.counting.individuals import build_individuals
+from atlas.counting.periods import FinancialYear
 from atlas.render.reports import render_reports
-from atlas.report_counts import count_reports
-from atlas.suppress import protect
+from atlas.counting.report_counts import count_reports
+from atlas.disclosure.suppress import protect
 
 DEMO = Path(__file__).resolve().parents[1] / "boundaries" / "demo"
 LAS = ["E06900001", "E06900002", "E06900003", "E06900004"]

@@ -40,10 +40,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas import attack  # noqa: E402
-from atlas.aggregate import TOTAL, Counts  # noqa: E402
-from atlas.individuals import ALL, COHORTS  # noqa: E402
-from atlas.suppress import CellTable, _register, knowledge, round_to  # noqa: E402
+from atlas.disclosure import attack  # noqa: E402
+from atlas.counting.aggregate import Counts  # noqa: E402
+from atlas.counting.tally import TOTAL  # noqa: E402
+from atlas.counting.individuals import ALL, COHORTS  # noqa: E402
+from atlas.disclosure.suppress import CellTable, _register, knowledge, round_to  # noqa: E402
 
 SHARES = (0.5, 0.35, 0.15)  # pwid_psychoactive, pwid_ipeds, bi: roughly as in IMS data
 

@@ -57,7 +57,7 @@ def make_people(directory_csv: Path, out: Path, people: int, seed: int = 3) -> l
     import numpy as np
     import pandas as pd
 
-    from atlas.directory import read_directory
+    from atlas.geography.directory import read_directory
 
     rng = np.random.default_rng(seed)
     d = read_directory([directory_csv])
@@ -97,8 +97,8 @@ def measure(directory_csv: Path, people: Path, cache: Path, drop: list[str]) -> 
 
     import pandas as pd
 
-    from atlas.directory import load_directory
-    from atlas.geocode import geocode
+    from atlas.geography.directory import load_directory
+    from atlas.geography.geocode import geocode
 
     shutil.rmtree(cache, ignore_errors=True)
     t = time.perf_counter()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from atlas.siting import coverage_matrix, plan_sites  # noqa: E402
+from atlas.siting.model import coverage_matrix, plan_sites  # noqa: E402
 
 SIZES = {"cm": (1_562, 500, 60, 60_000.0, 40, 600.0),
          "national": (33_755, 5_000, 1_300, 500_000.0, 400, 500.0)}
@@ -60,8 +60,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 def real_cm(seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The 1,562 real C&M LSOAs (mean live-postcode positions), 500 real pharmacies as
     candidates and 60 others as existing sites; demand synthetic."""
-    from atlas.geography import load_geography
-    from atlas.siting import lsoa_points, to_bng
+    from atlas.geography.areas import load_geography
+    from atlas.siting.model import lsoa_points, to_bng
 
     geo = load_geography([SHARED / "derived" / "NSPL_CM_derived.csv"],
                          sorted((SHARED / "raw" / "uk-geojson-lsoa11").glob("*.json")),

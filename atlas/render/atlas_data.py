@@ -22,18 +22,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ..aggregate import COHORT_ORDER, TOTAL
-from ..geography import BNG, WGS84, Geography
-from ..individuals import COHORT_LABELS
-from ..rates import rate_per_1000, round_half_up
-from ..geometry_cache import cached_json, text_key
-from ..simplify_cache import cached_simplify, simplified_name
-from ..suppress import Published
+from ..counting.tally import TOTAL
+from ..geography.areas import BNG, WGS84, Geography
+from ..counting.individuals import COHORT_LABELS, COHORT_ORDER
+from ..counting.rates import rate_per_1000, round_half_up
+from ..geography.geometry_cache import cached_json, text_key
+from ..geography.simplify_cache import cached_simplify, simplified_name
+from ..disclosure.suppress import Published
 from .classify import SCHEMES, class_breaks
 from .siting_layer import siting_data
 
 if TYPE_CHECKING:
-    from ..siting_publish import PublishedPlan
+    from ..siting.publish import PublishedPlan
 
 SIMPLIFY_M = 30.0
 COARSE_M = 40.0  # MSOAs and LAs, simplified again as their own coverage

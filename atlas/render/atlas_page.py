@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..geography import Geography
-from ..geometry_cache import cached_table, text_key
-from ..suppress import Published
+from ..geography.areas import Geography
+from ..geography.geometry_cache import cached_table, text_key
+from ..disclosure.suppress import Published
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
 from .geojson import features_bytes, geojson_bytes, geometry_text
@@ -32,7 +32,7 @@ from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
 
 if TYPE_CHECKING:
-    from ..siting_publish import PublishedPlan
+    from ..siting.publish import PublishedPlan
 
 HERE = Path(__file__).resolve().parent
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..aggregate import COHORT_ORDER, TOTAL
-from ..individuals import ALL, COHORT_LABELS
-from ..rates import half_up, round_half_up
-from ..report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
-from ..suppress import Published
+from ..counting.individuals import ALL, COHORT_LABELS, COHORT_ORDER
+from ..counting.tally import TOTAL
+from ..counting.rates import half_up, round_half_up
+from ..counting.report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
+from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
 from .tables import to_csv_bytes
 

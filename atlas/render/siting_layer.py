@@ -18,7 +18,7 @@ import pandas as pd
 from .classify import SCHEMES, class_breaks
 
 if TYPE_CHECKING:
-    from ..siting_publish import PublishedPlan
+    from ..siting.publish import PublishedPlan
 
 NEED_LAYER = "NSP siting: need not covered today"
 SITES_LAYER = "NSP siting: existing and recommended sites"

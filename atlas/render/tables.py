@@ -7,30 +7,21 @@ and text cells that a spreadsheet would run as a formula neutralised with a lead
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..suppress import Published
+from ..counting.aggregate import COLUMNS, MSOA_TABLE
+from ..disclosure.suppress import Published
+
+if TYPE_CHECKING:
+    from ..siting.publish import PublishedPlan
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-COLUMNS = {
-    "tables/service_la_cohorts.csv": ("service_la", ["la_code", "la_name", "cohort",
-                                                      "individuals", "population", "rate_per_1000",
-                                                      "rate_lower", "rate_upper", "suppressed"]),
-    "tables/residence_lsoa_cohorts.csv": ("residence_lsoa", ["lsoa_code", "lsoa_name", "la_code",
-                                                              "cohort", "individuals",
-                                                              "suppressed"]),
-    "tables/residence_la_cohorts.csv": ("residence_la", ["la_code", "la_name", "cohort",
-                                                          "individuals", "suppressed"]),
-    "tables/site_activity.csv": ("site_activity", ["site_code", "site_name", "site_type",
-                                                    "la_code", "nsp_visits", "nsp_returns",
-                                                    "interventions", "individuals",
-                                                    "suppressed"]),
-}
 
 
 def neutralise(values: pd.Series) -> pd.Series:
@@ -117,10 +108,6 @@ def _text(lines: pa.Array) -> bytes:
     return lines.buffers()[2].slice(start, end - start).to_pybytes()
 
 
-MSOA_TABLE = ("tables/residence_msoa_cohorts.csv",
-              ["msoa_code", "msoa_name", "la_code", "cohort", "individuals", "suppressed"])
-
-
 def render_tables(published: Published) -> dict[str, bytes]:
     """The four spec tables (and the MSOA table when there is one) as CSV bytes, keyed by
     their path in the drop."""
@@ -129,3 +116,11 @@ def render_tables(published: Published) -> dict[str, bytes]:
     if published.residence_msoa is not None:
         files[MSOA_TABLE[0]] = to_csv_bytes(published.residence_msoa[MSOA_TABLE[1]])
     return files
+
+
+def siting_tables(plan: PublishedPlan) -> dict[str, bytes]:
+    """The siting stage's two tables (``[siting]``) as CSV bytes, keyed by their path."""
+    from ..siting.publish import COVERAGE_LA_COLUMNS
+
+    return {"tables/nsp_siting.csv": to_csv_bytes(plan.siting),
+            "tables/nsp_coverage_la.csv": to_csv_bytes(plan.coverage_la[COVERAGE_LA_COLUMNS])}

@@ -1,0 +1,11 @@
+"""Counting, before disclosure control (spec section 2): who is an individual, their cohort,
+and how many of them each published table and report cell holds.
+
+- ``periods``: financial years and quarters.
+- ``substances``: the substance-to-cohort mapping and the display of free-text labels.
+- ``individuals``: extract rows linked into people, with cohort, main substance and age.
+- ``tally``: counting primitives shared by the tables and the reports.
+- ``aggregate``: the spec tables (service LA, residence LSOA/MSOA/LA, site activity).
+- ``report_counts``: the reports' cells and their additive groups.
+- ``rates``: rates per 1,000 with Byar's 95% intervals, and half-up rounding.
+"""

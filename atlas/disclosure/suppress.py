@@ -1,0 +1,411 @@
+"""Disclosure control (spec section 2, *Disclosure control*): the one place that decides what
+count of individuals may be published.
+
+Every published count of individuals is a *cell*. Cells that add up are tied by *groups*
+(a total and its parts): each LSOA's cohorts add to its ``all``; the LSOAs of an LA and its
+"LSOA not known" cell add to the LA; LAs, ``OUTSIDE`` and ``UNKNOWN`` add to ``TOTAL``; in
+every row, cohorts add to ``all``. The residence ``TOTAL`` and the service-LA ``TOTAL`` are the
+same cells. Counts from 1 to threshold-1 are suppressed (primary); then any group with exactly
+one suppressed cell gets another suppressed, the smallest non-zero cell of the group (secondary),
+until no group changes, across all groups together.
+
+That heuristic is not enough: across overlapping groups (LSOA rows x LA columns x cohorts) a
+linear-programming attacker can still pin a cell down, or narrow it to 1..threshold-1
+(``tests/test_audit.py`` has such a table). So ``CellTable.protect`` then attacks the result
+(:mod:`atlas.attack`) and, for every exposed cell, suppresses the cheapest cell of its groups
+(smallest non-zero first) that makes it safe, until the attack finds nothing.
+
+With ``rounding = b`` every published count is rounded to the nearest ``b``: rounding, not
+secondary suppression, then protects the cells that are not small, and complements are added
+only where the attack (which knows rounded cells lie within +-b//2) still finds an exposure.
+
+``protect`` returns the published tables: renderers receive only these.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from . import attack
+from ..counting.aggregate import Counts
+from ..counting.tally import TOTAL
+from ..errors import DisclosureError
+from ..counting.individuals import ALL, COHORTS
+from ..counting.rates import format_fixed, rate_per_1000
+
+if TYPE_CHECKING:
+    from ..counting.report_counts import CellSet
+
+
+@dataclass
+class Published:
+    """The protected tables, exactly as they are written to the drop."""
+
+    service_la: pd.DataFrame
+    residence_lsoa: pd.DataFrame
+    residence_la: pd.DataFrame
+    site_activity: pd.DataFrame
+    threshold: int
+    primary: int  # cells suppressed because they are small
+    secondary: int  # cells suppressed to protect them
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)  # report cell sets, protected
+    residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
+    rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
+    attacked: Attacked | None = None  # the cells and groups the final attack found safe
+
+
+@dataclass
+class Attacked:
+    """The problem ``CellTable.protect`` left no hidden cell exposed in: every cell (id,
+    published value, hidden), every group, and the settings. The build's audit reuses it
+    (``audit.audit_files``) when the files' cells and groups are among these."""
+
+    ids: list[str]
+    published: np.ndarray
+    hidden: np.ndarray
+    groups: sparse.csr_matrix
+    threshold: int
+    rounding: int
+
+
+class CellTable:
+    """Cells (id -> count) and additive groups (total id, part ids) for secondary suppression."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.groups: list[tuple[str, list[str]]] = []
+        self.attacked: Attacked | None = None  # set by protect
+
+    def add(self, ids: pd.Series, values: pd.Series) -> None:
+        self.values.update(zip(ids, values.astype(int)))
+
+    def group(self, total: str, parts: list[str]) -> None:
+        self.groups.append((total, parts))
+
+    def suppress(self, threshold: int) -> tuple[set[str], int]:
+        """Primary then secondary suppression; returns the suppressed ids and the primary count."""
+        ids = list(self.values)
+        hidden, primary = self._suppress(threshold, ids, *self._members(_positions(ids)))
+        return set(np.asarray(ids, dtype=object)[hidden].tolist()), primary
+
+    def _suppress(self, threshold: int, ids: list[str], cells: np.ndarray,
+                  starts: np.ndarray) -> tuple[np.ndarray, int]:
+        """:meth:`suppress` on positions (``_members``): a worklist of groups; a group with
+        exactly one suppressed cell gets its complement (:meth:`_complement`), and the groups
+        of that cell are looked at again. Returns whether each cell is hidden."""
+        value = [int(v) for v in self.values.values()]
+        hidden = bytearray(0 < v < threshold for v in value)
+        primary = sum(hidden)
+        group = np.repeat(np.arange(len(self.groups)), np.diff(starts))
+        # each cell's groups, in group order (a group as often as the cell is in it)
+        by_cell = np.argsort(cells, kind="stable")
+        groups_of, cell_starts = group[by_cell].tolist(), np.searchsorted(
+            cells[by_cell], np.arange(len(ids) + 1)).tolist()
+        queue = deque(np.unique(group[np.frombuffer(hidden, dtype=bool)[cells]]).tolist())
+        members, starts = cells.tolist(), starts.tolist()
+        while queue:
+            g = queue.popleft()
+            m = members[starts[g]:starts[g + 1]]  # the total first, then the parts
+            if sum(map(hidden.__getitem__, m)) != 1:
+                continue
+            pick = self._complement(m, hidden, value, ids)
+            if pick is None:
+                continue
+            hidden[pick] = 1
+            queue.extend(groups_of[cell_starts[pick]:cell_starts[pick + 1]])
+        return np.frombuffer(hidden, dtype=bool).copy(), primary
+
+    def protect(self, threshold: int, rounding: int = 0,
+                max_tries: int = 8) -> tuple[set[str], int, dict[str, int]]:
+        """Suppression that survives the LP attack: returns the suppressed ids, the primary
+        count and the published value of every cell (rounded when ``rounding`` > 1)."""
+        ids = list(self.values)
+        true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
+        published = round_to(true, rounding)
+        cells, starts = self._members(_positions(ids))
+        if rounding > 1:
+            hidden = (true > 0) & (true < threshold)
+            primary = int(hidden.sum())
+        else:
+            hidden, primary = self._suppress(threshold, ids, cells, starts)
+        groups = self._matrix(cells, starts, len(ids))
+        members = groups.tocsc()
+        near = None
+        while True:
+            problem = self.problem(published, hidden, groups, threshold, rounding)
+            found = attack.intervals(problem, near=near, threshold=threshold)
+            if found.infeasible:
+                raise DisclosureError("disclosure control: the counts do not add up in their "
+                                      f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
+            bad = np.flatnonzero(hidden & attack.exposed(found.low, found.high, threshold))
+            if not len(bad):
+                break
+            added = np.zeros(len(ids), dtype=bool)
+            for cell in bad:
+                rows = members[:, cell].indices
+                if added[groups[rows].indices].any():
+                    continue  # a complement was just added to one of its groups: re-attack
+                pick = self._protector(cell, published, hidden, groups, members, threshold,
+                                       rounding, ids, max_tries)
+                hidden[pick] = added[pick] = True
+            near = added
+        out = set(np.asarray(ids, dtype=object)[hidden].tolist())
+        self.attacked = Attacked(ids, published, hidden.copy(), groups, threshold, rounding)
+        return out, primary, dict(zip(ids, published.tolist()))
+
+    def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
+        """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
+        return self._matrix(*self._members(where), len(where))
+
+    def _matrix(self, cells: np.ndarray, starts: np.ndarray, n: int) -> sparse.csr_matrix:
+        rows = np.repeat(np.arange(len(self.groups)), np.diff(starts))
+        vals = np.ones(len(cells))
+        vals[starts[:-1]] = -1.0
+        return sparse.csr_matrix((vals, (rows, cells)), shape=(len(self.groups), n))
+
+    @staticmethod
+    def problem(published: np.ndarray, hidden: np.ndarray, groups: sparse.csr_matrix,
+                threshold: int, rounding: int) -> attack.Problem:
+        """What an attacker knows of every cell, given what is published."""
+        lo, hi = knowledge(published, hidden, threshold, rounding)
+        return attack.Problem(lo, hi, groups, hidden.copy())
+
+    def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
+                   groups: sparse.csr_matrix, by_cell: sparse.csc_matrix, threshold: int,
+                   rounding: int, ids: list[str], max_tries: int) -> list[int]:
+        """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
+        one cell sharing a group with it (smallest non-zero first), else such a cell and one
+        of its own group partners (so it is not pinned down in turn); else the cheapest one.
+        ``by_cell``: ``groups`` by column."""
+
+        def partners(of: int, exclude: set[int]) -> list[int]:
+            near = np.unique(groups[by_cell[:, of].indices].indices)
+            near = [c for c in near if not hidden[c] and c not in exclude]
+            return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
+
+        def cost(picks: tuple[int, ...]) -> tuple:
+            return (sum(published[c] == 0 for c in picks), sum(published[c] for c in picks),
+                    len(picks), [ids[c] for c in picks])
+
+        order = partners(cell, {cell})
+        if not order:
+            raise DisclosureError(f"disclosure control: cell {ids[cell]} cannot be protected")
+        only = np.zeros(len(hidden), dtype=bool)
+        only[cell] = True
+        singles = [(c,) for c in order[:max_tries]]
+        pairs = sorted({tuple(sorted((c, d))) for c in order[:max_tries]
+                        for d in partners(c, {cell, c})[:3]}, key=cost)
+        for picks in singles + pairs:
+            trial = hidden.copy()
+            trial[list(picks)] = True
+            found = attack.intervals(self.problem(published, trial, groups, threshold,
+                                                  rounding), cells=only, threshold=threshold)
+            if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
+                return list(picks)
+        return [order[0]]
+
+    @staticmethod
+    def _complement(cells: list[int], hidden: bytearray, value: list[int],
+                    ids: list[str]) -> int | None:
+        """The smallest non-zero published cell of a group (``cells``: its total first), parts
+        before the total, then by id; else any zero; None when every cell is hidden."""
+        open_cells = [c for c in cells if not hidden[c]]
+        if not open_cells:
+            return None
+        nonzero = [c for c in open_cells if value[c] > 0]
+        total = cells[0]
+        return min(nonzero or open_cells, key=lambda c: (value[c], c == total, ids[c]))
+
+    def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Every group's cells (positions in ``where``), its total first, one after the other;
+        and where each group starts (one more entry: the end)."""
+        sizes = np.fromiter((len(parts) + 1 for _, parts in self.groups), dtype=np.int64,
+                            count=len(self.groups))
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        cells = np.fromiter(map(where.__getitem__, chain.from_iterable(
+            (total, *parts) for total, parts in self.groups)), dtype=np.int64, count=starts[-1])
+        return cells, starts
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    """Each cell id's position."""
+    return {c: i for i, c in enumerate(ids)}
+
+
+def round_to(values: np.ndarray, base: int) -> np.ndarray:
+    """Counts rounded half up to the nearest ``base`` (unchanged when base <= 1)."""
+    values = np.asarray(values, dtype=np.int64)
+    if base <= 1:
+        return values.copy()
+    return (values + base // 2) // base * base
+
+
+def knowledge(published: np.ndarray, hidden: np.ndarray, threshold: int,
+              rounding: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly;
+    within +-rounding//2 of a rounded value, and 0 or at least the threshold, since small
+    counts are never published; ``[0, inf)`` when suppressed."""
+    v = np.asarray(published, dtype=float)
+    if rounding > 1:
+        half = rounding // 2
+        lo = np.where(v > 0, np.maximum(v - half, threshold), 0.0)
+        hi = np.where(v > 0, v + half, 0.0)
+    else:
+        lo, hi = v.copy(), v.copy()
+    return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
+
+
+def protect(counts: Counts, threshold: int, rounding: int = 0,
+            extra: Sequence["CellSet"] = ()) -> Published:
+    """Apply primary and attack-proof secondary suppression (or rounding) to every table;
+    blank what derives from a suppressed count.
+
+    ``extra``: further counts of individuals (the reports' cell sets), protected together
+    with the spec tables; they come back in ``Published.extra`` by name."""
+    cells = CellTable()
+    ids = _register(cells, counts)
+    _register_extra(cells, extra)
+    suppressed, primary, _ = cells.protect(threshold, rounding)
+    attacked = cells.attacked
+    where = pd.Index(attacked.ids)
+
+    def published(frame: pd.DataFrame, cell_ids: pd.Series) -> pd.DataFrame:
+        pos = where.get_indexer(cell_ids)
+        hidden = attacked.hidden[pos]
+        out = frame.copy()
+        out["individuals"] = pd.Series(attacked.published[pos], index=frame.index).astype(
+            "Int64").mask(hidden)
+        out["suppressed"] = hidden
+        return out
+
+    msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
+    tables = {name: published(frame, ids[name])
+              for name, frame in (("service_la", counts.service_la),
+                                  ("residence_lsoa", counts.residence_lsoa),
+                                  ("residence_la", counts.residence_la),
+                                  ("site_activity", counts.site_activity), *msoa)}
+    tables["service_la"] = _with_rates(tables["service_la"])
+    published_extra = {cell_set.name: published(cell_set.table, cell_set.table["cell_id"])
+                       for cell_set in extra}
+    return Published(**tables, threshold=threshold, primary=primary,
+                     secondary=len(suppressed) - primary, extra=published_extra,
+                     rounding=rounding, attacked=cells.attacked)
+
+
+def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
+    """Add the reports' cells and groups; a group may name cells of the spec tables (one cell
+    published in two tables is one cell), but never a cell that does not exist."""
+    for cell_set in extra:
+        cells.add(cell_set.table["cell_id"], cell_set.table["individuals"])
+    for cell_set in extra:
+        for total, parts in cell_set.groups:
+            unknown = [c for c in (total, *parts) if c not in cells.values]
+            if unknown:
+                raise ValueError(f"report cells {cell_set.name!r}: group names unknown "
+                                 f"cell(s) {', '.join(unknown[:3])}")
+            cells.group(total, parts)
+
+
+def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
+    """Name every cell, add it, and declare the additive groups between them."""
+    def cell_ids(prefix: str, codes: pd.Series, cohort: pd.Series) -> pd.Series:
+        return prefix + ":" + codes.astype(str) + ":" + cohort.astype(str)
+
+    lsoa, la, svc, sites = (counts.residence_lsoa, counts.residence_la, counts.service_la,
+                            counts.site_activity)
+    ids = {
+        "residence_lsoa": cell_ids("lsoa", lsoa["lsoa_code"], lsoa["cohort"]),
+        # a TOTAL published in two tables is one cell: the same id in both
+        "residence_la": cell_ids("la", la["la_code"], la["cohort"])
+        .where(la["la_code"] != TOTAL, "total:" + la["cohort"].astype(str)),
+        "service_la": cell_ids("svc", svc["la_code"], svc["cohort"])
+        .where(svc["la_code"] != TOTAL, "total:" + svc["cohort"].astype(str)),
+        "site_activity": "site:" + sites["site_code"].astype(str),
+    }
+    for name, frame in (("residence_lsoa", lsoa), ("residence_la", la), ("service_la", svc),
+                        ("site_activity", sites)):
+        cells.add(ids[name], frame["individuals"])
+    # cohorts add to all, in every row of every area table
+    for name, key in (("residence_lsoa", "lsoa_code"), ("residence_la", "la_code"),
+                      ("service_la", "la_code")):
+        _cohort_groups(cells, counts.__dict__[name].assign(id=ids[name].to_numpy()), key)
+    # LSOAs (and "LSOA not known") add to their LA; LAs, OUTSIDE and UNKNOWN add to TOTAL
+    lsoa_ids = lsoa.assign(id=ids["residence_lsoa"].to_numpy())
+    la_ids = la.assign(id=ids["residence_la"].to_numpy()).set_index(["la_code", "cohort"])["id"]
+    keys, parts = _parts_by(lsoa_ids, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
+    areas = la[la["la_code"] != TOTAL].assign(id=ids["residence_la"][la["la_code"] != TOTAL])
+    keys, parts = _parts_by(areas, ["cohort"])
+    cells.groups.extend(zip(("total:" + keys["cohort"].astype(str)).tolist(), parts))
+    if counts.residence_msoa is not None:
+        ids["residence_msoa"] = _register_msoa(cells, counts.residence_msoa, counts.msoa_of,
+                                               lsoa_ids, la_ids)
+    return ids
+
+
+def _cohort_groups(cells: CellTable, frame: pd.DataFrame, key: str) -> None:
+    """One group per row (``key``) of an area table: its cohorts add to its ``all``."""
+    wide = frame.pivot(index=key, columns="cohort", values="id").sort_index()
+    missing = [c for c in (ALL, *COHORTS) if c not in wide]
+    if missing or wide[[ALL, *COHORTS]].isna().to_numpy().any():
+        raise KeyError(f"{key}: a row lacks one of the cohorts {ALL}, {', '.join(COHORTS)}")
+    cells.groups.extend(zip(wide[ALL].tolist(),
+                            map(list, zip(*(wide[c].tolist() for c in COHORTS)))))
+
+
+def _parts_by(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The distinct ``keys`` (sorted) and, for each, the sorted ``id`` of its rows."""
+    ordered = frame.sort_values([*keys, "id"], kind="stable")
+    k = ordered[keys].reset_index(drop=True)
+    starts = np.flatnonzero(k.ne(k.shift()).any(axis=1).to_numpy())
+    ids = ordered["id"].to_numpy(dtype=object)
+    parts = [ids[a:b].tolist() for a, b in zip(starts, [*starts[1:], len(ids)])]
+    return k.iloc[starts].reset_index(drop=True), parts
+
+
+def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
+                   lsoa_ids: pd.DataFrame, la_ids: pd.Series) -> pd.Series:
+    """MSOA cells: cohorts add to all; an MSOA's LSOAs add to it; an LA's MSOAs and its
+    "LSOA not known" cell add to the LA (for LAs that no MSOA straddles)."""
+    ids = "msoa:" + msoa["msoa_code"].astype(str) + ":" + msoa["cohort"].astype(str)
+    cells.add(ids, msoa["individuals"])
+    frame = msoa.assign(id=ids.to_numpy())
+    _cohort_groups(cells, frame, "msoa_code")
+    # the LSOAs of an MSOA add to it, cohort by cohort
+    member = lsoa_ids.merge(links[["lsoa_code", "msoa_code"]], on="lsoa_code")
+    member = member.assign(total="msoa:" + member["msoa_code"] + ":" + member["cohort"])
+    keys, parts = _parts_by(member, ["total"])
+    cells.groups.extend(zip(keys["total"].tolist(), parts))
+    # the MSOAs of an LA and its "LSOA not known" cell add to the LA
+    straddled = set(links.loc[links["msoa_la_code"] == "", "la_code"])
+    unknown = lsoa_ids[lsoa_ids["lsoa_code"].str.endswith("-UNKNOWN")]
+    parts = pd.concat([frame[["la_code", "cohort", "id"]], unknown[["la_code", "cohort", "id"]]])
+    parts = parts[(parts["la_code"] != "") & ~parts["la_code"].isin(straddled)]
+    keys, parts = _parts_by(parts, ["la_code", "cohort"])
+    cells.groups.extend(zip(la_ids[pd.MultiIndex.from_frame(keys)].tolist(), parts))
+    return ids
+
+
+def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Rate per 1,000 and its interval, one decimal; blank wherever the count is suppressed."""
+    rates = rate_per_1000(table["individuals"].astype(float), table["population"])
+    for col in rates:
+        table[col] = format_fixed(rates[col], 1).where(~table["suppressed"], "")
+    return table
+
+
+def safe_share(part: pd.Series, whole: pd.Series, threshold: int) -> pd.Series:
+    """A percentage of individuals, published only when neither the part nor the rest is a
+    small count (so the suppressed count cannot be worked back from it); NaN otherwise."""
+    rest = whole - part
+    small = lambda s: (s > 0) & (s < threshold)  # noqa: E731
+    ok = (whole > 0) & ~small(part) & ~small(rest) & ~small(whole)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (100 * part / whole).where(ok)
