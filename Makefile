@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup setup-test browser clean
+.PHONY: demo test bench setup setup-test browser lint clean
 
 $(BIN)/ims-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ browser:
 
 setup-test: setup browser
 
-test: setup-test
+lint: setup
+	$(BIN)/ruff check atlas tests benchmarks
+	$(BIN)/ruff format --check atlas tests benchmarks
+
+test: setup-test lint
 	$(BIN)/python -m pytest -q
 
 bench: setup-test

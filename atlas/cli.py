@@ -35,14 +35,22 @@ def main() -> None:
 
 
 def _logging(quiet: bool) -> None:
-    logging.basicConfig(level=logging.ERROR if quiet else logging.INFO,
-                        format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.INFO,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
 
 
 @main.command()
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the drop here instead of output/<name>.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the drop here instead of output/<name>.",
+)
 @click.option("--quiet", is_flag=True, help="Only errors.")
 def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     """Build the drop described by RECIPE (a TOML file in builders/)."""
@@ -57,22 +65,32 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     if not quiet:
         files = result.ledger["files"]
         rejected = sum(f["rejected"] for f in files.values())
-        click.echo(f"built {result.out_dir} in {time.perf_counter() - started:.1f} s: "
-                   f"{len(result.files)} files, {result.ledger['cohorts']['all']:,} individuals "
-                   f"seen, {rejected:,} row(s) set aside in rejects.csv")
+        click.echo(
+            f"built {result.out_dir} in {time.perf_counter() - started:.1f} s: "
+            f"{len(result.files)} files, {result.ledger['cohorts']['all']:,} individuals "
+            f"seen, {rejected:,} row(s) set aside in rejects.csv"
+        )
         if result.ledger.get("sites_unplaced"):
-            click.echo(f"{result.ledger['sites_unplaced']} site(s) could not be placed on the "
-                       "map: see rejects.csv", err=True)
+            click.echo(
+                f"{result.ledger['sites_unplaced']} site(s) could not be placed on the "
+                "map: see rejects.csv",
+                err=True,
+            )
 
 
 @main.command()
 @click.argument("drop", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--extract", "extract_dir", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), help="The extract the drop was built from: scan for its clients.")
+@click.option(
+    "--extract",
+    "extract_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The extract the drop was built from: scan for its clients.",
+)
 @click.option("--threshold", type=int, help="Disclosure threshold (default: the drop's ledger).")
 @click.option("--rounding", type=int, help="Rounding base (default: the drop's ledger).")
-def audit(drop: Path, extract_dir: Path | None, threshold: int | None,
-          rounding: int | None) -> None:
+def audit(
+    drop: Path, extract_dir: Path | None, threshold: int | None, rounding: int | None
+) -> None:
     """Attack DROP's published tables by linear programming and scan it for client identifiers;
     exit non-zero naming every exposed cell or identifier found."""
     from .disclosure.audit import audit_drop
@@ -88,37 +106,55 @@ def audit(drop: Path, extract_dir: Path | None, threshold: int | None,
 @main.command("demo-data")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=1, show_default=True, help="Random seed.")
-@click.option("--scale", default=1.0, show_default=True,
-              help="Volume multiplier: 1 is the demo, 10 about Cheshire & Merseyside.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    help="Volume multiplier: 1 is the demo, 10 about Cheshire & Merseyside.",
+)
 @click.option("--period", default="2017-18", show_default=True, help="Financial year.")
-@click.option("--postcodes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="NSPL-layout postcode directory to draw from (default: the bundled demo one).")
-@click.option("--la", "las", multiple=True,
-              help="LA code of the drop (repeat); required with --postcodes.")
-def demo_data(out: Path, seed: int, scale: float, period: str, postcodes: Path | None,
-              las: tuple[str, ...]) -> None:
+@click.option(
+    "--postcodes",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="NSPL-layout postcode directory to draw from (default: the bundled demo one).",
+)
+@click.option(
+    "--la", "las", multiple=True, help="LA code of the drop (repeat); required with --postcodes."
+)
+def demo_data(
+    out: Path, seed: int, scale: float, period: str, postcodes: Path | None, las: tuple[str, ...]
+) -> None:
     """Write a realistic fake IMS extract (all seven files) into OUT."""
     from .demo.extract import make_demo_extract, read_directory
 
     if postcodes is not None and not las:
         raise click.UsageError("--postcodes needs the drop's LA codes: --la CODE (repeat)")
     directory = read_directory(postcodes or DEMO_GEOGRAPHY / "postcodes.csv")
-    counts = make_demo_extract(out, directory, list(las) or list(DEMO_LAS), seed=seed,
-                               scale=scale, period=period)
+    counts = make_demo_extract(
+        out, directory, list(las) or list(DEMO_LAS), seed=seed, scale=scale, period=period
+    )
     click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
 @main.command("site-plan")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--new", "new_sites", type=click.IntRange(min=1),
-              help="How many new sites to recommend (default: the recipe's new_sites).")
-@click.option("--radius", "radius_m", type=click.FloatRange(min=1),
-              help="Coverage radius in metres (default: the recipe's radius_m).")
+@click.option(
+    "--new",
+    "new_sites",
+    type=click.IntRange(min=1),
+    help="How many new sites to recommend (default: the recipe's new_sites).",
+)
+@click.option(
+    "--radius",
+    "radius_m",
+    type=click.FloatRange(min=1),
+    help="Coverage radius in metres (default: the recipe's radius_m).",
+)
 @click.option("--quiet", is_flag=True, help="Only errors and the table.")
 def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet: bool) -> None:
     """Plan new NSP sites for RECIPE's [siting] section and print the table (writes nothing)."""
-    from .recipe import load_recipe
     from .drop import plan_recipe
+    from .recipe import load_recipe
     from .siting.stage import describe
 
     _logging(quiet)
@@ -127,37 +163,70 @@ def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet
         result = plan_recipe(spec, new_sites, radius_m, progress=show)
     click.echo(describe(result, spec.area_name))
 
+
 @main.group()
 def geography() -> None:
     """The ONS geography: boundaries for a recipe."""
 
 
 @geography.command("fetch")
-@click.option("--la", "las", multiple=True, required=True, metavar="CODE",
-              help="ONS code of an LA to fetch (repeat).")
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
-@click.option("--base-url", default=None, help="ArcGIS REST services root of the portal "
-              "[default: the ONS Open Geography Portal].")
-@click.option("--la-service", default=None,
-              help="LA boundaries service [default: Local_Authority_Districts_December_2024_"
-              "Boundaries_UK_BGC].")
-@click.option("--lookup-service", default=None,
-              help="LSOA to LAD lookup service [default: LSOA21_WD24_LAD24_EW_LU].")
-@click.option("--lsoa-service", default=None,
-              help="LSOA boundaries service [default: Lower_layer_Super_Output_Areas_"
-              "December_2021_Boundaries_EW_BGC_V5].")
-def geography_fetch(las: tuple[str, ...], out_dir: Path, base_url: str | None,
-                    la_service: str | None, lookup_service: str | None,
-                    lsoa_service: str | None) -> None:
+@click.option(
+    "--la",
+    "las",
+    multiple=True,
+    required=True,
+    metavar="CODE",
+    help="ONS code of an LA to fetch (repeat).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="ArcGIS REST services root of the portal [default: the ONS Open Geography Portal].",
+)
+@click.option(
+    "--la-service",
+    default=None,
+    help="LA boundaries service [default: Local_Authority_Districts_December_2024_"
+    "Boundaries_UK_BGC].",
+)
+@click.option(
+    "--lookup-service",
+    default=None,
+    help="LSOA to LAD lookup service [default: LSOA21_WD24_LAD24_EW_LU].",
+)
+@click.option(
+    "--lsoa-service",
+    default=None,
+    help="LSOA boundaries service [default: Lower_layer_Super_Output_Areas_"
+    "December_2021_Boundaries_EW_BGC_V5].",
+)
+def geography_fetch(
+    las: tuple[str, ...],
+    out_dir: Path,
+    base_url: str | None,
+    la_service: str | None,
+    lookup_service: str | None,
+    lsoa_service: str | None,
+) -> None:
     """Download the LSOA and LA boundaries of the named LAs from the ONS Open Geography
     Portal into OUT (la.geojson, lsoa.geojson). Needs internet."""
     from dataclasses import replace
 
     from .geography.fetch import Services, fetch_boundaries
 
-    given = {"base_url": base_url, "la": la_service, "lookup": lookup_service,
-             "lsoa": lsoa_service}
+    given = {
+        "base_url": base_url,
+        "la": la_service,
+        "lookup": lookup_service,
+        "lsoa": lsoa_service,
+    }
     services = replace(Services(), **{k: v for k, v in given.items() if v})
     got = fetch_boundaries(las, out_dir, services)
     click.echo(f"wrote {got.lsoa_file} ({got.lsoas} LSOAs) and {got.la_file} ({got.las} LAs)")

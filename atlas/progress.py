@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # rich is imported only when progress is shown (a quiet build never needs it)
     from rich.console import Console
@@ -20,8 +21,9 @@ class StageProgress:
 
     Use as a context manager; finished stages stay on screen with their duration."""
 
-    def __init__(self, enabled: bool | None = None, quiet: bool = False,
-                 console: Console | None = None) -> None:
+    def __init__(
+        self, enabled: bool | None = None, quiet: bool = False, console: Console | None = None
+    ) -> None:
         self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and not quiet
         self._console = console
         self._progress: Progress | None = None
@@ -34,9 +36,12 @@ class StageProgress:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      TimeElapsedColumn(),
-                                      console=self._console or Console(stderr=True))
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self._console or Console(stderr=True),
+            )
             self._progress.start()
         return self
 
@@ -50,8 +55,9 @@ class StageProgress:
     def _finish(self) -> None:
         if self._task is not None:
             took = time.perf_counter() - self._started
-            self._progress.update(self._task, total=1, completed=1,
-                                  description=f"{self._label} ({took:.1f} s)")
+            self._progress.update(
+                self._task, total=1, completed=1, description=f"{self._label} ({took:.1f} s)"
+            )
             self._task = None
 
     def __exit__(self, *exc) -> None:

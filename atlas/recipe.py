@@ -11,12 +11,13 @@ import glob
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .errors import RecipeError
 from .counting.periods import FinancialYear
+from .errors import RecipeError
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +43,63 @@ OPTIONS: tuple[Option, ...] = (
     Option("drop.name", "str", "the output folder's name", required=True),
     Option("drop.period", "period", "financial year covered, written YYYY-YY", required=True),
     Option("drop.title", "str", "title shown on the atlas and reports", default="IMS Atlas"),
-    Option("drop.area_name", "str", "name of the whole area, for TOTAL rows",
-           default="All areas"),
-    Option("drop.threshold", "int", "disclosure threshold: counts 1..threshold-1 are suppressed",
-           default=5, minimum=2),
-    Option("drop.rounding", "int", "round every published count of individuals to the nearest "
-           "N, as NHS publications do (0: exact counts)", default=0, minimum=0),
+    Option("drop.area_name", "str", "name of the whole area, for TOTAL rows", default="All areas"),
+    Option(
+        "drop.threshold",
+        "int",
+        "disclosure threshold: counts 1..threshold-1 are suppressed",
+        default=5,
+        minimum=2,
+    ),
+    Option(
+        "drop.rounding",
+        "int",
+        "round every published count of individuals to the nearest "
+        "N, as NHS publications do (0: exact counts)",
+        default=0,
+        minimum=0,
+    ),
     Option("extract.path", "dir", "folder holding the extract's CSV files", required=True),
-    Option("extract.encoding", "choice", "force the extract's text encoding",
-           choices=("utf-8", "cp1252")),
-    Option("geography.postcodes", "paths", "ONS NSPL/ONSPD CSV file(s): a path, list or glob",
-           required=True),
-    Option("geography.lsoa_boundaries", "paths", "LSOA polygon file(s) in any GDAL format",
-           required=True),
-    Option("geography.population", "path", "CSV of area_code, population (LSOAs and/or LAs)",
-           required=True),
+    Option(
+        "extract.encoding",
+        "choice",
+        "force the extract's text encoding",
+        choices=("utf-8", "cp1252"),
+    ),
+    Option(
+        "geography.postcodes",
+        "paths",
+        "ONS NSPL/ONSPD CSV file(s): a path, list or glob",
+        required=True,
+    ),
+    Option(
+        "geography.lsoa_boundaries",
+        "paths",
+        "LSOA polygon file(s) in any GDAL format",
+        required=True,
+    ),
+    Option(
+        "geography.population",
+        "path",
+        "CSV of area_code, population (LSOAs and/or LAs)",
+        required=True,
+    ),
     Option("geography.la_boundaries", "path", "LA polygons; otherwise dissolved from the LSOAs"),
     Option("geography.lookup", "path", "ONS OA-LSOA-MSOA lookup: adds MSOA layers"),
-    Option("atlas.basemap", "choice", "basemap tiles, or none for a fully offline page",
-           default="osm", choices=BASEMAPS),
-    Option("atlas.classification", "choice", "class-break scheme for the choropleths",
-           default="fisher_jenks", choices=CLASSIFICATIONS),
+    Option(
+        "atlas.basemap",
+        "choice",
+        "basemap tiles, or none for a fully offline page",
+        default="osm",
+        choices=BASEMAPS,
+    ),
+    Option(
+        "atlas.classification",
+        "choice",
+        "class-break scheme for the choropleths",
+        default="fisher_jenks",
+        choices=CLASSIFICATIONS,
+    ),
     Option("siting.candidates", "path", "CSV of candidate NSP sites"),
     Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
     Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
@@ -158,8 +195,10 @@ def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
         except ValueError as exc:
             problems.append(f"{opt.key}: {exc}")
     if "siting" in raw and "siting.candidates" not in flat:
-        problems.append("siting.candidates: missing (required when [siting] is given: a CSV of "
-                        "site_code, site_name, postcode)")
+        problems.append(
+            "siting.candidates: missing (required when [siting] is given: a CSV of "
+            "site_code, site_name, postcode)"
+        )
     target = values.get("siting.target_pct")
     if isinstance(target, (int, float)) and not isinstance(target, bool) and target > 100:
         problems.append(f"siting.target_pct: must be at most 100, got {target}")
@@ -181,8 +220,13 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _type_name(value: Any) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-            list: "a list"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+    }.get(type(value), type(value).__name__)
 
 
 def _as_str(opt: Option, value: Any, base: Path) -> str:
@@ -219,7 +263,9 @@ def _as_period(opt: Option, value: Any, base: Path) -> FinancialYear:
     try:
         return FinancialYear.parse(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a financial year written YYYY-YY (e.g. 2017-18)") from None
+        raise ValueError(
+            f"{value!r} is not a financial year written YYYY-YY (e.g. 2017-18)"
+        ) from None
 
 
 def _as_path(opt: Option, value: Any, base: Path) -> Path:
@@ -259,6 +305,12 @@ def _as_paths(opt: Option, value: Any, base: Path) -> list[Path]:
 
 
 _CHECKERS: dict[str, Callable[[Option, Any, Path], Any]] = {
-    "str": _as_str, "int": _as_int, "number": _as_number, "choice": _as_choice,
-    "period": _as_period, "path": _as_path, "dir": _as_path, "paths": _as_paths,
+    "str": _as_str,
+    "int": _as_int,
+    "number": _as_number,
+    "choice": _as_choice,
+    "period": _as_period,
+    "path": _as_path,
+    "dir": _as_path,
+    "paths": _as_paths,
 }

@@ -29,41 +29,60 @@ PAGE_TARGET = (25 * 1024 * 1024, 3.0)  # page and assets bytes, first shapes s
 
 def run_script(args: list[str]) -> dict:
     """Run a benchmark script (its progress goes to stderr) and parse its JSON stdout."""
-    done = subprocess.run([sys.executable, *args], check=True, cwd=HERE.parent,
-                          stdout=subprocess.PIPE, text=True,
-                          env={**os.environ, "PYTHONPATH": str(HERE.parent)})
-    return json.loads(done.stdout[done.stdout.index("{"):])
+    done = subprocess.run(
+        [sys.executable, *args],
+        check=True,
+        cwd=HERE.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+    return json.loads(done.stdout[done.stdout.index("{") :])
 
 
 def summary(ims: dict, national: dict, page: dict) -> str:
     """The figures as Markdown tables."""
+
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
 
-    lines = [f"{ims['cores']} cores, median of {ims['runs']} runs (national: "
-             f"{national['runs']})", "",
-             "| scale | wall (s) | peak (MB) | target | | cold cache: wall (s), peak (MB) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"{ims['cores']} cores, median of {ims['runs']} runs (national: {national['runs']})",
+        "",
+        "| scale | wall (s) | peak (MB) | target | | cold cache: wall (s), peak (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, label, got in (("ims", "(a) IMS", ims), ("national", "(b) national", national)):
         wall, peak = TARGETS[key]
         ok = got["wall_s_median"] <= wall and got["peak_mb_median"] <= peak
-        lines.append(f"| {label} | {got['wall_s_median']:.2f} | {got['peak_mb_median']:,} | "
-                     f"≤ {wall:g} s, ≤ {peak // 1024} GB | {verdict(ok)} | "
-                     f"{got['cold_cache']['wall_s']:.2f}, {got['cold_cache']['peak_mb']:,} |")
+        lines.append(
+            f"| {label} | {got['wall_s_median']:.2f} | {got['peak_mb_median']:,} | "
+            f"≤ {wall:g} s, ≤ {peak // 1024} GB | {verdict(ok)} | "
+            f"{got['cold_cache']['wall_s']:.2f}, {got['cold_cache']['peak_mb']:,} |"
+        )
     size, first = page["page_and_assets_bytes"], page["first_shapes_s_median"]
     ok = size <= PAGE_TARGET[0] and first <= PAGE_TARGET[1] and not page["errors"]
-    lines += ["", "| national atlas | value | target |", "|---|---|---|",
-              f"| page and LSOA scripts | {size / 1e6:.1f} MB | ≤ 25 MB |",
-              f"| first shapes drawn | {first:.2f} s | ≤ 3 s |",
-              f"| pick an LA → its LSOAs drawn | {page['pick_la_to_lsoas_s_median']} s | |",
-              f"| console errors | {len(page['errors'])} | 0 |",
-              f"| verdict | {verdict(ok)} | |",
-              "", "| stage | (a) s | (b) s | (b) / (a) |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| national atlas | value | target |",
+        "|---|---|---|",
+        f"| page and LSOA scripts | {size / 1e6:.1f} MB | ≤ 25 MB |",
+        f"| first shapes drawn | {first:.2f} s | ≤ 3 s |",
+        f"| pick an LA → its LSOAs drawn | {page['pick_la_to_lsoas_s_median']} s | |",
+        f"| console errors | {len(page['errors'])} | 0 |",
+        f"| verdict | {verdict(ok)} | |",
+        "",
+        "| stage | (a) s | (b) s | (b) / (a) |",
+        "|---|---|---|---|",
+    ]
     a, b = ims["stage_s_median"], national["stage_s_median"]
     for stage in a:
         ratio = f"{b[stage] / a[stage]:.0f}×" if a[stage] >= 0.01 and stage in b else ""
         lines.append(f"| {stage} | {a[stage]:.2f} | {b.get(stage, 0):.2f} | {ratio} |")
-    rows = (f"{sum(ims['extract_rows'].values()):,}", f"{sum(national['extract_rows'].values()):,}")
+    rows = (
+        f"{sum(ims['extract_rows'].values()):,}",
+        f"{sum(national['extract_rows'].values()):,}",
+    )
     lines += [f"| *extract rows* | {rows[0]} | {rows[1]} | |"]
     return "\n".join(lines)
 
@@ -82,8 +101,9 @@ def main() -> None:
     finally:
         shutil.rmtree(drop.parent, ignore_errors=True)
     if args.json:
-        args.json.write_text(json.dumps({"ims": ims, "national": national, "atlas": page},
-                                        indent=2))
+        args.json.write_text(
+            json.dumps({"ims": ims, "national": national, "atlas": page}, indent=2)
+        )
     print(summary(ims, national, page))
 
 

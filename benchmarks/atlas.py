@@ -29,10 +29,23 @@ DATA = ROOT.parent / "shared" / "data"
 DIRECTORY = DATA / "derived" / "NSPL_CM_derived.csv"
 BOUNDARIES = DATA / "raw" / "uk-geojson-lsoa11"
 POPULATION = DATA / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv"
-LOOKUP = DATA / "raw" / "ons-oa11-lsoa11-msoa11-lad17-lookup" / \
-    "OA11_LSOA11_MSOA11_LAD17_OAC_lookup_9LA.csv"
-LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-       "E08000013", "E08000014", "E08000015"]
+LOOKUP = (
+    DATA
+    / "raw"
+    / "ons-oa11-lsoa11-msoa11-lad17-lookup"
+    / "OA11_LSOA11_MSOA11_LAD17_OAC_lookup_9LA.csv"
+)
+LAS = [
+    "E06000049",
+    "E06000050",
+    "E06000006",
+    "E06000007",
+    "E08000011",
+    "E08000012",
+    "E08000013",
+    "E08000014",
+    "E08000015",
+]
 FIRST_SHAPE = """
 window.__firstShape = null;
 new MutationObserver(function (ms, obs) {
@@ -80,14 +93,23 @@ def build_folium(drop: Path, work: Path, inline: bool) -> Path:
     from atlas.counting.individuals import COHORT_LABELS
 
     lsoas = pd.concat([gpd.read_file(p) for p in sorted(BOUNDARIES.glob("*.json"))])
-    table = pd.read_csv(drop / "tables" / "residence_lsoa_cohorts.csv", dtype={"individuals": "Int64"})
+    table = pd.read_csv(
+        drop / "tables" / "residence_lsoa_cohorts.csv", dtype={"individuals": "Int64"}
+    )
     fmap = folium.Map(location=[53.4, -2.8], zoom_start=10, tiles=None)
     for cohort, label in COHORT_LABELS.items():
         rows = table[table["cohort"] == cohort].set_index("lsoa_code")
-        layer = lsoas.assign(individuals=lsoas["LSOA11CD"].map(rows["individuals"])
-                             .astype(object).where(lambda s: s.notna(), "suppressed"))
+        layer = lsoas.assign(
+            individuals=lsoas["LSOA11CD"]
+            .map(rows["individuals"])
+            .astype(object)
+            .where(lambda s: s.notna(), "suppressed")
+        )
         folium.GeoJson(
-            json.loads(layer.to_json()), name=label, overlay=False, show=cohort == "all",
+            json.loads(layer.to_json()),
+            name=label,
+            overlay=False,
+            show=cohort == "all",
             style_function=lambda f: {"fillColor": "#fd8d3c", "color": "#666", "weight": 0.5},
             tooltip=folium.GeoJsonTooltip(["LSOA11NM", "LSOA11CD", "individuals"]),
         ).add_to(fmap)
@@ -95,9 +117,11 @@ def build_folium(drop: Path, work: Path, inline: bool) -> Path:
     path = work / ("folium_inlined.html" if inline else "folium_cdn.html")
     if inline:
         from atlas.render.assets import leaflet_assets
+
         js, css = leaflet_assets()
         fmap.default_js, fmap.default_css = [], []
         import branca.element as be
+
         fmap.get_root().header.add_child(be.Element(f"<style>{css}</style>"))
         fmap.get_root().header.add_child(be.Element(f"<script>{js}</script>"))
     fmap.save(str(path))
@@ -112,8 +136,10 @@ def time_in_chromium(path: Path, runs: int = 3) -> tuple[float | None, int]:
     options.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(
-        executable_path=shutil.which("chromedriver")), options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")),
+        options=options,
+    )
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
@@ -125,7 +151,8 @@ def time_in_chromium(path: Path, runs: int = 3) -> tuple[float | None, int]:
             times.append(driver.execute_script("return window.__firstShape"))
             attempted = driver.execute_script(
                 "return performance.getEntriesByType('resource')"
-                ".filter(e => !e.name.startsWith('file:') && !e.name.startsWith('data:')).length")
+                ".filter(e => !e.name.startsWith('file:') && !e.name.startsWith('data:')).length"
+            )
         ok = sorted(t for t in times if t is not None)
         return (ok[len(ok) // 2] if len(ok) == len(times) else None), attempted
     finally:
@@ -140,9 +167,11 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="atlas-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     drop = build_ours(work, args.scale)
-    pages = {"ours (atlas.html)": drop / "atlas.html",
-             "folium by hand, CDN links": build_folium(drop, work, inline=False),
-             "folium by hand, assets inlined": build_folium(drop, work, inline=True)}
+    pages = {
+        "ours (atlas.html)": drop / "atlas.html",
+        "folium by hand, CDN links": build_folium(drop, work, inline=False),
+        "folium by hand, assets inlined": build_folium(drop, work, inline=True),
+    }
     print(f"\n{'page':34} {'bytes':>12} {'first shape (ms)':>17} {'web requests':>13}")
     for label, path in pages.items():
         first, attempted = time_in_chromium(path)

@@ -27,8 +27,9 @@ def open_once(page: Path) -> dict:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(shutil.which("chromedriver")),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(shutil.which("chromedriver")), options=options
+    )
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
@@ -39,7 +40,8 @@ def open_once(page: Path) -> dict:
         while time.perf_counter() - started < 120:
             state = driver.execute_script(
                 "return [document.body && document.body.dataset.ready,"
-                " document.querySelectorAll('path.leaflet-interactive').length]")
+                " document.querySelectorAll('path.leaflet-interactive').length]"
+            )
             now = time.perf_counter() - started
             if shapes is None and state[1] > 0:
                 shapes = now
@@ -49,25 +51,36 @@ def open_once(page: Path) -> dict:
                 break
             time.sleep(0.05)
         drawn = driver.execute_script(
-            "return document.querySelectorAll('path.leaflet-interactive').length")
+            "return document.querySelectorAll('path.leaflet-interactive').length"
+        )
         la_lsoas = None
-        if driver.execute_script("return !!(window.atlasApp && atlasApp.levels.lsoa && "
-                                 "document.querySelector('input[name=level][value=la]:checked')"
-                                 " && JSON.parse(document.getElementById('atlas-data')"
-                                 ".textContent).lazy)"):
+        if driver.execute_script(
+            "return !!(window.atlasApp && atlasApp.levels.lsoa && "
+            "document.querySelector('input[name=level][value=la]:checked')"
+            " && JSON.parse(document.getElementById('atlas-data')"
+            ".textContent).lazy)"
+        ):
             picked = time.perf_counter()  # pick the first LA in the list, then show LSOAs
-            driver.execute_script("document.querySelector('#atlas-list tbody button').click();"
-                                  "document.querySelector('input[name=level][value=lsoa]')"
-                                  ".click();")
+            driver.execute_script(
+                "document.querySelector('#atlas-list tbody button').click();"
+                "document.querySelector('input[name=level][value=lsoa]')"
+                ".click();"
+            )
             while time.perf_counter() - picked < 60:
-                if driver.execute_script("var d = atlasApp.drawn.lsoa; return !!d && "
-                                         "d.group.getLayers().length > 0"):
+                if driver.execute_script(
+                    "var d = atlasApp.drawn.lsoa; return !!d && d.group.getLayers().length > 0"
+                ):
                     la_lsoas = time.perf_counter() - picked
                     break
                 time.sleep(0.02)
         errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        return {"ready_s": ready, "first_shapes_s": shapes, "shapes": drawn, "errors": errors,
-                "la_lsoas_s": la_lsoas}
+        return {
+            "ready_s": ready,
+            "first_shapes_s": shapes,
+            "shapes": drawn,
+            "errors": errors,
+            "la_lsoas_s": la_lsoas,
+        }
     finally:
         driver.quit()
 
@@ -82,17 +95,27 @@ def main() -> None:
     chunks = sorted((page.parent / "atlas").glob("lsoa-*.js"))
     sizes = [c.stat().st_size for c in chunks]
     picked = [r["la_lsoas_s"] for r in runs if r["la_lsoas_s"] is not None]
-    print(json.dumps({
-        "page_bytes": page.stat().st_size,
-        "lsoa_scripts": len(chunks), "lsoa_scripts_bytes": sum(sizes),
-        "largest_lsoa_script_bytes": max(sizes, default=0),
-        "page_and_assets_bytes": page.stat().st_size + sum(sizes),
-        "pick_la_to_lsoas_s_median": round(statistics.median(picked), 2) if picked else None,
-        "ready_s_median": round(statistics.median(r["ready_s"] or 999 for r in runs), 2),
-        "first_shapes_s_median": round(statistics.median(r["first_shapes_s"] or 999
-                                                         for r in runs), 2),
-        "shapes": runs[-1]["shapes"], "errors": runs[-1]["errors"][:5],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "page_bytes": page.stat().st_size,
+                "lsoa_scripts": len(chunks),
+                "lsoa_scripts_bytes": sum(sizes),
+                "largest_lsoa_script_bytes": max(sizes, default=0),
+                "page_and_assets_bytes": page.stat().st_size + sum(sizes),
+                "pick_la_to_lsoas_s_median": round(statistics.median(picked), 2)
+                if picked
+                else None,
+                "ready_s_median": round(statistics.median(r["ready_s"] or 999 for r in runs), 2),
+                "first_shapes_s_median": round(
+                    statistics.median(r["first_shapes_s"] or 999 for r in runs), 2
+                ),
+                "shapes": runs[-1]["shapes"],
+                "errors": runs[-1]["errors"][:5],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,15 +15,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's atlas
 
 from atlas.counting.aggregate import count_all
-from atlas.demo.extract import make_demo_extract, read_directory
-from atlas.extract.reader import read_extract
-from atlas.geography.geocode import assign_residence, geocode, place_sites
-from atlas.geography.areas import load_geography
 from atlas.counting.individuals import build_individuals
 from atlas.counting.periods import FinancialYear
-from atlas.render.reports import render_reports
 from atlas.counting.report_counts import count_reports
+from atlas.demo.extract import make_demo_extract, read_directory
 from atlas.disclosure.suppress import protect
+from atlas.extract.reader import read_extract
+from atlas.geography.areas import load_geography
+from atlas.geography.geocode import assign_residence, geocode, place_sites
+from atlas.render.reports import render_reports
 
 DEMO = Path(__file__).resolve().parents[1] / "boundaries" / "demo"
 LAS = ["E06900001", "E06900002", "E06900003", "E06900004"]
@@ -35,18 +35,28 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "extract"
-        make_demo_extract(folder, read_directory(DEMO / "postcodes.csv"), LAS, seed=1,
-                          scale=args.scale)
+        make_demo_extract(
+            folder, read_directory(DEMO / "postcodes.csv"), LAS, seed=1, scale=args.scale
+        )
         extract = read_extract(folder)
     rows = sum(v["accepted"] for v in extract.ledger.values())
-    geo = load_geography([DEMO / "postcodes.csv"], [DEMO / "lsoa.geojson"],
-                         DEMO / "population.csv", DEMO / "la.geojson")
+    geo = load_geography(
+        [DEMO / "postcodes.csv"],
+        [DEMO / "lsoa.geojson"],
+        DEMO / "population.csv",
+        DEMO / "la.geojson",
+    )
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
     ind = build_individuals(extract, FinancialYear(2017))
     coded = geocode(ind.people["residence_postcode"], geo.directory, set(geo.la_codes))
-    ind.people = ind.people.join(coded[["match_level"]]).join(assign_residence(
-        ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
-        dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"]))))
+    ind.people = ind.people.join(coded[["match_level"]]).join(
+        assign_residence(
+            ind.people,
+            coded,
+            dict(zip(geo.las["la_code"], geo.las["la_name"])),
+            dict(zip(geo.lsoas["lsoa_code"], geo.lsoas["la_code"])),
+        )
+    )
     counts = count_all(ind, geo, sites, "Demo")
     timings = {}
     t = time.perf_counter()
@@ -59,17 +69,22 @@ def main() -> None:
     published = protect(counts, 5, extra=reports.cells)
     timings["protect (with report cells)"] = time.perf_counter() - t
     t = time.perf_counter()
-    files = render_reports(published, reports, sites, title="bench", area_name="Demo",
-                           period="2017-18")
+    files = render_reports(
+        published, reports, sites, title="bench", area_name="Demo", period="2017-18"
+    )
     timings["render_reports"] = time.perf_counter() - t
     cells = sum(len(c.table) for c in reports.cells)
-    print(f"scale {args.scale:g}: {rows:,} accepted rows, {len(ind.people):,} individuals, "
-          f"{len(sites)} sites, {len(reports.years)} financial years, {cells:,} report cells")
+    print(
+        f"scale {args.scale:g}: {rows:,} accepted rows, {len(ind.people):,} individuals, "
+        f"{len(sites)} sites, {len(reports.years)} financial years, {cells:,} report cells"
+    )
     for name, seconds in timings.items():
         print(f"  {name:30s} {seconds:7.2f} s")
     size = sum(len(v) for k, v in files.items() if k.endswith(".html"))
-    print(f"  reports: {size / 1024:.0f} KiB of HTML, "
-          f"{sum(k.endswith('.csv') for k in files)} CSV files")
+    print(
+        f"  reports: {size / 1024:.0f} KiB of HTML, "
+        f"{sum(k.endswith('.csv') for k in files)} CSV files"
+    )
 
 
 if __name__ == "__main__":

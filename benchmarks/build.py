@@ -26,8 +26,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-CM_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-          "E08000013", "E08000014", "E08000015"]
+CM_LAS = [
+    "E06000049",
+    "E06000050",
+    "E06000006",
+    "E06000007",
+    "E08000011",
+    "E08000012",
+    "E08000013",
+    "E08000014",
+    "E08000015",
+]
 
 RUNNER = """
 import json, resource, sys, time
@@ -66,8 +75,17 @@ population = "{demo}/population.csv"
 """
         las = ["E06900001", "E06900002", "E06900003", "E06900004"]
         label = "bundled demo geography (198 LSOAs, 4 LAs)"
-    args = [sys.executable, "-m", "atlas.cli", "demo-data", str(work / "extract"),
-            "--scale", str(scale), "--postcodes", str(directory)]
+    args = [
+        sys.executable,
+        "-m",
+        "atlas.cli",
+        "demo-data",
+        str(work / "extract"),
+        "--scale",
+        str(scale),
+        "--postcodes",
+        str(directory),
+    ]
     for la in las:
         args += ["--la", la]
     subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -97,8 +115,17 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     recipe, label = make_inputs(work, args.scale)
     result = run_builds(recipe, work / "drop", args.runs)
-    print(json.dumps({"geography": label, "scale": args.scale,
-                      "extract_rows": count_rows(work / "extract"), **result}, indent=2))
+    print(
+        json.dumps(
+            {
+                "geography": label,
+                "scale": args.scale,
+                "extract_rows": count_rows(work / "extract"),
+                **result,
+            },
+            indent=2,
+        )
+    )
 
 
 def count_rows(extract: Path) -> dict[str, int]:
@@ -121,26 +148,39 @@ def run_builds(recipe: Path, out: Path, runs: int) -> dict:
         warm = [_run_once(recipe, out, env, f"run {i + 1}") for i in range(runs)]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    sizes = {str(p.relative_to(out)): p.stat().st_size
-             for p in sorted(out.rglob("*")) if p.is_file()}
+    sizes = {
+        str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()
+    }
     walls = [w["wall"] for w in warm]
     return {
-        "cores": os.cpu_count(), "runs": runs,
+        "cores": os.cpu_count(),
+        "runs": runs,
         "wall_s_median": round(statistics.median(walls), 2),
         "wall_s_all": [round(w, 2) for w in walls],
         "peak_mb_median": round(statistics.median(w["rss_kb"] for w in warm) / 1024),
-        "stage_s_median": {k: round(statistics.median(w["stages"][k] for w in warm), 2)
-                           for k in warm[0]["stages"]},
-        "cold_cache": {"wall_s": round(cold["wall"], 2), "peak_mb": round(cold["rss_kb"] / 1024),
-                       "stage_s": {k: round(v, 2) for k, v in cold["stages"].items()}},
-        "output_bytes_total": sum(sizes.values()), "output_bytes": sizes,
+        "stage_s_median": {
+            k: round(statistics.median(w["stages"][k] for w in warm), 2) for k in warm[0]["stages"]
+        },
+        "cold_cache": {
+            "wall_s": round(cold["wall"], 2),
+            "peak_mb": round(cold["rss_kb"] / 1024),
+            "stage_s": {k: round(v, 2) for k, v in cold["stages"].items()},
+        },
+        "output_bytes_total": sum(sizes.values()),
+        "output_bytes": sizes,
     }
 
 
 def _run_once(recipe: Path, out: Path, env: dict[str, str], label: str) -> dict:
     """One build in a fresh process: its wall time, peak RSS and stage times."""
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(recipe), str(out)], check=True,
-                          cwd=ROOT, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(recipe), str(out)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     got = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{label}: {got['wall']:.2f} s, {got['rss_kb'] / 1024:.0f} MB", file=sys.stderr)
     return got

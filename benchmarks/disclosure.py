@@ -40,17 +40,18 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas.disclosure import attack  # noqa: E402
-from atlas.counting.aggregate import Counts  # noqa: E402
-from atlas.counting.tally import TOTAL  # noqa: E402
-from atlas.counting.individuals import ALL, COHORTS  # noqa: E402
-from atlas.disclosure.suppress import CellTable, _register, knowledge, round_to  # noqa: E402
+from atlas.counting.aggregate import Counts
+from atlas.counting.individuals import ALL, COHORTS
+from atlas.counting.tally import TOTAL
+from atlas.disclosure import attack
+from atlas.disclosure.suppress import CellTable, _register, knowledge, round_to
 
 SHARES = (0.5, 0.35, 0.15)  # pwid_psychoactive, pwid_ipeds, bi: roughly as in IMS data
 
 
-def national_counts(lsoas: int = 33_755, las: int = 300, seed: int = 1,
-                    mean: float = 12.0) -> Counts:
+def national_counts(
+    lsoas: int = 33_755, las: int = 300, seed: int = 1, mean: float = 12.0
+) -> Counts:
     """Synthetic counts with the shape of a national drop (overdispersed, uneven LAs)."""
     rng = np.random.default_rng(seed)
     la_codes = np.array([f"E0{8000000 + i}" for i in range(las)])
@@ -64,29 +65,45 @@ def national_counts(lsoas: int = 33_755, las: int = 300, seed: int = 1,
     la_col = np.concatenate([la_of, la_codes])
     totals = np.concatenate([people, unknown])
     split = np.array([rng.multinomial(n, SHARES) for n in totals])
-    lsoa = _long(pd.DataFrame({"lsoa_code": codes, "lsoa_name": codes, "la_code": la_col}),
-                 totals, split)
+    lsoa = _long(
+        pd.DataFrame({"lsoa_code": codes, "lsoa_name": codes, "la_code": la_col}), totals, split
+    )
     la_sum = lsoa[lsoa["cohort"] != ALL].groupby(["la_code", "cohort"])["individuals"].sum()
     la_split = la_sum.unstack()[list(COHORTS)].reindex(la_codes).to_numpy()
     extra = np.array([rng.multinomial(n, SHARES) for n in rng.poisson(40, 2)])
     area_split = np.vstack([la_split, extra])
     area_codes = np.concatenate([la_codes, ["OUTSIDE", "UNKNOWN"]])
-    res_la = _long(pd.DataFrame({"la_code": area_codes, "la_name": area_codes}),
-                   area_split.sum(1), area_split)
+    res_la = _long(
+        pd.DataFrame({"la_code": area_codes, "la_name": area_codes}), area_split.sum(1), area_split
+    )
     grand = area_split.sum(0)
-    total_rows = pd.DataFrame({"la_code": TOTAL, "la_name": "England", "cohort": [ALL, *COHORTS],
-                               "individuals": [grand.sum(), *grand]})
+    total_rows = pd.DataFrame(
+        {
+            "la_code": TOTAL,
+            "la_name": "England",
+            "cohort": [ALL, *COHORTS],
+            "individuals": [grand.sum(), *grand],
+        }
+    )
     res_la = pd.concat([res_la, total_rows], ignore_index=True)
     svc_split = rng.binomial(la_split, 0.9) + rng.poisson(la_split * 0.1 + 0.5)
-    svc = _long(pd.DataFrame({"la_code": la_codes, "la_name": la_codes}), svc_split.sum(1),
-                svc_split)
+    svc = _long(
+        pd.DataFrame({"la_code": la_codes, "la_name": la_codes}), svc_split.sum(1), svc_split
+    )
     svc = pd.concat([svc, total_rows], ignore_index=True)
     svc["population"] = 150_000
-    sites = pd.DataFrame({"site_code": [f"S{i:05d}" for i in range(3000)],
-                          "site_name": "site", "site_type": "pharmacy",
-                          "la_code": rng.choice(la_codes, 3000), "nsp_visits": 0,
-                          "nsp_returns": 0, "interventions": 0,
-                          "individuals": rng.negative_binomial(1, 1 / 61, 3000)})
+    sites = pd.DataFrame(
+        {
+            "site_code": [f"S{i:05d}" for i in range(3000)],
+            "site_name": "site",
+            "site_type": "pharmacy",
+            "la_code": rng.choice(la_codes, 3000),
+            "nsp_visits": 0,
+            "nsp_returns": 0,
+            "interventions": 0,
+            "individuals": rng.negative_binomial(1, 1 / 61, 3000),
+        }
+    )
     cohorts = {ALL: int(grand.sum()), **dict(zip(COHORTS, map(int, grand)))}
     return Counts(svc, lsoa, res_la, sites, cohorts, "England")
 
@@ -130,29 +147,37 @@ def main() -> None:
     cells = CellTable()
     _register(cells, counts)
     t1 = time.perf_counter()
-    print(f"table: {len(cells.values):,} cells, {len(cells.groups):,} groups, "
-          f"built and registered in {t1 - t0:.1f} s")
+    print(
+        f"table: {len(cells.values):,} cells, {len(cells.groups):,} groups, "
+        f"built and registered in {t1 - t0:.1f} s"
+    )
 
     simple, _ = cells.suppress(args.threshold)
     t2 = time.perf_counter()
     n, share, people = _hidden_share(cells, simple)
     found, bad = _attack(cells, simple, args.threshold, 0)
     t3 = time.perf_counter()
-    print(f"simple heuristic: {t2 - t1:.1f} s; hides {n:,} cells ({share:.2%}), "
-          f"{people:.2%} of people; the LP attack ({t3 - t2:.1f} s, {found.components:,} "
-          f"components, {found.solves:,} LPs) pins down {bad:,} cells")
+    print(
+        f"simple heuristic: {t2 - t1:.1f} s; hides {n:,} cells ({share:.2%}), "
+        f"{people:.2%} of people; the LP attack ({t3 - t2:.1f} s, {found.components:,} "
+        f"components, {found.solves:,} LPs) pins down {bad:,} cells"
+    )
 
     ours, primary, _ = cells.protect(args.threshold, args.rounding)
     t4 = time.perf_counter()
     n, share, people = _hidden_share(cells, ours)
-    print(f"protect (rounding={args.rounding}): {t4 - t3:.1f} s; hides {n:,} cells "
-          f"({share:.2%}; {primary:,} primary), {people:.2%} of people")
+    print(
+        f"protect (rounding={args.rounding}): {t4 - t3:.1f} s; hides {n:,} cells "
+        f"({share:.2%}; {primary:,} primary), {people:.2%} of people"
+    )
 
     found, bad = _attack(cells, ours, args.threshold, args.rounding)
     t5 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"audit: {t5 - t4:.1f} s, {found.components:,} components, {found.solves:,} LPs, "
-          f"{bad} exposed cells")
+    print(
+        f"audit: {t5 - t4:.1f} s, {found.components:,} components, {found.solves:,} LPs, "
+        f"{bad} exposed cells"
+    )
     print(f"total suppress + audit: {t5 - t3:.1f} s; peak memory {peak:,.0f} MB")
 
 

@@ -32,8 +32,11 @@ CODE_RE = re.compile(r'"([EWSN])(\d{2})(\d{6})"')
 
 def new_areas() -> list[str]:
     """Two-letter postcode areas for the copies (ZZ is the pseudo-postcode area: skipped)."""
-    return ["".join(p) for p in itertools.product(string.ascii_uppercase, repeat=2)
-            if "".join(p) != "ZZ"]
+    return [
+        "".join(p)
+        for p in itertools.product(string.ascii_uppercase, repeat=2)
+        if "".join(p) != "ZZ"
+    ]
 
 
 def make_directory(path: Path, rows: int) -> None:
@@ -65,18 +68,29 @@ def make_people(directory_csv: Path, out: Path, people: int, seed: int = 3) -> l
     drop = las[: len(las) // 2]  # half the country is "in the drop"
     live, dead = d[d["live"]], d[~d["live"]]
     n = people
-    kinds = rng.choice(["live", "dead", "partial", "nfa", "invalid", "missing"], n,
-                       p=[0.86, 0.04, 0.03, 0.02, 0.02, 0.03])
+    kinds = rng.choice(
+        ["live", "dead", "partial", "nfa", "invalid", "missing"],
+        n,
+        p=[0.86, 0.04, 0.03, 0.02, 0.02, 0.03],
+    )
     pc = np.empty(n, dtype=object)
     k = kinds == "live"
     chosen = live["postcode"].to_numpy(object)[rng.integers(0, len(live), k.sum())]
     style = rng.integers(0, 5, k.sum())
     s = pd.Series(chosen)
-    spelt = np.select([style == 0, style == 1, style == 2, style == 3],
-                      [s, s.str.lower(), s.str.replace(" ", "", regex=False),
-                       s.str.replace(" ", "   ", regex=False)],
-                      default=s.str.slice(0, -3) + " " + s.str.slice(-3, -2).replace(
-                          {"0": "O", "1": "I"}) + s.str.slice(-2))
+    spelt = np.select(
+        [style == 0, style == 1, style == 2, style == 3],
+        [
+            s,
+            s.str.lower(),
+            s.str.replace(" ", "", regex=False),
+            s.str.replace(" ", "   ", regex=False),
+        ],
+        default=s.str.slice(0, -3)
+        + " "
+        + s.str.slice(-3, -2).replace({"0": "O", "1": "I"})
+        + s.str.slice(-2),
+    )
     pc[k] = spelt
     k = kinds == "dead"
     pc[k] = dead["postcode"].to_numpy(object)[rng.integers(0, len(dead), k.sum())]
@@ -112,11 +126,16 @@ def measure(directory_csv: Path, people: Path, cache: Path, drop: list[str]) -> 
     out = geocode(postcodes, d, set(drop))
     match = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"directory_rows": len(d), "people": len(postcodes),
-            "csv_mb": round(directory_csv.stat().st_size / 1e6),
-            "first_load_s": round(first, 2), "cached_load_s": round(cached, 2),
-            "match_s": round(match, 2), "peak_rss_gb": round(peak_kb / 1e6, 2),
-            "match_levels": out["match_level"].value_counts().to_dict()}
+    return {
+        "directory_rows": len(d),
+        "people": len(postcodes),
+        "csv_mb": round(directory_csv.stat().st_size / 1e6),
+        "first_load_s": round(first, 2),
+        "cached_load_s": round(cached, 2),
+        "match_s": round(match, 2),
+        "peak_rss_gb": round(peak_kb / 1e6, 2),
+        "match_levels": out["match_level"].value_counts().to_dict(),
+    }
 
 
 def main() -> None:
@@ -124,8 +143,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/ims-atlas-bench"))
     ap.add_argument("--rows", type=int, default=2_700_000)
     ap.add_argument("--people", type=int, default=1_000_000)
-    ap.add_argument("--measure", nargs=4, metavar=("CSV", "PEOPLE", "CACHE", "LAS"),
-                    help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--measure", nargs=4, metavar=("CSV", "PEOPLE", "CACHE", "LAS"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.measure:
         csv_path, people, cache, las = args.measure
@@ -144,9 +164,20 @@ def main() -> None:
         print(f"making {people}…", file=sys.stderr)
         las_file.write_text(",".join(make_people(csv_path, people, args.people)))
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", str(csv_path), str(people),
-         str(args.work / "cache"), las_file.read_text()],
-        check=True, capture_output=True, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            str(csv_path),
+            str(people),
+            str(args.work / "cache"),
+            las_file.read_text(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     report = json.loads(result.stdout)
     print(json.dumps(report, indent=2))
 

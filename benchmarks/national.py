@@ -35,10 +35,10 @@ count_rows, run_builds = _build.count_rows, _build.run_builds
 
 N_LSOAS = 33_755
 N_LAS = 300
-BLOCK = 11                      # an LA is a BLOCK x BLOCK block of cells, filled row by row
+BLOCK = 11  # an LA is a BLOCK x BLOCK block of cells, filled row by row
 LA_COLS, LA_ROWS = 15, 20
 POSTCODES = 2_700_000
-EDGE_POINTS = 4                 # vertices added along each cell edge
+EDGE_POINTS = 4  # vertices added along each cell edge
 WEST, SOUTH, WIDTH, HEIGHT = -5.5, 50.0, 6.5, 5.5
 UNIT_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
 AREAS = [a + b for a in "BCDHKLMNPSTW" for b in "ABDEGHKLMNPRST"]
@@ -57,8 +57,16 @@ def cells() -> pd.DataFrame:
     i = (la % LA_COLS) * BLOCK + k % BLOCK
     j = (la // LA_COLS) * BLOCK + k // BLOCK
     codes = la_codes()
-    return pd.DataFrame({"lsoa_code": [f"E01{900000 + n}" for n in range(N_LSOAS)],
-                         "la": la, "la_code": np.asarray(codes)[la], "i": i, "j": j, "k": k})
+    return pd.DataFrame(
+        {
+            "lsoa_code": [f"E01{900000 + n}" for n in range(N_LSOAS)],
+            "la": la,
+            "la_code": np.asarray(codes)[la],
+            "i": i,
+            "j": j,
+            "k": k,
+        }
+    )
 
 
 def _wave(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -81,9 +89,20 @@ def polygons(c: pd.DataFrame) -> np.ndarray:
     def corner(i, j):
         return np.stack([i, j], axis=-1)[:, None, :].astype(float)
 
-    ring = np.concatenate([corner(i, j), hedge(i, j), corner(i + 1, j), vedge(i + 1, j),
-                           corner(i + 1, j + 1), hedge(i, j + 1)[:, ::-1],
-                           corner(i, j + 1), vedge(i, j)[:, ::-1], corner(i, j)], axis=1)
+    ring = np.concatenate(
+        [
+            corner(i, j),
+            hedge(i, j),
+            corner(i + 1, j),
+            vedge(i + 1, j),
+            corner(i + 1, j + 1),
+            hedge(i, j + 1)[:, ::-1],
+            corner(i, j + 1),
+            vedge(i, j)[:, ::-1],
+            corner(i, j),
+        ],
+        axis=1,
+    )
     nx, ny = LA_COLS * BLOCK, LA_ROWS * BLOCK
     lon = WEST + ring[..., 0] * WIDTH / nx
     lat = SOUTH + ring[..., 1] * HEIGHT / ny
@@ -95,8 +114,9 @@ def make_geography(folder: Path, seed: int = 8) -> dict[str, Path]:
     import geopandas as gpd
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / name for name in ("lsoa.gpkg", "la.gpkg", "population.csv",
-                                               "postcodes.csv")}
+    paths = {
+        name: folder / name for name in ("lsoa.gpkg", "la.gpkg", "population.csv", "postcodes.csv")
+    }
     if all(p.is_file() for p in paths.values()):
         return paths
     rng = np.random.default_rng(seed)
@@ -104,14 +124,19 @@ def make_geography(folder: Path, seed: int = 8) -> dict[str, Path]:
     geom = polygons(c)
     la_names = [f"Synthtown {n:03d}" for n in range(N_LAS)]
     names = [f"{la_names[la]} {k:03d}A" for la, k in zip(c["la"], c["k"])]
-    gpd.GeoDataFrame({"LSOA21CD": c["lsoa_code"], "LSOA21NM": names, "LAD22CD": c["la_code"]},
-                     geometry=geom, crs="EPSG:4326").to_file(paths["lsoa.gpkg"], driver="GPKG")
+    gpd.GeoDataFrame(
+        {"LSOA21CD": c["lsoa_code"], "LSOA21NM": names, "LAD22CD": c["la_code"]},
+        geometry=geom,
+        crs="EPSG:4326",
+    ).to_file(paths["lsoa.gpkg"], driver="GPKG")
     la_geom = [shapely.coverage_union_all(geom[c["la"].to_numpy() == n]) for n in range(N_LAS)]
-    gpd.GeoDataFrame({"LAD22CD": la_codes(), "LAD22NM": la_names}, geometry=la_geom,
-                     crs="EPSG:4326").to_file(paths["la.gpkg"], driver="GPKG")
+    gpd.GeoDataFrame(
+        {"LAD22CD": la_codes(), "LAD22NM": la_names}, geometry=la_geom, crs="EPSG:4326"
+    ).to_file(paths["la.gpkg"], driver="GPKG")
     pop = rng.integers(1000, 3000, N_LSOAS)
     pd.DataFrame({"area_code": c["lsoa_code"], "population": pop}).to_csv(
-        paths["population.csv"], index=False)
+        paths["population.csv"], index=False
+    )
     _postcodes(c, geom, rng).to_csv(paths["postcodes.csv"], index=False)
     return paths
 
@@ -128,16 +153,30 @@ def _postcodes(c: pd.DataFrame, geom: np.ndarray, rng: np.random.Generator) -> p
     sector = (n_in_la // 400) % 10
     unit = n_in_la % 400
     area = np.asarray(AREAS)[la // 30]
-    pcds = (pd.Series(area) + district.astype(str) + " " + sector.astype(str)
-            + UNIT_LETTERS[unit // 20] + UNIT_LETTERS[unit % 20])
+    pcds = (
+        pd.Series(area)
+        + district.astype(str)
+        + " "
+        + sector.astype(str)
+        + UNIT_LETTERS[unit // 20]
+        + UNIT_LETTERS[unit % 20]
+    )
     bounds = shapely.bounds(geom)[row]
     u = rng.uniform(0.3, 0.7, size=(len(row), 2))
     lon = bounds[:, 0] + u[:, 0] * (bounds[:, 2] - bounds[:, 0])
     lat = bounds[:, 1] + u[:, 1] * (bounds[:, 3] - bounds[:, 1])
     doterm = np.where(rng.random(len(row)) < 0.06, "201506", "")
-    return pd.DataFrame({"pcds": pcds, "doterm": doterm, "laua": c["la_code"].to_numpy()[row],
-                         "lsoa21": c["lsoa_code"].to_numpy()[row], "lsoa11": "",
-                         "lat": np.round(lat, 6), "long": np.round(lon, 6)})
+    return pd.DataFrame(
+        {
+            "pcds": pcds,
+            "doterm": doterm,
+            "laua": c["la_code"].to_numpy()[row],
+            "lsoa21": c["lsoa_code"].to_numpy()[row],
+            "lsoa11": "",
+            "lat": np.round(lat, 6),
+            "long": np.round(lon, 6),
+        }
+    )
 
 
 def make_inputs(cache: Path, scale: float) -> tuple[Path, str]:
@@ -148,8 +187,7 @@ def make_inputs(cache: Path, scale: float) -> tuple[Path, str]:
     extract = cache / f"extract-{scale:g}"
     if not (extract / "clients.csv").is_file():
         started = time.perf_counter()
-        make_demo_extract(extract, read_directory(paths["postcodes.csv"]), la_codes(),
-                          scale=scale)
+        make_demo_extract(extract, read_directory(paths["postcodes.csv"]), la_codes(), scale=scale)
         print(f"extract generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     recipe = cache / f"national-{scale:g}.toml"
     recipe.write_text(f"""[drop]
@@ -161,25 +199,27 @@ area_name = "England"
 path = "{extract}"
 
 [geography]
-postcodes = "{paths['postcodes.csv']}"
-lsoa_boundaries = "{paths['lsoa.gpkg']}"
-la_boundaries = "{paths['la.gpkg']}"
-population = "{paths['population.csv']}"
+postcodes = "{paths["postcodes.csv"]}"
+lsoa_boundaries = "{paths["lsoa.gpkg"]}"
+la_boundaries = "{paths["la.gpkg"]}"
+population = "{paths["population.csv"]}"
 
 [atlas]
 basemap = "none"
 """)
-    return recipe, (f"synthetic England ({N_LSOAS:,} LSOAs, {N_LAS} LAs, "
-                    f"{POSTCODES:,} postcodes)")
+    return recipe, (f"synthetic England ({N_LSOAS:,} LSOAs, {N_LAS} LAs, {POSTCODES:,} postcodes)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scale", type=float, default=320.0)
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "ims-atlas-national",
-                        help="where the synthetic geography and extract are kept between runs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ims-atlas-national",
+        help="where the synthetic geography and extract are kept between runs",
+    )
     parser.add_argument("--keep", type=Path, help="write the drop here")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -188,9 +228,17 @@ def main() -> None:
     print(f"inputs ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     out = args.keep or args.cache / "drop"
     result = run_builds(recipe, out, args.runs)
-    print(json.dumps({"geography": label, "scale": args.scale,
-                      "extract_rows": count_rows(recipe.parent / f"extract-{args.scale:g}"),
-                      **result}, indent=2))
+    print(
+        json.dumps(
+            {
+                "geography": label,
+                "scale": args.scale,
+                "extract_rows": count_rows(recipe.parent / f"extract-{args.scale:g}"),
+                **result,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

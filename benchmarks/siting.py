@@ -22,14 +22,17 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from atlas.siting.model import coverage_matrix, plan_sites  # noqa: E402
+from atlas.siting.model import coverage_matrix, plan_sites
 
-SIZES = {"cm": (1_562, 500, 60, 60_000.0, 40, 600.0),
-         "national": (33_755, 5_000, 1_300, 500_000.0, 400, 500.0)}
+SIZES = {
+    "cm": (1_562, 500, 60, 60_000.0, 40, 600.0),
+    "national": (33_755, 5_000, 1_300, 500_000.0, 400, 500.0),
+}
 
 
-def synthetic(n_lsoa: int, n_cand: int, n_exist: int, extent: float, towns: int, spread: float,
-              seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def synthetic(
+    n_lsoa: int, n_cand: int, n_exist: int, extent: float, towns: int, spread: float, seed: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, extent, (towns, 2))
     size = rng.pareto(1.2, towns) + 1
@@ -41,14 +44,25 @@ def synthetic(n_lsoa: int, n_cand: int, n_exist: int, extent: float, towns: int,
         return centres[town] + rng.normal(0, 1, (n, 2)) * scale[:, None]
 
     pts = around(n_lsoa)
-    demand = pd.DataFrame({"lsoa_code": [f"E01{i:06d}" for i in range(n_lsoa)],
-                           "la_code": [f"E06{i % 40:06d}" for i in range(n_lsoa)],
-                           "demand": rng.negative_binomial(1, 0.25, n_lsoa),
-                           "x": pts[:, 0], "y": pts[:, 1]})
+    demand = pd.DataFrame(
+        {
+            "lsoa_code": [f"E01{i:06d}" for i in range(n_lsoa)],
+            "la_code": [f"E06{i % 40:06d}" for i in range(n_lsoa)],
+            "demand": rng.negative_binomial(1, 0.25, n_lsoa),
+            "x": pts[:, 0],
+            "y": pts[:, 1],
+        }
+    )
     cpts = around(n_cand)
-    cands = pd.DataFrame({"site_code": [f"F{i:05d}" for i in range(n_cand)],
-                          "site_name": [f"Pharmacy {i}" for i in range(n_cand)],
-                          "la_code": "E06000000", "x": cpts[:, 0], "y": cpts[:, 1]})
+    cands = pd.DataFrame(
+        {
+            "site_code": [f"F{i:05d}" for i in range(n_cand)],
+            "site_name": [f"Pharmacy {i}" for i in range(n_cand)],
+            "la_code": "E06000000",
+            "x": cpts[:, 0],
+            "y": cpts[:, 1],
+        }
+    )
     epts = around(n_exist)
     exist = pd.DataFrame({"x": epts[:, 0], "y": epts[:, 1]})
     return demand, exist, cands
@@ -63,17 +77,30 @@ def real_cm(seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from atlas.geography.areas import load_geography
     from atlas.siting.model import lsoa_points, to_bng
 
-    geo = load_geography([SHARED / "derived" / "NSPL_CM_derived.csv"],
-                         sorted((SHARED / "raw" / "uk-geojson-lsoa11").glob("*.json")),
-                         SHARED / "raw" / "ons-sape-via-demographr" /
-                         "population19_lsoa11_9LA.csv")
+    geo = load_geography(
+        [SHARED / "derived" / "NSPL_CM_derived.csv"],
+        sorted((SHARED / "raw" / "uk-geojson-lsoa11").glob("*.json")),
+        SHARED / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv",
+    )
     rng = np.random.default_rng(seed)
     demand = lsoa_points(geo).assign(demand=lambda f: rng.negative_binomial(1, 0.25, len(f)))
-    ph = pd.read_csv(SHARED / "raw" / "pharmacies-nhs-choices-2019" / "Pharmacy_9LA.csv",
-                     sep="\xac", encoding="latin-1", engine="python", dtype=str)
+    ph = pd.read_csv(
+        SHARED / "raw" / "pharmacies-nhs-choices-2019" / "Pharmacy_9LA.csv",
+        sep="\xac",
+        encoding="latin-1",
+        engine="python",
+        dtype=str,
+    )
     x, y = to_bng(ph["Latitude"].astype(float), ph["Longitude"].astype(float))
-    ph = pd.DataFrame({"site_code": ph["OrganisationCode"], "site_name": ph["OrganisationName"],
-                       "la_code": "", "x": x, "y": y}).sample(frac=1, random_state=seed)
+    ph = pd.DataFrame(
+        {
+            "site_code": ph["OrganisationCode"],
+            "site_name": ph["OrganisationName"],
+            "la_code": "",
+            "x": x,
+            "y": y,
+        }
+    ).sample(frac=1, random_state=seed)
     return demand, ph.iloc[500:560][["x", "y"]], ph.iloc[:500]
 
 
@@ -88,8 +115,10 @@ def run(name: str) -> None:
     t = time.perf_counter()
     m = coverage_matrix(demand[["x", "y"]].to_numpy(), cands[["x", "y"]].to_numpy(), 1000.0)
     t_matrix = time.perf_counter() - t
-    print(f"{name}: {len(demand):,} LSOAs x {len(cands):,} candidates, {len(exist):,} existing; "
-          f"coverage matrix {m.nnz:,} pairs in {t_matrix:.2f} s")
+    print(
+        f"{name}: {len(demand):,} LSOAs x {len(cands):,} candidates, {len(exist):,} existing; "
+        f"coverage matrix {m.nnz:,} pairs in {t_matrix:.2f} s"
+    )
     reach = plan_sites(demand, exist, cands, 1000.0, 1)
     target = round(50 * (reach.covered_today + reach.best_possible) / reach.total, 2)
     for k in (5, 50):
@@ -97,16 +126,18 @@ def run(name: str) -> None:
         plan = plan_sites(demand, exist, cands, 1000.0, k, target_pct=target)
         took = time.perf_counter() - t
         last = plan.ranked["cumulative"].iloc[-1] if len(plan.ranked) else plan.covered_today
-        print(f"  new_sites={k:>2}: {took:6.2f} s  today {100 * plan.covered_today / plan.total:.2f}%"
-              f" -> {100 * last / plan.total:.2f}%; fewest new sites for {target}%: "
-              f"{plan.target_sites}")
+        print(
+            f"  new_sites={k:>2}: {took:6.2f} s  today {100 * plan.covered_today / plan.total:.2f}%"
+            f" -> {100 * last / plan.total:.2f}%; fewest new sites for {target}%: "
+            f"{plan.target_sites}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=[*SIZES, "cm-real"])
     args = ap.parse_args()
-    for name in ([args.only] if args.only else ["cm-real", *SIZES]):
+    for name in [args.only] if args.only else ["cm-real", *SIZES]:
         run(name)
 
 

@@ -35,8 +35,17 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 CM_DIRECTORY = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
 CM_BOUNDARIES = SHARED_DATA / "raw" / "uk-geojson-lsoa11"
 CM_POPULATION = SHARED_DATA / "raw" / "ons-sape-via-demographr" / "population19_lsoa11_9LA.csv"
-CM_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-          "E08000013", "E08000014", "E08000015"]
+CM_LAS = [
+    "E06000049",
+    "E06000050",
+    "E06000006",
+    "E06000007",
+    "E08000011",
+    "E08000012",
+    "E08000013",
+    "E08000014",
+    "E08000015",
+]
 CM_PRESENT = CM_DIRECTORY.is_file() and CM_BOUNDARIES.is_dir() and CM_POPULATION.is_file()
 
 
@@ -44,7 +53,8 @@ def write_cm_recipe(root: Path, extra: str = "", extract: str = "extract") -> Pa
     """A recipe for the real C&M geography and the extract in root/extract; ``extra`` adds
     TOML tables (e.g. [siting])."""
     recipe = root / "cm.toml"
-    recipe.write_text(textwrap.dedent(f"""\
+    recipe.write_text(
+        textwrap.dedent(f"""\
         [drop]
         name = "cm"
         period = "2017-18"
@@ -57,11 +67,18 @@ def write_cm_recipe(root: Path, extra: str = "", extract: str = "extract") -> Pa
         postcodes = "{CM_DIRECTORY}"
         lsoa_boundaries = "{CM_BOUNDARIES}/*.json"
         population = "{CM_POPULATION}"
-        """) + extra)
+        """)
+        + extra
+    )
     return recipe
 
-LSOAS = [("E01000001", "Alpha 001A"), ("E01000002", "Alpha 001B"),
-         ("E01000003", "Beta 001A"), ("E01000004", "Beta 001B")]
+
+LSOAS = [
+    ("E01000001", "Alpha 001A"),
+    ("E01000002", "Alpha 001B"),
+    ("E01000003", "Beta 001A"),
+    ("E01000004", "Beta 001B"),
+]
 DIRECTORY = [
     ("AA1 1AA", "", "E06000001", "E01000001"),
     ("AA1 1AB", "", "E06000001", "E01000002"),
@@ -75,24 +92,67 @@ DIRECTORY = [
 LSOA_CENTRES = {code: (53.005, -2.995 + 0.01 * i) for i, (code, _) in enumerate(LSOAS)}
 LSOA_CENTRES["E01009999"] = (53.2, -2.5)
 
-SITES_HEADER = ["site_code", "site_name", "site_type", "postcode", "latitude", "longitude",
-                "local_authority", "services"]
-CLIENTS_HEADER = ["client_ref", "site_code", "first_initial", "last_initial", "date_of_birth",
-                  "gender", "postcode"]
-ASSESS_HEADER = ["client_ref", "site_code", "assessment_date", "postcode", "local_authority",
-                 "substance_1", "accommodation", "employment", "parental_status"]
+SITES_HEADER = [
+    "site_code",
+    "site_name",
+    "site_type",
+    "postcode",
+    "latitude",
+    "longitude",
+    "local_authority",
+    "services",
+]
+CLIENTS_HEADER = [
+    "client_ref",
+    "site_code",
+    "first_initial",
+    "last_initial",
+    "date_of_birth",
+    "gender",
+    "postcode",
+]
+ASSESS_HEADER = [
+    "client_ref",
+    "site_code",
+    "assessment_date",
+    "postcode",
+    "local_authority",
+    "substance_1",
+    "accommodation",
+    "employment",
+    "parental_status",
+]
 NSP_HEADER = ["transaction_id", "client_ref", "site_code", "visit_date", "returned", "substance"]
-INT_HEADER = ["intervention_id", "client_ref", "site_code", "intervention_date",
-              "intervention_type"]
-HEADERS = {"sites.csv": SITES_HEADER, "clients.csv": CLIENTS_HEADER,
-           "assessments.csv": ASSESS_HEADER, "nsp_transactions.csv": NSP_HEADER,
-           "interventions.csv": INT_HEADER}
+INT_HEADER = [
+    "intervention_id",
+    "client_ref",
+    "site_code",
+    "intervention_date",
+    "intervention_type",
+]
+HEADERS = {
+    "sites.csv": SITES_HEADER,
+    "clients.csv": CLIENTS_HEADER,
+    "assessments.csv": ASSESS_HEADER,
+    "nsp_transactions.csv": NSP_HEADER,
+    "interventions.csv": INT_HEADER,
+}
 
 DEFAULT_SITES = [
-    {"site_code": "S1", "site_name": "Alpha Drug Service", "site_type": "agency",
-     "postcode": "AA1 1AA", "services": "NSP;BI"},
-    {"site_code": "S2", "site_name": "Beta Pharmacy", "site_type": "pharmacy",
-     "postcode": "BB1 1AA", "services": "NSP"},
+    {
+        "site_code": "S1",
+        "site_name": "Alpha Drug Service",
+        "site_type": "agency",
+        "postcode": "AA1 1AA",
+        "services": "NSP;BI",
+    },
+    {
+        "site_code": "S2",
+        "site_name": "Beta Pharmacy",
+        "site_type": "pharmacy",
+        "postcode": "BB1 1AA",
+        "services": "NSP",
+    },
 ]
 
 
@@ -103,8 +163,13 @@ def write_geography(folder: Path) -> dict[str, Path]:
     for i, (code, name) in enumerate(LSOAS):
         x0, y0 = -3.0 + 0.01 * i, 53.0
         ring = [[x0, y0], [x0 + 0.01, y0], [x0 + 0.01, y0 + 0.01], [x0, y0 + 0.01], [x0, y0]]
-        features.append({"type": "Feature", "properties": {"LSOA11CD": code, "LSOA11NM": name},
-                         "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"LSOA11CD": code, "LSOA11NM": name},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     lsoa = folder / "lsoa.geojson"
     lsoa.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     header = ["pcd", "pcds", "dointr", "doterm", "laua", "lsoa11", "lat", "long"]
@@ -116,13 +181,15 @@ def write_geography(folder: Path) -> dict[str, Path]:
             lat, lon = LSOA_CENTRES[lsoa_code]
             w.writerow([pc, pc, "198001", doterm, la, lsoa_code, lat, lon])
     population = folder / "population.csv"
-    population.write_text("area_code,population\n" + "".join(f"{c},1000\n" for c, _ in LSOAS)
-                          + "E06000001,2500\n")
+    population.write_text(
+        "area_code,population\n" + "".join(f"{c},1000\n" for c, _ in LSOAS) + "E06000001,2500\n"
+    )
     return {"lsoa": lsoa, "postcodes": postcodes, "population": population}
 
 
-def write_extract(folder: Path, files: dict[str, list[dict[str, Any]]],
-                  with_sites: bool = True) -> Path:
+def write_extract(
+    folder: Path, files: dict[str, list[dict[str, Any]]], with_sites: bool = True
+) -> Path:
     """Write extract CSVs from row dicts (missing columns blank); sites default to S1, S2."""
     folder.mkdir(parents=True, exist_ok=True)
     files = dict(files)
@@ -138,10 +205,17 @@ def write_extract(folder: Path, files: dict[str, list[dict[str, Any]]],
     return folder
 
 
-def write_recipe(folder: Path, geo: dict[str, Path], extract: Path, name: str = "test",
-                 period: str = "2017-18", extra: str = "") -> Path:
+def write_recipe(
+    folder: Path,
+    geo: dict[str, Path],
+    extract: Path,
+    name: str = "test",
+    period: str = "2017-18",
+    extra: str = "",
+) -> Path:
     recipe = folder / f"{name}.toml"
-    recipe.write_text(textwrap.dedent(f"""\
+    recipe.write_text(
+        textwrap.dedent(f"""\
         [drop]
         name = "{name}"
         period = "{period}"
@@ -151,32 +225,70 @@ def write_recipe(folder: Path, geo: dict[str, Path], extract: Path, name: str = 
         path = "{extract}"
 
         [geography]
-        postcodes = "{geo['postcodes']}"
-        lsoa_boundaries = ["{geo['lsoa']}"]
-        population = "{geo['population']}"
+        postcodes = "{geo["postcodes"]}"
+        lsoa_boundaries = ["{geo["lsoa"]}"]
+        population = "{geo["population"]}"
 
         [atlas]
         basemap = "none"
-        """) + extra)
+        """)
+        + extra
+    )
     return recipe
 
 
-def client(ref: str, site: str = "S1", fi: str = "A", li: str = "B", dob: str = "1980-01-01",
-           gender: str = "M", postcode: str = "") -> dict[str, str]:
-    return {"client_ref": ref, "site_code": site, "first_initial": fi, "last_initial": li,
-            "date_of_birth": dob, "gender": gender, "postcode": postcode}
+def client(
+    ref: str,
+    site: str = "S1",
+    fi: str = "A",
+    li: str = "B",
+    dob: str = "1980-01-01",
+    gender: str = "M",
+    postcode: str = "",
+) -> dict[str, str]:
+    return {
+        "client_ref": ref,
+        "site_code": site,
+        "first_initial": fi,
+        "last_initial": li,
+        "date_of_birth": dob,
+        "gender": gender,
+        "postcode": postcode,
+    }
 
 
-def nsp(tid: str, ref: str, date: str = "2017-06-01", site: str = "S1", returned: str = "N",
-        substance: str = "") -> dict[str, str]:
-    return {"transaction_id": tid, "client_ref": ref, "site_code": site, "visit_date": date,
-            "returned": returned, "substance": substance}
+def nsp(
+    tid: str,
+    ref: str,
+    date: str = "2017-06-01",
+    site: str = "S1",
+    returned: str = "N",
+    substance: str = "",
+) -> dict[str, str]:
+    return {
+        "transaction_id": tid,
+        "client_ref": ref,
+        "site_code": site,
+        "visit_date": date,
+        "returned": returned,
+        "substance": substance,
+    }
 
 
-def intervention(iid: str, ref: str, date: str = "2017-06-01", site: str = "S1",
-                 kind: str = "Brief Intervention") -> dict[str, str]:
-    return {"intervention_id": iid, "client_ref": ref, "site_code": site,
-            "intervention_date": date, "intervention_type": kind}
+def intervention(
+    iid: str,
+    ref: str,
+    date: str = "2017-06-01",
+    site: str = "S1",
+    kind: str = "Brief Intervention",
+) -> dict[str, str]:
+    return {
+        "intervention_id": iid,
+        "client_ref": ref,
+        "site_code": site,
+        "intervention_date": date,
+        "intervention_type": kind,
+    }
 
 
 def assessment(ref: str, date: str, site: str = "S1", **values: str) -> dict[str, str]:
@@ -205,7 +317,8 @@ def demo_drop(tmp_path_factory) -> Path:
     from atlas.cli import main
 
     out = tmp_path_factory.mktemp("drops") / "demo"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["build", str(ROOT / "builders" / "demo.toml"), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out

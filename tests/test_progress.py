@@ -21,8 +21,11 @@ def test_each_stage_is_shown_with_its_duration():
 
 
 def test_quiet_or_not_a_terminal_shows_nothing(capsys):
-    for progress in (StageProgress(enabled=True, quiet=True), StageProgress(enabled=False),
-                     StageProgress()):  # pytest's stderr is not a terminal
+    for progress in (
+        StageProgress(enabled=True, quiet=True),
+        StageProgress(enabled=False),
+        StageProgress(),
+    ):  # pytest's stderr is not a terminal
         with progress as show:
             show("reading the extract")
     captured = capsys.readouterr()

@@ -10,19 +10,22 @@ import csv
 import json
 
 import pytest
-
-from atlas.demo.extract import make_demo_extract, read_directory
-from atlas.drop import build
-from atlas.recipe import load_recipe
 from conftest import CM_DIRECTORY as DIRECTORY
 from conftest import CM_LAS as LAS
 from conftest import CM_PRESENT, SHARED_DATA, write_cm_recipe
 
+from atlas.demo.extract import make_demo_extract, read_directory
+from atlas.drop import build
+from atlas.recipe import load_recipe
+
 pytestmark = pytest.mark.realdata
 
 if not CM_PRESENT:
-    pytest.skip(f"real Cheshire & Merseyside data not found in {SHARED_DATA} "
-                "(the shared/ folder sits beside the project checkout)", allow_module_level=True)
+    pytest.skip(
+        f"real Cheshire & Merseyside data not found in {SHARED_DATA} "
+        "(the shared/ folder sits beside the project checkout)",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +54,11 @@ def test_real_drop_ledger_reconciles_and_every_level_occurs(drop):
     for name, counts in ledger["files"].items():
         assert counts["read"] == counts["accepted"] + counts["rejected"], name
     assert sum(ledger["match_levels"].values()) == ledger["cohorts"]["all"]
-    assert all(ledger["match_levels"][level] > 0 for level in
-               ("full", "terminated", "partial", "nfa", "out_of_area", "invalid", "missing"))
+    assert all(
+        ledger["match_levels"][level] > 0
+        for level in ("full", "terminated", "partial", "nfa", "out_of_area", "invalid", "missing")
+    )
     with open(drop / "rejects.csv") as fh:
         assert sum(1 for _ in csv.DictReader(fh)) == sum(
-            c["rejected"] for c in ledger["files"].values())
+            c["rejected"] for c in ledger["files"].values()
+        )

@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_extract, write_recipe
 
 from atlas.cli import main
 from atlas.errors import RecipeError
 from atlas.recipe import load_recipe
-from conftest import write_extract, write_recipe
 
 BAD = textwrap.dedent("""\
     [drop]
@@ -40,26 +40,35 @@ def test_every_problem_is_reported_at_once_naming_the_key(tmp_path):
         load_recipe(recipe)
     problems = info.value.problems
     assert problems[0] == "drop.name: missing (required: the output folder's name)"
-    assert "drop.period: '2017/18' is not a financial year written YYYY-YY (e.g. 2017-18)" \
-        in problems
+    assert (
+        "drop.period: '2017/18' is not a financial year written YYYY-YY (e.g. 2017-18)" in problems
+    )
     assert "drop.threshold: expected an integer, got a string ('five')" in problems
-    assert any(p.startswith("extract.path: path does not exist: ") and "no/such/folder" in p
-               for p in problems)
-    assert any(p.startswith("geography.postcodes: path does not exist: ")
-               and "glob matches no file" in p for p in problems)
-    assert "geography.lsoa_boundaries: expected a path, a glob or a list of paths, got 7" \
-        in problems
+    assert any(
+        p.startswith("extract.path: path does not exist: ") and "no/such/folder" in p
+        for p in problems
+    )
+    assert any(
+        p.startswith("geography.postcodes: path does not exist: ") and "glob matches no file" in p
+        for p in problems
+    )
+    assert (
+        "geography.lsoa_boundaries: expected a path, a glob or a list of paths, got 7" in problems
+    )
     assert any(p.startswith("geography.population: path does not exist") for p in problems)
-    assert ("atlas.classification: 'natural_breaks' is not one of fisher_jenks, quantiles, "
-            "equal_interval") in problems
+    assert (
+        "atlas.classification: 'natural_breaks' is not one of fisher_jenks, quantiles, "
+        "equal_interval"
+    ) in problems
     assert len(problems) == 8
 
 
 def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path):
     recipe = tmp_path / "bad.toml"
     recipe.write_text(BAD)
-    result = subprocess.run([sys.executable, "-m", "atlas.cli", "build", str(recipe)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "atlas.cli", "build", str(recipe)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

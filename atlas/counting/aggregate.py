@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..geography.geocode import OUTSIDE, UNKNOWN
 from ..geography.areas import Geography
+from ..geography.geocode import OUTSIDE, UNKNOWN
 from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals
 from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, positions
 
@@ -21,22 +21,48 @@ AREA_LABELS = {OUTSIDE: "Outside the area", UNKNOWN: "LA not known"}
 
 # Where each table of spec section 4 is published: path -> (Counts attribute, columns).
 COLUMNS = {
-    "tables/service_la_cohorts.csv": ("service_la", ["la_code", "la_name", "cohort",
-                                                      "individuals", "population", "rate_per_1000",
-                                                      "rate_lower", "rate_upper", "suppressed"]),
-    "tables/residence_lsoa_cohorts.csv": ("residence_lsoa", ["lsoa_code", "lsoa_name", "la_code",
-                                                              "cohort", "individuals",
-                                                              "suppressed"]),
-    "tables/residence_la_cohorts.csv": ("residence_la", ["la_code", "la_name", "cohort",
-                                                          "individuals", "suppressed"]),
-    "tables/site_activity.csv": ("site_activity", ["site_code", "site_name", "site_type",
-                                                    "la_code", "nsp_visits", "nsp_returns",
-                                                    "interventions", "individuals",
-                                                    "suppressed"]),
+    "tables/service_la_cohorts.csv": (
+        "service_la",
+        [
+            "la_code",
+            "la_name",
+            "cohort",
+            "individuals",
+            "population",
+            "rate_per_1000",
+            "rate_lower",
+            "rate_upper",
+            "suppressed",
+        ],
+    ),
+    "tables/residence_lsoa_cohorts.csv": (
+        "residence_lsoa",
+        ["lsoa_code", "lsoa_name", "la_code", "cohort", "individuals", "suppressed"],
+    ),
+    "tables/residence_la_cohorts.csv": (
+        "residence_la",
+        ["la_code", "la_name", "cohort", "individuals", "suppressed"],
+    ),
+    "tables/site_activity.csv": (
+        "site_activity",
+        [
+            "site_code",
+            "site_name",
+            "site_type",
+            "la_code",
+            "nsp_visits",
+            "nsp_returns",
+            "interventions",
+            "individuals",
+            "suppressed",
+        ],
+    ),
 }
 
-MSOA_TABLE = ("tables/residence_msoa_cohorts.csv",
-              ["msoa_code", "msoa_name", "la_code", "cohort", "individuals", "suppressed"])
+MSOA_TABLE = (
+    "tables/residence_msoa_cohorts.csv",
+    ["msoa_code", "msoa_name", "la_code", "cohort", "individuals", "suppressed"],
+)
 
 
 @dataclass
@@ -46,15 +72,24 @@ class Counts:
     service_la: pd.DataFrame  # la_code, la_name, cohort, individuals, population
     residence_lsoa: pd.DataFrame  # lsoa_code, lsoa_name, la_code, cohort, individuals
     residence_la: pd.DataFrame  # la_code, la_name, cohort, individuals
-    site_activity: pd.DataFrame  # site_code, ..., nsp_visits, nsp_returns, interventions, individuals
+    site_activity: (
+        pd.DataFrame
+    )  # site_code, ..., nsp_visits, nsp_returns, interventions, individuals
     cohorts: dict[str, int]
     area_name: str
-    residence_msoa: pd.DataFrame | None = None  # msoa_code, msoa_name, la_code, cohort, individuals
+    residence_msoa: pd.DataFrame | None = (
+        None  # msoa_code, msoa_name, la_code, cohort, individuals
+    )
     msoa_of: pd.DataFrame | None = None  # lsoa_code, la_code, msoa_code, msoa_la_code
 
 
-def count_all(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
-              msoa_of: pd.DataFrame | None = None) -> Counts:
+def count_all(
+    ind: Individuals,
+    geo: Geography,
+    sites: pd.DataFrame,
+    area_name: str,
+    msoa_of: pd.DataFrame | None = None,
+) -> Counts:
     """Every table's counts from the individuals seen, their residence and the placed sites;
     with ``msoa_of`` (``geography.msoa_table``), the MSOA residence table too."""
     people = ind.people
@@ -110,12 +145,25 @@ def _complete(index: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.
 
 
 def _total_rows(cohorts: dict[str, int], area_name: str) -> pd.DataFrame:
-    return pd.DataFrame({"la_code": TOTAL, "la_name": area_name, "cohort": list(cohorts),
-                         "individuals": list(cohorts.values())})
+    return pd.DataFrame(
+        {
+            "la_code": TOTAL,
+            "la_name": area_name,
+            "cohort": list(cohorts),
+            "individuals": list(cohorts.values()),
+        }
+    )
 
 
-def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name: str,
-                cohorts: dict[str, int], site: np.ndarray, person: np.ndarray) -> pd.DataFrame:
+def _service_la(
+    ind: Individuals,
+    geo: Geography,
+    sites: pd.DataFrame,
+    area_name: str,
+    cohorts: dict[str, int],
+    site: np.ndarray,
+    person: np.ndarray,
+) -> pd.DataFrame:
     """An individual counts in every LA where a site they used in the period lies
     (``site``, ``person``: the distinct pairs of :func:`activity_rows`)."""
     las = pd.DataFrame(geo.las[["la_code", "la_name"]])
@@ -127,8 +175,9 @@ def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name
     table = table.sort_values(["la_code", "cohort"])
     table = pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
     pops = geo.las.set_index("la_code")["population"]
-    table["population"] = table["la_code"].map(pops).where(table["la_code"] != TOTAL,
-                                                           pops.sum()).astype(np.int64)
+    table["population"] = (
+        table["la_code"].map(pops).where(table["la_code"] != TOTAL, pops.sum()).astype(np.int64)
+    )
     table["cohort"] = table["cohort"].astype(str)
     return table.reset_index(drop=True)
 
@@ -136,13 +185,19 @@ def _service_la(ind: Individuals, geo: Geography, sites: pd.DataFrame, area_name
 def _residence_lsoa(people: pd.DataFrame, geo: Geography) -> pd.DataFrame:
     """Each resident in their LSOA, or in the "LSOA not known" cell of their drop LA."""
     cells = pd.DataFrame(geo.lsoas[["lsoa_code", "lsoa_name", "la_code"]])
-    unknown = pd.DataFrame({"lsoa_code": geo.las["la_code"] + "-UNKNOWN",
-                            "lsoa_name": LSOA_UNKNOWN_NAME, "la_code": geo.las["la_code"]})
+    unknown = pd.DataFrame(
+        {
+            "lsoa_code": geo.las["la_code"] + "-UNKNOWN",
+            "lsoa_name": LSOA_UNKNOWN_NAME,
+            "la_code": geo.las["la_code"],
+        }
+    )
     cells = pd.concat([cells, unknown], ignore_index=True)
     la = positions(people["residence_la"], geo.las["la_code"])
     cell = np.where(la >= 0, positions(people["residence_lsoa"], cells["lsoa_code"]), -1)
-    cell = np.where((la >= 0) & people["residence_lsoa"].isna().to_numpy(),
-                    len(geo.lsoas) + la, cell)  # the drop LA's "LSOA not known"
+    cell = np.where(
+        (la >= 0) & people["residence_lsoa"].isna().to_numpy(), len(geo.lsoas) + la, cell
+    )  # the drop LA's "LSOA not known"
     counts = _per_cohort(cell, positions(people["cohort"], list(COHORTS)), len(cells))
     order = cells.sort_values(["la_code", "lsoa_code"]).index.to_numpy()
     return _long(cells.iloc[order].reset_index(drop=True), counts[order])
@@ -151,48 +206,66 @@ def _residence_lsoa(people: pd.DataFrame, geo: Geography) -> pd.DataFrame:
 def residence_msoa(residence_lsoa: pd.DataFrame, msoa_of: pd.DataFrame) -> pd.DataFrame:
     """Each resident with a known LSOA once, in that LSOA's MSOA (the LSOA counts summed: an
     individual lives in one LSOA). ``la_code`` is empty for an MSOA that straddles LAs."""
-    known = residence_lsoa.merge(msoa_of[["lsoa_code", "msoa_code", "msoa_name",
-                                          "msoa_la_code"]], on="lsoa_code")
-    table = (known.groupby(["msoa_la_code", "msoa_code", "msoa_name", "cohort"], sort=False)
-             ["individuals"].sum().reset_index().rename(columns={"msoa_la_code": "la_code"}))
+    known = residence_lsoa.merge(
+        msoa_of[["lsoa_code", "msoa_code", "msoa_name", "msoa_la_code"]], on="lsoa_code"
+    )
+    table = (
+        known.groupby(["msoa_la_code", "msoa_code", "msoa_name", "cohort"], sort=False)[
+            "individuals"
+        ]
+        .sum()
+        .reset_index()
+        .rename(columns={"msoa_la_code": "la_code"})
+    )
     table["cohort"] = pd.Categorical(table["cohort"], COHORT_ORDER, ordered=True)
     table = table.sort_values(["msoa_code", "cohort"])
     table["cohort"] = table["cohort"].astype(str)
     table["individuals"] = table["individuals"].astype(np.int64)
     return table[["msoa_code", "msoa_name", "la_code", "cohort", "individuals"]].reset_index(
-        drop=True)
+        drop=True
+    )
 
 
-def _residence_la(people: pd.DataFrame, geo: Geography, area_name: str,
-                  cohorts: dict[str, int]) -> pd.DataFrame:
+def _residence_la(
+    people: pd.DataFrame, geo: Geography, area_name: str, cohorts: dict[str, int]
+) -> pd.DataFrame:
     """Each resident once: in their drop LA, OUTSIDE, or UNKNOWN; then the TOTAL rows."""
     counted = pd.DataFrame({"la_code": people["residence_la"], "cohort": people["cohort"]})
-    rows = pd.concat([pd.DataFrame(geo.las[["la_code", "la_name"]]),
-                      pd.DataFrame({"la_code": [OUTSIDE, UNKNOWN],
-                                    "la_name": [AREA_LABELS[OUTSIDE], AREA_LABELS[UNKNOWN]]})],
-                     ignore_index=True)
+    rows = pd.concat(
+        [
+            pd.DataFrame(geo.las[["la_code", "la_name"]]),
+            pd.DataFrame(
+                {
+                    "la_code": [OUTSIDE, UNKNOWN],
+                    "la_name": [AREA_LABELS[OUTSIDE], AREA_LABELS[UNKNOWN]],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     table = _complete(rows, _by_cohort(counted, ["la_code"]), ["la_code"])
     order = {code: i for i, code in enumerate(rows["la_code"])}
-    table = table.sort_values(["la_code", "cohort"], key=lambda s: s.map(order)
-                              if s.name == "la_code" else s)
+    table = table.sort_values(
+        ["la_code", "cohort"], key=lambda s: s.map(order) if s.name == "la_code" else s
+    )
     table["cohort"] = table["cohort"].astype(str)
     return pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
 
 
-def _site_activity(ind: Individuals, sites: pd.DataFrame, site: np.ndarray,
-                   used: np.ndarray) -> pd.DataFrame:
+def _site_activity(
+    ind: Individuals, sites: pd.DataFrame, site: np.ndarray, used: np.ndarray
+) -> pd.DataFrame:
     """Per site: NSP visits, returns, interventions and distinct individuals in the period
     (``site``: the site of each row of :func:`activity_rows`; ``used``: the site of each
     distinct (site, person) pair)."""
     n = len(sites)
-    visits = site[:len(ind.nsp)]
+    visits = site[: len(ind.nsp)]
     listed = site >= 0
     table = sites[["site_code", "site_name", "site_type", "la_code"]].reset_index(drop=True)
     table["nsp_visits"] = np.bincount(visits[visits >= 0], minlength=n)
     returned = visits[(visits >= 0) & (ind.nsp["returned"] == "Y").to_numpy()]
     table["nsp_returns"] = np.bincount(returned, minlength=n)
-    table["interventions"] = np.bincount(site[len(ind.nsp):][listed[len(ind.nsp):]],
-                                         minlength=n)
+    table["interventions"] = np.bincount(site[len(ind.nsp) :][listed[len(ind.nsp) :]], minlength=n)
     table["individuals"] = np.bincount(used, minlength=n)
     for col in ("nsp_visits", "nsp_returns", "interventions", "individuals"):
         table[col] = table[col].astype(np.int64)

@@ -50,21 +50,28 @@ def attributors(clients: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Each client record's attributor as text (initials, ISO date of birth, gender; the
     extract reader has already upper-cased and trimmed them) and whether it is complete."""
     text, complete = _attributors(clients)
-    return (pd.Series(text.to_numpy(zero_copy_only=False), index=clients.index, dtype=object),
-            pd.Series(complete, index=clients.index))
+    return (
+        pd.Series(text.to_numpy(zero_copy_only=False), index=clients.index, dtype=object),
+        pd.Series(complete, index=clients.index),
+    )
 
 
 def _attributors(clients: pd.DataFrame) -> tuple[pa.Array, np.ndarray]:
     """``attributors`` as pyarrow text and a numpy mask."""
-    first, last, gender = (pa.array(clients[c].to_numpy(dtype=object), pa.string())
-                           for c in ("first_initial", "last_initial", "gender"))
+    first, last, gender = (
+        pa.array(clients[c].to_numpy(dtype=object), pa.string())
+        for c in ("first_initial", "last_initial", "gender")
+    )
     # each distinct date of birth formatted once
     codes, dates = pd.factorize(clients["date_of_birth"])
     iso = pa.array([*dates.strftime("%Y-%m-%d"), ""], pa.string())
     dob = pc.take(iso, pa.array(np.where(codes < 0, len(iso) - 1, codes)))
-    complete = ((clients["first_initial"].to_numpy() != "")
-                & (clients["last_initial"].to_numpy() != "") & (codes >= 0)
-                & clients["gender"].isin(["M", "F", "X"]).to_numpy())
+    complete = (
+        (clients["first_initial"].to_numpy() != "")
+        & (clients["last_initial"].to_numpy() != "")
+        & (codes >= 0)
+        & clients["gender"].isin(["M", "F", "X"]).to_numpy()
+    )
     return pc.binary_join_element_wise(first, last, dob, gender, "|"), complete
 
 
@@ -73,16 +80,22 @@ def link_clients(clients: pd.DataFrame) -> pd.Series:
     Ids number the keys (attributor, or ``#client_ref``) in sorted order."""
     attributor, complete = _attributors(clients)
     refs = clients["client_ref"].to_numpy(dtype=object)
-    key = pc.if_else(pa.array(complete, pa.bool_()), attributor,
-                     pc.binary_join_element_wise("#", pa.array(refs, pa.string()), ""))
+    key = pc.if_else(
+        pa.array(complete, pa.bool_()),
+        attributor,
+        pc.binary_join_element_wise("#", pa.array(refs, pa.string()), ""),
+    )
     rank = pc.rank(key, sort_keys="ascending", tiebreaker="dense")
     codes = rank.to_numpy().astype(np.int64) - 1
     return pd.Series(codes, index=refs, name="person")
 
 
-def build_individuals(extract: Extract, period: FinancialYear,
-                      person_of: pd.Series | None = None,
-                      cohorts_only: bool = False) -> Individuals:
+def build_individuals(
+    extract: Extract,
+    period: FinancialYear,
+    person_of: pd.Series | None = None,
+    cohorts_only: bool = False,
+) -> Individuals:
     """Everyone seen in the period with their cohort, main substance and residence inputs
     (``cohorts_only``: just the cohort and main substance, as a trend needs)."""
     clients = extract["clients.csv"]
@@ -91,23 +104,29 @@ def build_individuals(extract: Extract, period: FinancialYear,
     person_at = _person_at(clients, person_of)
     count = int(person_at.max()) + 1 if len(person_at) else 0  # person ids are 0..count-1
     nsp = _in_period(extract["nsp_transactions.csv"], "visit_date", period, clients, person_at)
-    ints = _in_period(extract["interventions.csv"], "intervention_date", period, clients,
-                      person_at)
+    ints = _in_period(
+        extract["interventions.csv"], "intervention_date", period, clients, person_at
+    )
     has_nsp = _flags(nsp["person"].to_numpy(), count)
     has_intervention = _flags(ints["person"].to_numpy(), count)
     seen = np.flatnonzero(has_nsp | has_intervention)
     a = extract["assessments.csv"]
-    a = _with_person(a.take(np.flatnonzero((a["assessment_date"] <= period.end).to_numpy())),
-                     clients, person_at)
+    a = _with_person(
+        a.take(np.flatnonzero((a["assessment_date"] <= period.end).to_numpy())), clients, person_at
+    )
     assessments = _ByDate(a, "assessment_date", count, seen)
     main = _main_substance(assessments, _ByDate(nsp, "visit_date", count, seen))
-    people = pd.DataFrame({"has_nsp": has_nsp[seen], "has_intervention": has_intervention[seen],
-                           **main}, index=pd.Index(seen, name="person"))
+    people = pd.DataFrame(
+        {"has_nsp": has_nsp[seen], "has_intervention": has_intervention[seen], **main},
+        index=pd.Index(seen, name="person"),
+    )
     people["cohort"] = _cohort(people)
     if cohorts_only:
         return Individuals(period, person_of, people, nsp, ints)
-    columns = {**_residence(assessments, clients, person_at, count, seen, nsp, ints),
-               **_profile(assessments, clients, person_at, count, seen, period)}
+    columns = {
+        **_residence(assessments, clients, person_at, count, seen, nsp, ints),
+        **_profile(assessments, clients, person_at, count, seen, period),
+    }
     for name, values in columns.items():
         people[name] = values
     return Individuals(period, person_of, people, nsp, ints)
@@ -123,7 +142,8 @@ def _person_at(clients: pd.DataFrame, person_of: pd.Series) -> np.ndarray:
     if person_of.index.equals(pd.Index(clients["client_ref"])):
         return person_of.to_numpy(dtype=np.int64)
     return person_of.to_numpy(dtype=np.int64)[
-        person_of.index.get_indexer(clients["client_ref"].to_numpy())]
+        person_of.index.get_indexer(clients["client_ref"].to_numpy())
+    ]
 
 
 def _client_row(frame: pd.DataFrame, clients: pd.DataFrame) -> np.ndarray:
@@ -134,15 +154,21 @@ def _client_row(frame: pd.DataFrame, clients: pd.DataFrame) -> np.ndarray:
     return pd.Index(clients["client_ref"]).get_indexer(frame["client_ref"].to_numpy())
 
 
-def _with_person(frame: pd.DataFrame, clients: pd.DataFrame,
-                 person_at: np.ndarray) -> pd.DataFrame:
+def _with_person(
+    frame: pd.DataFrame, clients: pd.DataFrame, person_at: np.ndarray
+) -> pd.DataFrame:
     """Attach the person id (in place: ``frame`` is a fresh frame of the caller's)."""
     frame["person"] = person_at[_client_row(frame, clients)]
     return frame
 
 
-def _in_period(frame: pd.DataFrame, date_col: str, period: FinancialYear,
-               clients: pd.DataFrame, person_at: np.ndarray) -> pd.DataFrame:
+def _in_period(
+    frame: pd.DataFrame,
+    date_col: str,
+    period: FinancialYear,
+    clients: pd.DataFrame,
+    person_at: np.ndarray,
+) -> pd.DataFrame:
     """The rows dated in the period, numbered from 0, with their person id."""
     out = frame.take(np.flatnonzero(period.contains(frame[date_col]).to_numpy()))
     out.index = pd.RangeIndex(len(out))
@@ -200,8 +226,11 @@ def _pick(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     """The values at ``rows``; missing (NaN, or NaT for dates) where a row is -1."""
     arr = values.to_numpy()
     missing = np.datetime64("NaT") if arr.dtype.kind == "M" else np.nan
-    out = (arr[np.maximum(rows, 0)] if len(arr)
-           else np.empty(len(rows), dtype=arr.dtype if arr.dtype.kind == "M" else object))
+    out = (
+        arr[np.maximum(rows, 0)]
+        if len(arr)
+        else np.empty(len(rows), dtype=arr.dtype if arr.dtype.kind == "M" else object)
+    )
     out[rows < 0] = missing
     return out
 
@@ -227,23 +256,39 @@ def _pick_text(mask: np.ndarray, text: str) -> np.ndarray:
 
 def _cohort(people: pd.DataFrame) -> pd.Series:
     group = substance_group(people["main_substance"].fillna(""))
-    cohort = np.where(people["has_nsp"] & (group == "iped"), "pwid_ipeds",
-                      np.where(people["has_nsp"], "pwid_psychoactive", "bi"))
+    cohort = np.where(
+        people["has_nsp"] & (group == "iped"),
+        "pwid_ipeds",
+        np.where(people["has_nsp"], "pwid_psychoactive", "bi"),
+    )
     return pd.Series(cohort, index=people.index)
 
 
-def _residence(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray, count: int,
-               seen: np.ndarray, nsp: pd.DataFrame, ints: pd.DataFrame) -> dict[str, np.ndarray]:
+def _residence(
+    assessments: _ByDate,
+    clients: pd.DataFrame,
+    person_at: np.ndarray,
+    count: int,
+    seen: np.ndarray,
+    nsp: pd.DataFrame,
+    ints: pd.DataFrame,
+) -> dict[str, np.ndarray]:
     """Residence postcode (latest assessment with one, else client records: the record used at
     the latest activity in the period when they disagree) and the assessment's LA fallback."""
     a = assessments.frame
     from_assessment = assessments.latest(a["postcode"].to_numpy() != "")
     # each client record's latest activity in the period (the earliest time if none)
     last_used = np.full(len(clients), pd.Timestamp.min.value, dtype=np.int64)
-    np.maximum.at(last_used, np.concatenate([_client_row(nsp, clients),
-                                             _client_row(ints, clients)]),
-                  np.concatenate([nsp["visit_date"].to_numpy().view(np.int64),
-                                  ints["intervention_date"].to_numpy().view(np.int64)]))
+    np.maximum.at(
+        last_used,
+        np.concatenate([_client_row(nsp, clients), _client_row(ints, clients)]),
+        np.concatenate(
+            [
+                nsp["visit_date"].to_numpy().view(np.int64),
+                ints["intervention_date"].to_numpy().view(np.int64),
+            ]
+        ),
+    )
     records = np.flatnonzero(clients["postcode"].to_numpy() != "")
     order = records[np.lexsort((clients["line"].to_numpy()[records], last_used[records]))]
     used = order[_last_of_each(person_at[order])]
@@ -254,24 +299,37 @@ def _residence(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarra
     postcode[has] = assessments.pick("postcode", from_assessment)[has]
     source[has] = "assessment"
     fallback = assessments.latest(a["local_authority"].to_numpy() != "")
-    return {"residence_postcode": postcode, "residence_source": source,
-            "assessment_la": assessments.pick("local_authority", fallback)}
+    return {
+        "residence_postcode": postcode,
+        "residence_source": source,
+        "assessment_la": assessments.pick("local_authority", fallback),
+    }
 
 
-def _profile(assessments: _ByDate, clients: pd.DataFrame, person_at: np.ndarray, count: int,
-             seen: np.ndarray, period: FinancialYear) -> dict[str, np.ndarray | pd.Series]:
+def _profile(
+    assessments: _ByDate,
+    clients: pd.DataFrame,
+    person_at: np.ndarray,
+    count: int,
+    seen: np.ndarray,
+    period: FinancialYear,
+) -> dict[str, np.ndarray | pd.Series]:
     """Gender, age at the period's end and the latest assessment's circumstances (reports)."""
     order = np.argsort(clients["line"].to_numpy(), kind="stable")
     first_rows = order[~pd.Series(person_at[order]).duplicated(keep="first").to_numpy()]
     first = _by_person(person_at[first_rows], first_rows, count)[seen]
     gender = clients["gender"].to_numpy()[first]
     dob = pd.Series(clients["date_of_birth"].to_numpy()[first])
-    age = (period.end.year - dob.dt.year
-           - ((dob.dt.month > period.end.month)
-              | ((dob.dt.month == period.end.month) & (dob.dt.day > period.end.day))))
+    age = (
+        period.end.year
+        - dob.dt.year
+        - (
+            (dob.dt.month > period.end.month)
+            | ((dob.dt.month == period.end.month) & (dob.dt.day > period.end.day))
+        )
+    )
     latest = assessments.latest()
-    columns = {"gender": np.where(gender == "", "U", gender),
-               "age": age.astype("Int64").array}
+    columns = {"gender": np.where(gender == "", "U", gender), "age": age.astype("Int64").array}
     for col in ("accommodation", "employment", "parental_status", "substance_2"):
         columns[col] = assessments.pick(col, latest)
     columns["latest_assessment"] = assessments.pick("assessment_date", latest)

@@ -22,7 +22,7 @@ class FinancialYear:
     start_year: int
 
     @classmethod
-    def parse(cls, text: str) -> "FinancialYear":
+    def parse(cls, text: str) -> FinancialYear:
         """Parse ``YYYY-YY``; the second year must follow the first (``2017-18``)."""
         m = _FY_RE.match(text.strip())
         if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
@@ -62,5 +62,6 @@ def financial_year_start(dates: pd.Series) -> pd.Series:
 def fiscal_quarter(dates: pd.Series) -> pd.Series:
     """Vectorised: the quarter number 1..4 of each date within its financial year."""
     month = dates.dt.month
-    return pd.Series(np.where(month.isna(), 0, ((month - 4) % 12) // 3 + 1),
-                     index=dates.index).astype(int)
+    return pd.Series(
+        np.where(month.isna(), 0, ((month - 4) % 12) // 3 + 1), index=dates.index
+    ).astype(int)

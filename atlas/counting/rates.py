@@ -37,9 +37,14 @@ def rate_per_1000(counts: pd.Series, population: pd.Series) -> pd.DataFrame:
     counts = counts.astype(float)
     pop = population.astype(float).where(population.astype(float) > 0)
     lo, hi = poisson_ci(counts.fillna(0).to_numpy())
-    out = pd.DataFrame({"rate_per_1000": counts / pop * 1000,
-                        "rate_lower": lo / pop * 1000,
-                        "rate_upper": hi / pop * 1000}, index=counts.index)
+    out = pd.DataFrame(
+        {
+            "rate_per_1000": counts / pop * 1000,
+            "rate_lower": lo / pop * 1000,
+            "rate_upper": hi / pop * 1000,
+        },
+        index=counts.index,
+    )
     return out.where(counts.notna(), np.nan)
 
 
@@ -64,7 +69,7 @@ def round_half_up(values: pd.Series, places: int = 1) -> pd.Series:
     if values.empty or not 0 <= places <= 3:
         return values.map(lambda v: half_up(v, places))
     v = values.to_numpy(dtype=float, na_value=np.nan)
-    scale = 10.0 ** places
+    scale = 10.0**places
     with np.errstate(invalid="ignore", over="ignore"):
         x = v * scale
         out = np.floor(x + 0.5) / scale
@@ -85,7 +90,7 @@ def half_up(value: float | None, places: int = 1) -> float:
         return np.nan
     v = float(value)
     if 0 <= places <= 3 and abs(v) < 1e6:
-        scale = 10.0 ** places
+        scale = 10.0**places
         x = v * scale
         if abs(x - math.floor(x) - 0.5) > 1e-6:
             out = math.floor(x + 0.5) / scale
@@ -94,8 +99,9 @@ def half_up(value: float | None, places: int = 1) -> float:
 
 
 def _decimal_half_up(v: float, places: int) -> float:
-    return float(Decimal(repr(round(v, 9))).quantize(Decimal(1).scaleb(-places),
-                                                     rounding=ROUND_HALF_UP))
+    return float(
+        Decimal(repr(round(v, 9))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    )
 
 
 def format_fixed(values: pd.Series, places: int = 1) -> pd.Series:

@@ -20,17 +20,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
 from ..extract.reader import Extract
-from .individuals import (ALL, COHORT_ORDER, COHORTS, Individuals, build_individuals,
-                          row_persons)
+from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, build_individuals, row_persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
 from .substances import normalise_label
+from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
 
 QUARTERS = (1, 2, 3, 4)
 LAST_QUARTER = 4
-AGE_BANDS = ((0, 17, "Under 18"), (18, 24, "18–24"), (25, 34, "25–34"), (35, 44, "35–44"),
-             (45, 54, "45–54"), (55, 200, "55 and over"))
+AGE_BANDS = (
+    (0, 17, "Under 18"),
+    (18, 24, "18–24"),
+    (25, 34, "25–34"),
+    (35, 44, "35–44"),
+    (45, 54, "45–54"),
+    (55, 200, "55 and over"),
+)
 GENDERS = {"M": "Male", "F": "Female", "X": "Other"}
 NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
@@ -83,8 +88,9 @@ class ReportCounts:
         return next(c for c in self.cells if c.name == name)
 
 
-def count_reports(extract: Extract, ind: Individuals, sites: pd.DataFrame,
-                  la_codes: list[str]) -> ReportCounts:
+def count_reports(
+    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]
+) -> ReportCounts:
     """All report counts for the drop's period from its individuals and the placed sites."""
     la_of = sites.set_index("site_code")["la_code"]
     la_of = la_of[la_of.isin(la_codes)]
@@ -93,14 +99,22 @@ def count_reports(extract: Extract, ind: Individuals, sites: pd.DataFrame,
     trend, years = _trend(extract, ind)
     events = _site_events(extract, ind, rows, sites)
     return ReportCounts(
-        cells=[_quarter_cells(ind, used, la_codes), _intervention_clients(rows, la_codes),
-               _site_quarter_cells(used, sites), _assessed(extract, ind, used, la_codes, sites),
-               _profiles(ind), trend],
+        cells=[
+            _quarter_cells(ind, used, la_codes),
+            _intervention_clients(rows, la_codes),
+            _site_quarter_cells(used, sites),
+            _assessed(extract, ind, used, la_codes, sites),
+            _profiles(ind),
+            trend,
+        ],
         la_activity=_activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL]),
         site_activity=_activity(events, rows.la_of_site, "site_code", list(sites["site_code"])),
-        completion=_completion(extract["assessments.csv"], ind.period, la_of, la_codes,
-                               list(sites["site_code"])),
-        years=years, last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1])
+        completion=_completion(
+            extract["assessments.csv"], ind.period, la_of, la_codes, list(sites["site_code"])
+        ),
+        years=years,
+        last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1],
+    )
 
 
 @dataclass
@@ -121,23 +135,38 @@ class _Rows:
     def of(cls, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]) -> _Rows:
         person, site = activity_rows(ind, sites)
         la_of_site = positions(sites["la_code"], la_codes)
-        quarter = np.concatenate([fiscal_quarter(ind.nsp["visit_date"]).to_numpy(),
-                                  fiscal_quarter(ind.interventions["intervention_date"])
-                                  .to_numpy()])
-        return cls(person, site, np.append(la_of_site, -1)[site], quarter, la_of_site,
-                   len(ind.nsp))
+        quarter = np.concatenate(
+            [
+                fiscal_quarter(ind.nsp["visit_date"]).to_numpy(),
+                fiscal_quarter(ind.interventions["intervention_date"]).to_numpy(),
+            ]
+        )
+        return cls(
+            person, site, np.append(la_of_site, -1)[site], quarter, la_of_site, len(ind.nsp)
+        )
 
     def take(self, which: np.ndarray | slice) -> _Rows:
-        return _Rows(self.person[which], self.site[which], self.la[which], self.quarter[which],
-                     self.la_of_site)
+        return _Rows(
+            self.person[which],
+            self.site[which],
+            self.la[which],
+            self.quarter[which],
+            self.la_of_site,
+        )
 
     def distinct(self) -> _Rows:
         """One row per distinct (person, site, quarter)."""
-        key, person = distinct_pairs((self.site + 1) * len(QUARTERS) + self.quarter - 1,
-                                     self.person)
+        key, person = distinct_pairs(
+            (self.site + 1) * len(QUARTERS) + self.quarter - 1, self.person
+        )
         site = key // len(QUARTERS) - 1
-        return _Rows(person, site, np.append(self.la_of_site, -1)[site],
-                     key % len(QUARTERS) + 1, self.la_of_site)
+        return _Rows(
+            person,
+            site,
+            np.append(self.la_of_site, -1)[site],
+            key % len(QUARTERS) + 1,
+            self.la_of_site,
+        )
 
 
 def _grid(**levels: list) -> pd.DataFrame:
@@ -149,8 +178,9 @@ def _per_quarter(rows: _Rows, unit: np.ndarray, n: int) -> np.ndarray:
     """Distinct people per unit (0..n-1; -1: none) and quarter, then per quarter in all:
     the counts of ``_grid(unit=[...n units, TOTAL], quarter=QUARTERS)``."""
     q = rows.quarter - 1
-    per_unit = distinct_people(np.where(unit >= 0, unit * len(QUARTERS) + q, -1), rows.person,
-                               n * len(QUARTERS))
+    per_unit = distinct_people(
+        np.where(unit >= 0, unit * len(QUARTERS) + q, -1), rows.person, n * len(QUARTERS)
+    )
     return np.concatenate([per_unit, distinct_people(q, rows.person, len(QUARTERS))])
 
 
@@ -160,10 +190,18 @@ def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSe
     n = len(la_codes)
     last = used.take(used.quarter == LAST_QUARTER)  # the cohort cells' only quarter
     cohort = cohort_of(ind.people)[last.person]
-    by_cohort = np.column_stack([
-        distinct_people(np.where(last.la >= 0, last.la * len(COHORTS) + cohort, -1),
-                        last.person, n * len(COHORTS)).reshape(n, -1).T,
-        distinct_people(cohort, last.person, len(COHORTS))])
+    by_cohort = np.column_stack(
+        [
+            distinct_people(
+                np.where(last.la >= 0, last.la * len(COHORTS) + cohort, -1),
+                last.person,
+                n * len(COHORTS),
+            )
+            .reshape(n, -1)
+            .T,
+            distinct_people(cohort, last.person, len(COHORTS)),
+        ]
+    )
     counts = {ALL: _per_quarter(used, used.la, n), **dict(zip(COHORTS, by_cohort))}
     rows = []
     for cohort in COHORT_ORDER:
@@ -171,10 +209,12 @@ def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSe
         grid = _grid(la_code=[*la_codes, TOTAL], quarter=quarters, cohort=[cohort])
         rows.append(grid.assign(individuals=counts[cohort]))
     table = pd.concat(rows, ignore_index=True)
-    table["cell_id"] = ("laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":"
-                        + table["cohort"])
-    last = table[table["quarter"] == LAST_QUARTER].pivot(index="la_code", columns="cohort",
-                                                         values="cell_id")
+    table["cell_id"] = (
+        "laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":" + table["cohort"]
+    )
+    last = table[table["quarter"] == LAST_QUARTER].pivot(
+        index="la_code", columns="cohort", values="cell_id"
+    )
     groups = [(r[ALL], [r[c] for c in COHORTS]) for _, r in last.iterrows()]
     return CellSet("quarter_individuals", table, groups)
 
@@ -192,15 +232,17 @@ def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
     """Individuals seen per site and quarter (the year's count is the ``site:`` cell)."""
     grid = _grid(site_code=list(sites["site_code"]), quarter=list(QUARTERS))
     listed = used.site >= 0  # one row per person, site and quarter: count rows
-    n = np.bincount(used.site[listed] * len(QUARTERS) + used.quarter[listed] - 1,
-                    minlength=len(grid))
+    n = np.bincount(
+        used.site[listed] * len(QUARTERS) + used.quarter[listed] - 1, minlength=len(grid)
+    )
     table = grid.assign(individuals=n.astype(np.int64))
     table["cell_id"] = "siteq:" + table["site_code"] + ":q" + table["quarter"].astype(str)
     return CellSet("site_quarter_individuals", table)
 
 
-def _assessed(extract: Extract, ind: Individuals, used: _Rows, la_codes: list[str],
-              sites: pd.DataFrame) -> CellSet:
+def _assessed(
+    extract: Extract, ind: Individuals, used: _Rows, la_codes: list[str], sites: pd.DataFrame
+) -> CellSet:
     """Individuals seen at a site (in an LA, in the area) in the period who have, or have not,
     an assessment dated in the period at that site (LA, area). Seen = with + without, and
     "seen" is the site's (LA's, area's) published year count."""
@@ -210,30 +252,52 @@ def _assessed(extract: Extract, ind: Individuals, used: _Rows, la_codes: list[st
     site = positions(a["site_code"], sites["site_code"])
     rows = []
     for unit, seen, done, ids in (
-            ("site", used.site, site, list(sites["site_code"])),
-            ("la", used.la, np.append(used.la_of_site, -1)[site], la_codes)):
+        ("site", used.site, site, list(sites["site_code"])),
+        ("la", used.la, np.append(used.la_of_site, -1)[site], la_codes),
+    ):
         # (unit, person) pairs seen, and whether the person was assessed there
         unit_of, who = distinct_pairs(seen, used.person)
         size = max(who.max(initial=0), person.max(initial=0)) + 1
-        assessed = pd.Series(unit_of * size + who).isin(
-            done[done >= 0].astype(np.int64) * size + person[done >= 0]).to_numpy()
+        assessed = (
+            pd.Series(unit_of * size + who)
+            .isin(done[done >= 0].astype(np.int64) * size + person[done >= 0])
+            .to_numpy()
+        )
         frame = pd.DataFrame({"unit": unit, "code": ids})
         frame["with"] = np.bincount(unit_of[assessed], minlength=len(ids)).astype(np.int64)
-        frame["without"] = (np.bincount(unit_of, minlength=len(ids)).astype(np.int64)
-                            - frame["with"])
+        frame["without"] = (
+            np.bincount(unit_of, minlength=len(ids)).astype(np.int64) - frame["with"]
+        )
         rows.append(frame)
     people = ind.people.index
     total_with = int(people.isin(person).sum())
-    rows.append(pd.DataFrame({"unit": ["area"], "code": [TOTAL], "with": [total_with],
-                              "without": [len(people) - total_with]}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "unit": ["area"],
+                "code": [TOTAL],
+                "with": [total_with],
+                "without": [len(people) - total_with],
+            }
+        )
+    )
     wide = pd.concat(rows, ignore_index=True)
-    table = wide.melt(id_vars=["unit", "code"], value_vars=["with", "without"],
-                      var_name="assessment", value_name="individuals")
+    table = wide.melt(
+        id_vars=["unit", "code"],
+        value_vars=["with", "without"],
+        var_name="assessment",
+        value_name="individuals",
+    )
     table["cell_id"] = "assessed:" + table["code"] + ":" + table["assessment"]
-    totals = {"site": lambda c: f"site:{c}", "la": lambda c: svc_id(c, ALL),
-              "area": lambda c: svc_id(TOTAL, ALL)}
-    groups = [(totals[r.unit](r.code), [f"assessed:{r.code}:with", f"assessed:{r.code}:without"])
-              for r in wide.itertuples()]
+    totals = {
+        "site": lambda c: f"site:{c}",
+        "la": lambda c: svc_id(c, ALL),
+        "area": lambda c: svc_id(TOTAL, ALL),
+    }
+    groups = [
+        (totals[r.unit](r.code), [f"assessed:{r.code}:with", f"assessed:{r.code}:without"])
+        for r in wide.itertuples()
+    ]
     return CellSet("assessed", table, groups)
 
 
@@ -255,16 +319,20 @@ def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes = np.where(codes < 0, len(uniques), codes)
     text = pd.Series([*uniques.astype(str), ""], dtype=object).str.strip()
     key = normalise_label(text)
-    distinct = pd.DataFrame({"key": key, "text": text,
-                             "count": np.bincount(codes, minlength=len(text))})
-    spelled = (distinct.groupby(["key", "text"], sort=False)["count"].sum()
-               .reset_index().sort_values(["key", "count", "text"],
-                                          ascending=[True, False, True])
-               .drop_duplicates("key").set_index("key")["text"])
+    distinct = pd.DataFrame(
+        {"key": key, "text": text, "count": np.bincount(codes, minlength=len(text))}
+    )
+    spelled = (
+        distinct.groupby(["key", "text"], sort=False)["count"]
+        .sum()
+        .reset_index()
+        .sort_values(["key", "count", "text"], ascending=[True, False, True])
+        .drop_duplicates("key")
+        .set_index("key")["text"]
+    )
     shown_u = key.map(spelled).where(key != "", NOT_STATED)
     shown_u = shown_u.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
-    common = (distinct["count"][shown_u != NOT_STATED]
-              .groupby(shown_u[shown_u != NOT_STATED]).sum())
+    common = distinct["count"][shown_u != NOT_STATED].groupby(shown_u[shown_u != NOT_STATED]).sum()
     common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
     shown_u = shown_u.where(shown_u.isin(keep) | (shown_u == NOT_STATED), OTHER)
@@ -280,10 +348,17 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
     ints = ind.interventions
     if "substance" in ints:
         missing = main.isna().to_numpy()
-        named = ints[(ints["substance"] != "").to_numpy()
-                     & ints["person"].isin(main.index[missing]).to_numpy()]
-        last = np.lexsort((named["line"].to_numpy(), named["intervention_date"].to_numpy(),
-                           named["person"].to_numpy()))
+        named = ints[
+            (ints["substance"] != "").to_numpy()
+            & ints["person"].isin(main.index[missing]).to_numpy()
+        ]
+        last = np.lexsort(
+            (
+                named["line"].to_numpy(),
+                named["intervention_date"].to_numpy(),
+                named["person"].to_numpy(),
+            )
+        )
         who = named["person"].to_numpy()[last]
         latest = np.ones(len(who), dtype=bool)  # each person's last (date, line)
         latest[:-1] = who[1:] != who[:-1]
@@ -308,8 +383,10 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
 
 def profile_categories(ind: Individuals) -> pd.DataFrame:
     """Per individual seen: the category of each profile dimension (one column each)."""
-    return pd.DataFrame({dim: labels[codes] for dim, (codes, labels)
-                         in _profile_codes(ind).items()}, index=ind.people.index)
+    return pd.DataFrame(
+        {dim: labels[codes] for dim, (codes, labels) in _profile_codes(ind).items()},
+        index=ind.people.index,
+    )
 
 
 def _category_order(dimension: str, counts: pd.Series) -> list[str]:
@@ -320,7 +397,7 @@ def _category_order(dimension: str, counts: pd.Series) -> list[str]:
         return [label for _, _, label in AGE_BANDS] + [NOT_KNOWN]
     named = [c for c in counts.index if c not in (OTHER, NOT_STATED)]
     named = sorted(named, key=lambda c: (-counts[c], c))
-    return named + [OTHER, NOT_STATED]
+    return [*named, OTHER, NOT_STATED]
 
 
 def _profiles(ind: Individuals) -> CellSet:
@@ -333,11 +410,11 @@ def _profiles(ind: Individuals) -> CellSet:
         order = _category_order(dim, counts[counts > 0])
         code = positions(labels, order)[codes]
         keep = code >= 0
-        per = np.bincount(code[keep] * len(COHORTS) + cohort[keep],
-                          minlength=len(order) * len(COHORTS)).reshape(len(order), -1)
+        per = np.bincount(
+            code[keep] * len(COHORTS) + cohort[keep], minlength=len(order) * len(COHORTS)
+        ).reshape(len(order), -1)
         table = _grid(category=order, cohort=list(COHORT_ORDER))
-        table["individuals"] = np.column_stack([per.sum(axis=1), per]).reshape(-1).astype(
-            np.int64)
+        table["individuals"] = np.column_stack([per.sum(axis=1), per]).reshape(-1).astype(np.int64)
         table.insert(0, "dimension", dim)
         table["order"] = range(len(table))
         table["cell_id"] = "profile:" + dim + ":" + table["category"] + ":" + table["cohort"]
@@ -353,32 +430,46 @@ def _profiles(ind: Individuals) -> CellSet:
 def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
     """Individuals per cohort in every financial year of the extract up to the drop's, each
     year counted by the same rules; the drop's own year is the area total cells."""
-    months = _months(extract["nsp_transactions.csv"]["visit_date"],
-                     extract["interventions.csv"]["intervention_date"])
-    starts = sorted(int(y) for y in financial_year_start(months).dropna().unique()
-                    if int(y) <= ind.period.start_year)
+    months = _months(
+        extract["nsp_transactions.csv"]["visit_date"],
+        extract["interventions.csv"]["intervention_date"],
+    )
+    starts = sorted(
+        int(y)
+        for y in financial_year_start(months).dropna().unique()
+        if int(y) <= ind.period.start_year
+    )
     rows, groups = [], []
     for start in starts:
         fy = FinancialYear(start)
-        year = ind if fy == ind.period else build_individuals(extract, fy, ind.person_of,
-                                                              cohorts_only=True)
+        year = (
+            ind
+            if fy == ind.period
+            else build_individuals(extract, fy, ind.person_of, cohorts_only=True)
+        )
         counts = year.people["cohort"].value_counts()
         n = [len(year.people), *(int(counts.get(c, 0)) for c in COHORTS)]
-        ids = [f"total:{c}" if fy == ind.period else f"trend:{fy.label}:{c}"
-               for c in COHORT_ORDER]
-        rows.append(pd.DataFrame({"year": fy.label, "cohort": COHORT_ORDER, "individuals": n,
-                                  "cell_id": ids}))
+        ids = [f"total:{c}" if fy == ind.period else f"trend:{fy.label}:{c}" for c in COHORT_ORDER]
+        rows.append(
+            pd.DataFrame(
+                {"year": fy.label, "cohort": COHORT_ORDER, "individuals": n, "cell_id": ids}
+            )
+        )
         if fy != ind.period:
             groups.append((ids[0], ids[1:]))
-    table = (pd.concat(rows, ignore_index=True) if rows else
-             pd.DataFrame(columns=["year", "cohort", "individuals", "cell_id"]))
+    table = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["year", "cohort", "individuals", "cell_id"])
+    )
     return CellSet("trend", table, groups), [FinancialYear(s).label for s in starts]
 
 
 def _months(*dates: pd.Series) -> pd.Series:
     """The first day of each distinct month of the dates (missing ones left out)."""
-    month = np.concatenate([d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
-                            for d in dates])
+    month = np.concatenate(
+        [d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]") for d in dates]
+    )
     month = month[~np.isnat(month)].astype(np.int64)
     if not len(month):
         return pd.Series([], dtype="datetime64[ns]")
@@ -387,28 +478,37 @@ def _months(*dates: pd.Series) -> pd.Series:
     return pd.Series(seen.astype("datetime64[M]").astype("datetime64[ns]"))
 
 
-ACTIVITY_COLUMNS = ("nsp_visits", "nsp_returns", "interventions", "wellbeing_reviews",
-                    "referrals_in", "referrals_out")
+ACTIVITY_COLUMNS = (
+    "nsp_visits",
+    "nsp_returns",
+    "interventions",
+    "wellbeing_reviews",
+    "referrals_in",
+    "referrals_out",
+)
 
 
-def _site_events(extract: Extract, ind: Individuals, rows: _Rows,
-                 sites: pd.DataFrame) -> dict[str, np.ndarray]:
+def _site_events(
+    extract: Extract, ind: Individuals, rows: _Rows, sites: pd.DataFrame
+) -> dict[str, np.ndarray]:
     """Events in the period per kind (an ``ACTIVITY_COLUMNS`` name): counts per site (rows:
     those of ``sites``, then one for sites not listed) and quarter (columns)."""
     n = len(sites)
 
     def count(site: np.ndarray, quarter: np.ndarray) -> np.ndarray:
         site = np.where(site >= 0, site, n)
-        return np.bincount(site * len(QUARTERS) + quarter - 1,
-                           minlength=(n + 1) * len(QUARTERS)).reshape(n + 1, len(QUARTERS))
+        return np.bincount(
+            site * len(QUARTERS) + quarter - 1, minlength=(n + 1) * len(QUARTERS)
+        ).reshape(n + 1, len(QUARTERS))
 
     def events(frame: pd.DataFrame, date_col: str, mask: pd.Series | None = None) -> np.ndarray:
         keep = ind.period.contains(frame[date_col])
         if mask is not None:
             keep &= mask
         f = frame[keep]
-        return count(positions(f["site_code"], sites["site_code"]),
-                     fiscal_quarter(f[date_col]).to_numpy())
+        return count(
+            positions(f["site_code"], sites["site_code"]), fiscal_quarter(f[date_col]).to_numpy()
+        )
 
     visits = rows.take(slice(None, rows.visits))
     returned = (ind.nsp["returned"] == "Y").to_numpy()
@@ -424,8 +524,9 @@ def _site_events(extract: Extract, ind: Individuals, rows: _Rows,
     }
 
 
-def _activity(events: dict[str, np.ndarray], la_of_site: np.ndarray, unit: str,
-              codes: list[str]) -> pd.DataFrame:
+def _activity(
+    events: dict[str, np.ndarray], la_of_site: np.ndarray, unit: str, codes: list[str]
+) -> pd.DataFrame:
     """Activity per unit (site, or service LA with the area as ``TOTAL``) and quarter, from
     the events per site (:func:`_site_events`)."""
     out = _grid(**{unit: codes, "quarter": list(QUARTERS)})
@@ -443,26 +544,39 @@ def _activity(events: dict[str, np.ndarray], la_of_site: np.ndarray, unit: str,
     return out[[unit, "quarter", *ACTIVITY_COLUMNS]]
 
 
-def _completion(assessments: pd.DataFrame, period: FinancialYear, la_of: pd.Series,
-                la_codes: list[str], site_codes: list[str]) -> pd.DataFrame:
+def _completion(
+    assessments: pd.DataFrame,
+    period: FinancialYear,
+    la_of: pd.Series,
+    la_codes: list[str],
+    site_codes: list[str],
+) -> pd.DataFrame:
     """Assessments dated in the period per site, per LA and in the area, and the percentage
     of them completing each assessment item (NaN where there are none)."""
     a = assessments[period.contains(assessments["assessment_date"])]
-    filled = pd.DataFrame({
-        "site_code": a["site_code"],
-        "assessment_date": a["assessment_date"].notna(),
-        "substance_1": a["substance_1"] != "",
-        "accommodation": a["accommodation"] != "",
-        "employment": a["employment"] != "",
-        "parental_status": a["parental_status"] != "",
-        "postcode_or_la": (a["postcode"] != "") | (a["local_authority"] != ""),
-    })
+    filled = pd.DataFrame(
+        {
+            "site_code": a["site_code"],
+            "assessment_date": a["assessment_date"].notna(),
+            "substance_1": a["substance_1"] != "",
+            "accommodation": a["accommodation"] != "",
+            "employment": a["employment"] != "",
+            "parental_status": a["parental_status"] != "",
+            "postcode_or_la": (a["postcode"] != "") | (a["local_authority"] != ""),
+        }
+    )
     filled["la_code"] = filled["site_code"].map(la_of)
     parts = []
-    for unit, key, codes in (("site", "site_code", site_codes), ("la", "la_code", la_codes),
-                             ("area", None, [TOTAL])):
-        grouped = (filled.groupby(key)[list(ASSESSMENT_ITEMS)] if key else
-                   filled.assign(_all=TOTAL).groupby("_all")[list(ASSESSMENT_ITEMS)])
+    for unit, key, codes in (
+        ("site", "site_code", site_codes),
+        ("la", "la_code", la_codes),
+        ("area", None, [TOTAL]),
+    ):
+        grouped = (
+            filled.groupby(key)[list(ASSESSMENT_ITEMS)]
+            if key
+            else filled.assign(_all=TOTAL).groupby("_all")[list(ASSESSMENT_ITEMS)]
+        )
         out = grouped.mean().mul(100).reindex(codes)
         out.insert(0, "assessments", grouped.size().reindex(codes).fillna(0).astype(np.int64))
         out.index.name = "code"

@@ -43,8 +43,11 @@ def distinct_people(group: np.ndarray, person: np.ndarray, n: int) -> np.ndarray
 def activity_rows(ind: Individuals, sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Person and site (position in ``sites``, -1 if not listed) of every NSP visit, then
     every intervention, in the period."""
-    person = np.concatenate([ind.nsp["person"].to_numpy(np.int64),
-                             ind.interventions["person"].to_numpy(np.int64)])
-    site = positions(pd.concat([ind.nsp["site_code"], ind.interventions["site_code"]],
-                               ignore_index=True), sites["site_code"])
+    person = np.concatenate(
+        [ind.nsp["person"].to_numpy(np.int64), ind.interventions["person"].to_numpy(np.int64)]
+    )
+    site = positions(
+        pd.concat([ind.nsp["site_code"], ind.interventions["site_code"]], ignore_index=True),
+        sites["site_code"],
+    )
     return person, site

@@ -18,16 +18,35 @@ import pandas as pd
 
 SEED = 2018
 COUNT = 40
-STREETS = ("Market", "Church", "Station", "Mill", "Bridge", "Park", "High", "Chapel", "Queen",
-           "King", "Victoria", "Albert", "Green", "Meadow", "School", "Castle", "Brook", "Hill")
+STREETS = (
+    "Market",
+    "Church",
+    "Station",
+    "Mill",
+    "Bridge",
+    "Park",
+    "High",
+    "Chapel",
+    "Queen",
+    "King",
+    "Victoria",
+    "Albert",
+    "Green",
+    "Meadow",
+    "School",
+    "Castle",
+    "Brook",
+    "Hill",
+)
 KINDS = ("Pharmacy", "Chemist", "Pharmacy", "Healthcare Pharmacy")
 
 
 def make_candidates(folder: Path) -> Path:
     """Write candidates.csv into the demo folder from its postcodes.csv; return its path."""
     d = pd.read_csv(folder / "postcodes.csv", dtype=str, keep_default_na=False)
-    live = d[(d["doterm"] == "") & d["laua"].str.startswith("E0690000")
-             & (d["laua"] != "E06900009")]
+    live = d[
+        (d["doterm"] == "") & d["laua"].str.startswith("E0690000") & (d["laua"] != "E06900009")
+    ]
     sites = pd.read_csv(folder / "extract" / "sites.csv", dtype=str, keep_default_na=False)
     live = live[~live["pcds"].isin(sites["postcode"])].sort_values("pcds")
     rng = np.random.default_rng(SEED)

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,54 +46,123 @@ DIRECTORY_COLUMNS = ("pcds", "doterm", "laua", "lsoa11", "lat", "long")
 
 #: Output columns, in the order written (required columns of the contract first).
 COLUMNS: dict[str, list[str]] = {
-    "sites.csv": ["site_code", "site_name", "site_type", "postcode", "latitude", "longitude",
-                  "local_authority", "services", "opened"],
-    "clients.csv": ["client_ref", "site_code", "first_initial", "last_initial", "date_of_birth",
-                    "gender", "postcode", "ethnicity"],
-    "assessments.csv": ["client_ref", "site_code", "assessment_date", "postcode",
-                        "local_authority", "accommodation", "employment", "parental_status",
-                        "substance_1", "substance_2", "substance_3", "injecting"],
-    "nsp_transactions.csv": ["transaction_id", "client_ref", "site_code", "visit_date",
-                             "returned", "substance", "needles", "syringes", "bins", "swabs",
-                             "foil", "citric", "other_items"],
-    "interventions.csv": ["intervention_id", "client_ref", "site_code", "intervention_date",
-                          "intervention_type", "substance"],
+    "sites.csv": [
+        "site_code",
+        "site_name",
+        "site_type",
+        "postcode",
+        "latitude",
+        "longitude",
+        "local_authority",
+        "services",
+        "opened",
+    ],
+    "clients.csv": [
+        "client_ref",
+        "site_code",
+        "first_initial",
+        "last_initial",
+        "date_of_birth",
+        "gender",
+        "postcode",
+        "ethnicity",
+    ],
+    "assessments.csv": [
+        "client_ref",
+        "site_code",
+        "assessment_date",
+        "postcode",
+        "local_authority",
+        "accommodation",
+        "employment",
+        "parental_status",
+        "substance_1",
+        "substance_2",
+        "substance_3",
+        "injecting",
+    ],
+    "nsp_transactions.csv": [
+        "transaction_id",
+        "client_ref",
+        "site_code",
+        "visit_date",
+        "returned",
+        "substance",
+        "needles",
+        "syringes",
+        "bins",
+        "swabs",
+        "foil",
+        "citric",
+        "other_items",
+    ],
+    "interventions.csv": [
+        "intervention_id",
+        "client_ref",
+        "site_code",
+        "intervention_date",
+        "intervention_type",
+        "substance",
+    ],
     "wellbeing.csv": ["client_ref", "site_code", "review_date", "wemwbs_score"],
     "referrals.csv": ["client_ref", "site_code", "referral_date", "direction", "organisation"],
 }
 
 # --- volumes (per unit of scale) -------------------------------------------------------------
-SEEN_PER_SCALE = 2500          # individuals seen in the period (26,509 in C&M 2017-18 ~ scale 10)
-SITES_PER_SCALE = 15           # 145 sites in C&M 2017-18
-PREVIOUS_ONLY_SHARE = 0.20     # people active in the previous year only (gives a trend)
-NO_ACTIVITY_SHARE = 0.005      # registered and assessed, no activity at all
-PRIOR_ACTIVE_SHARE = 0.5       # people seen in the period who were also active the year before
-TWO_SITES_SHARE = 0.03         # individuals with a client record at two sites
-BAD_ROW_RATE = 0.0005          # per kind of bad row and file (about 0.2% of rows in all)
+SEEN_PER_SCALE = 2500  # individuals seen in the period (26,509 in C&M 2017-18 ~ scale 10)
+SITES_PER_SCALE = 15  # 145 sites in C&M 2017-18
+PREVIOUS_ONLY_SHARE = 0.20  # people active in the previous year only (gives a trend)
+NO_ACTIVITY_SHARE = 0.005  # registered and assessed, no activity at all
+PRIOR_ACTIVE_SHARE = 0.5  # people seen in the period who were also active the year before
+TWO_SITES_SHARE = 0.03  # individuals with a client record at two sites
+BAD_ROW_RATE = 0.0005  # per kind of bad row and file (about 0.2% of rows in all)
 
 # --- cohorts: 0 psychoactive PWID, 1 steroid & IPED, 2 brief intervention -------------------
 PSY, IPED, BI = 0, 1, 2
 COHORT_SHARES = (0.38, 0.33, 0.29)
 PREVIOUS_COHORT_SHARES = (0.42, 0.25, 0.33)
 MALE_SHARE = (0.79, 0.98, 0.63)
-AGE = ((40.0, 8.5, 19, 68), (30.0, 7.0, 18, 58), (38.0, 13.0, 18, 79))   # mean, sd, min, max
+AGE = ((40.0, 8.5, 19, 68), (30.0, 7.0, 18, 58), (38.0, 13.0, 18, 79))  # mean, sd, min, max
 ASSESSED_SHARE = (0.80, 0.70, 0.88)
 SECOND_ASSESSMENT_SHARE = (0.35, 0.15, 0.30)
-WINDOW_DAYS = ((60, 365), (14, 300), (1, 180))   # length of a person's active spell in a year
-NSP_EXTRA_VISITS = (6.0, 0.8)                     # visits per person = 1 + NB(mean)
+WINDOW_DAYS = ((60, 365), (14, 300), (1, 180))  # length of a person's active spell in a year
+NSP_EXTRA_VISITS = (6.0, 0.8)  # visits per person = 1 + NB(mean)
 RETURN_SHARE = (0.31, 0.24)
 
 SUBSTANCES: dict[int, dict[str, float]] = {
-    PSY: {"Heroin": 74, "Other Drugs": 5.5, "Crack Cocaine": 3, "Amphetamines": 1.5,
-          "Methadone": 1, "Cocaine": 1, "Not stated": 14},
-    IPED: {"Steroids": 72, "Anabolic steroids": 12, "Growth hormone": 6, "Melanotan": 6,
-           "Other IPED": 4},
-    BI: {"Alcohol": 58, "Heroin": 9, "Cannabis": 7, "Cocaine": 4.5, "Methadone": 1,
-         "Crack Cocaine": 1, "No substance": 12.5, "Someone else": 2.7, "Not stated": 4.3},
+    PSY: {
+        "Heroin": 74,
+        "Other Drugs": 5.5,
+        "Crack Cocaine": 3,
+        "Amphetamines": 1.5,
+        "Methadone": 1,
+        "Cocaine": 1,
+        "Not stated": 14,
+    },
+    IPED: {
+        "Steroids": 72,
+        "Anabolic steroids": 12,
+        "Growth hormone": 6,
+        "Melanotan": 6,
+        "Other IPED": 4,
+    },
+    BI: {
+        "Alcohol": 58,
+        "Heroin": 9,
+        "Cannabis": 7,
+        "Cocaine": 4.5,
+        "Methadone": 1,
+        "Crack Cocaine": 1,
+        "No substance": 12.5,
+        "Someone else": 2.7,
+        "Not stated": 4.3,
+    },
 }
 SECOND_SUBSTANCES: dict[int, tuple[float, dict[str, float]]] = {
-    PSY: (0.35, {"Crack Cocaine": 60, "Cannabis": 15, "Alcohol": 10, "Benzodiazepines": 10,
-                 "Cocaine": 5}),
+    PSY: (
+        0.35,
+        {"Crack Cocaine": 60, "Cannabis": 15, "Alcohol": 10, "Benzodiazepines": 10, "Cocaine": 5},
+    ),
     IPED: (0.10, {"Growth hormone": 40, "Other IPED": 30, "Melanotan": 15, "Cocaine": 15}),
     BI: (0.12, {"Cannabis": 40, "Cocaine": 30, "Alcohol": 30}),
 }
@@ -103,45 +172,145 @@ ACCOMMODATION: dict[int, dict[str, float]] = {
     BI: {"Settled": 70, "Unsettled": 12, "NFA": 5, "Not stated": 13},
 }
 EMPLOYMENT: dict[int, dict[str, float]] = {
-    PSY: {"Employed": 12, "Unemployed": 50, "Long-term sick or disabled": 15, "Not stated": 20,
-          "Other": 3},
+    PSY: {
+        "Employed": 12,
+        "Unemployed": 50,
+        "Long-term sick or disabled": 15,
+        "Not stated": 20,
+        "Other": 3,
+    },
     IPED: {"Employed": 74, "Student": 8, "Unemployed": 7, "Not stated": 10, "Other": 1},
-    BI: {"Employed": 35, "Unemployed": 30, "Retired": 8, "Student": 5,
-         "Long-term sick or disabled": 7, "Not stated": 15},
+    BI: {
+        "Employed": 35,
+        "Unemployed": 30,
+        "Retired": 8,
+        "Student": 5,
+        "Long-term sick or disabled": 7,
+        "Not stated": 15,
+    },
 }
 PARENTAL: dict[int, dict[str, float]] = {
-    PSY: {"Children live with client": 12, "Children live elsewhere": 30, "No children": 38,
-          "Not stated": 20},
-    IPED: {"Children live with client": 25, "Children live elsewhere": 8, "No children": 55,
-           "Not stated": 12},
-    BI: {"Children live with client": 28, "Children live elsewhere": 14, "No children": 40,
-         "Not stated": 18},
+    PSY: {
+        "Children live with client": 12,
+        "Children live elsewhere": 30,
+        "No children": 38,
+        "Not stated": 20,
+    },
+    IPED: {
+        "Children live with client": 25,
+        "Children live elsewhere": 8,
+        "No children": 55,
+        "Not stated": 12,
+    },
+    BI: {
+        "Children live with client": 28,
+        "Children live elsewhere": 14,
+        "No children": 40,
+        "Not stated": 18,
+    },
 }
 INJECTING: dict[int, dict[str, float]] = {
-    PSY: {"Y": 85, "N": 8, "": 7}, IPED: {"Y": 93, "": 7}, BI: {"N": 85, "Y": 2, "": 13},
+    PSY: {"Y": 85, "N": 8, "": 7},
+    IPED: {"Y": 93, "": 7},
+    BI: {"N": 85, "Y": 2, "": 13},
 }
-ETHNICITY = {"White British": 84, "White Irish": 1, "White Other": 4, "Mixed": 1.5,
-             "Asian or Asian British": 1.5, "Black or Black British": 1, "Other": 1,
-             "Not stated": 6}
-ORGANISATIONS = ["Riverside Recovery Service", "Harbour Housing Trust", "Northgate Medical Centre",
-                 "Community Mental Health Team", "Probation Service", "Hospital A&E Liaison",
-                 "Citizens Advice", "Jobcentre Plus", "Sexual Health Clinic",
-                 "Hepatitis C Outreach Team", "Criminal Justice Drug Team",
-                 "Young People's Substance Misuse Service", "Family Support Service",
-                 "Specialist Prescribing Service"]
-FIRST_INITIALS = {"J": 14, "M": 9, "S": 8, "A": 8, "D": 7, "C": 7, "P": 5, "K": 5, "L": 5,
-                  "R": 5, "T": 4, "G": 3, "N": 3, "E": 3, "B": 3, "H": 2, "W": 2, "I": 1,
-                  "F": 1, "V": 1, "O": 1, "Y": 0.3, "Z": 0.3, "U": 0.2, "Q": 0.1, "X": 0.1}
-LAST_INITIALS = {"M": 9, "B": 9, "S": 9, "H": 8, "C": 7, "W": 7, "P": 6, "R": 5, "G": 5, "D": 5,
-                 "L": 4, "T": 4, "J": 3, "K": 3, "F": 3, "N": 2, "A": 2, "O": 2, "E": 1,
-                 "Y": 0.5, "V": 0.5, "I": 0.3, "U": 0.2, "Q": 0.1, "Z": 0.1, "X": 0.1}
+ETHNICITY = {
+    "White British": 84,
+    "White Irish": 1,
+    "White Other": 4,
+    "Mixed": 1.5,
+    "Asian or Asian British": 1.5,
+    "Black or Black British": 1,
+    "Other": 1,
+    "Not stated": 6,
+}
+ORGANISATIONS = [
+    "Riverside Recovery Service",
+    "Harbour Housing Trust",
+    "Northgate Medical Centre",
+    "Community Mental Health Team",
+    "Probation Service",
+    "Hospital A&E Liaison",
+    "Citizens Advice",
+    "Jobcentre Plus",
+    "Sexual Health Clinic",
+    "Hepatitis C Outreach Team",
+    "Criminal Justice Drug Team",
+    "Young People's Substance Misuse Service",
+    "Family Support Service",
+    "Specialist Prescribing Service",
+]
+FIRST_INITIALS = {
+    "J": 14,
+    "M": 9,
+    "S": 8,
+    "A": 8,
+    "D": 7,
+    "C": 7,
+    "P": 5,
+    "K": 5,
+    "L": 5,
+    "R": 5,
+    "T": 4,
+    "G": 3,
+    "N": 3,
+    "E": 3,
+    "B": 3,
+    "H": 2,
+    "W": 2,
+    "I": 1,
+    "F": 1,
+    "V": 1,
+    "O": 1,
+    "Y": 0.3,
+    "Z": 0.3,
+    "U": 0.2,
+    "Q": 0.1,
+    "X": 0.1,
+}
+LAST_INITIALS = {
+    "M": 9,
+    "B": 9,
+    "S": 9,
+    "H": 8,
+    "C": 7,
+    "W": 7,
+    "P": 6,
+    "R": 5,
+    "G": 5,
+    "D": 5,
+    "L": 4,
+    "T": 4,
+    "J": 3,
+    "K": 3,
+    "F": 3,
+    "N": 2,
+    "A": 2,
+    "O": 2,
+    "E": 1,
+    "Y": 0.5,
+    "V": 0.5,
+    "I": 0.3,
+    "U": 0.2,
+    "Q": 0.1,
+    "Z": 0.1,
+    "X": 0.1,
+}
 
 # --- residence postcodes ------------------------------------------------------------------------
 #: Share of people whose residence LA is: their site's LA, another LA of the drop, outside.
 RESIDENCE_LA = (0.80, 0.165, 0.035)
 #: Kinds of residence postcode string, and their shares.
-POSTCODE_KINDS = {"clean": 0.805, "format": 0.04, "slip": 0.015, "terminated": 0.03,
-                  "partial": 0.025, "nfa": 0.025, "invalid": 0.02, "blank": 0.04}
+POSTCODE_KINDS = {
+    "clean": 0.805,
+    "format": 0.04,
+    "slip": 0.015,
+    "terminated": 0.03,
+    "partial": 0.025,
+    "nfa": 0.025,
+    "invalid": 0.02,
+    "blank": 0.04,
+}
 NFA_STRINGS = {"NFA": 40, "ZZ99 3VZ": 35, "No fixed abode": 15, "nfa": 5, "ZZ99 3WZ": 5}
 INVALID_STRINGS = ["XX1 1XX", "UNKNOWN", "{out} {d}?", "{out} {d}A", "{out}{in}{in}"]
 CLIENT_POSTCODE_SHARE = 0.92
@@ -149,24 +318,112 @@ ASSESSMENT_POSTCODE_SHARE = 0.75
 ASSESSMENT_LA_SHARE = 0.70
 
 # --- sites ----------------------------------------------------------------------------------------
-STREETS = ["Harbour Lane", "Mill Street", "Church Road", "Station Road", "Park Lane",
-           "Victoria Street", "Market Square", "Canal Side", "Chapel Street", "Dock Road",
-           "Grange Road", "Queens Drive", "High Street", "Bridge Street", "Albert Road",
-           "Priory Way", "Old Hall Street", "Beacon Lane", "Ferry Road", "Castle Street",
-           "Orchard Way", "Moss Lane", "Willow Road", "Heath Road", "Quarry Street",
-           "Foundry Lane", "Kings Parade", "Rope Walk", "Salt Street", "Copper Lane",
-           "Lime Street", "Abbey Road", "Tower Hill", "Brook Street", "Windmill Lane",
-           "Meadow Road", "Derby Lane", "Warren Road", "Marsh Lane", "Cross Street"]
-CHEMISTS = ["Ashworth", "Boyd", "Carver", "Dalton", "Ellison", "Fairbrother", "Garside",
-            "Holroyd", "Ingham", "Jessop", "Kenyon", "Lomax", "Marland", "Nuttall", "Ormerod",
-            "Pilling", "Rigby", "Sutcliffe", "Tattersall", "Unsworth", "Whittle", "Yates"]
-PLACES = ["Riverside", "Harbourside", "Northgate", "Southbank", "Eastfield", "Westbrook",
-          "Millbrook", "Oakfield", "Ashgrove", "Beechwood", "Castlefields", "Dockside",
-          "Fernhill", "Greenbank", "Highfield", "Kingsway", "Longmoor", "Marshside",
-          "Newtown", "Parkside", "Queensway", "Rosehill", "Stonebridge", "Thornton Park",
-          "Upton Vale", "Valley Road", "Woodside", "Brookvale", "Cherry Tree", "Elmhurst"]
-AGENCY_KINDS = ["Recovery Hub", "Harm Reduction Service", "Needle Exchange", "Wellbeing Centre",
-                "Drug & Alcohol Service", "Community Drug Team"]
+STREETS = [
+    "Harbour Lane",
+    "Mill Street",
+    "Church Road",
+    "Station Road",
+    "Park Lane",
+    "Victoria Street",
+    "Market Square",
+    "Canal Side",
+    "Chapel Street",
+    "Dock Road",
+    "Grange Road",
+    "Queens Drive",
+    "High Street",
+    "Bridge Street",
+    "Albert Road",
+    "Priory Way",
+    "Old Hall Street",
+    "Beacon Lane",
+    "Ferry Road",
+    "Castle Street",
+    "Orchard Way",
+    "Moss Lane",
+    "Willow Road",
+    "Heath Road",
+    "Quarry Street",
+    "Foundry Lane",
+    "Kings Parade",
+    "Rope Walk",
+    "Salt Street",
+    "Copper Lane",
+    "Lime Street",
+    "Abbey Road",
+    "Tower Hill",
+    "Brook Street",
+    "Windmill Lane",
+    "Meadow Road",
+    "Derby Lane",
+    "Warren Road",
+    "Marsh Lane",
+    "Cross Street",
+]
+CHEMISTS = [
+    "Ashworth",
+    "Boyd",
+    "Carver",
+    "Dalton",
+    "Ellison",
+    "Fairbrother",
+    "Garside",
+    "Holroyd",
+    "Ingham",
+    "Jessop",
+    "Kenyon",
+    "Lomax",
+    "Marland",
+    "Nuttall",
+    "Ormerod",
+    "Pilling",
+    "Rigby",
+    "Sutcliffe",
+    "Tattersall",
+    "Unsworth",
+    "Whittle",
+    "Yates",
+]
+PLACES = [
+    "Riverside",
+    "Harbourside",
+    "Northgate",
+    "Southbank",
+    "Eastfield",
+    "Westbrook",
+    "Millbrook",
+    "Oakfield",
+    "Ashgrove",
+    "Beechwood",
+    "Castlefields",
+    "Dockside",
+    "Fernhill",
+    "Greenbank",
+    "Highfield",
+    "Kingsway",
+    "Longmoor",
+    "Marshside",
+    "Newtown",
+    "Parkside",
+    "Queensway",
+    "Rosehill",
+    "Stonebridge",
+    "Thornton Park",
+    "Upton Vale",
+    "Valley Road",
+    "Woodside",
+    "Brookvale",
+    "Cherry Tree",
+    "Elmhurst",
+]
+AGENCY_KINDS = [
+    "Recovery Hub",
+    "Harm Reduction Service",
+    "Needle Exchange",
+    "Wellbeing Centre",
+    "Drug & Alcohol Service",
+    "Community Drug Team",
+]
 HTML_HOSTILE_NAME = 'St Mary\'s & "Young People" <Service>'
 
 BAD_DATES = ["31/02/2017", "2017-13-01", "2017-02-30", "2017-00-10"]
@@ -189,16 +446,30 @@ def read_directory(path: Path) -> pd.DataFrame:
     by_lower = {c.strip().lower(): c for c in header}
     missing = [c for c in DIRECTORY_COLUMNS if c not in by_lower]
     if missing:
-        raise GeographyError(f"{path}: postcode directory lacks column(s) {', '.join(missing)}; "
-                             f"expected the ONS NSPL columns {', '.join(DIRECTORY_COLUMNS)}")
-    frame = pd.read_csv(path, usecols=[by_lower[c] for c in DIRECTORY_COLUMNS], dtype=str,
-                        keep_default_na=False, encoding="utf-8-sig")
+        raise GeographyError(
+            f"{path}: postcode directory lacks column(s) {', '.join(missing)}; "
+            f"expected the ONS NSPL columns {', '.join(DIRECTORY_COLUMNS)}"
+        )
+    frame = pd.read_csv(
+        path,
+        usecols=[by_lower[c] for c in DIRECTORY_COLUMNS],
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
     frame.columns = [c.strip().lower() for c in frame.columns]
     return frame[list(DIRECTORY_COLUMNS)]
 
 
-def make_demo_extract(out_dir: Path, directory: pd.DataFrame, las: Sequence[str], *,
-                      seed: int = 1, scale: float = 1.0, period: str = "2017-18") -> dict[str, int]:
+def make_demo_extract(
+    out_dir: Path,
+    directory: pd.DataFrame,
+    las: Sequence[str],
+    *,
+    seed: int = 1,
+    scale: float = 1.0,
+    period: str = "2017-18",
+) -> dict[str, int]:
     """Write sites.csv, clients.csv, assessments.csv, nsp_transactions.csv, interventions.csv,
     wellbeing.csv, referrals.csv into out_dir; return row counts per file.
 
@@ -234,10 +505,12 @@ def make_demo_extract(out_dir: Path, directory: pd.DataFrame, las: Sequence[str]
         "sites.csv": sites.frame,
         "clients.csv": clients,
         "assessments.csv": _finish(people, sites, assessments, "assessment_date"),
-        "nsp_transactions.csv": _with_ids(_finish(people, sites, nsp, "visit_date"),
-                                          "transaction_id", "T"),
-        "interventions.csv": _with_ids(_finish(people, sites, interventions, "intervention_date"),
-                                       "intervention_id", "I"),
+        "nsp_transactions.csv": _with_ids(
+            _finish(people, sites, nsp, "visit_date"), "transaction_id", "T"
+        ),
+        "interventions.csv": _with_ids(
+            _finish(people, sites, interventions, "intervention_date"), "intervention_id", "I"
+        ),
         "wellbeing.csv": _finish(people, sites, wellbeing, "review_date"),
         "referrals.csv": _finish(people, sites, referrals, "referral_date"),
     }
@@ -250,8 +523,9 @@ def make_demo_extract(out_dir: Path, directory: pd.DataFrame, las: Sequence[str]
         frame = frame[COLUMNS[name]]
         frame.to_csv(out_dir / name, index=False, encoding="utf-8", lineterminator="\n")
         counts[name] = len(frame)
-    log.info("demo extract written to %s: %s", out_dir,
-             ", ".join(f"{k} {v}" for k, v in counts.items()))
+    log.info(
+        "demo extract written to %s: %s", out_dir, ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
     return counts
 
 
@@ -260,15 +534,15 @@ def make_demo_extract(out_dir: Path, directory: pd.DataFrame, las: Sequence[str]
 
 @dataclass
 class _Geography:
-    pcds: np.ndarray            # normalised postcode per directory row
-    la: np.ndarray              # LA code per row
+    pcds: np.ndarray  # normalised postcode per directory row
+    la: np.ndarray  # LA code per row
     lat: np.ndarray
     lon: np.ndarray
-    las: list[str]              # LAs of the drop that have live postcodes
-    live: dict[str, np.ndarray]        # LA -> row indices of live postcodes
+    las: list[str]  # LAs of the drop that have live postcodes
+    live: dict[str, np.ndarray]  # LA -> row indices of live postcodes
     terminated: dict[str, np.ndarray]  # LA -> row indices of terminated postcodes
-    slippable: dict[str, np.ndarray]   # LA -> live rows whose inward digit is 0 or 1
-    outside: list[str]          # other LAs of the directory with live postcodes
+    slippable: dict[str, np.ndarray]  # LA -> live rows whose inward digit is 0 or 1
+    outside: list[str]  # other LAs of the directory with live postcodes
     known: set[str]
 
 
@@ -319,12 +593,22 @@ def _prepare_geography(directory: pd.DataFrame, las: Sequence[str]) -> _Geograph
         raise ValueError(f"directory: no live postcode in any LA of the drop ({', '.join(las)})")
     for code in las:
         if code not in live_by:
-            log.warning("directory: no live postcode in LA %s; no site or resident placed there",
-                        code)
+            log.warning(
+                "directory: no live postcode in LA %s; no site or resident placed there", code
+            )
     outside = sorted(c for c in live_by if c not in set(las))
-    return _Geography(pcds=pcds, la=la, lat=lat, lon=lon, las=usable, live=live_by,
-                      terminated=groups(~live), slippable=groups(live & slip), outside=outside,
-                      known=set(pcds))
+    return _Geography(
+        pcds=pcds,
+        la=la,
+        lat=lat,
+        lon=lon,
+        las=usable,
+        live=live_by,
+        terminated=groups(~live),
+        slippable=groups(live & slip),
+        outside=outside,
+        known=set(pcds),
+    )
 
 
 # ================================================================================== sites
@@ -339,11 +623,11 @@ class _Sites:
     bi: np.ndarray
     agency: np.ndarray
     weight: np.ndarray
-    near: list[np.ndarray]      # per site: directory rows of its LA's live postcodes, nearest first
+    near: list[np.ndarray]  # per site: directory rows of its LA's live postcodes, nearest first
 
 
 def _make_sites(rng: np.random.Generator, geo: _Geography, scale: float, p0: int) -> _Sites:
-    n = max(3, int(round(SITES_PER_SCALE * scale)))
+    n = max(3, round(SITES_PER_SCALE * scale))
     sizes = np.array([len(geo.live[c]) for c in geo.las], dtype=float)
     if n >= len(geo.las):
         alloc = 1 + rng.multinomial(n - len(geo.las), sizes / sizes.sum())
@@ -352,11 +636,14 @@ def _make_sites(rng: np.random.Generator, geo: _Geography, scale: float, p0: int
         alloc[rng.choice(len(geo.las), n, replace=False, p=sizes / sizes.sum())] = 1
     la = np.repeat(np.array(geo.las, dtype=object), alloc)
     agency = np.zeros(n, dtype=bool)
-    agency[rng.choice(n, max(1, int(round(n / 3))), replace=False)] = True
+    agency[rng.choice(n, max(1, round(n / 3)), replace=False)] = True
 
     u = rng.random(n)
-    services = np.where(agency, np.where(u < 0.80, "NSP;BI", np.where(u < 0.95, "BI", "NSP")),
-                        np.where(u < 0.85, "NSP", np.where(u < 0.95, "NSP;BI", "BI")))
+    services = np.where(
+        agency,
+        np.where(u < 0.80, "NSP;BI", np.where(u < 0.95, "BI", "NSP")),
+        np.where(u < 0.85, "NSP", np.where(u < 0.95, "NSP;BI", "BI")),
+    )
     if not any("NSP" in s for s in services):
         services[0] = "NSP;BI"
     if not any("BI" in s for s in services):
@@ -392,27 +679,51 @@ def _make_sites(rng: np.random.Generator, geo: _Geography, scale: float, p0: int
 
     weight = rng.lognormal(0.0, 0.6, n)
     near = [_nearest_first(geo, rows[i], la[i]) for i in range(n)]
-    frame = pd.DataFrame({
-        "site_code": code, "site_name": names,
-        "site_type": np.where(agency, "agency", "pharmacy"), "postcode": geo.pcds[rows],
-        "latitude": lat_s, "longitude": lon_s, "local_authority": la_s, "services": services,
-        "opened": _iso(opened),
-    }).sort_values("site_code", kind="stable").reset_index(drop=True)
-    return _Sites(frame=frame, code=code, la=la, nsp=np.char.find(services.astype(str), "NSP") >= 0,
-                  bi=np.char.find(services.astype(str), "BI") >= 0, agency=agency, weight=weight,
-                  near=near)
+    frame = (
+        pd.DataFrame(
+            {
+                "site_code": code,
+                "site_name": names,
+                "site_type": np.where(agency, "agency", "pharmacy"),
+                "postcode": geo.pcds[rows],
+                "latitude": lat_s,
+                "longitude": lon_s,
+                "local_authority": la_s,
+                "services": services,
+                "opened": _iso(opened),
+            }
+        )
+        .sort_values("site_code", kind="stable")
+        .reset_index(drop=True)
+    )
+    return _Sites(
+        frame=frame,
+        code=code,
+        la=la,
+        nsp=np.char.find(services.astype(str), "NSP") >= 0,
+        bi=np.char.find(services.astype(str), "BI") >= 0,
+        agency=agency,
+        weight=weight,
+        near=near,
+    )
 
 
 def _site_names(rng: np.random.Generator, agency: np.ndarray) -> np.ndarray:
-    pharmacy_pool = ([f"{s} Pharmacy" for s in STREETS] + [f"{s} Chemist" for s in STREETS]
-                     + [f"{c} Chemists" for c in CHEMISTS] + [f"{c} Pharmacy" for c in CHEMISTS])
+    pharmacy_pool = (
+        [f"{s} Pharmacy" for s in STREETS]
+        + [f"{s} Chemist" for s in STREETS]
+        + [f"{c} Chemists" for c in CHEMISTS]
+        + [f"{c} Pharmacy" for c in CHEMISTS]
+    )
     agency_pool = [f"{p} {k}" for p in PLACES for k in AGENCY_KINDS]
     names = np.empty(len(agency), dtype=object)
     for is_agency, pool in ((True, agency_pool), (False, pharmacy_pool)):
         members = np.flatnonzero(agency == is_agency)
         pool = [pool[i] for i in rng.permutation(len(pool))]
-        names[members] = [pool[i % len(pool)] + ("" if i < len(pool) else f" {i // len(pool) + 1}")
-                          for i in range(len(members))]
+        names[members] = [
+            pool[i % len(pool)] + ("" if i < len(pool) else f" {i // len(pool) + 1}")
+            for i in range(len(members))
+        ]
     return names
 
 
@@ -431,15 +742,19 @@ def _nearest_first(geo: _Geography, row: int, la: str) -> np.ndarray:
 
 def _make_people(rng: np.random.Generator, scale: float, p0: int) -> pd.DataFrame:
     """One row per person: kind (0 seen in the period, 1 previous year only, 2 no activity)."""
-    n_seen = max(30, int(round(SEEN_PER_SCALE * scale)))
-    n_prev = int(round(PREVIOUS_ONLY_SHARE * n_seen))
-    n_none = int(round(NO_ACTIVITY_SHARE * n_seen))
+    n_seen = max(30, round(SEEN_PER_SCALE * scale))
+    n_prev = round(PREVIOUS_ONLY_SHARE * n_seen)
+    n_none = round(NO_ACTIVITY_SHARE * n_seen)
     counts = np.round(np.array(COHORT_SHARES) * n_seen).astype(int)
     counts[-1] = n_seen - counts[:-1].sum()
     cohort_seen = rng.permutation(np.repeat([PSY, IPED, BI], counts))
-    cohort = np.concatenate([cohort_seen,
-                             rng.choice(3, n_prev, p=PREVIOUS_COHORT_SHARES),
-                             rng.choice(3, n_none, p=COHORT_SHARES)])
+    cohort = np.concatenate(
+        [
+            cohort_seen,
+            rng.choice(3, n_prev, p=PREVIOUS_COHORT_SHARES),
+            rng.choice(3, n_none, p=COHORT_SHARES),
+        ]
+    )
     kind = np.repeat([0, 1, 2], [n_seen, n_prev, n_none])
     n = len(kind)
     people = pd.DataFrame({"kind": kind, "cohort": cohort})
@@ -456,9 +771,11 @@ def _make_people(rng: np.random.Generator, scale: float, p0: int) -> pd.DataFram
         share, labels = SECOND_SUBSTANCES[c]
         s2 = np.where(rng.random(m.sum()) < share, _pick(rng, labels, m.sum()), "")
         people.loc[m, "substance_2"] = s2
-        s3 = np.where((s2 != "") & (rng.random(m.sum()) < 0.15),
-                      _pick(rng, {"Alcohol": 50, "Cannabis": 30, "Benzodiazepines": 20}, m.sum()),
-                      "")
+        s3 = np.where(
+            (s2 != "") & (rng.random(m.sum()) < 0.15),
+            _pick(rng, {"Alcohol": 50, "Cannabis": 30, "Benzodiazepines": 20}, m.sum()),
+            "",
+        )
         people.loc[m, "substance_3"] = np.where(s3 == people.loc[m, "substance_2"], "", s3)
         people.loc[m, "accommodation"] = _pick(rng, ACCOMMODATION[c], m.sum())
         people.loc[m, "employment"] = _pick(rng, EMPLOYMENT[c], m.sum())
@@ -484,8 +801,9 @@ def _register(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites) -> 
     two = rng.random(n) < TWO_SITES_SHARE
     for c in (PSY, IPED, BI):
         eligible = np.flatnonzero(sites.bi if c == BI else sites.nsp)
-        w = sites.weight[eligible] * np.where(sites.agency[eligible], 2.0 if c == IPED else 1.0,
-                                              1.3 if c == PSY else 1.0)
+        w = sites.weight[eligible] * np.where(
+            sites.agency[eligible], 2.0 if c == IPED else 1.0, 1.3 if c == PSY else 1.0
+        )
         members = np.flatnonzero(cohort == c)
         site1[members] = rng.choice(eligible, len(members), p=w / w.sum())
         if len(eligible) > 1:
@@ -501,8 +819,9 @@ def _register(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites) -> 
     people["site2"] = site2
 
 
-def _place_residents(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites,
-                     geo: _Geography) -> None:
+def _place_residents(
+    rng: np.random.Generator, people: pd.DataFrame, sites: _Sites, geo: _Geography
+) -> None:
     """Residence LA and postcode per person, then the string as recorded (messy on purpose)."""
     n = len(people)
     site1 = people["site1"].to_numpy()
@@ -515,12 +834,14 @@ def _place_residents(rng: np.random.Generator, people: pd.DataFrame, sites: _Sit
         other |= outside
         outside[:] = False
     w = np.array([(sites.la == c).sum() + 0.3 for c in geo.las])
-    res_la[other] = np.array(geo.las, dtype=object)[rng.choice(len(geo.las), other.sum(),
-                                                               p=w / w.sum())]
+    res_la[other] = np.array(geo.las, dtype=object)[
+        rng.choice(len(geo.las), other.sum(), p=w / w.sum())
+    ]
     if outside.any():
         wo = np.array([len(geo.live[c]) for c in geo.outside], dtype=float)
         res_la[outside] = np.array(geo.outside, dtype=object)[
-            rng.choice(len(geo.outside), outside.sum(), p=wo / wo.sum())]
+            rng.choice(len(geo.outside), outside.sum(), p=wo / wo.sum())
+        ]
 
     base = np.empty(n, dtype=np.int64)
     near = res_la == home_la
@@ -553,8 +874,9 @@ def _place_residents(rng: np.random.Generator, people: pd.DataFrame, sites: _Sit
     people["old_postcode"] = old
 
 
-def _messy_postcode(kind: str, clean: str, la: str, geo: _Geography, u: np.ndarray,
-                    rng: np.random.Generator) -> tuple[str, str]:
+def _messy_postcode(
+    kind: str, clean: str, la: str, geo: _Geography, u: np.ndarray, rng: np.random.Generator
+) -> tuple[str, str]:
     outward, inward = clean.split(" ")
     if kind == "terminated":
         pool = geo.terminated.get(la)
@@ -570,8 +892,14 @@ def _messy_postcode(kind: str, clean: str, la: str, geo: _Geography, u: np.ndarr
             inn = {"0": "O", "1": "I"}[inn[0]] + inn[1:]
             return f"{out} {inn}", kind
     if kind == "format":
-        variants = [clean.lower(), outward + inward, (outward + inward).lower(),
-                    f"{outward}  {inward}", f" {clean} ", f"{outward.lower()} {inward}"]
+        variants = [
+            clean.lower(),
+            outward + inward,
+            (outward + inward).lower(),
+            f"{outward}  {inward}",
+            f" {clean} ",
+            f"{outward.lower()} {inward}",
+        ]
         return variants[int(u[0] * len(variants))], kind
     if kind == "partial":
         return (outward if u[0] < 0.5 else f"{outward} {inward[0]}"), kind
@@ -664,8 +992,9 @@ def _extra(rng: np.random.Generator, mean: float, size: int) -> np.ndarray:
     return rng.negative_binomial(0.9, 0.9 / (0.9 + mean), size)
 
 
-def _records_for(rng: np.random.Generator, people: pd.DataFrame,
-                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _records_for(
+    rng: np.random.Generator, people: pd.DataFrame, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The site of the client record each activity row was recorded against."""
     site1 = people["site1"].to_numpy()[rows]
     site2 = people["site2"].to_numpy()[rows]
@@ -680,22 +1009,32 @@ def _activity(rng, people, spells, plan) -> tuple[np.ndarray, np.ndarray]:
     return rows, days
 
 
-def _make_nsp(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites,
-              spells: _Spells) -> pd.DataFrame:
+def _make_nsp(
+    rng: np.random.Generator, people: pd.DataFrame, sites: _Sites, spells: _Spells
+) -> pd.DataFrame:
     n = len(people)
     cohort = people["cohort"].to_numpy()
     kind = people["kind"].to_numpy()
     pwid = cohort != BI
-    now = 1 + np.where(cohort == PSY, _extra(rng, NSP_EXTRA_VISITS[0], n),
-                       _extra(rng, NSP_EXTRA_VISITS[1], n))
-    before = 1 + np.where(cohort == PSY, _extra(rng, 0.8 * NSP_EXTRA_VISITS[0], n),
-                          _extra(rng, 0.8 * NSP_EXTRA_VISITS[1], n))
+    now = 1 + np.where(
+        cohort == PSY, _extra(rng, NSP_EXTRA_VISITS[0], n), _extra(rng, NSP_EXTRA_VISITS[1], n)
+    )
+    before = 1 + np.where(
+        cohort == PSY,
+        _extra(rng, 0.8 * NSP_EXTRA_VISITS[0], n),
+        _extra(rng, 0.8 * NSP_EXTRA_VISITS[1], n),
+    )
     after = (rng.random(n) < 0.03).astype(np.int64)
-    rows, days = _activity(rng, people, spells, [
-        (pwid & (kind == 0), now, "period"),
-        (pwid & people["prior"].to_numpy(), before, "prior"),
-        (pwid & (kind == 0), after, "after"),
-    ])
+    rows, days = _activity(
+        rng,
+        people,
+        spells,
+        [
+            (pwid & (kind == 0), now, "period"),
+            (pwid & people["prior"].to_numpy(), before, "prior"),
+            (pwid & (kind == 0), after, "after"),
+        ],
+    )
     site, _ = _records_for(rng, people, rows)
     # now and then a visit at another NSP site of the same LA
     elsewhere = rng.random(len(rows)) < 0.05
@@ -716,56 +1055,99 @@ def _make_nsp(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites,
     v = rng.random(m)
     substance = np.where(
         psy,
-        np.where(assessed, np.where((v < 0.5) & (sub1 != "Not stated"), sub1, ""),
-                 np.where(v < 0.8, person_label, "")),
-        np.where(assessed, np.where(v < 0.7, sub1, ""), "Steroids"))
+        np.where(
+            assessed,
+            np.where((v < 0.5) & (sub1 != "Not stated"), sub1, ""),
+            np.where(v < 0.8, person_label, ""),
+        ),
+        np.where(assessed, np.where(v < 0.7, sub1, ""), "Steroids"),
+    )
 
-    needles = np.where(psy, rng.choice([0, 5, 10, 10, 10, 20, 20, 20, 30, 40, 50], m),
-                       rng.choice([10, 20, 20, 30, 40, 60], m))
-    syringes = np.where(psy, np.where(rng.random(m) < 0.6, needles, rng.choice([0, 5, 10, 20], m)),
-                        needles // 2)
+    needles = np.where(
+        psy,
+        rng.choice([0, 5, 10, 10, 10, 20, 20, 20, 30, 40, 50], m),
+        rng.choice([10, 20, 20, 30, 40, 60], m),
+    )
+    syringes = np.where(
+        psy, np.where(rng.random(m) < 0.6, needles, rng.choice([0, 5, 10, 20], m)), needles // 2
+    )
     bins = np.where(psy, rng.choice([0, 0, 1, 1, 1, 1, 2], m), rng.choice([0, 1, 1, 1], m))
-    swabs = np.where(psy, np.where(rng.random(m) < 0.7, needles, 0),
-                     needles // 2 + rng.choice([0, 10], m))
+    swabs = np.where(
+        psy, np.where(rng.random(m) < 0.7, needles, 0), needles // 2 + rng.choice([0, 10], m)
+    )
     foil = np.where(psy & (rng.random(m) < 0.15), rng.choice([5, 10, 20], m), 0)
     citric = np.where(psy & (rng.random(m) < 0.55), rng.choice([5, 10, 10, 20], m), 0)
     other = np.where(rng.random(m) < np.where(psy, 0.3, 0.1), rng.integers(1, 11, m), 0)
-    return pd.DataFrame({
-        "person": rows, "day": days, "site": site, "returned": returned, "substance": substance, "needles": needles,
-        "syringes": syringes, "bins": bins, "swabs": swabs, "foil": foil, "citric": citric,
-        "other_items": other})
+    return pd.DataFrame(
+        {
+            "person": rows,
+            "day": days,
+            "site": site,
+            "returned": returned,
+            "substance": substance,
+            "needles": needles,
+            "syringes": syringes,
+            "bins": bins,
+            "swabs": swabs,
+            "foil": foil,
+            "citric": citric,
+            "other_items": other,
+        }
+    )
 
 
-def _make_interventions(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites,
-                        spells: _Spells) -> pd.DataFrame:
+def _make_interventions(
+    rng: np.random.Generator, people: pd.DataFrame, sites: _Sites, spells: _Spells
+) -> pd.DataFrame:
     n = len(people)
     cohort = people["cohort"].to_numpy()
     kind = people["kind"].to_numpy()
     at_bi_site = sites.bi[people["site1"].to_numpy()]
     pwid_bi = at_bi_site & (rng.random(n) < np.where(cohort == PSY, 0.7, 0.08))
-    now = 1 + np.select([cohort == BI, cohort == PSY],
-                        [_extra(rng, 3.7, n), _extra(rng, 4.0, n)], _extra(rng, 0.5, n))
+    now = 1 + np.select(
+        [cohort == BI, cohort == PSY],
+        [_extra(rng, 3.7, n), _extra(rng, 4.0, n)],
+        _extra(rng, 0.5, n),
+    )
     before = 1 + _extra(rng, 2.5, n)
     after = (rng.random(n) < 0.02).astype(np.int64)
     getting = (cohort == BI) | pwid_bi
-    rows, days = _activity(rng, people, spells, [
-        (getting & (kind == 0), now, "period"),
-        (getting & people["prior"].to_numpy(), before, "prior"),
-        (getting & (kind == 0) & (cohort == BI), after, "after"),
-    ])
+    rows, days = _activity(
+        rng,
+        people,
+        spells,
+        [
+            (getting & (kind == 0), now, "period"),
+            (getting & people["prior"].to_numpy(), before, "prior"),
+            (getting & (kind == 0) & (cohort == BI), after, "after"),
+        ],
+    )
     site, _ = _records_for(rng, people, rows)
     site = np.where(sites.bi[site], site, people["site1"].to_numpy()[rows])
     m = len(rows)
     u = rng.random(m)
-    kind_label = np.where(u < 0.89, "Brief Intervention",
-                          np.where(u < 0.99, "Advice & Information", "Extended Brief Intervention"))
+    kind_label = np.where(
+        u < 0.89,
+        "Brief Intervention",
+        np.where(u < 0.99, "Advice & Information", "Extended Brief Intervention"),
+    )
     sub1 = people["substance_1"].to_numpy()[rows]
     assessed = people["n_assess"].to_numpy()[rows] > 0
     v = rng.random(m)
-    substance = np.where(assessed, np.where((v < 0.85) & (sub1 != "Not stated"), sub1, ""),
-                         np.where(v < 0.5, np.where(cohort[rows] == BI, "Alcohol", ""), ""))
-    return pd.DataFrame({"person": rows, "day": days, "site": site,
-                         "intervention_type": kind_label, "substance": substance})
+    substance = np.where(
+        assessed,
+        np.where((v < 0.85) & (sub1 != "Not stated"), sub1, ""),
+        np.where(v < 0.5, np.where(cohort[rows] == BI, "Alcohol", ""), ""),
+    )
+    return pd.DataFrame(
+        {
+            "person": rows,
+            "day": days,
+            "site": site,
+            "intervention_type": kind_label,
+            "substance": substance,
+        }
+    )
 
 
 def _make_assessments(rng, people, sites, nsp, interventions, p0, p1) -> pd.DataFrame:
@@ -777,7 +1159,7 @@ def _make_assessments(rng, people, sites, nsp, interventions, p0, p1) -> pd.Data
     last = np.full(n, p0 - 1_000_000, dtype=np.int64)
     np.minimum.at(first, rows[keep], days[keep])
     np.maximum.at(last, rows[keep], days[keep])
-    idle = last < first                     # no activity: assessed some day in the period
+    idle = last < first  # no activity: assessed some day in the period
     first[idle] = p0 + rng.integers(0, p1 - p0 + 1, idle.sum())
     last[idle] = first[idle]
 
@@ -803,10 +1185,24 @@ def _make_assessments(rng, people, sites, nsp, interventions, p0, p1) -> pd.Data
     postcode = np.where(rng.random(m) < ASSESSMENT_POSTCODE_SHARE, pc, "")
     res_la = people["res_la"].to_numpy()[owners]
     local_authority = np.where(rng.random(m) < ASSESSMENT_LA_SHARE, res_la, "")
-    frame = pd.DataFrame({"person": owners, "day": day, "site": site, "postcode": postcode,
-                          "local_authority": local_authority})
-    for col in ("accommodation", "employment", "parental_status", "substance_1", "substance_2",
-                "substance_3", "injecting"):
+    frame = pd.DataFrame(
+        {
+            "person": owners,
+            "day": day,
+            "site": site,
+            "postcode": postcode,
+            "local_authority": local_authority,
+        }
+    )
+    for col in (
+        "accommodation",
+        "employment",
+        "parental_status",
+        "substance_1",
+        "substance_2",
+        "substance_3",
+        "injecting",
+    ):
         frame[col] = people[col].to_numpy()[owners]
     nfa = people["postcode_kind"].to_numpy()[owners] == "nfa"
     frame.loc[nfa & (rng.random(m) < 0.8), "accommodation"] = "NFA"
@@ -819,8 +1215,14 @@ def _make_wellbeing(rng, people, spells) -> pd.DataFrame:
     counts = 1 + (rng.random(n) < 0.3)
     rows, days = spells.days(rng, np.flatnonzero(chosen), counts[chosen], "period")
     score = np.clip(np.round(rng.normal(44, 9, len(rows))), 14, 70).astype(np.int64)
-    return pd.DataFrame({"person": rows, "day": days, "site": people["site1"].to_numpy()[rows],
-                         "wemwbs_score": score})
+    return pd.DataFrame(
+        {
+            "person": rows,
+            "day": days,
+            "site": people["site1"].to_numpy()[rows],
+            "wemwbs_score": score,
+        }
+    )
 
 
 def _make_referrals(rng, people, spells) -> pd.DataFrame:
@@ -829,10 +1231,17 @@ def _make_referrals(rng, people, spells) -> pd.DataFrame:
     counts = 1 + (rng.random(n) < 0.1)
     rows, days = spells.days(rng, np.flatnonzero(chosen), counts[chosen], "period")
     m = len(rows)
-    return pd.DataFrame({
-        "person": rows, "day": days, "site": people["site1"].to_numpy()[rows],
-        "direction": np.where(rng.random(m) < 0.6, "OUT", "IN"),
-        "organisation": np.array(ORGANISATIONS, dtype=object)[rng.integers(0, len(ORGANISATIONS), m)]})
+    return pd.DataFrame(
+        {
+            "person": rows,
+            "day": days,
+            "site": people["site1"].to_numpy()[rows],
+            "direction": np.where(rng.random(m) < 0.6, "OUT", "IN"),
+            "organisation": np.array(ORGANISATIONS, dtype=object)[
+                rng.integers(0, len(ORGANISATIONS), m)
+            ],
+        }
+    )
 
 
 # ================================================================================== assembly
@@ -860,13 +1269,18 @@ def _make_clients(rng: np.random.Generator, people: pd.DataFrame, sites: _Sites)
     variant = np.array([p.replace(" ", "") for p in postcode], dtype=object)
     postcode = np.where(clean & (u < 0.25), variant, postcode)
     postcode = np.where(clean & (u >= 0.25) & (u < 0.4), "", postcode)
-    frame = pd.DataFrame({
-        "client_ref": refs, "site_code": sites.code[site],
-        "first_initial": people["first_initial"].to_numpy()[person],
-        "last_initial": people["last_initial"].to_numpy()[person],
-        "date_of_birth": people["date_of_birth"].to_numpy()[person],
-        "gender": people["gender"].to_numpy()[person], "postcode": postcode,
-        "ethnicity": people["ethnicity"].to_numpy()[person]})
+    frame = pd.DataFrame(
+        {
+            "client_ref": refs,
+            "site_code": sites.code[site],
+            "first_initial": people["first_initial"].to_numpy()[person],
+            "last_initial": people["last_initial"].to_numpy()[person],
+            "date_of_birth": people["date_of_birth"].to_numpy()[person],
+            "gender": people["gender"].to_numpy()[person],
+            "postcode": postcode,
+            "ethnicity": people["ethnicity"].to_numpy()[person],
+        }
+    )
     return frame.sort_values("client_ref", kind="stable").reset_index(drop=True)
 
 
@@ -891,20 +1305,21 @@ def _with_ids(frame: pd.DataFrame, id_col: str, prefix: str) -> pd.DataFrame:
     return frame
 
 
-def _add_bad_rows(rng: np.random.Generator, frames: dict[str, pd.DataFrame], sites: _Sites,
-                  p0: int) -> dict[str, pd.DataFrame]:
+def _add_bad_rows(
+    rng: np.random.Generator, frames: dict[str, pd.DataFrame], sites: _Sites, p0: int
+) -> dict[str, pd.DataFrame]:
     """Insert the deliberate bad rows; every one is an added row (good data are untouched)."""
     out: dict[str, pd.DataFrame] = {"sites.csv": frames["sites.csv"]}
     clients = frames["clients.csv"]
     n_clients = len(clients)
     refs = clients["client_ref"].to_numpy()
-    next_ref = iter(range(n_clients + 1, 10 ** 7))
-    unknown_ref = iter(range(900_001 + n_clients, 10 ** 8))
+    next_ref = iter(range(n_clients + 1, 10**7))
+    unknown_ref = iter(range(900_001 + n_clients, 10**8))
     n_codes = {p: int((sites.frame["site_code"].str[:2] == p).sum()) for p in ("AG", "PH")}
-    unknown_site = iter(range(max(n_codes.values()) + 101, 10 ** 6))
+    unknown_site = iter(range(max(n_codes.values()) + 101, 10**6))
 
     def count(frame: pd.DataFrame) -> int:
-        return max(1, int(round(BAD_ROW_RATE * len(frame))))
+        return max(1, round(BAD_ROW_RATE * len(frame)))
 
     def bad_site(prefix: str = "PH") -> str:
         return f"{prefix}{next(unknown_site):03d}"
@@ -915,18 +1330,43 @@ def _add_bad_rows(rng: np.random.Generator, frames: dict[str, pd.DataFrame], sit
     for i in range(k):
         j = int(rng.integers(n_clients))
         row = clients.iloc[j].to_dict()
-        bad.append((rng.uniform(0, n_clients), {**row, "client_ref": f"C{next(next_ref):06d}",
-                                                "date_of_birth": BAD_DATES[i % len(BAD_DATES)]
-                                                .replace("2017", "1984")}))
+        bad.append(
+            (
+                rng.uniform(0, n_clients),
+                {
+                    **row,
+                    "client_ref": f"C{next(next_ref):06d}",
+                    "date_of_birth": BAD_DATES[i % len(BAD_DATES)].replace("2017", "1984"),
+                },
+            )
+        )
         other = clients.iloc[int(rng.integers(n_clients))].to_dict()
-        bad.append((rng.uniform(j + 0.5, n_clients), {**other, "client_ref": refs[j],
-                                                      "date_of_birth": f"1979-06-{i % 28 + 1:02d}",
-                                                      "first_initial": "Z", "last_initial": "Q"}))
+        bad.append(
+            (
+                rng.uniform(j + 0.5, n_clients),
+                {
+                    **other,
+                    "client_ref": refs[j],
+                    "date_of_birth": f"1979-06-{i % 28 + 1:02d}",
+                    "first_initial": "Z",
+                    "last_initial": "Q",
+                },
+            )
+        )
         row = clients.iloc[int(rng.integers(n_clients))].to_dict()
-        bad.append((rng.uniform(0, n_clients), {**row, "client_ref": f"C{next(next_ref):06d}",
-                                                "site_code": bad_site(),
-                                                "date_of_birth": f"1990-01-{i % 28 + 1:02d}",
-                                                "first_initial": "Q", "last_initial": "Z"}))
+        bad.append(
+            (
+                rng.uniform(0, n_clients),
+                {
+                    **row,
+                    "client_ref": f"C{next(next_ref):06d}",
+                    "site_code": bad_site(),
+                    "date_of_birth": f"1990-01-{i % 28 + 1:02d}",
+                    "first_initial": "Q",
+                    "last_initial": "Z",
+                },
+            )
+        )
     out["clients.csv"] = _insert(clients, bad)
 
     specs = {
@@ -942,7 +1382,7 @@ def _add_bad_rows(rng: np.random.Generator, frames: dict[str, pd.DataFrame], sit
         if n == 0:
             out[name] = frame
             continue
-        next_id = iter(range(n + 1, 10 ** 8))
+        next_id = iter(range(n + 1, 10**8))
         bad = []
 
         def copy(j: int, **changes) -> dict:
@@ -954,7 +1394,9 @@ def _add_bad_rows(rng: np.random.Generator, frames: dict[str, pd.DataFrame], sit
 
         for i in range(count(frame)):
             pick = lambda: int(rng.integers(n))  # noqa: E731
-            bad.append((rng.uniform(0, n), copy(pick(), **{date_col: BAD_DATES[i % len(BAD_DATES)]})))
+            bad.append(
+                (rng.uniform(0, n), copy(pick(), **{date_col: BAD_DATES[i % len(BAD_DATES)]}))
+            )
             bad.append((rng.uniform(0, n), copy(pick(), client_ref=f"C{next(unknown_ref):06d}")))
             if name in ("assessments.csv", "nsp_transactions.csv", "interventions.csv"):
                 bad.append((rng.uniform(0, n), copy(pick(), site_code=bad_site())))

@@ -77,11 +77,49 @@ OUTSIDE_DISTRICTS = (20, 21, 22)
 POSTCODE_MARGIN_M = 5.0  # postcode points lie at least this far inside their LSOA
 
 COUNTRY_ENGLAND = "E92000001"
-NSPL_COLUMNS = (
-    "pcd,pcd2,pcds,dointr,doterm,usertype,oseast1m,osnrth1m,osgrdind,oa11,cty,ced,laua,ward,"
-    "hlthau,nhser,ctry,rgn,pcon,eer,teclec,ttwa,pct,itl,park,lsoa11,msoa11,wz11,ccg,bua11,"
-    "buasd11,ru11ind,oac11,lat,long,lep1,lep2,pfa,imd,calncv,stp"
-).split(",")
+NSPL_COLUMNS = [
+    "pcd",
+    "pcd2",
+    "pcds",
+    "dointr",
+    "doterm",
+    "usertype",
+    "oseast1m",
+    "osnrth1m",
+    "osgrdind",
+    "oa11",
+    "cty",
+    "ced",
+    "laua",
+    "ward",
+    "hlthau",
+    "nhser",
+    "ctry",
+    "rgn",
+    "pcon",
+    "eer",
+    "teclec",
+    "ttwa",
+    "pct",
+    "itl",
+    "park",
+    "lsoa11",
+    "msoa11",
+    "wz11",
+    "ccg",
+    "bua11",
+    "buasd11",
+    "ru11ind",
+    "oac11",
+    "lat",
+    "long",
+    "lep1",
+    "lep2",
+    "pfa",
+    "imd",
+    "calncv",
+    "stp",
+]
 LOOKUP_COLUMNS = ["OA11CD", "LSOA11CD", "LSOA11NM", "MSOA11CD", "MSOA11NM", "LAD17CD", "LAD17NM"]
 
 _TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
@@ -214,7 +252,9 @@ def _seed_points(rng: np.random.Generator, outline: Polygon, centre: np.ndarray)
     """Dart throwing with a spacing that grows outwards, scaled until ~TARGET_LSOAS points."""
     minx, miny, maxx, maxy = outline.bounds
     candidates = rng.uniform((minx, miny), (maxx, maxy), size=(30_000, 2))
-    candidates = candidates[shapely.contains_xy(outline.buffer(-150.0), candidates[:, 0], candidates[:, 1])]
+    candidates = candidates[
+        shapely.contains_xy(outline.buffer(-150.0), candidates[:, 0], candidates[:, 1])
+    ]
     spacing = _spacing(candidates, centre)
     scale, points = 1.0, np.empty((0, 2))
     for _ in range(40):
@@ -222,7 +262,9 @@ def _seed_points(rng: np.random.Generator, outline: Polygon, centre: np.ndarray)
         if abs(len(points) - TARGET_LSOAS) <= 3:
             return np.round(points)
         scale *= math.sqrt(len(points) / TARGET_LSOAS)
-    raise RuntimeError(f"demo geography: could not place ~{TARGET_LSOAS} LSOA seeds ({len(points)})")
+    raise RuntimeError(
+        f"demo geography: could not place ~{TARGET_LSOAS} LSOA seeds ({len(points)})"
+    )
 
 
 def _dart_throw(candidates: np.ndarray, spacing: np.ndarray) -> np.ndarray:
@@ -237,7 +279,9 @@ def _dart_throw(candidates: np.ndarray, spacing: np.ndarray) -> np.ndarray:
 
 def _voronoi_cells(points: np.ndarray, outline: Polygon) -> list[Polygon]:
     """Voronoi cells clipped to the outline, snapped to a 1 m grid; stray pieces are merged."""
-    regions = shapely.voronoi_polygons(MultiPoint(points), extend_to=outline.buffer(5000.0), ordered=True)
+    regions = shapely.voronoi_polygons(
+        MultiPoint(points), extend_to=outline.buffer(5000.0), ordered=True
+    )
     cells = [_snap(cell.intersection(outline)) for cell in regions.geoms]
     # A cell cut by a bay of the outline may fall in pieces: keep the piece holding its seed
     # and give every other piece to the neighbour it shares the longest border with.
@@ -324,7 +368,10 @@ def _assign_las(cells: list[Polygon], adjacency: list[set[int]], centre: np.ndar
     wanted = [b for _, _, b in RING_LAS]
 
     def misfit(order: tuple[int, ...]) -> float:
-        return sum(abs((group_bearing[g] - wanted[k] + 180.0) % 360.0 - 180.0) for k, g in enumerate(order))
+        return sum(
+            abs((group_bearing[g] - wanted[k] + 180.0) % 360.0 - 180.0)
+            for k, g in enumerate(order)
+        )
 
     best = min(permutations(range(len(groups))), key=misfit)
     for k, g in enumerate(best):
@@ -365,7 +412,9 @@ def _grow(
 def _farthest_first(nodes: list[int], pos: np.ndarray, m: int, first: int) -> list[int]:
     seeds = [first]
     while len(seeds) < m:
-        d = np.min(np.hypot(*(pos[nodes][:, None, :] - pos[seeds][None, :, :]).transpose(2, 0, 1)), axis=1)
+        d = np.min(
+            np.hypot(*(pos[nodes][:, None, :] - pos[seeds][None, :, :]).transpose(2, 0, 1)), axis=1
+        )
         seeds.append(nodes[int(np.argmax(d))])
     return seeds
 
@@ -398,7 +447,9 @@ def _partition(
         groups = _peel(nodes, adjacency, pos, targets)
         if fits(groups):
             return groups
-    raise RuntimeError(f"demo geography: cannot split {n} areas into {group_counts} contiguous groups")
+    raise RuntimeError(
+        f"demo geography: cannot split {n} areas into {group_counts} contiguous groups"
+    )
 
 
 def _peel(
@@ -441,6 +492,7 @@ def _peel(
 
 def _north_to_south(groups: list[list[int]], pos: np.ndarray) -> list[list[int]]:
     """Order groups as ONS numbers areas: roughly from north to south, then west to east."""
+
     def key(g: list[int]) -> tuple[float, float]:
         x, y = pos[g].mean(axis=0)
         return (-round(y / 1000.0), x)
@@ -471,7 +523,9 @@ def _name_lsoas(
             msoa_name = f"{la_names[la]} {number:03d}"
             members = sorted(group, key=lambda i: (-pos[i][1], pos[i][0]))
             for letter, i in zip("ABCDEFGH", members):
-                lsoa = _Lsoa(cell=i, geom=cells[i], la=la, msoa_code=msoa_code, msoa_name=msoa_name)
+                lsoa = _Lsoa(
+                    cell=i, geom=cells[i], la=la, msoa_code=msoa_code, msoa_name=msoa_name
+                )
                 lsoa.code = f"E01{900000 + len(lsoas) + 1:06d}"
                 lsoa.name = f"{msoa_name}{letter}"
                 lsoas.append(lsoa)
@@ -497,6 +551,7 @@ def _add_population(lsoas: list[_Lsoa], centre: np.ndarray, rng: np.random.Gener
 
 def _to_wgs84(geom: BaseGeometry) -> BaseGeometry:
     """EPSG:27700 -> EPSG:4326, rounded to 6 decimals (~0.1 m), exterior rings anticlockwise."""
+
     def project(xy: np.ndarray) -> np.ndarray:
         lon, lat = _TO_WGS84.transform(xy[:, 0], xy[:, 1])
         return np.round(np.column_stack([lon, lat]), 6)
@@ -554,7 +609,9 @@ def _postcodes(
     for d in range(len(districts)):
         if len(straddling) == STRADDLING_DISTRICTS:
             break
-        taken_las = {msoa_la[k] for k in straddling.values()} | {district_la[x] for x in straddling}
+        taken_las = {msoa_la[k] for k in straddling.values()} | {
+            district_la[x] for x in straddling
+        }
         for k in sorted({k for m in districts[d] for k in msoa_adj[m]}):
             donor = district_of[k]
             rest = [x for x in districts[donor] if x != k]
@@ -679,7 +736,9 @@ def _sector_postcodes(
     for (_, x, y, lsoa, term), inward in zip(units, codes):
         dointr, doterm = _dates(1, rng, term)[0]
         out.append(
-            _Postcode(outward, inward, x, y, lsoa.code, lsoa.msoa_code, la_codes[lsoa.la], dointr, doterm)
+            _Postcode(
+                outward, inward, x, y, lsoa.code, lsoa.msoa_code, la_codes[lsoa.la], dointr, doterm
+            )
         )
     return out
 
@@ -692,7 +751,10 @@ def _outside_postcodes(
     lo, hi = OUTSIDE_BEARINGS
     reach = 3.0 * max(HALF_WIDTH_M, HALF_HEIGHT_M)
     fan = [centre.tolist()] + [
-        [centre[0] + reach * math.sin(math.radians(b)), centre[1] + reach * math.cos(math.radians(b))]
+        [
+            centre[0] + reach * math.sin(math.radians(b)),
+            centre[1] + reach * math.cos(math.radians(b)),
+        ]
         for b in np.linspace(lo, hi, 16)
     ]
     area = band.intersection(Polygon(fan))
@@ -713,7 +775,9 @@ def _outside_postcodes(
         for (x, y), inward in zip(chunk, codes):
             dointr, _ = _dates(1, rng, False)[0]
             outward = f"{POSTCODE_AREA}{district}"
-            out.append(_Postcode(outward, inward, int(x), int(y), lsoa, msoa, OUTSIDE_LA[0], dointr))
+            out.append(
+                _Postcode(outward, inward, int(x), int(y), lsoa, msoa, OUTSIDE_LA[0], dointr)
+            )
     return out
 
 
@@ -737,13 +801,19 @@ def _feature_collection(features: list[tuple[dict[str, str], Polygon]]) -> str:
 
 def _lsoa_geojson(demo: _Demo) -> str:
     return _feature_collection(
-        [({"LSOA11CD": l.code, "LSOA11NM": l.name}, g) for l, g in zip(demo.lsoas, demo.lsoa_wgs84)]
+        [
+            ({"LSOA11CD": l.code, "LSOA11NM": l.name}, g)
+            for l, g in zip(demo.lsoas, demo.lsoa_wgs84)
+        ]
     )
 
 
 def _la_geojson(demo: _Demo) -> str:
     return _feature_collection(
-        [({"LAD11CD": c, "LAD11NM": n}, g) for c, n, g in zip(demo.la_codes, demo.la_names, demo.la_wgs84)]
+        [
+            ({"LAD11CD": c, "LAD11NM": n}, g)
+            for c, n, g in zip(demo.la_codes, demo.la_names, demo.la_wgs84)
+        ]
     )
 
 
@@ -849,29 +919,29 @@ population here: a drop built from these files treats it as outside the area.
 
 ## Files
 
-- `lsoa.geojson` — {counts['lsoas']} LSOAs, one Polygon each, WGS84 (EPSG:4326), coordinates to 6
+- `lsoa.geojson` — {counts["lsoas"]} LSOAs, one Polygon each, WGS84 (EPSG:4326), coordinates to 6
   decimals; properties `LSOA11CD`, `LSOA11NM` as in the ONS files. Names are `<LA name> 001A`:
   the LA name, a space, the 3-digit MSOA number and a letter. The LSOAs are Voronoi cells,
   small in the town of {demo.la_names[0]} at the centre and large at the rural edge; they tile
   the region with no gaps or overlaps.
-- `la.geojson` — the {counts['las']} LAs dissolved from the LSOAs; properties `LAD11CD`, `LAD11NM`.
+- `la.geojson` — the {counts["las"]} LAs dissolved from the LSOAs; properties `LAD11CD`, `LAD11NM`.
 - `postcodes.csv` — a postcode directory in the ONS NSPL column layout (41 columns, header
   as in the NSPL). Filled: `pcd` (7 characters: outward code left-justified in 4, then the
   inward code), `pcd2` (8 characters), `pcds` (standard form), `dointr` (YYYYMM), `doterm`
   (YYYYMM if terminated, else blank), `usertype` 0, `oseast1m`/`osnrth1m` (British National
   Grid metres), `osgrdind` 1, `laua`, `ctry` (`{COUNTRY_ENGLAND}`), `lsoa11`, `msoa11`, `lat`,
   `long` (WGS84, 6 decimals). The other columns are empty. Rows are sorted by `pcds`.
-  - {counts['postcodes_live']} live and {counts['postcodes_terminated']} terminated postcodes lie
+  - {counts["postcodes_live"]} live and {counts["postcodes_terminated"]} terminated postcodes lie
     inside the LSOAs, each point inside the LSOA given in `lsoa11`;
-  - {counts['postcodes_outside']} postcodes are in {OUTSIDE_LA[1]} (`{OUTSIDE_LA[0]}`), outside the region;
+  - {counts["postcodes_outside"]} postcodes are in {OUTSIDE_LA[1]} (`{OUTSIDE_LA[0]}`), outside the region;
   - districts `ZX1`–`ZX12` each lie in one LA, except {straddle}, which straddle two LAs,
     so a partial postcode such as `{next(iter(demo.straddling))}` gives no single LA;
     sectors (such as `ZX5 3`) mostly lie in one LA.
 - `population.csv` — `area_code,population`: one row per LSOA (sorted by code), then one per LA
-  (the sum of its LSOAs). Total {counts['population']:,}.
+  (the sum of its LSOAs). Total {counts["population"]:,}.
 - `lookup.csv` — an ONS-style OA11 to LSOA11 to MSOA11 to LAD17 lookup with the columns
-  `{','.join(LOOKUP_COLUMNS)}`: {counts['oas']} output areas (codes
-  only: no boundaries), 4–6 per LSOA, in {counts['msoas']} MSOAs of 4–6 neighbouring LSOAs
+  `{",".join(LOOKUP_COLUMNS)}`: {counts["oas"]} output areas (codes
+  only: no boundaries), 4–6 per LSOA, in {counts["msoas"]} MSOAs of 4–6 neighbouring LSOAs
   (names `<LA name> 001`).
 - `README.md` — this file.
 """

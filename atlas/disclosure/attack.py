@@ -60,8 +60,12 @@ class Intervals:
     infeasible: list[int]  # cells of components where the published numbers contradict
 
 
-def intervals(problem: Problem, near: np.ndarray | None = None,
-              cells: np.ndarray | None = None, threshold: int | None = None) -> Intervals:
+def intervals(
+    problem: Problem,
+    near: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
+    threshold: int | None = None,
+) -> Intervals:
     """Smallest and largest value of target cells: all of them, or (``near``, bool per cell)
     those of the components holding a ``near`` cell, or (``cells``) just those cells.
 
@@ -93,8 +97,7 @@ def intervals(problem: Problem, near: np.ndarray | None = None,
         out.components += 1
         rows = np.unique(by_column[:, members].tocoo().row)
         a = sub[rows][:, members].tocsr()
-        result = _solve_component(a, rhs[rows], problem.lo[comp], problem.hi[comp], t,
-                                  threshold)
+        result = _solve_component(a, rhs[rows], problem.lo[comp], problem.hi[comp], t, threshold)
         if result is None:
             out.infeasible.extend(comp.tolist())
             continue
@@ -113,7 +116,7 @@ def exposed(low: np.ndarray, high: np.ndarray, threshold: int) -> np.ndarray:
 
 def _components(sub: sparse.csr_matrix) -> np.ndarray:
     """Component label of each unknown cell, linking cells through shared groups."""
-    m, k = sub.shape
+    m, _k = sub.shape
     pattern = sub.copy()
     pattern.data = np.ones_like(pattern.data)
     graph = sparse.bmat([[None, pattern], [pattern.T, None]], format="csr")
@@ -121,8 +124,9 @@ def _components(sub: sparse.csr_matrix) -> np.ndarray:
     return labels[m:]
 
 
-def _propagate(a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               rounds: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def _propagate(
+    a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, rounds: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
     """Bounds implied by each row alone, repeated: valid outer bounds of the LP's."""
     coo = a.tocoo()
     r, c, v = coo.row, coo.col, coo.data
@@ -162,8 +166,14 @@ def _sum_without(rows: np.ndarray, terms: np.ndarray, m: int) -> np.ndarray:
     return np.where(neg_rest > 0, np.where(pos_rest > 0, np.nan, -np.inf), out)
 
 
-def _solve_component(a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                     targets: np.ndarray, threshold: int | None = None):
+def _solve_component(
+    a: sparse.csr_matrix,
+    b: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    targets: np.ndarray,
+    threshold: int | None = None,
+):
     """Exact [min, max] of every target cell of one component; None if infeasible. With
     ``threshold``, a cell the tables found show safe keeps their range instead.
 
@@ -221,8 +231,10 @@ class _Bounds:
     def inner(self) -> tuple[np.ndarray, np.ndarray]:
         """The exact bounds where proved, else the range of the tables found: an interval the
         exact one contains."""
-        return (np.where(np.isnan(self.low), self.seen_lo, self.low),
-                np.where(np.isnan(self.high), self.seen_hi, self.high))
+        return (
+            np.where(np.isnan(self.low), self.seen_lo, self.low),
+            np.where(np.isnan(self.high), self.seen_hi, self.high),
+        )
 
     def open(self, threshold: int, i: int | None = None) -> np.ndarray | bool:
         """Target cells (or cell ``i``) that what is known so far does not show safe."""
@@ -232,7 +244,7 @@ class _Bounds:
         return self.targets & exposed(low, high, threshold)
 
 
-def _sweep(lp: "_Solver", found: _Bounds, threshold: int) -> None:
+def _sweep(lp: _Solver, found: _Bounds, threshold: int) -> None:
     """Solve for all the cells not yet shown safe at once, lows then highs, each time with new
     random weights (fixed seed: the same tables every build) so that successive tables differ,
     while a sweep shows at least a fifth of them safe; then raise those still lacking a high
@@ -282,12 +294,19 @@ class _Solver:
         from scratch; None if it is not solved."""
         (m, k), n = self.a.shape, len(cells)
         rows = np.r_[np.arange(n), np.arange(n)]
-        link = sparse.csr_matrix((np.r_[-np.ones(n), np.ones(n)],
-                                  (rows, np.r_[cells, k + np.arange(n)])), shape=(n, k + n))
+        link = sparse.csr_matrix(
+            (np.r_[-np.ones(n), np.ones(n)], (rows, np.r_[cells, k + np.arange(n)])),
+            shape=(n, k + n),
+        )
         a = sparse.vstack([sparse.hstack([self.a, sparse.csr_matrix((m, n))]), link])
-        highs = _highs(a, np.r_[self.lo, np.zeros(n)], np.r_[self.hi, cap],
-                       np.r_[self.b, np.full(n, -np.inf)], np.r_[self.b, np.zeros(n)],
-                       cost=np.r_[np.zeros(k), -np.ones(n)])
+        highs = _highs(
+            a,
+            np.r_[self.lo, np.zeros(n)],
+            np.r_[self.hi, cap],
+            np.r_[self.b, np.full(n, -np.inf)],
+            np.r_[self.b, np.zeros(n)],
+            cost=np.r_[np.zeros(k), -np.ones(n)],
+        )
         highs.setOptionValue("presolve", "off")
         self.solves += 1
         highs.run()
@@ -314,8 +333,10 @@ class _Solver:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return np.asarray(self.highs.getSolution().col_value)
-        if status in (highspy.HighsModelStatus.kUnbounded,
-                      highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        if status in (
+            highspy.HighsModelStatus.kUnbounded,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
             if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
                 self._check_feasible()
             return None
@@ -327,8 +348,14 @@ class _Solver:
         self.solve(saved)
 
 
-def _highs(a: sparse.spmatrix, col_lo: np.ndarray, col_hi: np.ndarray, row_lo: np.ndarray,
-           row_hi: np.ndarray, cost: np.ndarray | None = None) -> highspy.Highs:
+def _highs(
+    a: sparse.spmatrix,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    cost: np.ndarray | None = None,
+) -> highspy.Highs:
     """HiGHS holding min cost @ x with row_lo <= a @ x <= row_hi, col_lo <= x <= col_hi."""
     csc = sparse.csc_matrix(a)
 

@@ -33,12 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from . import attack
 from ..counting.aggregate import COLUMNS, Counts
+from ..counting.individuals import attributors
 from ..errors import DisclosureError
 from ..extract.reader import Extract
+from . import attack
 from .identifier_scan import Needles, scan_files
-from ..counting.individuals import attributors
 from .suppress import Attacked, CellTable, _register, knowledge
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ class Identifiers:
 
     def needles(self) -> Needles:
         """The identifiers in the forms the scan compares."""
-        return Needles.of(self.postcodes, self.dates_of_birth, self.client_refs,
-                          self.attributors)
+        return Needles.of(self.postcodes, self.dates_of_birth, self.client_refs, self.attributors)
 
     @classmethod
     def from_extract(cls, extract: Extract) -> Identifiers:
@@ -70,11 +69,16 @@ class Identifiers:
         born = clients["date_of_birth"]
         dob = pd.Series(born.dropna().unique()).dt.strftime("%Y-%m-%d")
         text, _ = attributors(clients)
-        codes = pa.concat_arrays([_present(clients, "postcode"),
-                                  _present(extract["assessments.csv"], "postcode")])
+        codes = pa.concat_arrays(
+            [_present(clients, "postcode"), _present(extract["assessments.csv"], "postcode")]
+        )
         refs = _text(clients["client_ref"].astype(str))
-        return cls(refs.filter(pa.array(~_short_refs(refs))), _text(text[born.notna()]),
-                   _text(dob), _postcode_keys(pc.unique(codes)))
+        return cls(
+            refs.filter(pa.array(~_short_refs(refs))),
+            _text(text[born.notna()]),
+            _text(dob),
+            _postcode_keys(pc.unique(codes)),
+        )
 
 
 def _text(values: pd.Series) -> pa.Array:
@@ -143,24 +147,36 @@ class AuditReport:
             return
         lines = self.exposures[:20] + self.leaks[:20]
         more = len(self.exposures) + len(self.leaks) - len(lines)
-        raise DisclosureError("the drop fails its disclosure audit and must not be published:\n"
-                              + "\n".join(f"  {line}" for line in lines)
-                              + (f"\n  … and {more} more" if more > 0 else ""))
+        raise DisclosureError(
+            "the drop fails its disclosure audit and must not be published:\n"
+            + "\n".join(f"  {line}" for line in lines)
+            + (f"\n  … and {more} more" if more > 0 else "")
+        )
 
     def summary(self) -> str:
-        attacked = ("attacked by disclosure control (the files publish its cells"
-                    if self.reused else f"attacked in {self.components:,} components "
-                    f"({self.solves:,} linear programs")
-        return (f"{self.cells:,} cells, {self.suppressed:,} suppressed, {attacked}, "
-                f"{self.seconds:.1f} s): {len(self.exposures)} exposed; "
-                + (f"{self.scanned} files scanned for client identifiers: "
-                   f"{len(self.leaks)} found" if self.scanned else
-                   "no extract given, client identifiers not scanned"))
+        attacked = (
+            "attacked by disclosure control (the files publish its cells"
+            if self.reused
+            else f"attacked in {self.components:,} components ({self.solves:,} linear programs"
+        )
+        return (
+            f"{self.cells:,} cells, {self.suppressed:,} suppressed, {attacked}, "
+            f"{self.seconds:.1f} s): {len(self.exposures)} exposed; "
+            + (
+                f"{self.scanned} files scanned for client identifiers: {len(self.leaks)} found"
+                if self.scanned
+                else "no extract given, client identifiers not scanned"
+            )
+        )
 
 
-def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
-                identifiers: Identifiers | None = None,
-                attacked: Attacked | None = None) -> AuditReport:
+def audit_files(
+    files: dict[str, bytes],
+    threshold: int,
+    rounding: int = 0,
+    identifiers: Identifiers | None = None,
+    attacked: Attacked | None = None,
+) -> AuditReport:
     """Attack the published tables among ``files`` (path in the drop -> bytes) and scan every
     file for the identifiers. ``attacked``: what the build's disclosure control found safe,
     reused when it covers the files' cells and groups."""
@@ -169,11 +185,13 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
     scanning = None
     if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
-        scanning = pool.submit(scan_files, {path: files[path] for path in sorted(files)},
-                               identifiers.needles())
+        scanning = pool.submit(
+            scan_files, {path: files[path] for path in sorted(files)}, identifiers.needles()
+        )
         pool.shutdown(wait=False)
-    frames = {attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items()
-              if path in files}
+    frames = {
+        attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items() if path in files
+    }
     missing = [p for p in COLUMNS if p not in files]
     if missing:
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
@@ -183,24 +201,33 @@ def audit_files(files: dict[str, bytes], threshold: int, rounding: int = 0,
         except KeyError as exc:  # a table names an area its parent table does not have
             report.exposures.append(
                 f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
-                "from the table it adds up to, so the drop cannot be audited")
+                "from the table it adds up to, so the drop cannot be audited"
+            )
     if scanning is not None:
         found = scanning.result()
-        report.leaks.extend(f"{path} line {line}: {kind}" for path, hits in found.items()
-                            for line, kind in hits)
+        report.leaks.extend(
+            f"{path} line {line}: {kind}" for path, hits in found.items() for line, kind in hits
+        )
         report.scanned = len(files)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def audit_drop(folder: Path, extract: Extract | None = None, threshold: int | None = None,
-               rounding: int | None = None) -> AuditReport:
+def audit_drop(
+    folder: Path,
+    extract: Extract | None = None,
+    threshold: int | None = None,
+    rounding: int | None = None,
+) -> AuditReport:
     """Audit a written drop; threshold and rounding default to those in its ledger.json."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DisclosureError(f"{folder}: not a drop folder")
-    files = {p.relative_to(folder).as_posix(): p.read_bytes()
-             for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
     settings = {}
     if "ledger.json" in files:
         settings = json.loads(files["ledger.json"]).get("suppression", {})
@@ -208,16 +235,21 @@ def audit_drop(folder: Path, extract: Extract | None = None, threshold: int | No
     if threshold is None:
         raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
     rounding = settings.get("rounding", 0) if rounding is None else rounding
-    return audit_files(files, int(threshold), int(rounding),
-                       Identifiers.from_extract(extract) if extract is not None else None)
+    return audit_files(
+        files,
+        int(threshold),
+        int(rounding),
+        Identifiers.from_extract(extract) if extract is not None else None,
+    )
 
 
 def _read_table(data: bytes) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
 
 
-def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
-                   attacked: Attacked | None = None) -> None:
+def _attack_tables(
+    frames: dict[str, pd.DataFrame], report: AuditReport, attacked: Attacked | None = None
+) -> None:
     """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
     cells = CellTable()
@@ -242,18 +274,22 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
             report.exposures.append(f"{path} line {line}: individuals is not a count")
         small = ~blank & (vals > 0) & (vals < report.threshold)
         for line in lines[small]:
-            report.exposures.append(f"{path} line {line}: a count below {report.threshold} "
-                                    "is published")
+            report.exposures.append(
+                f"{path} line {line}: a count below {report.threshold} is published"
+            )
         for col in DERIVED:
             if col in frame:
                 for line in lines[blank & (frame[col].str.strip() != "").to_numpy()]:
-                    report.exposures.append(f"{path} line {line}: {col} is published for a "
-                                            "suppressed count")
+                    report.exposures.append(
+                        f"{path} line {line}: {col} is published for a suppressed count"
+                    )
         # a cell published in two tables must be published the same in both
         both = seen[pos] & ((hidden[pos] != blank) | (~blank & (value[pos] != vals)))
         for line in lines[both]:
-            report.exposures.append(f"{path} line {line}: {names[pos[lines == line][0]]} "
-                                    "differs from the same cell in another table")
+            report.exposures.append(
+                f"{path} line {line}: {names[pos[lines == line][0]]} "
+                "differs from the same cell in another table"
+            )
         hidden[pos] |= blank
         value[pos] = np.where(blank, value[pos], vals)
         seen[pos] = True
@@ -264,8 +300,9 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
     closed = np.asarray(abs(groups)[:, ~exact].sum(axis=1)).ravel() == 0
     residual = groups[closed] @ lo
     if np.any(np.abs(residual) > attack.EPS):
-        report.exposures.append(f"{int((np.abs(residual) > attack.EPS).sum())} fully published "
-                                "group(s) do not add up")
+        report.exposures.append(
+            f"{int((np.abs(residual) > attack.EPS).sum())} fully published group(s) do not add up"
+        )
     report.cells, report.suppressed = len(where), int(hidden.sum())
     if attacked is not None and _covered(attacked, names, published, hidden, groups, report):
         report.reused = True
@@ -274,15 +311,24 @@ def _attack_tables(frames: dict[str, pd.DataFrame], report: AuditReport,
     found = attack.intervals(attack.Problem(lo, hi, groups, hidden), threshold=report.threshold)
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
-        report.exposures.append("the published numbers contradict each other around "
-                                + ", ".join(names[i] for i in found.infeasible[:5]))
+        report.exposures.append(
+            "the published numbers contradict each other around "
+            + ", ".join(names[i] for i in found.infeasible[:5])
+        )
     for i in np.flatnonzero(hidden & attack.exposed(found.low, found.high, report.threshold)):
-        report.exposures.append(f"cell {names[i]} can be narrowed to "
-                                f"{_span(found.low[i], found.high[i])}")
+        report.exposures.append(
+            f"cell {names[i]} can be narrowed to {_span(found.low[i], found.high[i])}"
+        )
 
 
-def _covered(attacked: Attacked, names: list[str], published: np.ndarray, hidden: np.ndarray,
-             groups: sparse.csr_matrix, report: AuditReport) -> bool:
+def _covered(
+    attacked: Attacked,
+    names: list[str],
+    published: np.ndarray,
+    hidden: np.ndarray,
+    groups: sparse.csr_matrix,
+    report: AuditReport,
+) -> bool:
     """Whether ``attacked`` covers the files' problem: the same threshold and rounding, every
     cell among its cells, hidden alike and published with the same value, every group
     (row of ``groups``) equal to one of its groups."""
@@ -295,8 +341,9 @@ def _covered(attacked: Attacked, names: list[str], published: np.ndarray, hidden
     if not np.array_equal(published[shown], attacked.published[pos][shown]):
         return False
     theirs = attacked.groups.tocsr()
-    mine = sparse.csr_matrix((groups.data, pos[groups.indices], groups.indptr),
-                             shape=(groups.shape[0], theirs.shape[1]))
+    mine = sparse.csr_matrix(
+        (groups.data, pos[groups.indices], groups.indptr), shape=(groups.shape[0], theirs.shape[1])
+    )
     # rows a and b are equal when |a|^2 + |b|^2 == 2 a.b (|a - b|^2 == 0)
     sq_mine = np.asarray(mine.multiply(mine).sum(axis=1)).ravel()
     sq_theirs = np.asarray(theirs.multiply(theirs).sum(axis=1)).ravel()
@@ -314,5 +361,7 @@ def _span(low: float, high: float) -> str:
 
 def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
     """Every client identifier found in one file, by kind and line (never the value)."""
-    return [f"{path} line {line}: {kind}"
-            for line, kind in scan_files({path: data}, ids.needles())[path]]
+    return [
+        f"{path} line {line}: {kind}"
+        for line, kind in scan_files({path: data}, ids.needles())[path]
+    ]

@@ -36,8 +36,10 @@ import pyarrow.compute as pc
 
 from ..geography.directory import char_matrix
 
-DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
-                     r"(?![0-9])")
+DATE_RE = re.compile(
+    r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
+    r"(?![0-9])"
+)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 POSTCODE_SHAPE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # what a match reads as
 
@@ -52,11 +54,15 @@ def _table(members: bytes) -> bytes:
     return bytes(1 if b in members else 0 for b in range(256))
 
 
-_ALNUM_TABLE, _DIGIT_TABLE, _SEP_TABLE = (_table(_LETTERS + _DIGITS), _table(_DIGITS),
-                                          _table(_SEPARATORS))
+_ALNUM_TABLE, _DIGIT_TABLE, _SEP_TABLE = (
+    _table(_LETTERS + _DIGITS),
+    _table(_DIGITS),
+    _table(_SEPARATORS),
+)
 # Python's \s beyond ASCII (str.isspace), as UTF-8: also token separators
-UNICODE_SPACES = "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
-    "\u2028\u2029\u202f\u205f\u3000"
+UNICODE_SPACES = (
+    "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
 _SPACE_SEQS = [c.encode() for c in UNICODE_SPACES]
 
 # base-37 value of a letter or digit, letters in either case (as directory.postcode_keys)
@@ -83,11 +89,12 @@ class Words:
         data = values.buffers()[2]
         if len(values) and data is not None:
             offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
-            offsets = offsets[values.offset:values.offset + len(values) + 1]
+            offsets = offsets[values.offset : values.offset + len(values) + 1]
             starts, ends = offsets[:-1], offsets[1:]
             keep = ends > starts  # an empty value is never a token
-            signed[_signatures(np.frombuffer(data, dtype=np.uint8), starts[keep],
-                               ends[keep])] = True
+            signed[_signatures(np.frombuffer(data, dtype=np.uint8), starts[keep], ends[keep])] = (
+                True
+            )
         return cls(values, signed)
 
 
@@ -102,16 +109,24 @@ class Needles:
     attributors: Words
 
     @classmethod
-    def of(cls, postcodes: Collection[str] | pa.Array, dates: Collection[str] | pa.Array,
-           client_refs: Collection[str] | pa.Array,
-           attributors: Collection[str] | pa.Array) -> Needles:
+    def of(
+        cls,
+        postcodes: Collection[str] | pa.Array,
+        dates: Collection[str] | pa.Array,
+        client_refs: Collection[str] | pa.Array,
+        attributors: Collection[str] | pa.Array,
+    ) -> Needles:
         codes = _strings(postcodes)
         codes = codes.filter(pc.match_substring_regex(codes, f"^{POSTCODE_SHAPE.pattern}$"))
         text = _strings(dates)
         iso = text.filter(pc.match_substring_regex(text, f"^{ISO_DATE.pattern}$"))
-        return cls(_distinct(_VALUE[char_matrix(codes, 7)] @ _POWERS),
-                   _distinct(pc.cast(pc.replace_substring(iso, "-", ""), pa.int64()).to_numpy()),
-                   text, Words.of(_strings(client_refs)), Words.of(_strings(attributors)))
+        return cls(
+            _distinct(_VALUE[char_matrix(codes, 7)] @ _POWERS),
+            _distinct(pc.cast(pc.replace_substring(iso, "-", ""), pa.int64()).to_numpy()),
+            text,
+            Words.of(_strings(client_refs)),
+            Words.of(_strings(attributors)),
+        )
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -132,8 +147,11 @@ def _strings(values: Collection[str] | pa.Array) -> pa.Array:
 def _signatures(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """(length up to 255, first byte, last byte) of each non-empty slice, as one number under
     2**24 (longer slices share the length 255: a coarser test, still never a wrong one)."""
-    return (np.minimum(ends - starts, 255).astype(np.int64) << 16) \
-        | (arr[starts].astype(np.int64) << 8) | arr[ends - 1]
+    return (
+        (np.minimum(ends - starts, 255).astype(np.int64) << 16)
+        | (arr[starts].astype(np.int64) << 8)
+        | arr[ends - 1]
+    )
 
 
 def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[tuple[int, str]]]:
@@ -150,21 +168,30 @@ def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[t
         texts[path] = data
         arr = np.frombuffer(data, dtype=np.uint8)
         digit = _mask(data, _DIGIT_TABLE)
-        hits = [(int(p), "a client's full postcode")
-                for p in _postcodes(arr, _mask(data, _ALNUM_TABLE), digit, needles)]
+        hits = [
+            (int(p), "a client's full postcode")
+            for p in _postcodes(arr, _mask(data, _ALNUM_TABLE), digit, needles)
+        ]
         if _unicode_digits(arr, text):
             wanted = set(needles.date_texts.to_pylist())
-            hits += [(len(text[:m.start()].encode()), "a client's date of birth")
-                     for m in DATE_RE.finditer(text) if _iso(m) in wanted]
+            hits += [
+                (len(text[: m.start()].encode()), "a client's date of birth")
+                for m in DATE_RE.finditer(text)
+                if _iso(m) in wanted
+            ]
         else:
             hits += [(int(p), "a client's date of birth") for p in _dates(arr, digit, needles)]
         starts, ends = _tokens(data, arr)
         signature = _signatures(arr, starts, ends)
-        for kind, words in (("a client_ref", needles.client_refs),
-                            ("a client attributor", needles.attributors)):
+        for kind, words in (
+            ("a client_ref", needles.client_refs),
+            ("a client attributor", needles.attributors),
+        ):
             maybe = np.flatnonzero(words.signed[signature])
-            hits += [(data.find(token.encode()), kind)
-                     for token in _among(arr, starts[maybe], ends[maybe], words.values)]
+            hits += [
+                (data.find(token.encode()), kind)
+                for token in _among(arr, starts[maybe], ends[maybe], words.values)
+            ]
         found[path] = hits
     return {path: _lines(texts[path], hits) for path, hits in found.items()}
 
@@ -175,8 +202,11 @@ def _among(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, values: pa.Arr
         return []
     offsets = np.r_[0, np.cumsum(ends - starts)].astype(np.int64)
     keep = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(offsets[-1])
-    slices = pc.unique(pa.LargeStringArray.from_buffers(
-        len(starts), pa.py_buffer(offsets), pa.py_buffer(arr[keep].tobytes())))
+    slices = pc.unique(
+        pa.LargeStringArray.from_buffers(
+            len(starts), pa.py_buffer(offsets), pa.py_buffer(arr[keep].tobytes())
+        )
+    )
     # the slices are few: look them up in a table of theirs, not the values in a table of all
     present = values.filter(pc.is_in(values, value_set=slices))
     return slices.filter(pc.is_in(slices, value_set=present)).to_pylist()
@@ -222,8 +252,9 @@ def _values(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
     return digits @ _POWERS
 
 
-def _postcodes(arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray,
-               needles: Needles) -> np.ndarray:
+def _postcodes(
+    arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray, needles: Needles
+) -> np.ndarray:
     """Offsets of the postcode matches that are client postcodes. Every match ends with a
     digit and two letters before a byte that is neither (its inward code): the few places
     where that happens are found over the whole text, the rest is read around them."""
@@ -245,7 +276,7 @@ def _postcodes(arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray,
     first = gap - outward
     ok = (outward >= 2) & (outward <= 4) & _at(letter, first)
     first, gap, ends = first[ok], gap[ok], ends[ok]
-    keys = _values(arr, first, gap) * 37 ** 3 + _values(arr, gap + 1, ends)
+    keys = _values(arr, first, gap) * 37**3 + _values(arr, gap + 1, ends)
     return np.concatenate([hit, first[_member(keys, needles.postcodes)]])
 
 
@@ -272,8 +303,11 @@ def _unicode_digits(arr: np.ndarray, text: str) -> bool:
 
 
 def _iso(m: re.Match[str]) -> str:
-    y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
-        (m.group(6), m.group(5), m.group(4))
+    y, mo, d = (
+        (m.group(1), m.group(2), m.group(3))
+        if m.group(1)
+        else (m.group(6), m.group(5), m.group(4))
+    )
     return f"{y}-{mo}-{d}"
 
 

@@ -25,20 +25,21 @@ only where the attack (which knows rounded cells lie within +-b//2) still finds 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from . import attack
 from ..counting.aggregate import Counts
-from ..counting.tally import TOTAL
-from ..errors import DisclosureError
 from ..counting.individuals import ALL, COHORTS
 from ..counting.rates import format_fixed, rate_per_1000
+from ..counting.tally import TOTAL
+from ..errors import DisclosureError
+from . import attack
 
 if TYPE_CHECKING:
     from ..counting.report_counts import CellSet
@@ -95,8 +96,9 @@ class CellTable:
         hidden, primary = self._suppress(threshold, ids, *self._members(_positions(ids)))
         return set(np.asarray(ids, dtype=object)[hidden].tolist()), primary
 
-    def _suppress(self, threshold: int, ids: list[str], cells: np.ndarray,
-                  starts: np.ndarray) -> tuple[np.ndarray, int]:
+    def _suppress(
+        self, threshold: int, ids: list[str], cells: np.ndarray, starts: np.ndarray
+    ) -> tuple[np.ndarray, int]:
         """:meth:`suppress` on positions (``_members``): a worklist of groups; a group with
         exactly one suppressed cell gets its complement (:meth:`_complement`), and the groups
         of that cell are looked at again. Returns whether each cell is hidden."""
@@ -106,24 +108,27 @@ class CellTable:
         group = np.repeat(np.arange(len(self.groups)), np.diff(starts))
         # each cell's groups, in group order (a group as often as the cell is in it)
         by_cell = np.argsort(cells, kind="stable")
-        groups_of, cell_starts = group[by_cell].tolist(), np.searchsorted(
-            cells[by_cell], np.arange(len(ids) + 1)).tolist()
+        groups_of, cell_starts = (
+            group[by_cell].tolist(),
+            np.searchsorted(cells[by_cell], np.arange(len(ids) + 1)).tolist(),
+        )
         queue = deque(np.unique(group[np.frombuffer(hidden, dtype=bool)[cells]]).tolist())
         members, starts = cells.tolist(), starts.tolist()
         while queue:
             g = queue.popleft()
-            m = members[starts[g]:starts[g + 1]]  # the total first, then the parts
+            m = members[starts[g] : starts[g + 1]]  # the total first, then the parts
             if sum(map(hidden.__getitem__, m)) != 1:
                 continue
             pick = self._complement(m, hidden, value, ids)
             if pick is None:
                 continue
             hidden[pick] = 1
-            queue.extend(groups_of[cell_starts[pick]:cell_starts[pick + 1]])
+            queue.extend(groups_of[cell_starts[pick] : cell_starts[pick + 1]])
         return np.frombuffer(hidden, dtype=bool).copy(), primary
 
-    def protect(self, threshold: int, rounding: int = 0,
-                max_tries: int = 8) -> tuple[set[str], int, dict[str, int]]:
+    def protect(
+        self, threshold: int, rounding: int = 0, max_tries: int = 8
+    ) -> tuple[set[str], int, dict[str, int]]:
         """Suppression that survives the LP attack: returns the suppressed ids, the primary
         count and the published value of every cell (rounded when ``rounding`` > 1)."""
         ids = list(self.values)
@@ -142,8 +147,10 @@ class CellTable:
             problem = self.problem(published, hidden, groups, threshold, rounding)
             found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
-                raise DisclosureError("disclosure control: the counts do not add up in their "
-                                      f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})")
+                raise DisclosureError(
+                    "disclosure control: the counts do not add up in their "
+                    f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})"
+                )
             bad = np.flatnonzero(hidden & attack.exposed(found.low, found.high, threshold))
             if not len(bad):
                 break
@@ -152,8 +159,9 @@ class CellTable:
                 rows = members[:, cell].indices
                 if added[groups[rows].indices].any():
                     continue  # a complement was just added to one of its groups: re-attack
-                pick = self._protector(cell, published, hidden, groups, members, threshold,
-                                       rounding, ids, max_tries)
+                pick = self._protector(
+                    cell, published, hidden, groups, members, threshold, rounding, ids, max_tries
+                )
                 hidden[pick] = added[pick] = True
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())
@@ -171,15 +179,29 @@ class CellTable:
         return sparse.csr_matrix((vals, (rows, cells)), shape=(len(self.groups), n))
 
     @staticmethod
-    def problem(published: np.ndarray, hidden: np.ndarray, groups: sparse.csr_matrix,
-                threshold: int, rounding: int) -> attack.Problem:
+    def problem(
+        published: np.ndarray,
+        hidden: np.ndarray,
+        groups: sparse.csr_matrix,
+        threshold: int,
+        rounding: int,
+    ) -> attack.Problem:
         """What an attacker knows of every cell, given what is published."""
         lo, hi = knowledge(published, hidden, threshold, rounding)
         return attack.Problem(lo, hi, groups, hidden.copy())
 
-    def _protector(self, cell: int, published: np.ndarray, hidden: np.ndarray,
-                   groups: sparse.csr_matrix, by_cell: sparse.csc_matrix, threshold: int,
-                   rounding: int, ids: list[str], max_tries: int) -> list[int]:
+    def _protector(
+        self,
+        cell: int,
+        published: np.ndarray,
+        hidden: np.ndarray,
+        groups: sparse.csr_matrix,
+        by_cell: sparse.csc_matrix,
+        threshold: int,
+        rounding: int,
+        ids: list[str],
+        max_tries: int,
+    ) -> list[int]:
         """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
         one cell sharing a group with it (smallest non-zero first), else such a cell and one
         of its own group partners (so it is not pinned down in turn); else the cheapest one.
@@ -191,8 +213,12 @@ class CellTable:
             return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
 
         def cost(picks: tuple[int, ...]) -> tuple:
-            return (sum(published[c] == 0 for c in picks), sum(published[c] for c in picks),
-                    len(picks), [ids[c] for c in picks])
+            return (
+                sum(published[c] == 0 for c in picks),
+                sum(published[c] for c in picks),
+                len(picks),
+                [ids[c] for c in picks],
+            )
 
         order = partners(cell, {cell})
         if not order:
@@ -200,20 +226,26 @@ class CellTable:
         only = np.zeros(len(hidden), dtype=bool)
         only[cell] = True
         singles = [(c,) for c in order[:max_tries]]
-        pairs = sorted({tuple(sorted((c, d))) for c in order[:max_tries]
-                        for d in partners(c, {cell, c})[:3]}, key=cost)
+        pairs = sorted(
+            {tuple(sorted((c, d))) for c in order[:max_tries] for d in partners(c, {cell, c})[:3]},
+            key=cost,
+        )
         for picks in singles + pairs:
             trial = hidden.copy()
             trial[list(picks)] = True
-            found = attack.intervals(self.problem(published, trial, groups, threshold,
-                                                  rounding), cells=only, threshold=threshold)
+            found = attack.intervals(
+                self.problem(published, trial, groups, threshold, rounding),
+                cells=only,
+                threshold=threshold,
+            )
             if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
                 return list(picks)
         return [order[0]]
 
     @staticmethod
-    def _complement(cells: list[int], hidden: bytearray, value: list[int],
-                    ids: list[str]) -> int | None:
+    def _complement(
+        cells: list[int], hidden: bytearray, value: list[int], ids: list[str]
+    ) -> int | None:
         """The smallest non-zero published cell of a group (``cells``: its total first), parts
         before the total, then by id; else any zero; None when every cell is hidden."""
         open_cells = [c for c in cells if not hidden[c]]
@@ -226,11 +258,18 @@ class CellTable:
     def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
         """Every group's cells (positions in ``where``), its total first, one after the other;
         and where each group starts (one more entry: the end)."""
-        sizes = np.fromiter((len(parts) + 1 for _, parts in self.groups), dtype=np.int64,
-                            count=len(self.groups))
+        sizes = np.fromiter(
+            (len(parts) + 1 for _, parts in self.groups), dtype=np.int64, count=len(self.groups)
+        )
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        cells = np.fromiter(map(where.__getitem__, chain.from_iterable(
-            (total, *parts) for total, parts in self.groups)), dtype=np.int64, count=starts[-1])
+        cells = np.fromiter(
+            map(
+                where.__getitem__,
+                chain.from_iterable((total, *parts) for total, parts in self.groups),
+            ),
+            dtype=np.int64,
+            count=starts[-1],
+        )
         return cells, starts
 
 
@@ -247,8 +286,9 @@ def round_to(values: np.ndarray, base: int) -> np.ndarray:
     return (values + base // 2) // base * base
 
 
-def knowledge(published: np.ndarray, hidden: np.ndarray, threshold: int,
-              rounding: int) -> tuple[np.ndarray, np.ndarray]:
+def knowledge(
+    published: np.ndarray, hidden: np.ndarray, threshold: int, rounding: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly;
     within +-rounding//2 of a rounded value, and 0 or at least the threshold, since small
     counts are never published; ``[0, inf)`` when suppressed."""
@@ -262,8 +302,9 @@ def knowledge(published: np.ndarray, hidden: np.ndarray, threshold: int,
     return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
 
 
-def protect(counts: Counts, threshold: int, rounding: int = 0,
-            extra: Sequence["CellSet"] = ()) -> Published:
+def protect(
+    counts: Counts, threshold: int, rounding: int = 0, extra: Sequence[CellSet] = ()
+) -> Published:
     """Apply primary and attack-proof secondary suppression (or rounding) to every table;
     blank what derives from a suppressed count.
 
@@ -280,26 +321,39 @@ def protect(counts: Counts, threshold: int, rounding: int = 0,
         pos = where.get_indexer(cell_ids)
         hidden = attacked.hidden[pos]
         out = frame.copy()
-        out["individuals"] = pd.Series(attacked.published[pos], index=frame.index).astype(
-            "Int64").mask(hidden)
+        out["individuals"] = (
+            pd.Series(attacked.published[pos], index=frame.index).astype("Int64").mask(hidden)
+        )
         out["suppressed"] = hidden
         return out
 
     msoa = () if counts.residence_msoa is None else (("residence_msoa", counts.residence_msoa),)
-    tables = {name: published(frame, ids[name])
-              for name, frame in (("service_la", counts.service_la),
-                                  ("residence_lsoa", counts.residence_lsoa),
-                                  ("residence_la", counts.residence_la),
-                                  ("site_activity", counts.site_activity), *msoa)}
+    tables = {
+        name: published(frame, ids[name])
+        for name, frame in (
+            ("service_la", counts.service_la),
+            ("residence_lsoa", counts.residence_lsoa),
+            ("residence_la", counts.residence_la),
+            ("site_activity", counts.site_activity),
+            *msoa,
+        )
+    }
     tables["service_la"] = _with_rates(tables["service_la"])
-    published_extra = {cell_set.name: published(cell_set.table, cell_set.table["cell_id"])
-                       for cell_set in extra}
-    return Published(**tables, threshold=threshold, primary=primary,
-                     secondary=len(suppressed) - primary, extra=published_extra,
-                     rounding=rounding, attacked=cells.attacked)
+    published_extra = {
+        cell_set.name: published(cell_set.table, cell_set.table["cell_id"]) for cell_set in extra
+    }
+    return Published(
+        **tables,
+        threshold=threshold,
+        primary=primary,
+        secondary=len(suppressed) - primary,
+        extra=published_extra,
+        rounding=rounding,
+        attacked=cells.attacked,
+    )
 
 
-def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
+def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
     """Add the reports' cells and groups; a group may name cells of the spec tables (one cell
     published in two tables is one cell), but never a cell that does not exist."""
     for cell_set in extra:
@@ -308,33 +362,49 @@ def _register_extra(cells: CellTable, extra: Sequence["CellSet"]) -> None:
         for total, parts in cell_set.groups:
             unknown = [c for c in (total, *parts) if c not in cells.values]
             if unknown:
-                raise ValueError(f"report cells {cell_set.name!r}: group names unknown "
-                                 f"cell(s) {', '.join(unknown[:3])}")
+                raise ValueError(
+                    f"report cells {cell_set.name!r}: group names unknown "
+                    f"cell(s) {', '.join(unknown[:3])}"
+                )
             cells.group(total, parts)
 
 
 def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
     """Name every cell, add it, and declare the additive groups between them."""
+
     def cell_ids(prefix: str, codes: pd.Series, cohort: pd.Series) -> pd.Series:
         return prefix + ":" + codes.astype(str) + ":" + cohort.astype(str)
 
-    lsoa, la, svc, sites = (counts.residence_lsoa, counts.residence_la, counts.service_la,
-                            counts.site_activity)
+    lsoa, la, svc, sites = (
+        counts.residence_lsoa,
+        counts.residence_la,
+        counts.service_la,
+        counts.site_activity,
+    )
     ids = {
         "residence_lsoa": cell_ids("lsoa", lsoa["lsoa_code"], lsoa["cohort"]),
         # a TOTAL published in two tables is one cell: the same id in both
-        "residence_la": cell_ids("la", la["la_code"], la["cohort"])
-        .where(la["la_code"] != TOTAL, "total:" + la["cohort"].astype(str)),
-        "service_la": cell_ids("svc", svc["la_code"], svc["cohort"])
-        .where(svc["la_code"] != TOTAL, "total:" + svc["cohort"].astype(str)),
+        "residence_la": cell_ids("la", la["la_code"], la["cohort"]).where(
+            la["la_code"] != TOTAL, "total:" + la["cohort"].astype(str)
+        ),
+        "service_la": cell_ids("svc", svc["la_code"], svc["cohort"]).where(
+            svc["la_code"] != TOTAL, "total:" + svc["cohort"].astype(str)
+        ),
         "site_activity": "site:" + sites["site_code"].astype(str),
     }
-    for name, frame in (("residence_lsoa", lsoa), ("residence_la", la), ("service_la", svc),
-                        ("site_activity", sites)):
+    for name, frame in (
+        ("residence_lsoa", lsoa),
+        ("residence_la", la),
+        ("service_la", svc),
+        ("site_activity", sites),
+    ):
         cells.add(ids[name], frame["individuals"])
     # cohorts add to all, in every row of every area table
-    for name, key in (("residence_lsoa", "lsoa_code"), ("residence_la", "la_code"),
-                      ("service_la", "la_code")):
+    for name, key in (
+        ("residence_lsoa", "lsoa_code"),
+        ("residence_la", "la_code"),
+        ("service_la", "la_code"),
+    ):
         _cohort_groups(cells, counts.__dict__[name].assign(id=ids[name].to_numpy()), key)
     # LSOAs (and "LSOA not known") add to their LA; LAs, OUTSIDE and UNKNOWN add to TOTAL
     lsoa_ids = lsoa.assign(id=ids["residence_lsoa"].to_numpy())
@@ -345,8 +415,9 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
     keys, parts = _parts_by(areas, ["cohort"])
     cells.groups.extend(zip(("total:" + keys["cohort"].astype(str)).tolist(), parts))
     if counts.residence_msoa is not None:
-        ids["residence_msoa"] = _register_msoa(cells, counts.residence_msoa, counts.msoa_of,
-                                               lsoa_ids, la_ids)
+        ids["residence_msoa"] = _register_msoa(
+            cells, counts.residence_msoa, counts.msoa_of, lsoa_ids, la_ids
+        )
     return ids
 
 
@@ -356,8 +427,9 @@ def _cohort_groups(cells: CellTable, frame: pd.DataFrame, key: str) -> None:
     missing = [c for c in (ALL, *COHORTS) if c not in wide]
     if missing or wide[[ALL, *COHORTS]].isna().to_numpy().any():
         raise KeyError(f"{key}: a row lacks one of the cohorts {ALL}, {', '.join(COHORTS)}")
-    cells.groups.extend(zip(wide[ALL].tolist(),
-                            map(list, zip(*(wide[c].tolist() for c in COHORTS)))))
+    cells.groups.extend(
+        zip(wide[ALL].tolist(), map(list, zip(*(wide[c].tolist() for c in COHORTS))))
+    )
 
 
 def _parts_by(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[list[str]]]:
@@ -370,8 +442,13 @@ def _parts_by(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[
     return k.iloc[starts].reset_index(drop=True), parts
 
 
-def _register_msoa(cells: CellTable, msoa: pd.DataFrame, links: pd.DataFrame,
-                   lsoa_ids: pd.DataFrame, la_ids: pd.Series) -> pd.Series:
+def _register_msoa(
+    cells: CellTable,
+    msoa: pd.DataFrame,
+    links: pd.DataFrame,
+    lsoa_ids: pd.DataFrame,
+    la_ids: pd.Series,
+) -> pd.Series:
     """MSOA cells: cohorts add to all; an MSOA's LSOAs add to it; an LA's MSOAs and its
     "LSOA not known" cell add to the LA (for LAs that no MSOA straddles)."""
     ids = "msoa:" + msoa["msoa_code"].astype(str) + ":" + msoa["cohort"].astype(str)

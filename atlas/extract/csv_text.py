@@ -15,9 +15,9 @@ import mmap
 import operator
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ class Source:
             end = self.decoded.find("\n")
             return self.decoded if end < 0 else self.decoded[:end]
         end = self.utf8.find(b"\n")
-        return self.utf8[:end if end >= 0 else None].decode("ascii")
+        return self.utf8[: end if end >= 0 else None].decode("ascii")
 
 
 def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
@@ -70,7 +70,8 @@ def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
     pos = utf8_error.start
     line = data.count(b"\n", 0, pos) + 1
     return Source(text.encode("utf-8"), text), (
-        f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); read as Windows-1252")
+        f"{path.name}: not UTF-8 (byte 0x{data[pos]:02X} at line {line}); read as Windows-1252"
+    )
 
 
 def _ascii_mapped(path: Path) -> mmap.mmap | None:
@@ -88,8 +89,10 @@ def _ascii_mapped(path: Path) -> mmap.mmap | None:
 def _byte_message(path: Path, data: bytes, exc: UnicodeDecodeError, what: str) -> str:
     pos = exc.start
     line = data.count(b"\n", 0, pos) + 1
-    return (f"{path.name}: byte 0x{data[pos]:02X} at line {line} (offset {pos}) is not valid "
-            f"{what}; re-export the file as UTF-8")
+    return (
+        f"{path.name}: byte 0x{data[pos]:02X} at line {line} (offset {pos}) is not valid "
+        f"{what}; re-export the file as UTF-8"
+    )
 
 
 class TextColumn:
@@ -97,8 +100,7 @@ class TextColumn:
     yet stripped; the checks then run once per distinct value (stripped and re-cased there),
     except on a key or a reference (``keyed``: values mostly distinct), stripped whole."""
 
-    def __init__(self, arr: pa.ChunkedArray, plain: bool,
-                 case: Callable[[str], str] | None):
+    def __init__(self, arr: pa.ChunkedArray, plain: bool, case: Callable[[str], str] | None):
         """``case``: ``str.upper`` or ``str.lower`` for codes compared whatever their case."""
         self.arr = arr
         self.plain = plain
@@ -108,13 +110,18 @@ class TextColumn:
         self._whole: pa.ChunkedArray | None = None
         self._firsts: tuple[np.ndarray, np.ndarray, pa.Array] | None = None
         self._objects: np.ndarray | None = None
-        self._packed: np.ndarray | None | bool = False  # False: not worked out yet
+        self._packed: np.ndarray | bool | None = False  # False: not worked out yet
 
     @classmethod
     def blank(cls, n: int) -> TextColumn:
         """A column of ``n`` blanks (an optional column the file does not have)."""
-        col = cls(pa.chunked_array([pc.take(pa.array([""], pa.string()),
-                                            pa.array(np.zeros(n, np.int32)))]), False, None)
+        col = cls(
+            pa.chunked_array(
+                [pc.take(pa.array([""], pa.string()), pa.array(np.zeros(n, np.int32)))]
+            ),
+            False,
+            None,
+        )
         col._distinct = (np.zeros(n, dtype=np.int32), np.array([""], dtype=object))
         return col
 
@@ -134,8 +141,9 @@ class TextColumn:
         if self._whole is None:
             if self.case is not None:
                 codes, values = self.distinct()
-                self._whole = pa.chunked_array([pc.take(pa.array(values, pa.string()),
-                                                        pa.array(codes))])
+                self._whole = pa.chunked_array(
+                    [pc.take(pa.array(values, pa.string()), pa.array(codes))]
+                )
             else:
                 self._whole = pc.utf8_trim_whitespace(self.arr) if self.plain else self.arr
         return self._whole
@@ -162,8 +170,7 @@ class TextColumn:
             packed = self.packed()
             if packed is not None:  # short keys: sorted as integers
                 self._firsts = _firsts_sorted(packed, arr)
-            elif len(arr) < 2 or pc.all(pc.less(arr.slice(0, len(arr) - 1),
-                                                arr.slice(1))).as_py():
+            elif len(arr) < 2 or pc.all(pc.less(arr.slice(0, len(arr) - 1), arr.slice(1))).as_py():
                 rows = np.arange(len(arr))  # strictly increasing: all distinct
                 self._firsts = (rows, rows, arr.combine_chunks())
             else:
@@ -188,17 +195,25 @@ def _packed(arr: pa.ChunkedArray, nul_free: bool) -> np.ndarray | None:
     (its bytes, NUL-padded, big-endian); None if some value is not such text."""
     if not len(arr):
         return np.empty(0, dtype=np.uint64)
-    if (pc.max(pc.binary_length(arr)).as_py() > 8
-            or not pc.all(pc.string_is_ascii(arr)).as_py()
-            or not nul_free and pc.any(pc.match_substring(arr, "\x00")).as_py()):
+    if (
+        pc.max(pc.binary_length(arr)).as_py() > 8
+        or not pc.all(pc.string_is_ascii(arr)).as_py()
+        or (not nul_free and pc.any(pc.match_substring(arr, "\x00")).as_py())
+    ):
         return None
     fixed = pc.cast(pc.cast(pc.ascii_rpad(arr, 8, "\0"), pa.binary()), pa.binary(8))
-    return np.concatenate([np.frombuffer(c.buffers()[1], dtype=">u8")[c.offset:c.offset + len(c)]
-                           for c in fixed.chunks if len(c)]).astype(np.uint64)
+    return np.concatenate(
+        [
+            np.frombuffer(c.buffers()[1], dtype=">u8")[c.offset : c.offset + len(c)]
+            for c in fixed.chunks
+            if len(c)
+        ]
+    ).astype(np.uint64)
 
 
-def _firsts_sorted(packed: np.ndarray, arr: pa.ChunkedArray
-                   ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+def _firsts_sorted(
+    packed: np.ndarray, arr: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray, pa.Array]:
     """``TextColumn.firsts`` for keys as integers: codes number the distinct keys in sorted order
     (a stable sort, quick when the file is nearly in key order)."""
     n = len(packed)
@@ -252,8 +267,13 @@ class Rows:
     columns: dict[str, TextColumn]
 
 
-def read_rows(name: str, source: Source, required: tuple[str, ...], optional: tuple[str, ...],
-              case: dict[str, Callable[[str], str]]) -> tuple[Rows, pd.DataFrame]:
+def read_rows(
+    name: str,
+    source: Source,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    case: dict[str, Callable[[str], str]],
+) -> tuple[Rows, pd.DataFrame]:
     """Split into records; keep the required and optional columns (a missing optional one is
     blank), ``case`` re-casing some; set aside blank and mis-shaped records (line, reason)."""
     plain = _plain(source)
@@ -265,8 +285,10 @@ def read_rows(name: str, source: Source, required: tuple[str, ...], optional: tu
     header = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in header]
     if missing:
-        raise ExtractError(f"{name}: missing required column(s): {', '.join(missing)} "
-                           f"(found: {', '.join(h for h in header if h)})")
+        raise ExtractError(
+            f"{name}: missing required column(s): {', '.join(missing)} "
+            f"(found: {', '.join(h for h in header if h)})"
+        )
     wanted = [c for c in (*required, *optional) if c in header]
     index = [header.index(c) for c in wanted]
     width = len(header)
@@ -279,8 +301,9 @@ def read_rows(name: str, source: Source, required: tuple[str, ...], optional: tu
         reader = csv.reader(io.StringIO(source.text, newline=""))
         next(reader)
         frame, lines, bad = _read_records(reader, width, wanted, index)
-        arrays = [pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())])
-                  for col in wanted]
+        arrays = [
+            pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())]) for col in wanted
+        ]
         plain = False
     columns = {col: TextColumn(arr, plain, case.get(col)) for col, arr in zip(wanted, arrays)}
     for col in optional:
@@ -290,8 +313,9 @@ def read_rows(name: str, source: Source, required: tuple[str, ...], optional: tu
     return Rows(np.asarray(lines, dtype=np.int64), columns), bad_frame
 
 
-def _read_records(reader, width: int, wanted: list[str],
-                  index: list[int]) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
+def _read_records(
+    reader, width: int, wanted: list[str], index: list[int]
+) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
     """The general reader (quotes, blank and mis-shaped records): record by record."""
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -313,8 +337,9 @@ def _read_records(reader, width: int, wanted: list[str],
 
 # Characters on which the plain reader's result could differ from the csv module's and
 # str.strip's: quotes, NUL, and whitespace other than space and tab.
-_NOT_PLAIN = re.compile('["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029'
-                        '\u202f\u205f\u3000]')
+_NOT_PLAIN = re.compile(
+    '["\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]'
+)
 _NOT_PLAIN_ASCII = [bytes([c]) for c in b'"\x00\x0b\x0c\x1c\x1d\x1e\x1f']
 _BLANK_LINE = re.compile(rb"^[ \t,]*\r?$", re.MULTILINE)
 
@@ -332,7 +357,9 @@ def _plain(source: Source) -> bool:
     return data.find(b"\r") < 0 or data[:].count(b"\r") == data[:].count(b"\r\n")
 
 
-def _read_plain(data: bytes | mmap.mmap, width: int, index: list[int]) -> list[pa.ChunkedArray] | None:
+def _read_plain(
+    data: bytes | mmap.mmap, width: int, index: list[int]
+) -> list[pa.ChunkedArray] | None:
     """The wanted columns (not yet stripped) of a plain file with no blank line and every
     record as wide as the header, read by pyarrow; None when the file is not that plain
     (the general reader then gives the same result, slowly, with the reasons for the odd
@@ -350,13 +377,20 @@ def _read_plain(data: bytes | mmap.mmap, width: int, index: list[int]) -> list[p
     table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(data).slice(start)),
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False,
-                                         escape_char=False, ignore_empty_lines=False,
-                                         invalid_row_handler=odd_row),
+        parse_options=pacsv.ParseOptions(
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=odd_row,
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
-            include_columns=[names[i] for i in index], strings_can_be_null=False,
-            quoted_strings_can_be_null=False))
+            include_columns=[names[i] for i in index],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
     if not shaped[0]:
         return None
     arrays = [table.column(names[i]) for i in index]

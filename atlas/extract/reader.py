@@ -15,19 +15,20 @@ integers rather than on client_ref text.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csv_text import Rows, TextColumn, decode, read_rows
 from ..errors import ExtractError
+from .csv_text import Rows, TextColumn, decode, read_rows
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -38,8 +39,7 @@ ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
 # Personal data: a reject reason names the field and line but never repeats its value, because
 # rejects.csv is published with the drop.
-PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth",
-                      "postcode"})
+PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth", "postcode"})
 # Added to each file that refers to clients: the row of the client record in clients.csv's
 # accepted frame, so later stages join on integers rather than on client_ref text.
 CLIENT_ROW = "client_row"
@@ -63,40 +63,99 @@ class FileSpec:
     refs: tuple[str, ...] = ()  # "client_ref" and/or "site_code"
 
 
-SPECS: dict[str, FileSpec] = {s.name: s for s in (
-    FileSpec("sites.csv", ("site_code", "site_name", "site_type", "postcode"),
-             ("latitude", "longitude", "local_authority", "services", "opened", "closed"),
-             unique="site_code", nonblank=("site_code", "site_type"),
-             dates=("opened", "closed"), enums=(("site_type", ("agency", "pharmacy")),)),
-    FileSpec("clients.csv", ("client_ref", "site_code", "first_initial", "last_initial",
-                             "date_of_birth", "gender"), ("postcode", "ethnicity"),
-             unique="client_ref", nonblank=("client_ref", "site_code"),
-             dates=("date_of_birth",), enums=(("gender", GENDERS),), refs=("site_code",)),
-    FileSpec("assessments.csv", ("client_ref", "site_code", "assessment_date"),
-             ("postcode", "local_authority", "accommodation", "employment", "parental_status",
-              "substance_1", "substance_2", "substance_3", "injecting"),
-             nonblank=("client_ref", "site_code", "assessment_date"),
-             dates=("assessment_date",), enums=(("injecting", ("Y", "N")),),
-             refs=("client_ref", "site_code")),
-    FileSpec("nsp_transactions.csv", ("transaction_id", "client_ref", "site_code", "visit_date"),
-             ("returned", "substance", *ITEM_COLUMNS), unique="transaction_id",
-             nonblank=("transaction_id", "client_ref", "site_code", "visit_date"),
-             dates=("visit_date",), enums=(("returned", ("Y", "N")),),
-             ints=tuple((c, 0, None) for c in ITEM_COLUMNS), refs=("client_ref", "site_code")),
-    FileSpec("interventions.csv", ("intervention_id", "client_ref", "site_code",
-                                   "intervention_date", "intervention_type"), ("substance",),
-             unique="intervention_id",
-             nonblank=("intervention_id", "client_ref", "site_code", "intervention_date"),
-             dates=("intervention_date",), refs=("client_ref", "site_code")),
-    FileSpec("wellbeing.csv", ("client_ref", "site_code", "review_date", "wemwbs_score"),
-             nonblank=("client_ref", "site_code", "review_date", "wemwbs_score"),
-             dates=("review_date",), ints=(("wemwbs_score", 14, 70),),
-             refs=("client_ref", "site_code")),
-    FileSpec("referrals.csv", ("client_ref", "site_code", "referral_date", "direction"),
-             ("organisation",), nonblank=("client_ref", "site_code", "referral_date", "direction"),
-             dates=("referral_date",), enums=(("direction", ("IN", "OUT")),),
-             refs=("client_ref", "site_code")),
-)}
+SPECS: dict[str, FileSpec] = {
+    s.name: s
+    for s in (
+        FileSpec(
+            "sites.csv",
+            ("site_code", "site_name", "site_type", "postcode"),
+            ("latitude", "longitude", "local_authority", "services", "opened", "closed"),
+            unique="site_code",
+            nonblank=("site_code", "site_type"),
+            dates=("opened", "closed"),
+            enums=(("site_type", ("agency", "pharmacy")),),
+        ),
+        FileSpec(
+            "clients.csv",
+            (
+                "client_ref",
+                "site_code",
+                "first_initial",
+                "last_initial",
+                "date_of_birth",
+                "gender",
+            ),
+            ("postcode", "ethnicity"),
+            unique="client_ref",
+            nonblank=("client_ref", "site_code"),
+            dates=("date_of_birth",),
+            enums=(("gender", GENDERS),),
+            refs=("site_code",),
+        ),
+        FileSpec(
+            "assessments.csv",
+            ("client_ref", "site_code", "assessment_date"),
+            (
+                "postcode",
+                "local_authority",
+                "accommodation",
+                "employment",
+                "parental_status",
+                "substance_1",
+                "substance_2",
+                "substance_3",
+                "injecting",
+            ),
+            nonblank=("client_ref", "site_code", "assessment_date"),
+            dates=("assessment_date",),
+            enums=(("injecting", ("Y", "N")),),
+            refs=("client_ref", "site_code"),
+        ),
+        FileSpec(
+            "nsp_transactions.csv",
+            ("transaction_id", "client_ref", "site_code", "visit_date"),
+            ("returned", "substance", *ITEM_COLUMNS),
+            unique="transaction_id",
+            nonblank=("transaction_id", "client_ref", "site_code", "visit_date"),
+            dates=("visit_date",),
+            enums=(("returned", ("Y", "N")),),
+            ints=tuple((c, 0, None) for c in ITEM_COLUMNS),
+            refs=("client_ref", "site_code"),
+        ),
+        FileSpec(
+            "interventions.csv",
+            (
+                "intervention_id",
+                "client_ref",
+                "site_code",
+                "intervention_date",
+                "intervention_type",
+            ),
+            ("substance",),
+            unique="intervention_id",
+            nonblank=("intervention_id", "client_ref", "site_code", "intervention_date"),
+            dates=("intervention_date",),
+            refs=("client_ref", "site_code"),
+        ),
+        FileSpec(
+            "wellbeing.csv",
+            ("client_ref", "site_code", "review_date", "wemwbs_score"),
+            nonblank=("client_ref", "site_code", "review_date", "wemwbs_score"),
+            dates=("review_date",),
+            ints=(("wemwbs_score", 14, 70),),
+            refs=("client_ref", "site_code"),
+        ),
+        FileSpec(
+            "referrals.csv",
+            ("client_ref", "site_code", "referral_date", "direction"),
+            ("organisation",),
+            nonblank=("client_ref", "site_code", "referral_date", "direction"),
+            dates=("referral_date",),
+            enums=(("direction", ("IN", "OUT")),),
+            refs=("client_ref", "site_code"),
+        ),
+    )
+}
 # Columns whose values are codes compared case-insensitively: upper-cased on reading.
 _UPPER = {"gender", "injecting", "returned", "direction", "first_initial", "last_initial"}
 _LOWER = {"site_type"}
@@ -124,8 +183,10 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
     ledger: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
     known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
-    loaded = _one_ahead([name for name in SPECS if name in paths],
-                        lambda name: _load(name, paths[name], SPECS[name], encoding))
+    loaded = _one_ahead(
+        [name for name in SPECS if name in paths],
+        lambda name: _load(name, paths[name], SPECS[name], encoding),
+    )
     with closing(loaded):
         for name, spec in SPECS.items():
             if name not in paths:
@@ -142,8 +203,11 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
             rejected = pd.concat([bad_shape, rejected], ignore_index=True)
             frames[name] = accepted
             rejects.append(rejected.assign(file=name))
-            ledger[name] = {"read": len(rows.lines) + len(bad_shape),
-                            "accepted": len(accepted), "rejected": len(rejected)}
+            ledger[name] = {
+                "read": len(rows.lines) + len(bad_shape),
+                "accepted": len(accepted),
+                "rejected": len(rejected),
+            }
             if name in ("sites.csv", "clients.csv"):
                 known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
             del rows, parsed
@@ -158,18 +222,24 @@ def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Generator[_T, Non
     with ThreadPoolExecutor(max_workers=1) as pool:
         ahead = pool.submit(load, items[0]) if items else None
         for i in range(len(items)):
-            current, ahead = ahead, (pool.submit(load, items[i + 1]) if i + 1 < len(items)
-                                     else None)
+            current, ahead = (
+                ahead,
+                (pool.submit(load, items[i + 1]) if i + 1 < len(items) else None),
+            )
             yield current.result()
 
 
-def _load(name: str, path: Path, spec: FileSpec, encoding: str | None
-          ) -> tuple[str | None, tuple[Rows, pd.DataFrame] | ExtractError]:
+def _load(
+    name: str, path: Path, spec: FileSpec, encoding: str | None
+) -> tuple[str | None, tuple[Rows, pd.DataFrame] | ExtractError]:
     """Decode and parse one file: the note on its encoding, and its records or the error that
     stops the build (raised by the caller once the note is logged, as it comes first)."""
     source, note = decode(path, encoding)
-    case = {c: str.upper if c in _UPPER else str.lower
-            for c in (*spec.required, *spec.optional) if c in _UPPER | _LOWER}
+    case = {
+        c: str.upper if c in _UPPER else str.lower
+        for c in (*spec.required, *spec.optional)
+        if c in _UPPER | _LOWER
+    }
     try:
         return note, read_rows(name, source, spec.required, spec.optional, case)
     except ExtractError as exc:
@@ -185,8 +255,9 @@ def _find_files(folder: Path) -> dict[str, Path]:
     if missing:
         raise ExtractError(f"{folder}: required file(s) missing: {', '.join(missing)}")
     if not any(n in paths for n in ACTIVITY_FILES):
-        raise ExtractError(f"{folder}: no activity file: the extract needs "
-                           f"{' or '.join(ACTIVITY_FILES)}")
+        raise ExtractError(
+            f"{folder}: no activity file: the extract needs {' or '.join(ACTIVITY_FILES)}"
+        )
     return paths
 
 
@@ -206,8 +277,13 @@ class _Keys:
         _, first_at, values = col.firsts()
         row = np.where(keep, np.cumsum(keep) - 1, -1)
         packed = col.packed() if len(values) >= PACKED_KEYS else None
-        return cls(values, col.key_objects(), lines[first_at], row[first_at],
-                   None if packed is None else pd.Index(packed[first_at]))
+        return cls(
+            values,
+            col.key_objects(),
+            lines[first_at],
+            row[first_at],
+            None if packed is None else pd.Index(packed[first_at]),
+        )
 
 
 class _Problems:
@@ -245,8 +321,9 @@ def _quoted(col: str, values: np.ndarray) -> np.ndarray | str:
     return col if col in PERSONAL else col + " '" + values + "'"
 
 
-def _validate(spec: FileSpec, rows: Rows,
-              known: dict[str, _Keys]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+def _validate(
+    spec: FileSpec, rows: Rows, known: dict[str, _Keys]
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Every check at once, vectorised; a row's reason lists each problem it has. Returns
     the accepted rows (typed), the rejected ones (line, reason) and which rows were kept."""
     for col in (*spec.refs, *([spec.unique] if spec.unique else [])):
@@ -263,8 +340,9 @@ def _validate(spec: FileSpec, rows: Rows,
 _Typed = tuple[np.ndarray, "np.ndarray | pd.arrays.IntegerArray"]
 
 
-def _check(spec: FileSpec, rows: Rows, known: dict[str, _Keys]
-           ) -> tuple[_Problems, dict[str, _Typed], dict[str, tuple[np.ndarray, _Keys]]]:
+def _check(
+    spec: FileSpec, rows: Rows, known: dict[str, _Keys]
+) -> tuple[_Problems, dict[str, _Typed], dict[str, tuple[np.ndarray, _Keys]]]:
     """The problems of every row; the typed date and number columns; and for each reference
     column, each row's position among the keys it refers to (-1 if none), with those keys."""
     cols, n = rows.columns, len(rows.lines)
@@ -275,23 +353,33 @@ def _check(spec: FileSpec, rows: Rows, known: dict[str, _Keys]
     for col in spec.dates:
         codes, values = cols[col].distinct()
         parsed = _iso_dates(values)
-        problems.add(((values != "") & parsed.isna().to_numpy())[codes],
-                     lambda r, c=col: _quoted(c, cols[c].values(r))
-                     + " is not a valid ISO date (YYYY-MM-DD)")
+        problems.add(
+            ((values != "") & parsed.isna().to_numpy())[codes],
+            lambda r, c=col: (
+                _quoted(c, cols[c].values(r)) + " is not a valid ISO date (YYYY-MM-DD)"
+            ),
+        )
         typed[col] = (codes, parsed.to_numpy())
     for col, allowed in spec.enums:
         codes, values = cols[col].distinct()
-        problems.add(((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes],
-                     lambda r, c=col, a=allowed: _quoted(c, cols[c].values(r))
-                     + f" is not one of {', '.join(a)}")
+        problems.add(
+            ((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes],
+            lambda r, c=col, a=allowed: (
+                _quoted(c, cols[c].values(r)) + f" is not one of {', '.join(a)}"
+            ),
+        )
     for col, lo, hi in spec.ints:
         codes, values = cols[col].distinct()
         num = _whole_numbers(values)
-        bad = (values != "") & (num.isna() | (num < lo)
-                                | ((num > hi) if hi is not None else False)).to_numpy()
-        expect = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
-        problems.add(bad[codes], lambda r, c=col, e=expect: _quoted(c, cols[c].values(r))
-                     + f" is not {e}")
+        bad = (values != "") & (
+            num.isna() | (num < lo) | ((num > hi) if hi is not None else False)
+        ).to_numpy()
+        expect = (
+            f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
+        )
+        problems.add(
+            bad[codes], lambda r, c=col, e=expect: _quoted(c, cols[c].values(r)) + f" is not {e}"
+        )
         typed[col] = (codes, num.astype("Int64").array)
     found: dict[str, tuple[np.ndarray, _Keys]] = {}
     for ref in spec.refs:
@@ -304,15 +392,26 @@ def _check(spec: FileSpec, rows: Rows, known: dict[str, _Keys]
         key = cols[spec.unique]
         codes, first_at, _ = key.firsts()
         earlier = first_at[codes]
-        problems.add(~key.is_blank() & (earlier != np.arange(n)),
-                     lambda r: "duplicate " + _quoted(spec.unique, key.values(r))
-                     + " (first at line " + rows.lines[earlier[r]].astype(str).astype(object)
-                     + ")")
+        problems.add(
+            ~key.is_blank() & (earlier != np.arange(n)),
+            lambda r: (
+                "duplicate "
+                + _quoted(spec.unique, key.values(r))
+                + " (first at line "
+                + rows.lines[earlier[r]].astype(str).astype(object)
+                + ")"
+            ),
+        )
     return problems, typed, found
 
 
-def _accepted(spec: FileSpec, rows: Rows, kept: np.ndarray, typed: dict[str, _Typed],
-              found: dict[str, tuple[np.ndarray, _Keys]]) -> pd.DataFrame:
+def _accepted(
+    spec: FileSpec,
+    rows: Rows,
+    kept: np.ndarray,
+    typed: dict[str, _Typed],
+    found: dict[str, tuple[np.ndarray, _Keys]],
+) -> pd.DataFrame:
     """The kept rows as a frame: text as Python str (one object per distinct value; a
     reference shares the object of the key it refers to), dates and numbers typed, and the
     row of each one's client record (``client_row``) where the file refers to clients."""
@@ -338,8 +437,9 @@ def _iso_dates(values: np.ndarray) -> pd.Series:
     """Distinct values as dates: an ISO date (a time after it is ignored), else NaT."""
     text = pd.Series(values, dtype=object)
     iso = text.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
-    return pd.to_datetime(text.str.slice(0, 10).where(iso.to_numpy(bool)),
-                          format="%Y-%m-%d", errors="coerce")
+    return pd.to_datetime(
+        text.str.slice(0, 10).where(iso.to_numpy(bool)), format="%Y-%m-%d", errors="coerce"
+    )
 
 
 def _whole_numbers(values: np.ndarray) -> pd.Series:
@@ -352,8 +452,9 @@ def _whole_numbers(values: np.ndarray) -> pd.Series:
     return pd.Series(pc.cast(unsigned, pa.int64()).to_numpy(zero_copy_only=False))
 
 
-def _ref_check(col: TextColumn, keys: _Keys, ref: str, target: str
-               ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+def _ref_check(
+    col: TextColumn, keys: _Keys, ref: str, target: str
+) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """Each row's position among the keys (-1 if none), and the mask and message for
     references to a key that is unknown or was itself rejected."""
     packed = col.packed() if keys.packed is not None else None
@@ -361,7 +462,8 @@ def _ref_check(col: TextColumn, keys: _Keys, ref: str, target: str
         pos = keys.packed.get_indexer(packed)
     else:
         pos = pc.fill_null(pc.index_in(col.whole(), value_set=keys.values), -1).to_numpy(
-            zero_copy_only=False)
+            zero_copy_only=False
+        )
     found = pos >= 0
     given = ~col.is_blank()
     unknown = given & ~found
@@ -371,8 +473,10 @@ def _ref_check(col: TextColumn, keys: _Keys, ref: str, target: str
         shown = pd.Series(_quoted(ref, col.values(rows)), index=rows, dtype=object)
         line = pd.Series(np.append(keys.line, 0)[pos[rows]], index=rows)
         text = shown + f" is not in {target}"
-        return text.where(~was_rejected[rows], shown + f" was rejected in {target} (line "
-                          + line.astype(str) + ")").to_numpy()
+        return text.where(
+            ~was_rejected[rows],
+            shown + f" was rejected in {target} (line " + line.astype(str) + ")",
+        ).to_numpy()
 
     return pos, unknown | was_rejected, message
 
@@ -390,5 +494,10 @@ def _empty(spec: FileSpec) -> pd.DataFrame:
 
 
 def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({"file": pd.Series(dtype=object), "line": pd.Series(dtype=int),
-                         "reason": pd.Series(dtype=object)})
+    return pd.DataFrame(
+        {
+            "file": pd.Series(dtype=object),
+            "line": pd.Series(dtype=int),
+            "reason": pd.Series(dtype=object),
+        }
+    )

@@ -14,22 +14,28 @@ import json
 import logging
 import re
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import shapely
 
-from .directory import _source_hashes
-from .directory import canonical_postcode, load_directory, read_directory  # noqa: F401
 from ..errors import GeographyError
-from .geometry_cache import (ENGINES, cache_folder, geometries, geometry_key, read_cached,
-                             wkb_column, write_cached)
+from .directory import _source_hashes, canonical_postcode, load_directory, read_directory  # noqa: F401
+from .geometry_cache import (
+    ENGINES,
+    cache_folder,
+    geometries,
+    geometry_key,
+    read_cached,
+    wkb_column,
+    write_cached,
+)
 from .la_dissolve import dissolve_las
 
 log = logging.getLogger(__name__)
@@ -56,8 +62,11 @@ def gdal_version() -> str:
 
 
 def _empty_msoas() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"msoa_code": [], "msoa_name": [], "la_code": [],
-                             "population": [], "area_km2": []}, geometry=[], crs=WGS84)
+    return gpd.GeoDataFrame(
+        {"msoa_code": [], "msoa_name": [], "la_code": [], "population": [], "area_km2": []},
+        geometry=[],
+        crs=WGS84,
+    )
 
 
 @dataclass
@@ -80,9 +89,14 @@ class Geography:
         return list(self.las["la_code"])
 
 
-def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], population: Path,
-                   la_file: Path | None = None, lookup: Path | None = None,
-                   cache: Path | None | bool = True) -> Geography:
+def load_geography(
+    postcodes: Sequence[Path],
+    lsoa_files: Sequence[Path],
+    population: Path,
+    la_file: Path | None = None,
+    lookup: Path | None = None,
+    cache: Path | bool | None = True,
+) -> Geography:
     """Read and join the directory, boundaries, lookup and population; check they agree.
 
     ``cache`` is passed to :func:`atlas.directory.load_directory` (True: the user cache),
@@ -103,7 +117,7 @@ def load_geography(postcodes: Sequence[Path], lsoa_files: Sequence[Path], popula
     return Geography(directory, lsoas, las, msoas, lsoa_msoa)
 
 
-def area_km2(frame: gpd.GeoDataFrame, cache: Path | None | bool = False) -> pd.Series:
+def area_km2(frame: gpd.GeoDataFrame, cache: Path | bool | None = False) -> pd.Series:
     """Each polygon's area in square kilometres, measured in British National Grid (cached by
     content, :mod:`atlas.geometry_cache`, unless ``cache`` is False: projecting is slow)."""
     if frame.empty:
@@ -132,8 +146,9 @@ def repair(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(values, index=geoms.index, crs=geoms.crs)
 
 
-def read_lsoa_boundaries(paths: Sequence[Path],
-                         cache: Path | None | bool = False) -> gpd.GeoDataFrame:
+def read_lsoa_boundaries(
+    paths: Sequence[Path], cache: Path | bool | None = False
+) -> gpd.GeoDataFrame:
     """LSOA polygons from any GDAL format, reprojected to WGS84 and repaired; from the cache
     (``cache`` as for :func:`atlas.directory.load_directory`) when the same files were read
     before, their messages logged again."""
@@ -151,8 +166,9 @@ def read_lsoa_boundaries(paths: Sequence[Path],
         lsoas = _read_lsoa_boundaries(paths)
     for w in caught:  # passed on; a reading that warns is not cached (its warnings would be lost)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if not caught and all(pd.api.types.infer_dtype(lsoas[c]) == "string"
-                          for c in lsoas.columns if c != "geometry"):
+    if not caught and all(
+        pd.api.types.infer_dtype(lsoas[c]) == "string" for c in lsoas.columns if c != "geometry"
+    ):
         write_cached(folder, name, _recordable(lsoas, records))
     return lsoas
 
@@ -165,8 +181,10 @@ def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
         code = next((lower[c] for c in LSOA_CODE_COLUMNS if c in lower), None)
         name = next((lower[c] for c in LSOA_NAME_COLUMNS if c in lower), None)
         if code is None:
-            raise GeographyError(f"{path}: no LSOA code column (expected LSOA11CD or LSOA21CD; "
-                                 f"found {', '.join(gdf.columns.drop('geometry'))})")
+            raise GeographyError(
+                f"{path}: no LSOA code column (expected LSOA11CD or LSOA21CD; "
+                f"found {', '.join(gdf.columns.drop('geometry'))})"
+            )
         cols = {code: "lsoa_code"}
         if name is not None:
             cols[name] = "lsoa_name"
@@ -180,8 +198,9 @@ def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
         lsoas["lsoa_name"] = lsoas["lsoa_code"]
     dup = lsoas["lsoa_code"].duplicated()
     if dup.any():
-        log.warning("%d LSOA(s) appear in more than one boundary file; the first is kept",
-                    int(dup.sum()))
+        log.warning(
+            "%d LSOA(s) appear in more than one boundary file; the first is kept", int(dup.sum())
+        )
         lsoas = lsoas[~dup]
     lsoas["geometry"] = repair(lsoas.geometry)
     return lsoas.sort_values("lsoa_code").reset_index(drop=True)
@@ -214,8 +233,14 @@ def _recorded() -> Iterator[list[tuple[int, str]]]:
 
 def _recordable(frame: gpd.GeoDataFrame, records: list[tuple[int, str]]) -> pa.Table:
     """The frame (text columns and its geometry as WKB) with the messages of its reading."""
-    columns = {c: (wkb_column(frame.geometry.values) if c == "geometry"
-                   else pa.array(frame[c].tolist(), type=pa.string())) for c in frame.columns}
+    columns = {
+        c: (
+            wkb_column(frame.geometry.values)
+            if c == "geometry"
+            else pa.array(frame[c].tolist(), type=pa.string())
+        )
+        for c in frame.columns
+    }
     return pa.table(columns).replace_schema_metadata({"messages": json.dumps(records)})
 
 
@@ -223,15 +248,17 @@ def _replayed(table: pa.Table) -> gpd.GeoDataFrame:
     """The frame a cached reading gave, its messages logged again."""
     for level, message in json.loads(table.schema.metadata[b"messages"]):
         log.log(level, "%s", message)
-    data = {c: (geometries(table[c]) if c == "geometry"
-                else table[c].to_numpy(zero_copy_only=False)) for c in table.column_names}
+    data = {
+        c: (geometries(table[c]) if c == "geometry" else table[c].to_numpy(zero_copy_only=False))
+        for c in table.column_names
+    }
     return gpd.GeoDataFrame(data, geometry="geometry", crs=WGS84)
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         minx, miny, maxx, maxy = gdf.total_bounds
-        guess = WGS84 if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90 else BNG
+        guess = WGS84 if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90 else BNG
         log.warning("%s has no CRS; assuming %s from its coordinates", path, guess)
         gdf = gdf.set_crs(guess)
     return gdf.to_crs(WGS84)
@@ -240,25 +267,36 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
 def _lsoa_la_from_directory(lsoas: gpd.GeoDataFrame, directory: pd.DataFrame) -> pd.Series:
     """Each LSOA's LA: the LA of most of its postcodes in the directory (live ones first)."""
     d = directory[directory["lsoa_code"].isin(lsoas["lsoa_code"])]
-    counts = (d.assign(w=d["live"].astype(int) * 1000 + 1)
-              .groupby(["lsoa_code", "la_code"], observed=True)["w"].sum().reset_index()
-              .sort_values(["lsoa_code", "w", "la_code"], ascending=[True, False, True]))
+    counts = (
+        d.assign(w=d["live"].astype(int) * 1000 + 1)
+        .groupby(["lsoa_code", "la_code"], observed=True)["w"]
+        .sum()
+        .reset_index()
+        .sort_values(["lsoa_code", "w", "la_code"], ascending=[True, False, True])
+    )
     la_of = counts.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"].astype(object)
     la_of.index = la_of.index.astype(object)
     la = lsoas["lsoa_code"].map(la_of)
     if la.isna().any():
         missing = lsoas.loc[la.isna(), "lsoa_code"]
-        raise GeographyError(f"{len(missing)} LSOA(s) have no postcode in the directory, so "
-                             f"their LA is unknown (e.g. {', '.join(missing[:5])}); give "
-                             "boundaries with an LAD code column or a fuller directory")
+        raise GeographyError(
+            f"{len(missing)} LSOA(s) have no postcode in the directory, so "
+            f"their LA is unknown (e.g. {', '.join(missing[:5])}); give "
+            "boundaries with an LAD code column or a fuller directory"
+        )
     return la
 
 
-def _la_polygons(lsoas: gpd.GeoDataFrame, la_file: Path | None,
-                 cache: Path | None | bool = True) -> gpd.GeoDataFrame:
+def _la_polygons(
+    lsoas: gpd.GeoDataFrame, la_file: Path | None, cache: Path | bool | None = True
+) -> gpd.GeoDataFrame:
     """LA polygons from la_file, else dissolved from the LSOAs; names from either."""
-    names = (lsoas["lsoa_name"].str.replace(r"\s+\S+$", "", regex=True)
-             .groupby(lsoas["la_code"]).agg(lambda s: s.mode().iloc[0]))
+    names = (
+        lsoas["lsoa_name"]
+        .str.replace(r"\s+\S+$", "", regex=True)
+        .groupby(lsoas["la_code"])
+        .agg(lambda s: s.mode().iloc[0])
+    )
     if la_file is not None:
         gdf = _to_wgs84(gpd.read_file(la_file), la_file)
         code = next((c for c in gdf.columns if LA_CODE_RE.match(c.lower())), None)
@@ -281,13 +319,21 @@ def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Pat
     """LSOA and LA populations; an LA row missing is the sum of its LSOAs; none is an error."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     lower = {c.strip().lower(): c for c in table.columns}
-    code = next((lower[c] for c in ("area_code", "code", "lsoa11_code", "lsoa11cd",
-                                    "ltla19_code") if c in lower), None)
-    value = next((lower[c] for c in ("population", "total_population", "all ages")
-                  if c in lower), None)
+    code = next(
+        (
+            lower[c]
+            for c in ("area_code", "code", "lsoa11_code", "lsoa11cd", "ltla19_code")
+            if c in lower
+        ),
+        None,
+    )
+    value = next(
+        (lower[c] for c in ("population", "total_population", "all ages") if c in lower), None
+    )
     if code is None or value is None:
-        raise GeographyError(f"{path}: expected columns area_code, population "
-                             f"(found {', '.join(table.columns)})")
+        raise GeographyError(
+            f"{path}: expected columns area_code, population (found {', '.join(table.columns)})"
+        )
     pop = pd.to_numeric(table[value].str.replace(",", "", regex=False), errors="coerce")
     pop = pd.Series(pop.to_numpy(), index=table[code].str.strip()).dropna()
     pop = pop[~pop.index.duplicated()]
@@ -297,8 +343,10 @@ def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Pat
     las["population"] = own.where(own.notna(), las["la_code"].map(summed))
     missing = las.loc[las["population"].isna(), "la_code"]
     if len(missing):
-        raise GeographyError(f"{path}: no population for LA(s) {', '.join(missing)} "
-                             "(neither an LA row nor rows for its LSOAs)")
+        raise GeographyError(
+            f"{path}: no population for LA(s) {', '.join(missing)} "
+            "(neither an LA row nor rows for its LSOAs)"
+        )
 
 
 def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoDataFrame]:
@@ -322,14 +370,21 @@ def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoD
         cols = {"lsoa_code": lower[name], "msoa_code": lower[f"msoa{year}cd"]}
         if f"msoa{year}nm" in lower:
             cols["msoa_name"] = lower[f"msoa{year}nm"]
-        table = pd.read_csv(path, usecols=list(cols.values()), dtype=str, keep_default_na=False,
-                            encoding="utf-8-sig").rename(columns={v: k for k, v in cols.items()})
+        table = pd.read_csv(
+            path,
+            usecols=list(cols.values()),
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+        ).rename(columns={v: k for k, v in cols.items()})
         hits = int(table["lsoa_code"].str.strip().isin(codes).sum())
         if best is None or hits > best[0]:
             best = (hits, table)  # type: ignore[assignment]
     if best is None:
-        raise GeographyError(f"{path}: not an OA-LSOA-MSOA lookup: expected columns such as "
-                             f"LSOA11CD and MSOA11CD (found {', '.join(header)})")
+        raise GeographyError(
+            f"{path}: not an OA-LSOA-MSOA lookup: expected columns such as "
+            f"LSOA11CD and MSOA11CD (found {', '.join(header)})"
+        )
     table = best[1].apply(lambda s: s.str.strip())  # type: ignore[union-attr]
     table = table.drop_duplicates("lsoa_code")
     if "msoa_name" not in table:
@@ -341,23 +396,33 @@ def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoD
         raise GeographyError(
             f"{path}: no MSOA for {len(missing)} of the {len(lsoas)} LSOA(s) (e.g. "
             f"{', '.join(missing[:5])}); is the lookup the same vintage (2011 or 2021) as the "
-            "boundaries?")
+            "boundaries?"
+        )
     names = table.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
-    parts = gpd.GeoDataFrame({"msoa_code": msoa_of, "la_code": lsoas["la_code"],
-                              "population": lsoas.get("population")},
-                             geometry=lsoas.geometry, crs=lsoas.crs)
-    msoas = parts[["msoa_code", "la_code", "geometry"]].dissolve(by="msoa_code",
-                                                                  aggfunc="first").reset_index()
+    parts = gpd.GeoDataFrame(
+        {"msoa_code": msoa_of, "la_code": lsoas["la_code"], "population": lsoas.get("population")},
+        geometry=lsoas.geometry,
+        crs=lsoas.crs,
+    )
+    msoas = (
+        parts[["msoa_code", "la_code", "geometry"]]
+        .dissolve(by="msoa_code", aggfunc="first")
+        .reset_index()
+    )
     msoas["population"] = msoas["msoa_code"].map(
-        parts.groupby("msoa_code")["population"].sum(min_count=1))
+        parts.groupby("msoa_code")["population"].sum(min_count=1)
+    )
     split = parts.groupby("msoa_code")["la_code"].nunique()
     if (split > 1).any():
-        log.warning("%d MSOA(s) span more than one LA; each is given the LA of its first LSOA",
-                    int((split > 1).sum()))
+        log.warning(
+            "%d MSOA(s) span more than one LA; each is given the LA of its first LSOA",
+            int((split > 1).sum()),
+        )
     msoas["msoa_name"] = msoas["msoa_code"].map(names)
     msoas["geometry"] = repair(msoas.geometry)
-    lsoa_msoa = pd.Series(msoa_of.to_numpy(), index=lsoas["lsoa_code"].to_numpy(),
-                          name="msoa_code")
+    lsoa_msoa = pd.Series(
+        msoa_of.to_numpy(), index=lsoas["lsoa_code"].to_numpy(), name="msoa_code"
+    )
     return lsoa_msoa, msoas[["msoa_code", "msoa_name", "la_code", "population", "geometry"]]
 
 
@@ -366,15 +431,22 @@ def msoa_table(geo: Geography) -> pd.DataFrame | None:
     straddles LAs, so its LA total is not tied to it); None when the recipe has no lookup."""
     if geo.lsoa_msoa.empty:
         return None
-    table = pd.DataFrame({"lsoa_code": geo.lsoas["lsoa_code"].astype(str),
-                          "la_code": geo.lsoas["la_code"].astype(str)})
+    table = pd.DataFrame(
+        {
+            "lsoa_code": geo.lsoas["lsoa_code"].astype(str),
+            "la_code": geo.lsoas["la_code"].astype(str),
+        }
+    )
     table["msoa_code"] = table["lsoa_code"].map(geo.lsoa_msoa).astype(str)
     table["msoa_name"] = table["msoa_code"].map(geo.msoas.set_index("msoa_code")["msoa_name"])
     by_msoa = table.groupby("msoa_code")["la_code"]
     las = by_msoa.first().where(by_msoa.nunique() == 1, "")
     straddling = sorted(las[las == ""].index)
     if straddling:
-        log.warning("%d MSOA(s) straddle LAs (e.g. %s): their LA totals are not tied to them",
-                    len(straddling), ", ".join(straddling[:3]))
+        log.warning(
+            "%d MSOA(s) straddle LAs (e.g. %s): their LA totals are not tied to them",
+            len(straddling),
+            ", ".join(straddling[:3]),
+        )
     table["msoa_la_code"] = table["msoa_code"].map(las)
     return table.sort_values("lsoa_code").reset_index(drop=True)

@@ -20,8 +20,8 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,9 +52,9 @@ _LAD_RE = re.compile(r"^lad\d{2}cd$")
 
 # Postcode keys: characters 0-9 -> 1..10, A-Z -> 11..36, padding -> 0; base 37.
 _CHAR_VALUE = np.zeros(128, dtype=np.int64)
-_CHAR_VALUE[ord("0"):ord("9") + 1] = np.arange(1, 11)
-_CHAR_VALUE[ord("A"):ord("Z") + 1] = np.arange(11, 37)
-_INWARD = 37 ** 3
+_CHAR_VALUE[ord("0") : ord("9") + 1] = np.arange(1, 11)
+_CHAR_VALUE[ord("A") : ord("Z") + 1] = np.arange(11, 37)
+_INWARD = 37**3
 UNIT_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 
 
@@ -68,7 +68,7 @@ def char_matrix(text: pa.Array | pa.ChunkedArray, width: int = 7) -> np.ndarray:
     arr = pc.if_else(pc.greater(pc.binary_length(arr), width), "", arr)
     fixed = pc.cast(pc.utf8_lpad(arr, width, " "), pa.binary(width))
     raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
-    return raw[fixed.offset * width:(fixed.offset + len(fixed)) * width].reshape(-1, width)
+    return raw[fixed.offset * width : (fixed.offset + len(fixed)) * width].reshape(-1, width)
 
 
 def base37(matrix: np.ndarray) -> np.ndarray:
@@ -84,8 +84,11 @@ def postcode_keys(compact: pa.Array | np.ndarray | pd.Series) -> np.ndarray:
     So ``key // 37**3`` encodes the outward code alone (the district) and ``key // 37**2``
     the outward code and the inward digit (the sector).
     """
-    arr = compact if isinstance(compact, (pa.Array, pa.ChunkedArray)) else pa.array(
-        np.asarray(compact, dtype=object), type=pa.string())
+    arr = (
+        compact
+        if isinstance(compact, (pa.Array, pa.ChunkedArray))
+        else pa.array(np.asarray(compact, dtype=object), type=pa.string())
+    )
     return base37(char_matrix(arr, 7))
 
 
@@ -95,6 +98,7 @@ def canonical_postcode(compact: pd.Series) -> pd.Series:
 
 
 # --- reading -------------------------------------------------------------------------------
+
 
 def cache_dir() -> Path:
     """Where prepared directories are cached (see the module docstring)."""
@@ -112,8 +116,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None,
-                   cache: Path | None | bool = True) -> pd.DataFrame:
+def load_directory(
+    paths: Sequence[Path], lsoa_codes: set[str] | None = None, cache: Path | bool | None = True
+) -> pd.DataFrame:
     """The prepared directory of the NSPL/ONSPD file(s), from the cache when it is current.
 
     ``cache``: True for :func:`cache_dir`, a folder, or False for no cache. Columns:
@@ -141,8 +146,12 @@ def load_directory(paths: Sequence[Path], lsoa_codes: set[str] | None = None,
     keep = _best_vintage({c: table[c] for c in vintages}, lsoa_codes)
     columns = [c for c in table.column_names if c not in vintages or c == keep]
     out = table.select(columns).to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow"),
-                      pa.large_string(): pd.StringDtype("pyarrow")}.get, ignore_metadata=True)
+        types_mapper={
+            pa.string(): pd.StringDtype("pyarrow"),
+            pa.large_string(): pd.StringDtype("pyarrow"),
+        }.get,
+        ignore_metadata=True,
+    )
     return out.rename(columns={keep: "lsoa_code"})
 
 
@@ -191,8 +200,12 @@ def _write_cache(prepared: pd.DataFrame, target: Path) -> None:
         os.replace(tmp, target)
         log.info("cached the prepared postcode directory in %s", target)
     except OSError as exc:
-        log.warning("could not cache the postcode directory in %s (%s); the next build will "
-                    "read the CSV again", target.parent, exc)
+        log.warning(
+            "could not cache the postcode directory in %s (%s); the next build will "
+            "read the CSV again",
+            target.parent,
+            exc,
+        )
 
 
 def prepare_directory(paths: Sequence[Path]) -> pd.DataFrame:
@@ -207,8 +220,11 @@ def prepare_directory(paths: Sequence[Path]) -> pd.DataFrame:
     keys = keys[order]
     first = np.r_[True, keys[1:] != keys[:-1]]
     if not first.all():
-        log.info("%d postcode(s) appear more than once in the directory files; the first live "
-                 "row is kept", int((~first).sum()))
+        log.info(
+            "%d postcode(s) appear more than once in the directory files; the first live "
+            "row is kept",
+            int((~first).sum()),
+        )
     d = d.take(order[first]).reset_index(drop=True)
     for name in ("la_code", "lsoa11", "lsoa21"):  # categories sorted, however many files
         if name in d:
@@ -239,7 +255,8 @@ def _columns(path: Path) -> dict[str, str]:
     if need:
         raise GeographyError(
             f"{path}: not a postcode directory: no column for {', '.join(need)} (expected ONS "
-            "names: pcds or pcd; laua, oslaua or ladNNcd; lsoa11 or lsoa21)")
+            "names: pcds or pcd; laua, oslaua or ladNNcd; lsoa11 or lsoa21)"
+        )
     return found
 
 
@@ -251,36 +268,46 @@ def _read_one(path: Path) -> pd.DataFrame:
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(found.values()),
                 column_types={c: pa.string() for c in found.values()},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise GeographyError(f"{path}: cannot read the postcode directory: {exc}") from None
     compact = pc.replace_substring(pc.utf8_upper(table.column(found["postcode"])), " ", "")
     dirty = pc.invert(pc.match_substring_regex(compact, r"^[A-Z0-9]*$"))
     if pc.any(dirty).as_py():
-        compact = pc.replace_with_mask(compact, dirty, pc.replace_substring_regex(
-            pc.filter(compact, dirty), r"[^A-Z0-9]", ""))
+        compact = pc.replace_with_mask(
+            compact, dirty, pc.replace_substring_regex(pc.filter(compact, dirty), r"[^A-Z0-9]", "")
+        )
     ok = pc.match_substring_regex(compact, UNIT_RE)
     if not pc.all(ok).as_py():
         bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-        log.warning("%s: %d row(s) have no usable unit postcode and are skipped (first at line "
-                    "%d)", path, len(bad), bad[0] + 2)
+        log.warning(
+            "%s: %d row(s) have no usable unit postcode and are skipped (first at line %d)",
+            path,
+            len(bad),
+            bad[0] + 2,
+        )
         table, compact = table.filter(ok), pc.filter(compact, ok)
     compact = compact.combine_chunks()
     col = {k: table.column(v) for k, v in found.items()}
     out = pd.DataFrame({"key": postcode_keys(compact)})
-    out["postcode"] = pd.Series(pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(compact, 0, -3), pc.utf8_slice_codeunits(compact, -3, 99),
-        " "), dtype=pd.StringDtype("pyarrow"))
+    out["postcode"] = pd.Series(
+        pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(compact, 0, -3), pc.utf8_slice_codeunits(compact, -3, 99), " "
+        ),
+        dtype=pd.StringDtype("pyarrow"),
+    )
     if "doterm" in col:
-        out["live"] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(col["doterm"])), 0) \
-            .to_numpy(zero_copy_only=False)
+        out["live"] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(col["doterm"])), 0).to_numpy(
+            zero_copy_only=False
+        )
     else:
         out["live"] = True
     for name in ("la_code", "lsoa11", "lsoa21"):  # few distinct codes: categorical
         if name in col:
-            out[name] = _blank_to_null(col[name]).dictionary_encode().combine_chunks() \
-                .to_pandas()
+            out[name] = _blank_to_null(col[name]).dictionary_encode().combine_chunks().to_pandas()
     out["lat"], out["long"] = _coordinates(col, path)
     return out
 
@@ -296,12 +323,12 @@ def _number(column: pa.ChunkedArray) -> np.ndarray:
     try:
         return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object),
-                             errors="coerce").to_numpy(dtype=float)
+        return pd.to_numeric(
+            pd.Series(text.to_numpy(zero_copy_only=False), dtype=object), errors="coerce"
+        ).to_numpy(dtype=float)
 
 
-def _coordinates(col: dict[str, pa.ChunkedArray],
-                 path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _coordinates(col: dict[str, pa.ChunkedArray], path: Path) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lat/long: the file's own, else converted from the British National Grid."""
     n = len(col["postcode"])
     if "lat" in col and "long" in col:
@@ -313,10 +340,14 @@ def _coordinates(col: dict[str, pa.ChunkedArray],
         east, north = _number(col["easting"]), _number(col["northing"])
         no_grid = ~((east > 0) & (north > 0) & (north < 1_300_000))
         lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
-            np.where(no_grid, np.nan, east), np.where(no_grid, np.nan, north))
+            np.where(no_grid, np.nan, east), np.where(no_grid, np.nan, north)
+        )
     else:
-        log.warning("%s has no lat/long or oseast1m/osnrth1m columns: sites cannot be placed "
-                    "at their postcodes", path)
+        log.warning(
+            "%s has no lat/long or oseast1m/osnrth1m columns: sites cannot be placed "
+            "at their postcodes",
+            path,
+        )
         return np.full(n, np.nan), np.full(n, np.nan)
     lat = np.where(no_grid, np.nan, lat)
     lon = np.where(no_grid, np.nan, lon)
@@ -326,20 +357,23 @@ def _coordinates(col: dict[str, pa.ChunkedArray],
 def _pick_lsoa(prepared: pd.DataFrame, lsoa_codes: set[str] | None) -> pd.DataFrame:
     """Keep the LSOA vintage (2011 or 2021) that matches the boundaries best, as lsoa_code."""
     vintages = [c for c in ("lsoa11", "lsoa21") if c in prepared]
-    keep = _best_vintage({c: pa.array(prepared[c], from_pandas=True) for c in vintages},
-                         lsoa_codes)
+    keep = _best_vintage(
+        {c: pa.array(prepared[c], from_pandas=True) for c in vintages}, lsoa_codes
+    )
     out = prepared.drop(columns=vintages)
     out.insert(4, "lsoa_code", prepared[keep])
     return out
 
 
-def _best_vintage(columns: dict[str, pa.Array | pa.ChunkedArray],
-                  lsoa_codes: set[str] | None) -> str:
+def _best_vintage(
+    columns: dict[str, pa.Array | pa.ChunkedArray], lsoa_codes: set[str] | None
+) -> str:
     """The LSOA column to keep: of those with any code, the one holding the most of
     ``lsoa_codes`` (the first on a tie)."""
     options = [c for c, col in columns.items() if col.null_count < len(col)]
     options = options or list(columns)
     if len(options) > 1 and lsoa_codes:
+
         def held(c: str) -> int:
             values = pc.unique(columns[c]).drop_null()
             if isinstance(values.type, pa.DictionaryType):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import GeographyError
 
@@ -50,8 +50,9 @@ class Fetched:
     las: int
 
 
-def fetch_boundaries(la_codes: Sequence[str], out_dir: Path,
-                     services: Services = Services()) -> Fetched:
+def fetch_boundaries(
+    la_codes: Sequence[str], out_dir: Path, services: Services = Services()
+) -> Fetched:
     """Download the LA and LSOA polygons of ``la_codes`` into ``out_dir`` as GeoJSON.
 
     Writes ``la.geojson`` and ``lsoa.geojson`` (each LSOA with its LAD code added), ready for
@@ -67,13 +68,21 @@ def fetch_boundaries(la_codes: Sequence[str], out_dir: Path,
     las = list(client.features(services.la, la_layer, _in(la_field, codes), la_field))
     found = {f["properties"][la_field] for f in las}
     if set(codes) - found:
-        raise GeographyError(f"LA code(s) {', '.join(sorted(set(codes) - found))} not found in "
-                             f"{services.la} (is the service of the right year?)")
+        raise GeographyError(
+            f"LA code(s) {', '.join(sorted(set(codes) - found))} not found in "
+            f"{services.la} (is the service of the right year?)"
+        )
     lookup = client.layer(services.lookup)
     lk_lsoa, lk_la = lookup.field(r"^LSOA\d{2}CD$"), lookup.field(r"^LAD\d{2}CD$")
     la_of: dict[str, str] = {}
-    for row in client.features(services.lookup, lookup, _in(lk_la, codes), lk_lsoa,
-                               fields=[lk_lsoa, lk_la], geometry=False):
+    for row in client.features(
+        services.lookup,
+        lookup,
+        _in(lk_la, codes),
+        lk_lsoa,
+        fields=[lk_lsoa, lk_la],
+        geometry=False,
+    ):
         la_of[row["properties"][lk_lsoa]] = row["properties"][lk_la]
     if not la_of:
         raise GeographyError(f"{services.lookup} lists no LSOA for {', '.join(codes)}")
@@ -82,15 +91,17 @@ def fetch_boundaries(la_codes: Sequence[str], out_dir: Path,
     wanted = sorted(la_of)
     lsoas: list[dict[str, Any]] = []
     for i in range(0, len(wanted), CODES_PER_QUERY):
-        chunk = wanted[i:i + CODES_PER_QUERY]
-        lsoas.extend(client.features(services.lsoa, lsoa_layer, _in(lsoa_field, chunk),
-                                     lsoa_field))
+        chunk = wanted[i : i + CODES_PER_QUERY]
+        lsoas.extend(
+            client.features(services.lsoa, lsoa_layer, _in(lsoa_field, chunk), lsoa_field)
+        )
     got = {f["properties"][lsoa_field] for f in lsoas}
     if set(wanted) - got:
         missing = sorted(set(wanted) - got)
         raise GeographyError(
             f"{len(missing)} LSOA(s) of the lookup are not in {services.lsoa} (e.g. "
-            f"{', '.join(missing[:3])}): are the lookup and boundaries of the same vintage?")
+            f"{', '.join(missing[:3])}): are the lookup and boundaries of the same vintage?"
+        )
     for f in lsoas:
         f["properties"][lk_la] = la_of[f["properties"][lsoa_field]]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,8 +119,10 @@ def _write(path: Path, features: list[dict[str, Any]], key: str) -> None:
     features = sorted(features, key=lambda f: f["properties"][key])
     for f in features:
         f.pop("id", None)
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                               separators=(",", ":")) + "\n")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+        + "\n"
+    )
 
 
 @dataclass
@@ -121,8 +134,10 @@ class _Layer:
     def field(self, pattern: str) -> str:
         hit = next((f for f in self.fields if re.match(pattern, f, re.IGNORECASE)), None)
         if hit is None:
-            raise GeographyError(f"{self.service}: no field like {pattern.strip('^$')} (fields: "
-                                 f"{', '.join(self.fields)})")
+            raise GeographyError(
+                f"{self.service}: no field like {pattern.strip('^$')} (fields: "
+                f"{', '.join(self.fields)})"
+            )
         return hit
 
 
@@ -142,20 +157,25 @@ class _Client:
             with urllib.request.urlopen(url, timeout=self.s.timeout_s) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
-            raise GeographyError(f"{host} answered HTTP {exc.code} for {service}: check the "
-                                 "service name (ONS renames services between releases)") from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
+            raise GeographyError(
+                f"{host} answered HTTP {exc.code} for {service}: check the "
+                "service name (ONS renames services between releases)"
+            ) from None
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise GeographyError(f"cannot reach the ONS Open Geography Portal at {host} "
-                                 f"({reason}); are you online?") from None
+            raise GeographyError(
+                f"cannot reach the ONS Open Geography Portal at {host} ({reason}); are you online?"
+            ) from None
         try:
             data = json.loads(body)
         except ValueError:
             raise GeographyError(f"{service}: the portal's answer is not JSON") from None
         if isinstance(data, dict) and "error" in data:
             err = data["error"] or {}
-            raise GeographyError(f"{service}: the portal answered error {err.get('code')} "
-                                 f"({err.get('message')}): check the service name") from None
+            raise GeographyError(
+                f"{service}: the portal answered error {err.get('code')} "
+                f"({err.get('message')}): check the service name"
+            ) from None
         return data
 
     def layer(self, service: str) -> _Layer:
@@ -163,21 +183,35 @@ class _Client:
         fields = [f["name"] for f in info.get("fields", [])]
         return _Layer(service, int(info.get("maxRecordCount") or 1000), fields)
 
-    def features(self, service: str, layer: _Layer, where: str, order_by: str,
-                 fields: Sequence[str] | None = None,
-                 geometry: bool = True) -> Iterator[dict[str, Any]]:
+    def features(
+        self,
+        service: str,
+        layer: _Layer,
+        where: str,
+        order_by: str,
+        fields: Sequence[str] | None = None,
+        geometry: bool = True,
+    ) -> Iterator[dict[str, Any]]:
         """Every feature matching ``where``, page by page."""
         offset = 0
         while True:
-            params = {"where": where, "outFields": ",".join(fields) if fields else "*",
-                      "returnGeometry": "true" if geometry else "false", "outSR": 4326,
-                      "orderByFields": order_by, "resultOffset": offset,
-                      "resultRecordCount": layer.max_records, "f": "geojson"}
+            params = {
+                "where": where,
+                "outFields": ",".join(fields) if fields else "*",
+                "returnGeometry": "true" if geometry else "false",
+                "outSR": 4326,
+                "orderByFields": order_by,
+                "resultOffset": offset,
+                "resultRecordCount": layer.max_records,
+                "f": "geojson",
+            }
             page = self._get(service, "/query", params)
             features = page.get("features") or []
             yield from features
             offset += len(features)
-            more = page.get("exceededTransferLimit",
-                            (page.get("properties") or {}).get("exceededTransferLimit", False))
+            more = page.get(
+                "exceededTransferLimit",
+                (page.get("properties") or {}).get("exceededTransferLimit", False),
+            )
             if not more or not features:
                 return

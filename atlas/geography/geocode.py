@@ -76,12 +76,16 @@ def _normalise_unique(values: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarra
         return arr.to_numpy(zero_copy_only=False).astype(bool)
 
     kind = np.select(
-        [test(pc.equal(compact, "")),
-         test(pc.is_in(compact, pa.array(NFA_WORDS))) | test(pc.starts_with(compact, "ZZ99")),
-         test(pc.match_substring_regex(text, _SECTOR_RE)),
-         test(pc.match_substring_regex(compact, _UNIT_SLIP_RE)),
-         test(pc.match_substring_regex(compact, _DISTRICT_RE))],
-        [MISSING, NFA, SECTOR, UNIT, DISTRICT], default=MALFORMED).astype(np.int8)
+        [
+            test(pc.equal(compact, "")),
+            test(pc.is_in(compact, pa.array(NFA_WORDS))) | test(pc.starts_with(compact, "ZZ99")),
+            test(pc.match_substring_regex(text, _SECTOR_RE)),
+            test(pc.match_substring_regex(compact, _UNIT_SLIP_RE)),
+            test(pc.match_substring_regex(compact, _DISTRICT_RE)),
+        ],
+        [MISSING, NFA, SECTOR, UNIT, DISTRICT],
+        default=MALFORMED,
+    ).astype(np.int8)
     # Right-aligned characters: unit "L8 7AB" -> "  L87AB", sector "  L87", district "   L8".
     r = char_matrix(compact, 7).copy()
     unit, sector, district = kind == UNIT, kind == SECTOR, kind == DISTRICT
@@ -93,8 +97,9 @@ def _normalise_unique(values: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarra
     out[unit, :4], out[unit, 5:] = r[unit, :4], r[unit, 4:]
     out[sector, :6], out[sector, 7] = r[sector, :6], r[sector, 6]
     out[district, 1:] = r[district]
-    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(8), len(kind),
-                                                 [None, pa.py_buffer(out.tobytes())])
+    fixed = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(8), len(kind), [None, pa.py_buffer(out.tobytes())]
+    )
     key = pc.utf8_ltrim_whitespace(pc.cast(pc.cast(fixed, pa.binary()), pa.string()))
     key = pc.if_else(pc.equal(key, ""), pa.scalar(None, pa.string()), key)
     return kind, key, ints
@@ -124,23 +129,36 @@ def geocode(postcodes: pd.Series, directory: pd.DataFrame, drop_las: set[str]) -
     # if dead; a live one with no LA is of no use, so invalid.
     has_la = found & (unit_la >= 0)
     level = np.select(  # indices into MATCH_LEVELS
-        [kind == MISSING, kind == NFA, has_la & ~in_drop, live & has_la, found & ~live,
-         m["known_u"]],
-        [6, 3, 4, 0, 1, 2], default=5)
+        [
+            kind == MISSING,
+            kind == NFA,
+            has_la & ~in_drop,
+            live & has_la,
+            found & ~live,
+            m["known_u"],
+        ],
+        [6, 3, 4, 0, 1, 2],
+        default=5,
+    )
     la_idx = np.where(found, unit_la, np.where(level == 2, m["la_u"], -1))
     la_names_obj = np.append(np.asarray(la_names, dtype=object), None)
     lsoa_code, lsoa_names = _codes(d["lsoa_code"])
     lsoa_names_obj = np.append(np.asarray(lsoa_names, dtype=object), None)
     lsoa_idx = np.where(in_drop, lsoa_code[r] if len(d) else -1, -1)
     codes, index = m["codes"], postcodes.index
-    return pd.DataFrame({
-        "postcode": pd.Series(pd.arrays.ArrowStringArray(pc.take(m["key_u"], codes)),
-                              index=index),
-        "match_level": pd.Series(np.asarray(MATCH_LEVELS, dtype=object)[level[codes]],
-                                 index=index),
-        "la_code": pd.Series(la_names_obj[la_idx[codes]], index=index),
-        "lsoa_code": pd.Series(lsoa_names_obj[lsoa_idx[codes]], index=index),
-    }, index=index)
+    return pd.DataFrame(
+        {
+            "postcode": pd.Series(
+                pd.arrays.ArrowStringArray(pc.take(m["key_u"], codes)), index=index
+            ),
+            "match_level": pd.Series(
+                np.asarray(MATCH_LEVELS, dtype=object)[level[codes]], index=index
+            ),
+            "la_code": pd.Series(la_names_obj[la_idx[codes]], index=index),
+            "lsoa_code": pd.Series(lsoa_names_obj[lsoa_idx[codes]], index=index),
+        },
+        index=index,
+    )
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -154,8 +172,9 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def _keyed(directory: pd.DataFrame) -> pd.DataFrame:
     """The directory with an integer ``key``, sorted by it (a no-op for a prepared one)."""
     if "key" not in directory:
-        compact = directory["postcode"].astype(str).str.upper().str.replace(
-            r"[^A-Z0-9]", "", regex=True)
+        compact = (
+            directory["postcode"].astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        )
         directory = directory.assign(key=postcode_keys(compact.to_numpy(dtype=object)))
     keys = directory["key"].to_numpy()
     if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
@@ -178,17 +197,27 @@ def _match(postcodes: pd.Series, directory: pd.DataFrame) -> dict:
         row_u[order] = np.where(keys[pos] == int_u[order], pos, -1)
     la_code, la_names = _codes(d["la_code"])
     known_u, la_u = _partial_la(kind_u, int_u, keys, d["live"].to_numpy(dtype=bool), la_code)
-    return {"directory": d, "codes": codes, "kind_u": kind_u, "key_u": key_u, "row_u": row_u,
-            "known_u": known_u, "la_u": la_u, "la_code": la_code, "la_names": la_names}
+    return {
+        "directory": d,
+        "codes": codes,
+        "kind_u": kind_u,
+        "key_u": key_u,
+        "row_u": row_u,
+        "known_u": known_u,
+        "la_u": la_u,
+        "la_code": la_code,
+        "la_names": la_names,
+    }
 
 
-def _partial_la(kind: np.ndarray, ints: np.ndarray, keys: np.ndarray, live: np.ndarray,
-                la_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _partial_la(
+    kind: np.ndarray, ints: np.ndarray, keys: np.ndarray, live: np.ndarray, la_code: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For districts and sectors: known if in the directory; the LA (as a code, else -1) when
     every live postcode in it lies in one LA. Keys sorted are sorted by sector and district."""
     known = np.zeros(len(kind), dtype=bool)
     la = np.full(len(kind), -1, dtype=np.int64)
-    for wanted, divisor in ((SECTOR, 37 ** 2), (DISTRICT, 37 ** 3)):
+    for wanted, divisor in ((SECTOR, 37**2), (DISTRICT, 37**3)):
         ask = np.flatnonzero(kind == wanted)
         if not len(ask) or not len(keys):
             continue
@@ -209,8 +238,9 @@ def _partial_la(kind: np.ndarray, ints: np.ndarray, keys: np.ndarray, live: np.n
     return known, la
 
 
-def assign_residence(people: pd.DataFrame, geocoded: pd.DataFrame,
-                     la_names: dict[str, str], lsoa_la: dict[str, str]) -> pd.DataFrame:
+def assign_residence(
+    people: pd.DataFrame, geocoded: pd.DataFrame, la_names: dict[str, str], lsoa_la: dict[str, str]
+) -> pd.DataFrame:
     """Residence LA (a drop LA, ``OUTSIDE`` or ``UNKNOWN``) and LSOA (or None) per person.
 
     The postcode's LA is used where it gives one; otherwise the ``local_authority`` of the
@@ -225,7 +255,8 @@ def assign_residence(people: pd.DataFrame, geocoded: pd.DataFrame,
     upper = fallback.str.upper()
     fallback_code = upper.where(upper.isin(drop_las), fallback.str.lower().map(by_name))
     fallback_code = fallback_code.where(
-        fallback_code.notna(), np.where(upper.str.match(LA_CODE_RE.pattern), OUTSIDE, None))
+        fallback_code.notna(), np.where(upper.str.match(LA_CODE_RE.pattern), OUTSIDE, None)
+    )
     fallback_code = pd.Series(fallback_code.to_numpy()[codes], index=people.index)
     la = geocoded["la_code"].combine_first(fallback_code)
     la = la.where(la.isna() | la.isin(drop_las) | (la == OUTSIDE), OUTSIDE).fillna(UNKNOWN)
@@ -236,8 +267,9 @@ def assign_residence(people: pd.DataFrame, geocoded: pd.DataFrame,
 UK_BOUNDS = (49.8, 60.9, -8.7, 1.8)  # lat min, lat max, long min, long max
 
 
-def place_sites(sites: pd.DataFrame, directory: pd.DataFrame,
-                la_polygons: "gpd.GeoDataFrame") -> pd.DataFrame:
+def place_sites(
+    sites: pd.DataFrame, directory: pd.DataFrame, la_polygons: gpd.GeoDataFrame
+) -> pd.DataFrame:
     """Each site's point and LA: its coordinates when given and inside the UK, else its
     postcode's; its LA as recorded, else its postcode's, else the LA polygon holding it.
 
@@ -262,24 +294,39 @@ def place_sites(sites: pd.DataFrame, directory: pd.DataFrame,
     pc_la = pd.Series(np.where(found, d["la_code"].to_numpy(object)[row], None), index=out.index)
     out["lat"] = lat.where(plausible, pc_lat)
     out["long"] = lon.where(plausible, pc_lon)
-    out["placed_by"] = np.select([plausible, pc_lat.notna()], ["coordinates", "postcode"],
-                                 default="unplaced")
+    out["placed_by"] = np.select(
+        [plausible, pc_lat.notna()], ["coordinates", "postcode"], default="unplaced"
+    )
     coords = np.where(given, "coordinates outside the UK", "no coordinates")
     postcode = np.select(
         [kind == MISSING, found & pc_lat.isna().to_numpy(), found, kind == UNIT],
-        ["no postcode", "its postcode has no grid reference in the directory", "",
-         "its postcode is not in the directory"],
-        default="its postcode is not a full unit postcode")
-    out["place_problem"] = np.where(out["placed_by"] == "unplaced",
-                                    pd.Series(coords) + " and " + pd.Series(postcode), "")
-    recorded = out["local_authority"].fillna("").astype(str).str.strip().str.upper() \
-        if "local_authority" in out else pd.Series("", index=out.index)
+        [
+            "no postcode",
+            "its postcode has no grid reference in the directory",
+            "",
+            "its postcode is not in the directory",
+        ],
+        default="its postcode is not a full unit postcode",
+    )
+    out["place_problem"] = np.where(
+        out["placed_by"] == "unplaced", pd.Series(coords) + " and " + pd.Series(postcode), ""
+    )
+    recorded = (
+        out["local_authority"].fillna("").astype(str).str.strip().str.upper()
+        if "local_authority" in out
+        else pd.Series("", index=out.index)
+    )
     recorded = recorded.where(recorded.str.match(LA_CODE_RE.pattern))
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(out["long"], out["lat"]),
-                              index=out.index, crs="EPSG:4326")
+    points = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(out["long"], out["lat"]), index=out.index, crs="EPSG:4326"
+    )
     placed = out["lat"].notna() & out["long"].notna()
-    hit = gpd.sjoin(points[placed], la_polygons[["la_code", "geometry"]].to_crs("EPSG:4326"),
-                    how="left", predicate="within")
+    hit = gpd.sjoin(
+        points[placed],
+        la_polygons[["la_code", "geometry"]].to_crs("EPSG:4326"),
+        how="left",
+        predicate="within",
+    )
     in_polygon = hit[~hit.index.duplicated()]["la_code"].reindex(out.index)
     out["la_code"] = recorded.combine_first(pc_la).combine_first(in_polygon)
     return out
@@ -288,7 +335,13 @@ def place_sites(sites: pd.DataFrame, directory: pd.DataFrame,
 def unplaced_rejects(sites: pd.DataFrame) -> pd.DataFrame:
     """``file, line, reason`` rows for the sites that cannot be placed on the map."""
     bad = sites[sites["placed_by"] == "unplaced"]
-    reason = ("site " + bad["site_code"].astype(str) + " cannot be placed on the map: "
-              + bad["place_problem"] + "; its activity is still counted")
-    return pd.DataFrame({"file": "sites.csv", "line": bad["line"].astype(int),
-                         "reason": reason}).reset_index(drop=True)
+    reason = (
+        "site "
+        + bad["site_code"].astype(str)
+        + " cannot be placed on the map: "
+        + bad["place_problem"]
+        + "; its activity is still counted"
+    )
+    return pd.DataFrame(
+        {"file": "sites.csv", "line": bad["line"].astype(int), "reason": reason}
+    ).reset_index(drop=True)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 ENGINES = f"GEOS {shapely.geos_version_string} PROJ {pyproj.proj_version_str}"
 
 
-def cache_folder(cache: Path | None | bool = True) -> Path | None:
+def cache_folder(cache: Path | bool | None = True) -> Path | None:
     """True: :func:`atlas.directory.cache_dir`; a folder; False or None: no cache."""
     return cache_dir() if cache is True else (Path(cache) if cache else None)
 

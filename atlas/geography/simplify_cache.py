@@ -14,8 +14,14 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from .geometry_cache import (cache_folder, geometries, geometry_key, read_cached, wkb_column,
-                             write_cached)
+from .geometry_cache import (
+    cache_folder,
+    geometries,
+    geometry_key,
+    read_cached,
+    wkb_column,
+    write_cached,
+)
 
 CACHE_VERSION = "2"  # bump when the simplification changes
 
@@ -26,9 +32,12 @@ def simplified_name(geoms: np.ndarray, key: str) -> str:
     return "simplified-" + geometry_key(geoms, CACHE_VERSION, key)
 
 
-def cached_simplify(geoms: np.ndarray, key: str,
-                    compute: Callable[[np.ndarray], tuple[np.ndarray, ...]],
-                    name: str | None = None) -> tuple[np.ndarray, ...]:
+def cached_simplify(
+    geoms: np.ndarray,
+    key: str,
+    compute: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    name: str | None = None,
+) -> tuple[np.ndarray, ...]:
     """``compute(geoms)`` (one or more geometry arrays, each in the order of ``geoms``), from
     the cache when the same geometries and ``key`` (the CRS and tolerances) were simplified
     before (``name``: :func:`simplified_name`, when known)."""

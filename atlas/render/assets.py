@@ -21,14 +21,25 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 LEAFLET_DIR = STATIC / "leaflet"
 # npm package -> (version, folder in static/, {file kept: path in the package tarball})
 PACKAGES = {
-    "leaflet": (LEAFLET_VERSION, "leaflet", {
-        "leaflet.js": "package/dist/leaflet.js", "leaflet.css": "package/dist/leaflet.css",
-        "LICENSE": "package/LICENSE"}),
-    "leaflet.markercluster": ("1.5.3", "markercluster", {
-        "leaflet.markercluster.js": "package/dist/leaflet.markercluster.js",
-        "MarkerCluster.css": "package/dist/MarkerCluster.css",
-        "MarkerCluster.Default.css": "package/dist/MarkerCluster.Default.css",
-        "LICENSE": "package/MIT-LICENCE.txt"}),
+    "leaflet": (
+        LEAFLET_VERSION,
+        "leaflet",
+        {
+            "leaflet.js": "package/dist/leaflet.js",
+            "leaflet.css": "package/dist/leaflet.css",
+            "LICENSE": "package/LICENSE",
+        },
+    ),
+    "leaflet.markercluster": (
+        "1.5.3",
+        "markercluster",
+        {
+            "leaflet.markercluster.js": "package/dist/leaflet.markercluster.js",
+            "MarkerCluster.css": "package/dist/MarkerCluster.css",
+            "MarkerCluster.Default.css": "package/dist/MarkerCluster.Default.css",
+            "LICENSE": "package/MIT-LICENCE.txt",
+        },
+    ),
 }
 FILES = tuple(PACKAGES["leaflet"][2])
 
@@ -37,8 +48,10 @@ def _read(package: str, names: tuple[str, ...]) -> list[str]:
     version, folder, _ = PACKAGES[package]
     paths = [STATIC / folder / n for n in names]
     if not all(p.is_file() for p in paths):
-        raise AtlasError(f"{package} {version} is not set up in {STATIC / folder}: run "
-                         "`make setup` or `python -m atlas.render.assets` once (needs npm)")
+        raise AtlasError(
+            f"{package} {version} is not set up in {STATIC / folder}: run "
+            "`make setup` or `python -m atlas.render.assets` once (needs npm)"
+        )
     return [p.read_text(encoding="utf-8") for p in paths]
 
 
@@ -51,9 +64,10 @@ def leaflet_assets() -> tuple[str, str]:
 def front_end_assets() -> tuple[list[str], list[str]]:
     """Every script and style sheet the page inlines (Leaflet first), as text."""
     ljs, lcss = leaflet_assets()
-    cjs, ccss, cdefault = _read("leaflet.markercluster", ("leaflet.markercluster.js",
-                                                          "MarkerCluster.css",
-                                                          "MarkerCluster.Default.css"))
+    cjs, ccss, cdefault = _read(
+        "leaflet.markercluster",
+        ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"),
+    )
     return [ljs, cjs], [lcss, ccss, cdefault]
 
 
@@ -67,8 +81,12 @@ def fetch(package: str) -> Path:
     if npm is None:
         raise AtlasError(f"npm is needed once to fetch {package} (apt-get install npm)")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([npm, "pack", f"{package}@{version}", "--silent"], cwd=tmp,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [npm, "pack", f"{package}@{version}", "--silent"],
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         tarball = next(Path(tmp).glob("*.tgz"))
         with tarfile.open(tarball) as tar:
             target.mkdir(parents=True, exist_ok=True)

@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from ..counting.tally import TOTAL
-from ..geography.areas import BNG, WGS84, Geography
 from ..counting.individuals import COHORT_LABELS, COHORT_ORDER
 from ..counting.rates import rate_per_1000, round_half_up
+from ..counting.tally import TOTAL
+from ..disclosure.suppress import Published
+from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
 from ..geography.simplify_cache import cached_simplify, simplified_name
-from ..disclosure.suppress import Published
 from .classify import SCHEMES, class_breaks
 from .siting_layer import siting_data
 
@@ -83,11 +83,14 @@ def _simplified(geo: Geography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         simple = shapely.coverage_simplify(snapped, SIMPLIFY_M)
         return simple, np.asarray(gpd.GeoSeries(simple, crs=BNG).to_crs(WGS84).values)
 
-    simple, wgs = cached_simplify(np.asarray(geo.lsoas.geometry.values), _settings(geo),
-                                  simplify, shapes_key(geo))
+    simple, wgs = cached_simplify(
+        np.asarray(geo.lsoas.geometry.values), _settings(geo), simplify, shapes_key(geo)
+    )
     rest = geo.lsoas.drop(columns="geometry")
-    out = (gpd.GeoDataFrame(rest, geometry=simple, crs=BNG),
-           gpd.GeoDataFrame(rest, geometry=wgs, crs=WGS84))
+    out = (
+        gpd.GeoDataFrame(rest, geometry=simple, crs=BNG),
+        gpd.GeoDataFrame(rest, geometry=wgs, crs=WGS84),
+    )
     geo.__dict__["_simplified_lsoas"] = (geo.lsoas, *out)
     return out
 
@@ -112,31 +115,47 @@ def dissolve(shapes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoSeries:
     """Unions of coverage polygons by key (shared edges match, so no slivers appear), then
     simplified further as a coverage of their own (fewer, larger areas need less detail)."""
     geoms = shapes.geometry.groupby(key.to_numpy(), sort=True).agg(
-        lambda s: shapely.coverage_union_all(s.values))
+        lambda s: shapely.coverage_union_all(s.values)
+    )
     coarse = shapely.coverage_simplify(np.asarray(list(geoms.to_numpy()), dtype=object), COARSE_M)
     return gpd.GeoSeries(coarse, index=geoms.index, crs=shapes.crs)
 
 
-def _lsoa_shapes(source: str | None,
-                 wgs84: Callable[[], gpd.GeoDataFrame]) -> tuple[tuple[int, int], np.ndarray,
-                                                                 list[Any]]:
+def _lsoa_shapes(
+    source: str | None, wgs84: Callable[[], gpd.GeoDataFrame]
+) -> tuple[tuple[int, int], np.ndarray, list[Any]]:
     """The origin, the WGS84 bounds and the packed shapes of the LSOA level, cached under
     ``source`` (:func:`shapes_key`) when given."""
+
     def compute() -> dict[str, Any]:
         wgs = wgs84()
         origin = origin_of(wgs)
-        return {"origin": list(origin), "bounds": [float(b) for b in wgs.total_bounds],
-                "shapes": encode_shapes(wgs.geometry, origin)}
+        return {
+            "origin": list(origin),
+            "bounds": [float(b) for b in wgs.total_bounds],
+            "shapes": encode_shapes(wgs.geometry, origin),
+        }
 
-    out = compute() if source is None else cached_json(
-        "encoded-" + text_key(ENCODE_VERSION, source, "lsoa", str(SCALE)), compute)
+    out = (
+        compute()
+        if source is None
+        else cached_json(
+            "encoded-" + text_key(ENCODE_VERSION, source, "lsoa", str(SCALE)), compute
+        )
+    )
     return tuple(out["origin"]), np.array(out["bounds"], dtype=np.float64), out["shapes"]
 
 
-def _level_shapes(source: str | None, level: str, key: pd.Series, origin: tuple[int, int],
-                  bng: Callable[[], gpd.GeoDataFrame]) -> tuple[pd.Index, list[Any]]:
+def _level_shapes(
+    source: str | None,
+    level: str,
+    key: pd.Series,
+    origin: tuple[int, int],
+    bng: Callable[[], gpd.GeoDataFrame],
+) -> tuple[pd.Index, list[Any]]:
     """The areas (sorted keys) and packed shapes of a level dissolved from the LSOAs by
     ``key``, cached under ``source`` (:func:`shapes_key`) when given and the keys are text."""
+
     def compute() -> dict[str, Any]:
         geoms = dissolve(bng(), key)
         return {"index": list(geoms.index), "shapes": encode_shapes(geoms, origin)}
@@ -147,9 +166,20 @@ def _level_shapes(source: str | None, level: str, key: pd.Series, origin: tuple[
         out = compute()
     else:
         keys = "\0".join(np.where(missing, "\1", values).tolist())
-        out = cached_json("encoded-" + text_key(ENCODE_VERSION, DISSOLVE_VERSION, source, level,
-                                                str(COARSE_M), str(SCALE), str(origin), keys),
-                          compute)
+        out = cached_json(
+            "encoded-"
+            + text_key(
+                ENCODE_VERSION,
+                DISSOLVE_VERSION,
+                source,
+                level,
+                str(COARSE_M),
+                str(SCALE),
+                str(origin),
+                keys,
+            ),
+            compute,
+        )
     return pd.Index(out["index"], dtype=object), out["shapes"]
 
 
@@ -208,8 +238,9 @@ def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[li
     q_ring = ring_of[keep]
     text, n_chars = pack_ints(delta[keep].ravel())
     sizes = np.bincount(q_ring, minlength=len(rings))
-    ring_chars = np.bincount(np.repeat(q_ring, 2), weights=n_chars,
-                             minlength=len(rings)).astype(np.int64)
+    ring_chars = np.bincount(np.repeat(q_ring, 2), weights=n_chars, minlength=len(rings)).astype(
+        np.int64
+    )
     ends = np.cumsum(ring_chars)
     packed = text.decode("ascii")
     out: list[list[list[str]]] = [[] for _ in range(len(wgs))]
@@ -224,7 +255,7 @@ def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[li
             current[p] = []
             out[int(area_of[p])].append(current[p])
         if sizes[r] >= 3 and p in current:
-            current[p].append(packed[ends[r] - ring_chars[r]:ends[r]])
+            current[p].append(packed[ends[r] - ring_chars[r] : ends[r]])
     return out
 
 
@@ -249,12 +280,13 @@ def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
     return out.tolist()
 
 
-def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series,
-                 scheme: str) -> tuple[dict[str, dict[str, list[Any]]],
-                                       dict[str, dict[str, list[float]]]]:
+def level_values(
+    table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series, scheme: str
+) -> tuple[dict[str, dict[str, list[Any]]], dict[str, dict[str, list[float]]]]:
     """Every cohort's published counts, rates and class breaks, in the order of ``codes``."""
-    wide = table[table["cohort"].isin(COHORT_ORDER)].pivot(index=key, columns="cohort",
-                                                            values="individuals")
+    wide = table[table["cohort"].isin(COHORT_ORDER)].pivot(
+        index=key, columns="cohort", values="individuals"
+    )
     wide = wide.reindex(index=pd.Index(codes), columns=list(COHORT_ORDER))
     # every cohort's rates at once: the codes repeated cohort after cohort
     counts = pd.Series(wide.to_numpy(dtype=float, na_value=np.nan).ravel(order="F"))
@@ -263,18 +295,29 @@ def level_values(table: pd.DataFrame, key: str, codes: pd.Series, population: pd
     for k, cohort in enumerate(COHORT_ORDER):
         part = slice(k * len(wide), (k + 1) * len(wide))
         n, r = counts.iloc[part], rates.iloc[part]
-        values[cohort] = {"n": _as_list(n), "rate": _as_list(r["rate_per_1000"], tenths=True),
-                          "lo": _as_list(r["rate_lower"], tenths=True),
-                          "hi": _as_list(r["rate_upper"], tenths=True)}
-        breaks[cohort] = {"n": class_breaks(n.to_numpy(), scheme),
-                          "rate": class_breaks(r["rate_per_1000"].to_numpy(), scheme)}
+        values[cohort] = {
+            "n": _as_list(n),
+            "rate": _as_list(r["rate_per_1000"], tenths=True),
+            "lo": _as_list(r["rate_lower"], tenths=True),
+            "hi": _as_list(r["rate_upper"], tenths=True),
+        }
+        breaks[cohort] = {
+            "n": class_breaks(n.to_numpy(), scheme),
+            "rate": class_breaks(r["rate_per_1000"].to_numpy(), scheme),
+        }
     return values, breaks
 
 
-def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
-              msoa_of: pd.DataFrame | None, classification: str,
-              shapes: gpd.GeoDataFrame | None = None,
-              siting: PublishedPlan | None = None) -> dict[str, Any]:
+def page_data(
+    published: Published,
+    geo: Geography,
+    sites: pd.DataFrame,
+    *,
+    msoa_of: pd.DataFrame | None,
+    classification: str,
+    shapes: gpd.GeoDataFrame | None = None,
+    siting: PublishedPlan | None = None,
+) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
     overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
     shapes in British National Grid to draw instead of the geography's simplified ones."""
@@ -288,38 +331,83 @@ def page_data(published: Published, geo: Geography, sites: pd.DataFrame, *,
         bng = lambda: shapes  # noqa: E731
     levels: list[Level] = []
 
-    def add(level_id: str, label: str, codes: pd.Series, names: pd.Series, packed: list[Any],
-            table: pd.DataFrame, key: str, population: pd.Series) -> None:
+    def add(
+        level_id: str,
+        label: str,
+        codes: pd.Series,
+        names: pd.Series,
+        packed: list[Any],
+        table: pd.DataFrame,
+        key: str,
+        population: pd.Series,
+    ) -> None:
         values, breaks = level_values(table, key, codes, population, classification)
-        levels.append(Level(id=level_id, label=label, codes=list(codes), names=list(names),
-                            shapes=packed, values=values, breaks=breaks))
+        levels.append(
+            Level(
+                id=level_id,
+                label=label,
+                codes=list(codes),
+                names=list(names),
+                shapes=packed,
+                values=values,
+                breaks=breaks,
+            )
+        )
 
-    add("lsoa", "LSOA", frame["lsoa_code"], frame["lsoa_name"], lsoa_shapes,
-        published.residence_lsoa, "lsoa_code", frame["population"])
+    add(
+        "lsoa",
+        "LSOA",
+        frame["lsoa_code"],
+        frame["lsoa_name"],
+        lsoa_shapes,
+        published.residence_lsoa,
+        "lsoa_code",
+        frame["population"],
+    )
     if msoa_of is not None and published.residence_msoa is not None:
         link = msoa_of.set_index("lsoa_code")
         msoa_key = frame["lsoa_code"].map(link["msoa_code"])
         index, packed = _level_shapes(source, "msoa", msoa_key, origin, bng)
         names = link.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_name"]
         pops = frame["population"].groupby(msoa_key.to_numpy()).sum(min_count=1)
-        add("msoa", "MSOA", index.to_series(), index.map(names).to_series(), packed,
-            published.residence_msoa, "msoa_code", pops.reindex(index))
+        add(
+            "msoa",
+            "MSOA",
+            index.to_series(),
+            index.map(names).to_series(),
+            packed,
+            published.residence_msoa,
+            "msoa_code",
+            pops.reindex(index),
+        )
     index, packed = _level_shapes(source, "la", frame["la_code"], origin, bng)
     las = geo.las.set_index("la_code").reindex(index)
     la_table = published.residence_la[published.residence_la["la_code"] != TOTAL]
-    add("la", "Local authority", index.to_series(), las["la_name"], packed, la_table,
-        "la_code", las["population"])
+    add(
+        "la",
+        "Local authority",
+        index.to_series(),
+        las["la_name"],
+        packed,
+        la_table,
+        "la_code",
+        las["population"],
+    )
     minx, miny, maxx, maxy = bounds
     return {
-        "threshold": published.threshold, "scale": SCALE, "origin": list(origin),
+        "threshold": published.threshold,
+        "scale": SCALE,
+        "origin": list(origin),
         "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],
         "scheme": SCHEMES[classification].label,
         "cohorts": [[c, COHORT_LABELS[c]] for c in COHORT_ORDER],
         "measures": [list(m) for m in MEASURES],
-        "levels": levels, "sites": site_points(published, sites),
+        "levels": levels,
+        "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
-        "siting": None if siting is None else siting_data(siting, frame["lsoa_code"],
-                                                          classification),
+        "siting": None
+        if siting is None
+        else siting_data(siting, frame["lsoa_code"], classification),
     }
 
 
@@ -329,35 +417,67 @@ def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any
     placed = sites[sites["lat"].notna()].sort_values("site_code")
     act = activity.reindex(placed["site_code"])
     small = f"fewer than {published.threshold}"
-    people = act["individuals"].astype("Int64").astype(str).where(~act["suppressed"].astype(bool),
-                                                                  small)
-    return [{"lat": round(float(lat), 5), "lng": round(float(lng), 5), "name": str(name),
-             "type": str(kind), "services": str(services or ""), "visits": int(visits),
-             "people": str(p)}
-            for lat, lng, name, kind, services, visits, p in zip(
-                placed["lat"], placed["long"], placed["site_name"], placed["site_type"],
-                placed["services"].fillna(""), act["nsp_visits"].fillna(0), people)]
+    people = (
+        act["individuals"]
+        .astype("Int64")
+        .astype(str)
+        .where(~act["suppressed"].astype(bool), small)
+    )
+    return [
+        {
+            "lat": round(float(lat), 5),
+            "lng": round(float(lng), 5),
+            "name": str(name),
+            "type": str(kind),
+            "services": str(services or ""),
+            "visits": int(visits),
+            "people": str(p),
+        }
+        for lat, lng, name, kind, services, visits, p in zip(
+            placed["lat"],
+            placed["long"],
+            placed["site_name"],
+            placed["site_type"],
+            placed["services"].fillna(""),
+            act["nsp_visits"].fillna(0),
+            people,
+        )
+    ]
 
 
 def postcode_districts(geo: Geography) -> list[list[Any]]:
     """Postcode districts with live postcodes in the drop's LAs, and their extent (S, W, N, E)."""
     d = geo.directory
     if "key" not in d:
-        return _districts_by_text(d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes))
-                                    & d["lat"].notna()])
+        return _districts_by_text(
+            d[d["live"].astype(bool) & d["la_code"].isin(set(geo.la_codes)) & d["lat"].notna()]
+        )
     lat, lon = d["lat"].to_numpy(dtype=float), d["long"].to_numpy(dtype=float)
-    keep = np.flatnonzero(d["live"].to_numpy(dtype=bool) & ~np.isnan(lat)
-                          & d["la_code"].isin(set(geo.la_codes)).to_numpy())
+    keep = np.flatnonzero(
+        d["live"].to_numpy(dtype=bool)
+        & ~np.isnan(lat)
+        & d["la_code"].isin(set(geo.la_codes)).to_numpy()
+    )
     # a postcode key's outward code (its district) is the key over 37**3 (directory.postcode_keys)
-    district = d["key"].to_numpy()[keep] // 37 ** 3
+    district = d["key"].to_numpy()[keep] // 37**3
     order = np.argsort(district, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(district[order]) != 0]) if len(order) else order
     rows = keep[order]
-    box = np.round(np.column_stack([np.fmin.reduceat(lat[rows], starts),
-                                    np.fmin.reduceat(lon[rows], starts),
-                                    np.fmax.reduceat(lat[rows], starts),
-                                    np.fmax.reduceat(lon[rows], starts)]), 4) \
-        if len(rows) else np.zeros((0, 4))
+    box = (
+        np.round(
+            np.column_stack(
+                [
+                    np.fmin.reduceat(lat[rows], starts),
+                    np.fmin.reduceat(lon[rows], starts),
+                    np.fmax.reduceat(lat[rows], starts),
+                    np.fmax.reduceat(lon[rows], starts),
+                ]
+            ),
+            4,
+        )
+        if len(rows)
+        else np.zeros((0, 4))
+    )
     postcodes = pa.array(d["postcode"].iloc[rows[starts]].to_numpy(dtype=object), type=pa.string())
     names = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0).to_pylist()
     by_name = sorted(range(len(names)), key=names.__getitem__)
@@ -368,8 +488,11 @@ def _districts_by_text(d: pd.DataFrame) -> list[list[Any]]:
     postcodes = pa.array(d["postcode"].to_numpy(dtype=object), type=pa.string())
     district = pc.list_element(pc.split_pattern(postcodes, " ", max_splits=1), 0)
     district = district.to_numpy(zero_copy_only=False)
-    box = d.groupby(district).agg(s=("lat", "min"), w=("long", "min"),
-                                  n=("lat", "max"), e=("long", "max")).round(4)
+    box = (
+        d.groupby(district)
+        .agg(s=("lat", "min"), w=("long", "min"), n=("lat", "max"), e=("long", "max"))
+        .round(4)
+    )
     return [[code, *map(float, row)] for code, row in zip(box.index, box.to_numpy())]
 
 
@@ -396,9 +519,12 @@ def split_lsoas(data: dict[str, Any], lsoa_la: pd.Series) -> dict[str, dict[str,
         raise ValueError("two local authority codes give the same LSOA script name")
     chunks = {}
     for k, code in enumerate(la_codes):
-        index = order[bounds[k]:bounds[k + 1]].tolist()
-        chunks[files[k]] = {"la": code, "index": index,
-                            "shapes": [lsoa["shapes"][i] for i in index]}
+        index = order[bounds[k] : bounds[k + 1]].tolist()
+        chunks[files[k]] = {
+            "la": code,
+            "index": index,
+            "shapes": [lsoa["shapes"][i] for i in index],
+        }
     lsoa["shapes"] = []
     data["lazy"] = {"files": files, "la_of": k_of.tolist(), "zoom": ON_DEMAND_ZOOM}
     return chunks

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..disclosure.suppress import Published
 from ..geography.areas import Geography
 from ..geography.geometry_cache import cached_table, text_key
-from ..disclosure.suppress import Published
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
 from .geojson import features_bytes, geojson_bytes, geometry_text
@@ -37,18 +37,21 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
 GEOJSON_VERSION = "1"  # bump when the GeoJSON geometry text changes
-DOWNLOADS = (("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
-             ("tables/residence_msoa_cohorts.csv", "Residents by MSOA and cohort (CSV)"),
-             ("tables/residence_la_cohorts.csv", "Residents by local authority and cohort (CSV)"),
-             ("tables/service_la_cohorts.csv", "Individuals by service local authority, with "
-                                               "rates (CSV)"),
-             ("tables/site_activity.csv", "Activity by site (CSV)"),
-             ("tables/residence_lsoa.geojson", "LSOA boundaries with residents by cohort "
-                                               "(GeoJSON)"))
-SITING_DOWNLOADS = (("tables/nsp_siting.csv", "NSP siting: coverage today and recommended sites "
-                                               "(CSV)"),
-                    ("tables/nsp_coverage_la.csv", "NSP coverage by local authority, today and "
-                                                   "after the recommended sites (CSV)"))
+DOWNLOADS = (
+    ("tables/residence_lsoa_cohorts.csv", "Residents by LSOA and cohort (CSV)"),
+    ("tables/residence_msoa_cohorts.csv", "Residents by MSOA and cohort (CSV)"),
+    ("tables/residence_la_cohorts.csv", "Residents by local authority and cohort (CSV)"),
+    ("tables/service_la_cohorts.csv", "Individuals by service local authority, with rates (CSV)"),
+    ("tables/site_activity.csv", "Activity by site (CSV)"),
+    ("tables/residence_lsoa.geojson", "LSOA boundaries with residents by cohort (GeoJSON)"),
+)
+SITING_DOWNLOADS = (
+    ("tables/nsp_siting.csv", "NSP siting: coverage today and recommended sites (CSV)"),
+    (
+        "tables/nsp_coverage_la.csv",
+        "NSP coverage by local authority, today and after the recommended sites (CSV)",
+    ),
+)
 
 
 class AtlasContext(TypedDict):
@@ -76,9 +79,14 @@ class AtlasContext(TypedDict):
 
 def script_json(data: object) -> str:
     """JSON safe inside a <script> element (no ``</script>``, ``<!--`` or ``]]>`` breakout)."""
-    return (json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def _inline(text: str, tag: str) -> Markup:
@@ -86,28 +94,47 @@ def _inline(text: str, tag: str) -> Markup:
     return Markup(text.replace(f"</{tag}", f"<\\/{tag}"))
 
 
-def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, title: str,
-                 period: str, basemap: str, classification: str, area_name: str = "",
-                 build_date: str = "", msoa_of: pd.DataFrame | None = None,
-                 siting: PublishedPlan | None = None,
-                 on_demand_above: int | None = None) -> dict[str, bytes]:
+def render_atlas(
+    published: Published,
+    geo: Geography,
+    sites: pd.DataFrame,
+    *,
+    title: str,
+    period: str,
+    basemap: str,
+    classification: str,
+    area_name: str = "",
+    build_date: str = "",
+    msoa_of: pd.DataFrame | None = None,
+    siting: PublishedPlan | None = None,
+    on_demand_above: int | None = None,
+) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
     ``siting`` is given) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``),
     one LSOA script per local authority."""
-    data = page_data(published, geo, sites, msoa_of=msoa_of, classification=classification,
-                     siting=siting)
+    data = page_data(
+        published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
+    )
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
     if len(data["levels"][0]["codes"]) > limit:
         chunks = split_lsoas(data, geo.lsoas["la_code"])  # the simplified LSOAs' order
-        files = {path: f"atlasLsoas({script_json(chunk)});\n".encode()
-                 for path, chunk in chunks.items()}
+        files = {
+            path: f"atlasLsoas({script_json(chunk)});\n".encode() for path, chunk in chunks.items()
+        }
     js, css = front_end_assets()
     has_msoa = any(lv["id"] == "msoa" for lv in data["levels"])
     context = AtlasContext(
-        title=title, area_name=area_name, period=period, build_date=build_date, basemap=basemap,
-        threshold=published.threshold, scheme=data["scheme"], has_msoa=has_msoa,
-        cohorts=data["cohorts"], measures=data["measures"],
+        title=title,
+        area_name=area_name,
+        period=period,
+        build_date=build_date,
+        basemap=basemap,
+        threshold=published.threshold,
+        scheme=data["scheme"],
+        has_msoa=has_msoa,
+        cohorts=data["cohorts"],
+        measures=data["measures"],
         levels=[(lv["id"], lv["label"]) for lv in data["levels"]],
         start_level="la" if "lazy" in data else data["levels"][0]["id"],
         downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
@@ -116,8 +143,11 @@ def render_atlas(published: Published, geo: Geography, sites: pd.DataFrame, *, t
         scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
-        siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "")
-    files["atlas.html"] = environment().get_template("atlas.html.j2").render(**context).encode("utf-8")
+        siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "",
+    )
+    files["atlas.html"] = (
+        environment().get_template("atlas.html.j2").render(**context).encode("utf-8")
+    )
     return files
 
 
@@ -132,10 +162,12 @@ def render_geojson(published: Published, geo: Geography) -> dict[str, bytes]:
         out[cohort] = out["lsoa_code"].map(wide[cohort]).astype("Int64")
     geometry = cached_table(
         "geojson-" + text_key(GEOJSON_VERSION, shapes_key(geo)),
-        lambda: geometry_text(np.asarray(simplified_lsoas_wgs84(geo).geometry.values)))
+        lambda: geometry_text(np.asarray(simplified_lsoas_wgs84(geo).geometry.values)),
+    )
     text = None if geometry is None else features_bytes(out, geometry)
     if text is None:
         shapes = simplified_lsoas_wgs84(geo)
-        text = geojson_bytes(gpd.GeoDataFrame(out, geometry=shapes.geometry.values,
-                                              crs=shapes.crs))
+        text = geojson_bytes(
+            gpd.GeoDataFrame(out, geometry=shapes.geometry.values, crs=shapes.crs)
+        )
     return {"tables/residence_lsoa.geojson": text}

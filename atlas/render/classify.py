@@ -52,8 +52,11 @@ class EqualInterval(Scheme):
         return [float(b) for b in mapclassify.EqualInterval(values, k=k).bins]
 
 
-SCHEMES: dict[str, Scheme] = {"fisher_jenks": FisherJenks(), "quantiles": Quantiles(),
-                              "equal_interval": EqualInterval()}
+SCHEMES: dict[str, Scheme] = {
+    "fisher_jenks": FisherJenks(),
+    "quantiles": Quantiles(),
+    "equal_interval": EqualInterval(),
+}
 
 
 def class_breaks(values: np.ndarray, scheme: str, k: int = K) -> list[float]:
@@ -87,13 +90,16 @@ def jenks_weighted(v: np.ndarray, w: np.ndarray, k: int, block: int = 512) -> np
     for c in range(1, k):
         new = np.full(n, np.inf)
         for lo in range(0, n, block):
-            j = idx[lo:lo + block]
+            j = idx[lo : lo + block]
             i = idx[:, None]  # start of the last class
-            total = np.where((i >= c) & (i <= j[None, :]),
-                             best[np.maximum(i - 1, 0)] + cost(i, j[None, :]), np.inf)
+            total = np.where(
+                (i >= c) & (i <= j[None, :]),
+                best[np.maximum(i - 1, 0)] + cost(i, j[None, :]),
+                np.inf,
+            )
             arg = np.argmin(total, axis=0)
-            new[lo:lo + block] = total[arg, np.arange(len(j))]
-            starts[c, lo:lo + block] = arg
+            new[lo : lo + block] = total[arg, np.arange(len(j))]
+            starts[c, lo : lo + block] = arg
         best = new
     bounds, end = [], n - 1
     for c in range(k - 1, -1, -1):

@@ -46,19 +46,32 @@ def features_bytes(props: pd.DataFrame, geometry: pa.Table) -> bytes | None:
     texts = {c: _property_text(props[c]) for c in columns}
     if any(v is None for v in texts.values()):
         return None
-    pieces: list[Any] = ['{"geometry":{"coordinates":',
-                         geometry["coordinates"].combine_chunks(), ',"type":"',
-                         geometry["types"].combine_chunks(), '"},"properties":{']
+    pieces: list[Any] = [
+        '{"geometry":{"coordinates":',
+        geometry["coordinates"].combine_chunks(),
+        ',"type":"',
+        geometry["types"].combine_chunks(),
+        '"},"properties":{',
+    ]
     for k, name in enumerate(sorted(columns)):
         pieces += [("," if k else "") + encode_basestring_ascii(name) + ":", texts[name]]
     pieces.append('},"type":"Feature"},')  # the last comma goes below
     features = pc.binary_join_element_wise(
-        *(p.cast(pa.large_string()) if isinstance(p, pa.Array) else pa.scalar(p, pa.large_string())
-          for p in pieces), pa.scalar("", pa.large_string()))
+        *(
+            p.cast(pa.large_string())
+            if isinstance(p, pa.Array)
+            else pa.scalar(p, pa.large_string())
+            for p in pieces
+        ),
+        pa.scalar("", pa.large_string()),
+    )
     offsets = np.frombuffer(features.buffers()[1], dtype=np.int64)
     start, end = offsets[features.offset], offsets[features.offset + len(features)]
-    body = features.buffers()[2].slice(start, max(end - start - 1, 0)).to_pybytes() \
-        if len(features) else b""
+    body = (
+        features.buffers()[2].slice(start, max(end - start - 1, 0)).to_pybytes()
+        if len(features)
+        else b""
+    )
     return b'{"features":[' + body + b'],"type":"FeatureCollection"}'
 
 
@@ -70,8 +83,9 @@ def geometry_text(geoms: np.ndarray) -> pa.Table | None:
     if coords is None:
         return None
     kind = np.where(shapely.get_type_id(geoms) == POLYGON, "Polygon", "MultiPolygon")
-    return pa.table({"coordinates": coords.cast(pa.large_string()),
-                     "types": pa.array(kind, type=pa.string())})
+    return pa.table(
+        {"coordinates": coords.cast(pa.large_string()), "types": pa.array(kind, type=pa.string())}
+    )
 
 
 def _property_text(values: pd.Series) -> pa.Array | None:
@@ -82,9 +96,12 @@ def _property_text(values: pd.Series) -> pa.Array | None:
         ints = values.to_numpy(dtype=np.float64, na_value=0).astype(np.int64)
         text = pc.cast(pa.array(ints), pa.string())
     elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
-            "string", "empty"):
-        text = pa.array([encode_basestring_ascii(v) for v in values.where(~missing, "")],
-                        type=pa.string())
+        "string",
+        "empty",
+    ):
+        text = pa.array(
+            [encode_basestring_ascii(v) for v in values.where(~missing, "")], type=pa.string()
+        )
     else:
         return None
     return pc.if_else(pa.array(missing), "null", text)
@@ -94,8 +111,11 @@ def _coordinates_text(geoms: np.ndarray) -> pa.Array | None:
     """JSON text of each polygon's or multipolygon's coordinates; None when a geometry is
     anything else, empty, 3D or not finite."""
     types = shapely.get_type_id(geoms)
-    if not np.isin(types, (POLYGON, MULTIPOLYGON)).all() or shapely.is_empty(geoms).any() \
-            or shapely.has_z(geoms).any():
+    if (
+        not np.isin(types, (POLYGON, MULTIPOLYGON)).all()
+        or shapely.is_empty(geoms).any()
+        or shapely.has_z(geoms).any()
+    ):
         return None
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -104,13 +124,15 @@ def _coordinates_text(geoms: np.ndarray) -> pa.Array | None:
     xy, point_of = shapely.get_coordinates(rings, return_index=True)
     if not np.isfinite(xy).all():
         return None
-    points = pc.binary_join_element_wise("[", _floats(xy[:, 0]), ",", _floats(xy[:, 1]), "]",
-                                         "")
+    points = pc.binary_join_element_wise("[", _floats(xy[:, 0]), ",", _floats(xy[:, 1]), "]", "")
     ring_text = _bracketed(points, point_of, len(rings))
     polygon_text = _bracketed(ring_text, ring_of, len(parts))
     multi = _bracketed(polygon_text, part_of, len(geoms))
-    return pc.if_else(pa.array(types == POLYGON),
-                      pc.take(polygon_text, pa.array(_first_of(part_of, len(geoms)))), multi)
+    return pc.if_else(
+        pa.array(types == POLYGON),
+        pc.take(polygon_text, pa.array(_first_of(part_of, len(geoms)))),
+        multi,
+    )
 
 
 def _bracketed(items: pa.Array, owner: np.ndarray, n: int) -> pa.Array:
@@ -132,7 +154,9 @@ def _floats(values: np.ndarray) -> pa.Array:
     # Arrow writes these differently (2 for 2.0, exponents from 1e10, fixed below 1e-4)
     odd = (values == np.floor(values)) | (np.abs(values) < 1e-4) | (np.abs(values) >= 1e10)
     if odd.any():
-        text = pc.replace_with_mask(text, pa.array(odd),
-                                    pa.array([repr(v) for v in values[odd].tolist()],
-                                             type=pa.string()))
+        text = pc.replace_with_mask(
+            text,
+            pa.array(odd),
+            pa.array([repr(v) for v in values[odd].tolist()], type=pa.string()),
+        )
     return text

@@ -22,8 +22,11 @@ class DropEntry(TypedDict):
     links: list[tuple[str, str]]
 
 
-LINKS = (("atlas.html", "Atlas"), ("reports/monitoring.html", "Monitoring report"),
-         ("reports/data_quality.html", "Data quality report"))
+LINKS = (
+    ("atlas.html", "Atlas"),
+    ("reports/monitoring.html", "Monitoring report"),
+    ("reports/data_quality.html", "Data quality report"),
+)
 
 
 def list_drops(folder: Path) -> list[DropEntry]:
@@ -38,11 +41,19 @@ def list_drops(folder: Path) -> list[DropEntry]:
             recipe = meta["recipe"]["content"]["drop"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        entries.append(DropEntry(
-            folder=drop.name, title=str(recipe.get("title", drop.name)),
-            period=str(recipe.get("period", "")), built=str(meta.get("build_time", ""))[:10],
-            links=[(f"{drop.name}/{href}", label) for href, label in LINKS
-                   if (drop / href).is_file()]))
+        entries.append(
+            DropEntry(
+                folder=drop.name,
+                title=str(recipe.get("title", drop.name)),
+                period=str(recipe.get("period", "")),
+                built=str(meta.get("build_time", ""))[:10],
+                links=[
+                    (f"{drop.name}/{href}", label)
+                    for href, label in LINKS
+                    if (drop / href).is_file()
+                ],
+            )
+        )
     return sorted(entries, key=lambda e: (e["period"], e["folder"]), reverse=True)
 
 

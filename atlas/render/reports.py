@@ -20,9 +20,9 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..counting.individuals import ALL, COHORT_LABELS, COHORT_ORDER
-from ..counting.tally import TOTAL
 from ..counting.rates import half_up, round_half_up
 from ..counting.report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
+from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
 from .tables import to_csv_bytes
@@ -48,13 +48,16 @@ class ReportContext(TypedDict):
     csv: dict[str, str]  # table name -> CSV path relative to the report
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of every page (one per process, so each template is compiled
     once): autoescaped, strict about undefined names."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["num"] = fmt_count
     env.filters["pct"] = fmt_pct
     env.filters["dec"] = fmt_decimal
@@ -76,8 +79,9 @@ def _missing(value: Any) -> bool:
 
 
 def _mark() -> Markup:
-    return Markup(f'<a class="supp" href="#note-suppressed" title="suppressed">'
-                  f"{SUPPRESSED_MARK}</a>")
+    return Markup(
+        f'<a class="supp" href="#note-suppressed" title="suppressed">{SUPPRESSED_MARK}</a>'
+    )
 
 
 def fmt_count(value: Any) -> Markup | str:
@@ -128,69 +132,111 @@ def _returns_text(visits: int, returns: int) -> str:
     return f"1 return to every {ratio:.1f} visits ({share:.1f}% of visits)"
 
 
-def render_reports(published: Published, counts: ReportCounts, sites: pd.DataFrame, *,
-                   title: str, area_name: str, period: str,
-                   siting: Any = None) -> dict[str, bytes]:
+def render_reports(
+    published: Published,
+    counts: ReportCounts,
+    sites: pd.DataFrame,
+    *,
+    title: str,
+    area_name: str,
+    period: str,
+    siting: Any = None,
+) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop."""
     names = _names(published, area_name)
-    tables = {**_monitoring_tables(published, counts, names),
-              **_data_quality_tables(published, counts, names, sites)}
+    tables = {
+        **_monitoring_tables(published, counts, names),
+        **_data_quality_tables(published, counts, names, sites),
+    }
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
     env = environment()
-    base = dict(title=title, area_name=area_name, period=period,
-                last_quarter=counts.last_quarter, threshold=published.threshold,
-                mark=SUPPRESSED_MARK, cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
-                quarters=[f"Q{q}" for q in QUARTERS])
+    base = dict(
+        title=title,
+        area_name=area_name,
+        period=period,
+        last_quarter=counts.last_quarter,
+        threshold=published.threshold,
+        mark=SUPPRESSED_MARK,
+        cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
+        quarters=[f"Q{q}" for q in QUARTERS],
+    )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
-    mon = ReportContext(**base, tables=mon_rows,
-                        charts=_monitoring_charts(tables, counts),
-                        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")})
-    dq = ReportContext(**base, tables=_dq_rows(tables), charts={},
-                       csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")})
-    files["reports/monitoring.html"] = env.get_template("monitoring.html.j2").render(
-        **mon).encode()
-    files["reports/data_quality.html"] = env.get_template("data_quality.html.j2").render(
-        **dq).encode()
+    mon = ReportContext(
+        **base,
+        tables=mon_rows,
+        charts=_monitoring_charts(tables, counts),
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")},
+    )
+    dq = ReportContext(
+        **base,
+        tables=_dq_rows(tables),
+        charts={},
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")},
+    )
+    files["reports/monitoring.html"] = (
+        env.get_template("monitoring.html.j2").render(**mon).encode()
+    )
+    files["reports/data_quality.html"] = (
+        env.get_template("data_quality.html.j2").render(**dq).encode()
+    )
     return files
 
 
 def siting_section(pub: Any) -> dict[str, Any]:
     """The monitoring report's NSP siting section, from a published plan (``PublishedPlan``)."""
-    return {"radius_m": f"{pub.radius_m:,.0f}", "new_sites": pub.new_sites,
-            "rows": pub.siting.to_dict("records"),
-            "las": pub.coverage_la.to_dict("records"),
-            "recommended": len(pub.recommended),
-            "left_out": f"{'at least ' if not pub.left_out_exact else ''}{pub.left_out:,}",
-            "target_pct": None if pub.target_pct is None else f"{pub.target_pct:g}",
-            "target_sites": pub.target_sites, "best_possible_pct": pub.best_possible_pct}
+    return {
+        "radius_m": f"{pub.radius_m:,.0f}",
+        "new_sites": pub.new_sites,
+        "rows": pub.siting.to_dict("records"),
+        "las": pub.coverage_la.to_dict("records"),
+        "recommended": len(pub.recommended),
+        "left_out": f"{'at least ' if not pub.left_out_exact else ''}{pub.left_out:,}",
+        "target_pct": None if pub.target_pct is None else f"{pub.target_pct:g}",
+        "target_sites": pub.target_sites,
+        "best_possible_pct": pub.best_possible_pct,
+    }
 
 
 def _names(published: Published, area_name: str) -> pd.DataFrame:
     """LA code -> name, in the published order (by name), the area last."""
     svc = published.service_la.drop_duplicates("la_code")[["la_code", "la_name"]]
     las = svc[svc["la_code"] != TOTAL].sort_values("la_name", kind="stable")
-    return pd.concat([las, pd.DataFrame({"la_code": [TOTAL], "la_name": [area_name]})],
-                     ignore_index=True)
+    return pd.concat(
+        [las, pd.DataFrame({"la_code": [TOTAL], "la_name": [area_name]})], ignore_index=True
+    )
 
 
 # --- monitoring ---------------------------------------------------------------------------
 
-def _monitoring_tables(published: Published, counts: ReportCounts,
-                       names: pd.DataFrame) -> dict[str, pd.DataFrame]:
+
+def _monitoring_tables(
+    published: Published, counts: ReportCounts, names: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     svc = published.service_la
     quarter = published.extra["quarter_individuals"]
     last = quarter[quarter["quarter"] == 4][["la_code", "cohort", "individuals"]]
-    year = svc[["la_code", "cohort", "individuals", "population", "rate_per_1000",
-                "rate_lower", "rate_upper"]]
+    year = svc[
+        [
+            "la_code",
+            "cohort",
+            "individuals",
+            "population",
+            "rate_per_1000",
+            "rate_lower",
+            "rate_upper",
+        ]
+    ]
     summary = names.merge(pd.DataFrame({"cohort": list(COHORT_ORDER)}), how="cross")
-    summary = summary.merge(last.rename(columns={"individuals": "last_quarter"}),
-                            on=["la_code", "cohort"], how="left")
+    summary = summary.merge(
+        last.rename(columns={"individuals": "last_quarter"}), on=["la_code", "cohort"], how="left"
+    )
     summary = summary.merge(year, on=["la_code", "cohort"], how="left")
     summary = summary.rename(columns={"individuals": "twelve_months"})
     alls = summary[summary["cohort"] == ALL].set_index("la_code")["twelve_months"]
     summary["share_of_all"] = round_half_up(
-        _share(summary["twelve_months"], summary["la_code"].map(alls)), 1)
+        _share(summary["twelve_months"], summary["la_code"].map(alls)), 1
+    )
     summary["suppressed"] = summary["twelve_months"].isna() | summary["last_quarter"].isna()
     for col in ("last_quarter", "twelve_months"):
         summary[col] = summary[col].astype("Int64")
@@ -198,35 +244,68 @@ def _monitoring_tables(published: Published, counts: ReportCounts,
 
     act = counts.la_activity.merge(names, on="la_code")
     clients = published.extra["intervention_clients"][["la_code", "quarter", "individuals"]]
-    act = act.merge(clients.rename(columns={"individuals": "intervention_clients"}),
-                    on=["la_code", "quarter"], how="left")
+    act = act.merge(
+        clients.rename(columns={"individuals": "intervention_clients"}),
+        on=["la_code", "quarter"],
+        how="left",
+    )
     act["interventions_per_person"] = round_half_up(
-        _per(act["interventions"], act["intervention_clients"]), 2)
+        _per(act["interventions"], act["intervention_clients"]), 2
+    )
     act["returns_per_visit_pct"] = round_half_up(
-        _share(act["nsp_returns"], act["nsp_visits"].astype("Int64")), 1)
+        _share(act["nsp_returns"], act["nsp_visits"].astype("Int64")), 1
+    )
     act["visits_per_return"] = round_half_up(
-        act["nsp_visits"] / act["nsp_returns"].where(act["nsp_returns"] > 0), 1)
+        act["nsp_visits"] / act["nsp_returns"].where(act["nsp_returns"] > 0), 1
+    )
     act["intervention_clients_suppressed"] = act["intervention_clients"].isna()
     order = {c: i for i, c in enumerate(names["la_code"])}
-    act = act.sort_values(["la_code", "quarter"], key=lambda s: s.map(order)
-                          if s.name == "la_code" else s).reset_index(drop=True)
-    act = act[["la_code", "la_name", "quarter", "nsp_visits", "nsp_returns",
-               "visits_per_return", "returns_per_visit_pct", "interventions",
-               "intervention_clients", "intervention_clients_suppressed",
-               "interventions_per_person", "wellbeing_reviews", "referrals_in",
-               "referrals_out"]]
+    act = act.sort_values(
+        ["la_code", "quarter"], key=lambda s: s.map(order) if s.name == "la_code" else s
+    ).reset_index(drop=True)
+    act = act[
+        [
+            "la_code",
+            "la_name",
+            "quarter",
+            "nsp_visits",
+            "nsp_returns",
+            "visits_per_return",
+            "returns_per_visit_pct",
+            "interventions",
+            "intervention_clients",
+            "intervention_clients_suppressed",
+            "interventions_per_person",
+            "wellbeing_reviews",
+            "referrals_in",
+            "referrals_out",
+        ]
+    ]
 
     prof = published.extra["profiles"].copy()
     totals = svc[svc["la_code"] == TOTAL].set_index("cohort")["individuals"]
     prof["share"] = round_half_up(_share(prof["individuals"], prof["cohort"].map(totals)), 1)
     prof["dimension_label"] = prof["dimension"].map(PROFILE_DIMENSIONS)
     prof = prof.sort_values("order", kind="stable")
-    prof = prof[["dimension", "dimension_label", "category", "cohort", "individuals", "share",
-                 "suppressed"]].reset_index(drop=True)
+    prof = prof[
+        [
+            "dimension",
+            "dimension_label",
+            "category",
+            "cohort",
+            "individuals",
+            "share",
+            "suppressed",
+        ]
+    ].reset_index(drop=True)
 
     trend = published.extra["trend"][["year", "cohort", "individuals", "suppressed"]]
-    return {"monitoring_cohort_summary": summary, "monitoring_la_activity": act,
-            "monitoring_profiles": prof, "monitoring_trend": trend.reset_index(drop=True)}
+    return {
+        "monitoring_cohort_summary": summary,
+        "monitoring_la_activity": act,
+        "monitoring_profiles": prof,
+        "monitoring_trend": trend.reset_index(drop=True),
+    }
 
 
 def published_period(counts: ReportCounts) -> str:
@@ -238,19 +317,39 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
     by_la = []
     for code, rows in _grouped(summary, "la_code"):
         by = {r["cohort"]: r for r in rows}
-        by_la.append({"la_code": code, "la_name": rows[0]["la_name"], "total": code == TOTAL,
-                      "cells": [{"last_quarter": by[c]["last_quarter"],
-                                 "twelve_months": by[c]["twelve_months"],
-                                 "share": by[c]["share_of_all"],
-                                 "rate": by[c]["rate_per_1000"],
-                                 "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"])}
-                                for c in COHORT_ORDER]})
+        by_la.append(
+            {
+                "la_code": code,
+                "la_name": rows[0]["la_name"],
+                "total": code == TOTAL,
+                "cells": [
+                    {
+                        "last_quarter": by[c]["last_quarter"],
+                        "twelve_months": by[c]["twelve_months"],
+                        "share": by[c]["share_of_all"],
+                        "rate": by[c]["rate_per_1000"],
+                        "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"]),
+                    }
+                    for c in COHORT_ORDER
+                ],
+            }
+        )
     area = next(r for r in by_la if r["total"])
-    activity = [{"la_name": rows[0]["la_name"], "total": code == TOTAL,
-                 "quarters": [dict(r, average=_average(r),
-                                   returns_text=_returns_text(r["nsp_visits"], r["nsp_returns"]))
-                              for r in rows]}
-                for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")]
+    activity = [
+        {
+            "la_name": rows[0]["la_name"],
+            "total": code == TOTAL,
+            "quarters": [
+                dict(
+                    r,
+                    average=_average(r),
+                    returns_text=_returns_text(r["nsp_visits"], r["nsp_returns"]),
+                )
+                for r in rows
+            ],
+        }
+        for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")
+    ]
     area_last = activity[-1]["quarters"][-1]
     prof = tables["monitoring_profiles"]
     profiles = []
@@ -258,15 +357,26 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
         rows = []
         for cat, cells in part.groupby("category", sort=False):
             by = cells.set_index("cohort")
-            rows.append({"category": cat, "cells": [(by.at[c, "individuals"], by.at[c, "share"])
-                                                    for c in COHORT_ORDER]})
+            rows.append(
+                {
+                    "category": cat,
+                    "cells": [(by.at[c, "individuals"], by.at[c, "share"]) for c in COHORT_ORDER],
+                }
+            )
         profiles.append({"dimension": dim, "label": PROFILE_DIMENSIONS[dim], "rows": rows})
     trend = tables["monitoring_trend"]
-    years = [{"year": y, "cells": list(part.set_index("cohort").loc[list(COHORT_ORDER),
-                                                                  "individuals"])}
-             for y, part in trend.groupby("year", sort=True)]
-    return {"by_la": by_la, "area": area, "activity": activity, "area_last": area_last,
-            "profiles": profiles, "trend": years}
+    years = [
+        {"year": y, "cells": list(part.set_index("cohort").loc[list(COHORT_ORDER), "individuals"])}
+        for y, part in trend.groupby("year", sort=True)
+    ]
+    return {
+        "by_la": by_la,
+        "area": area,
+        "activity": activity,
+        "area_last": area_last,
+        "profiles": profiles,
+        "trend": years,
+    }
 
 
 def _grouped(frame: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -309,24 +419,34 @@ def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) ->
         for c in COHORT_ORDER:
             cells = part[part["cohort"] == c].set_index("category")["individuals"]
             total = totals.get(c)
-            rows.append((COHORT_LABELS[c], None if _missing(total) else float(total),
-                         [None if _missing(cells[k]) else float(cells[k]) for k in cats]))
+            rows.append(
+                (
+                    COHORT_LABELS[c],
+                    None if _missing(total) else float(total),
+                    [None if _missing(cells[k]) else float(cells[k]) for k in cats],
+                )
+            )
         charts[dim] = stacked_bars(f"{PROFILE_DIMENSIONS[dim]} by cohort", rows, cats)
     trend = tables["monitoring_trend"]
     series = []
     for c in COHORT_ORDER:
         vals = trend[trend["cohort"] == c].set_index("year")["individuals"]
-        series.append((COHORT_LABELS[c], [None if _missing(vals.get(y)) else float(vals[y])
-                                          for y in counts.years]))
-    charts["trend"] = line_chart("Individuals per cohort and financial year", counts.years,
-                                 series)
+        series.append(
+            (
+                COHORT_LABELS[c],
+                [None if _missing(vals.get(y)) else float(vals[y]) for y in counts.years],
+            )
+        )
+    charts["trend"] = line_chart("Individuals per cohort and financial year", counts.years, series)
     return charts
 
 
 # --- data quality -------------------------------------------------------------------------
 
-def _data_quality_tables(published: Published, counts: ReportCounts, names: pd.DataFrame,
-                         sites: pd.DataFrame) -> dict[str, pd.DataFrame]:
+
+def _data_quality_tables(
+    published: Published, counts: ReportCounts, names: pd.DataFrame, sites: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     svc = published.service_la
     year_la = svc[svc["cohort"] == ALL].set_index("la_code")["individuals"]
     quarter = published.extra["quarter_individuals"]
@@ -339,63 +459,104 @@ def _data_quality_tables(published: Published, counts: ReportCounts, names: pd.D
         la_ind[f"q{q}"] = la_ind["la_code"].map(la_q[q]).astype("Int64")
     la_ind["twelve_months"] = la_ind["la_code"].map(year_la).astype("Int64")
 
-    sq = published.extra["site_quarter_individuals"].pivot(index="site_code", columns="quarter",
-                                                           values="individuals")
+    sq = published.extra["site_quarter_individuals"].pivot(
+        index="site_code", columns="quarter", values="individuals"
+    )
     site_ind = site_info.copy()
     for q in QUARTERS:
         site_ind[f"q{q}"] = site_ind["site_code"].map(sq[q]).astype("Int64")
     site_ind["twelve_months"] = site_ind["individuals"]
     site_ind = site_ind.drop(columns=["individuals"])
 
-    act = counts.site_activity.merge(site_info[["site_code", "site_name", "la_name"]],
-                                     on="site_code")
+    act = counts.site_activity.merge(
+        site_info[["site_code", "site_name", "la_name"]], on="site_code"
+    )
     la_act = counts.la_activity.merge(names, on="la_code").rename(columns={"la_code": "code"})
     site_act = act.rename(columns={"site_code": "code", "site_name": "name"})
-    la_act = la_act.rename(columns={"la_name": "name"}).assign(unit="la", la_name=la_act["la_name"])
+    la_act = la_act.rename(columns={"la_name": "name"}).assign(
+        unit="la", la_name=la_act["la_name"]
+    )
     site_act = site_act.assign(unit="site")
     site_rank = {c: i for i, c in enumerate(site_info["site_code"])}
     la_rank = {c: i for i, c in enumerate(names["la_code"])}
     site_act["_o"] = site_act["code"].map(site_rank)
     la_act["_o"] = la_act["code"].map(la_rank)
-    activity = pd.concat([site_act.sort_values(["_o", "quarter"]),
-                          la_act.sort_values(["_o", "quarter"])], ignore_index=True)
-    activity = activity[["unit", "code", "name", "la_name", "quarter", "nsp_visits",
-                         "nsp_returns", "interventions", "wellbeing_reviews", "referrals_in",
-                         "referrals_out"]]
+    activity = pd.concat(
+        [site_act.sort_values(["_o", "quarter"]), la_act.sort_values(["_o", "quarter"])],
+        ignore_index=True,
+    )
+    activity = activity[
+        [
+            "unit",
+            "code",
+            "name",
+            "la_name",
+            "quarter",
+            "nsp_visits",
+            "nsp_returns",
+            "interventions",
+            "wellbeing_reviews",
+            "referrals_in",
+            "referrals_out",
+        ]
+    ]
 
-    assessed = published.extra["assessed"].pivot(index="code", columns="assessment",
-                                                 values="individuals")
-    units = pd.concat([
-        site_info.assign(unit="site", code=site_info["site_code"], name=site_info["site_name"],
-                         seen=site_info["individuals"]),
-        names.assign(unit=np.where(names["la_code"] == TOTAL, "area", "la"),
-                     code=names["la_code"], name=names["la_name"],
-                     seen=names["la_code"].map(year_la)),
-    ], ignore_index=True)[["unit", "code", "name", "la_name", "seen"]]
+    assessed = published.extra["assessed"].pivot(
+        index="code", columns="assessment", values="individuals"
+    )
+    units = pd.concat(
+        [
+            site_info.assign(
+                unit="site",
+                code=site_info["site_code"],
+                name=site_info["site_name"],
+                seen=site_info["individuals"],
+            ),
+            names.assign(
+                unit=np.where(names["la_code"] == TOTAL, "area", "la"),
+                code=names["la_code"],
+                name=names["la_name"],
+                seen=names["la_code"].map(year_la),
+            ),
+        ],
+        ignore_index=True,
+    )[["unit", "code", "name", "la_name", "seen"]]
     units["seen"] = units["seen"].astype("Int64")
     units["with_assessment"] = units["code"].map(assessed["with"]).astype("Int64")
     units["without_assessment"] = units["code"].map(assessed["without"]).astype("Int64")
-    units["with_assessment_pct"] = round_half_up(_share(units["with_assessment"],
-                                                        units["seen"]), 1)
+    units["with_assessment_pct"] = round_half_up(
+        _share(units["with_assessment"], units["seen"]), 1
+    )
     comp = counts.completion.set_index(["unit", "code"])
     keys = pd.MultiIndex.from_arrays([units["unit"], units["code"]])
     units["assessments"] = comp["assessments"].reindex(keys).fillna(0).astype(np.int64).to_numpy()
     for item in ASSESSMENT_ITEMS:
         units[f"{item}_pct"] = round_half_up(comp[item].reindex(keys).reset_index(drop=True), 1)
     units["to_fix"] = [
-        "; ".join(label for item, label in ASSESSMENT_ITEMS.items()
-                  if not pd.isna(getattr(r, f"{item}_pct"))
-                  and getattr(r, f"{item}_pct") < COMPLETION_TARGET)
-        for r in units.itertuples()]
-    return {"data_quality_la_individuals": la_ind, "data_quality_site_individuals": site_ind,
-            "data_quality_activity": activity, "data_quality_assessments": units}
+        "; ".join(
+            label
+            for item, label in ASSESSMENT_ITEMS.items()
+            if not pd.isna(getattr(r, f"{item}_pct"))
+            and getattr(r, f"{item}_pct") < COMPLETION_TARGET
+        )
+        for r in units.itertuples()
+    ]
+    return {
+        "data_quality_la_individuals": la_ind,
+        "data_quality_site_individuals": site_ind,
+        "data_quality_activity": activity,
+        "data_quality_assessments": units,
+    }
 
 
 def _site_order(site_activity: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """Sites grouped by LA (in the LA order), then by name; sites outside the drop's LAs last."""
     s = site_activity[["site_code", "site_name", "site_type", "la_code", "individuals"]].copy()
-    s["la_name"] = s["la_code"].map(names.set_index("la_code")["la_name"]).fillna(
-        "Outside the area or not placed")
+    s["la_name"] = (
+        s["la_code"]
+        .map(names.set_index("la_code")["la_name"])
+        .fillna("Outside the area or not placed")
+    )
     order = {c: i for i, c in enumerate(names["la_code"])}
     s["_o"] = s["la_code"].map(order).fillna(len(order))
     s = s.sort_values(["_o", "site_name", "site_code"], kind="stable").drop(columns="_o")
@@ -410,11 +571,16 @@ def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         return {c: [r[c] for r in rows] for c in ("nsp_visits", "nsp_returns", "interventions")}
 
     act = tables["data_quality_activity"]
-    site_act = [{"code": code, "name": name, "la_name": la, **series(rows)}
-                for (code, name, la), rows in _grouped(act[act["unit"] == "site"],
-                                                       ["code", "name", "la_name"])]
-    la_act = [{"code": code, "name": name, "total": code == TOTAL, **series(rows)}
-              for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])]
+    site_act = [
+        {"code": code, "name": name, "la_name": la, **series(rows)}
+        for (code, name, la), rows in _grouped(
+            act[act["unit"] == "site"], ["code", "name", "la_name"]
+        )
+    ]
+    la_act = [
+        {"code": code, "name": name, "total": code == TOTAL, **series(rows)}
+        for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])
+    ]
     units = tables["data_quality_assessments"]
     return {
         "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),

@@ -10,7 +10,8 @@ second copy of the shapes). Site names travel as JSON strings and are set as tex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence, TypedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -50,20 +51,30 @@ def siting_data(pub: PublishedPlan, lsoa_codes: Sequence[str], scheme: str) -> S
     shown = np.where(open_need, demand, np.nan)
     added = np.flatnonzero((status == "a").to_numpy())
     return SitingData(
-        radius=float(pub.radius_m), scheme=SCHEMES[scheme].label, status="".join(status),
+        radius=float(pub.radius_m),
+        scheme=SCHEMES[scheme].label,
+        status="".join(status),
         need=[None if np.isnan(v) else int(v) for v in shown],
         added=[[int(i), int(r)] for i, r in zip(added, lsoas["rank"].to_numpy()[added])],
         breaks=class_breaks(shown, scheme),
         existing=_points(pub.existing.sort_values("site_code")),
-        recommended=_recommended(pub))
+        recommended=_recommended(pub),
+    )
 
 
 def _points(frame: pd.DataFrame) -> list[dict[str, Any]]:
     placed = frame[frame["lat"].notna() & frame["long"].notna()]
-    return [{"lat": round(float(lat), 5), "lng": round(float(lng), 5), "name": str(name),
-             "code": str(code)}
-            for lat, lng, name, code in zip(placed["lat"], placed["long"], placed["site_name"],
-                                            placed["site_code"])]
+    return [
+        {
+            "lat": round(float(lat), 5),
+            "lng": round(float(lng), 5),
+            "name": str(name),
+            "code": str(code),
+        }
+        for lat, lng, name, code in zip(
+            placed["lat"], placed["long"], placed["site_name"], placed["site_code"]
+        )
+    ]
 
 
 def _recommended(pub: PublishedPlan) -> list[dict[str, Any]]:

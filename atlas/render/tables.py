@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-
 def neutralise(values: pd.Series) -> pd.Series:
     """Prefix ``'`` to text a spreadsheet would read as a formula (=, +, -, @, tab, CR)."""
     text = values.astype(str)
@@ -73,8 +72,9 @@ def _cell_text(s: pd.Series) -> pa.Array | None:
     if s.dtype == np.float64:
         return pc.if_else(pa.array(s.isna().to_numpy()), "", pa.array(s.to_numpy().astype(str)))
     if s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype):
-        text = pa.array(s.astype(object).where(s.notna(), "").astype(str).to_numpy(),
-                        type=pa.string())
+        text = pa.array(
+            s.astype(object).where(s.notna(), "").astype(str).to_numpy(), type=pa.string()
+        )
         risky = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)
         return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
     return None
@@ -111,8 +111,10 @@ def _text(lines: pa.Array) -> bytes:
 def render_tables(published: Published) -> dict[str, bytes]:
     """The four spec tables (and the MSOA table when there is one) as CSV bytes, keyed by
     their path in the drop."""
-    files = {path: to_csv_bytes(getattr(published, attr)[cols])
-             for path, (attr, cols) in COLUMNS.items()}
+    files = {
+        path: to_csv_bytes(getattr(published, attr)[cols])
+        for path, (attr, cols) in COLUMNS.items()
+    }
     if published.residence_msoa is not None:
         files[MSOA_TABLE[0]] = to_csv_bytes(published.residence_msoa[MSOA_TABLE[1]])
     return files
@@ -122,5 +124,7 @@ def siting_tables(plan: PublishedPlan) -> dict[str, bytes]:
     """The siting stage's two tables (``[siting]``) as CSV bytes, keyed by their path."""
     from ..siting.publish import COVERAGE_LA_COLUMNS
 
-    return {"tables/nsp_siting.csv": to_csv_bytes(plan.siting),
-            "tables/nsp_coverage_la.csv": to_csv_bytes(plan.coverage_la[COVERAGE_LA_COLUMNS])}
+    return {
+        "tables/nsp_siting.csv": to_csv_bytes(plan.siting),
+        "tables/nsp_coverage_la.csv": to_csv_bytes(plan.coverage_la[COVERAGE_LA_COLUMNS]),
+    }

@@ -68,17 +68,21 @@ def read_candidates(path: Path, geo: Geography) -> Candidates:
         text = raw.decode("cp1252", errors="replace")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
-        raise SitingError(f"{path}: the candidates file is empty (expected a header with "
-                          f"{', '.join(CANDIDATE_REQUIRED)})")
+        raise SitingError(
+            f"{path}: the candidates file is empty (expected a header with "
+            f"{', '.join(CANDIDATE_REQUIRED)})"
+        )
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in CANDIDATE_REQUIRED if c not in header]
     if missing:
-        raise SitingError(f"{path}: missing column(s) {', '.join(missing)} (a candidates file "
-                          f"has {', '.join(CANDIDATE_REQUIRED)}; optionally "
-                          f"{', '.join(CANDIDATE_OPTIONAL)})")
+        raise SitingError(
+            f"{path}: missing column(s) {', '.join(missing)} (a candidates file "
+            f"has {', '.join(CANDIDATE_REQUIRED)}; optionally "
+            f"{', '.join(CANDIDATE_OPTIONAL)})"
+        )
     body = [r + [""] * (len(header) - len(r)) for r in rows[1:] if any(c.strip() for c in r)]
     lines = [i + 2 for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
-    frame = pd.DataFrame([r[:len(header)] for r in body], columns=header, dtype=str)
+    frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=str)
     frame = frame.reindex(columns=[*CANDIDATE_REQUIRED, *CANDIDATE_OPTIONAL], fill_value="")
     frame = frame.apply(lambda s: s.str.strip())
     frame.insert(0, "line", lines)
@@ -86,8 +90,9 @@ def read_candidates(path: Path, geo: Geography) -> Candidates:
     return Candidates(sites, rejects, len(frame))
 
 
-def place_candidates(frame: pd.DataFrame, geo: Geography,
-                     file_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def place_candidates(
+    frame: pd.DataFrame, geo: Geography, file_name: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check and place candidate rows (with a ``line`` column); return (placed, rejects)."""
     reasons = pd.Series("", index=frame.index)
 
@@ -97,17 +102,22 @@ def place_candidates(frame: pd.DataFrame, geo: Geography,
 
     reject(frame["site_code"] == "", "site_code is blank")
     first = frame.groupby("site_code")["line"].transform("first")
-    reject(frame["site_code"].duplicated() & (frame["site_code"] != ""),
-           "site_code '" + frame["site_code"] + "' repeats line " + first.astype(str))
+    reject(
+        frame["site_code"].duplicated() & (frame["site_code"] != ""),
+        "site_code '" + frame["site_code"] + "' repeats line " + first.astype(str),
+    )
     for col in CANDIDATE_OPTIONAL:
         bad = (frame[col] != "") & pd.to_numeric(frame[col], errors="coerce").isna()
         reject(bad, col + " '" + frame[col] + "' is not a number")
     ok = frame[reasons == ""]
     placed = place_sites(ok.assign(local_authority=""), geo.directory, geo.las)
     unplaced = placed["placed_by"] == "unplaced"
-    reject(unplaced.reindex(frame.index, fill_value=False),
-           "cannot be placed: no latitude/longitude in the UK and postcode '"
-           + frame["postcode"] + "' is not in the postcode directory")
+    reject(
+        unplaced.reindex(frame.index, fill_value=False),
+        "cannot be placed: no latitude/longitude in the UK and postcode '"
+        + frame["postcode"]
+        + "' is not in the postcode directory",
+    )
     placed = placed[~unplaced].copy()
     placed["x"], placed["y"] = to_bng(placed["lat"], placed["long"])
     rejects = pd.DataFrame({"file": file_name, "line": frame["line"], "reason": reasons})
@@ -136,11 +146,19 @@ def lsoa_points(geo: Geography) -> pd.DataFrame:
     d = geo.directory
     d = d[d["live"] & d["lat"].notna() & d["lsoa_code"].isin(geo.lsoas["lsoa_code"])]
     x, y = to_bng(d["lat"], d["long"])
-    mean = pd.DataFrame({"lsoa_code": d["lsoa_code"].to_numpy(), "x": x, "y": y}) \
-        .groupby("lsoa_code")[["x", "y"]].mean()
+    mean = (
+        pd.DataFrame({"lsoa_code": d["lsoa_code"].to_numpy(), "x": x, "y": y})
+        .groupby("lsoa_code")[["x", "y"]]
+        .mean()
+    )
     rep = geo.lsoas.set_index("lsoa_code").geometry.to_crs(BNG).representative_point()
-    out = pd.DataFrame({"la_code": geo.lsoas.set_index("lsoa_code")["la_code"],
-                        "x": mean["x"].reindex(rep.index), "y": mean["y"].reindex(rep.index)})
+    out = pd.DataFrame(
+        {
+            "la_code": geo.lsoas.set_index("lsoa_code")["la_code"],
+            "x": mean["x"].reindex(rep.index),
+            "y": mean["y"].reindex(rep.index),
+        }
+    )
     out["placed_by"] = np.where(out["x"].notna(), "postcodes", "polygon")
     out["x"] = out["x"].fillna(pd.Series(rep.x, index=rep.index))
     out["y"] = out["y"].fillna(pd.Series(rep.y, index=rep.index))
@@ -150,8 +168,9 @@ def lsoa_points(geo: Geography) -> pd.DataFrame:
 def pwid_demand(residence_lsoa: pd.DataFrame) -> pd.Series:
     """Individuals in the PWID cohorts per LSOA of residence (unprotected counts; the
     "LSOA not known" cells are left out)."""
-    rows = residence_lsoa[residence_lsoa["cohort"].isin(PWID)
-                          & ~residence_lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    rows = residence_lsoa[
+        residence_lsoa["cohort"].isin(PWID) & ~residence_lsoa["lsoa_code"].str.endswith("-UNKNOWN")
+    ]
     return rows.groupby("lsoa_code")["individuals"].sum().astype(np.int64)
 
 
@@ -192,12 +211,19 @@ def coverage_matrix(points: np.ndarray, sites: np.ndarray, radius: float) -> sp.
     lengths = np.fromiter(map(len, hits), np.int64, len(hits))
     indices = np.fromiter((j for h in hits for j in h), np.int64, int(lengths.sum()))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    return sp.csr_matrix((np.ones(len(indices), bool), indices, indptr),
-                         shape=(len(points), len(sites)))
+    return sp.csr_matrix(
+        (np.ones(len(indices), bool), indices, indptr), shape=(len(points), len(sites))
+    )
 
 
-def plan_sites(demand: pd.DataFrame, existing: pd.DataFrame, candidates: pd.DataFrame,
-               radius_m: float, new_sites: int, target_pct: float | None = None) -> Plan:
+def plan_sites(
+    demand: pd.DataFrame,
+    existing: pd.DataFrame,
+    candidates: pd.DataFrame,
+    radius_m: float,
+    new_sites: int,
+    target_pct: float | None = None,
+) -> Plan:
     """Coverage today and the best ``new_sites`` candidates (MCLP, existing sites fixed).
 
     ``demand`` has lsoa_code, la_code, demand, x, y; ``existing`` and ``candidates`` have x, y
@@ -231,8 +257,15 @@ def plan_sites(demand: pd.DataFrame, existing: pd.DataFrame, candidates: pd.Data
     out["covered_today"] = covered
     out["added_by_rank"] = added_by_rank
     out["reachable"] = np.diff(cover.indptr) > 0
-    plan = Plan(out, ranked, int(w.sum()), today_total, radius_m, new_sites,
-                best_possible=today_total + int(w[open_rows].sum()))
+    plan = Plan(
+        out,
+        ranked,
+        int(w.sum()),
+        today_total,
+        radius_m,
+        new_sites,
+        best_possible=today_total + int(w[open_rows].sum()),
+    )
     if target_pct is not None:
         _fewest_for_target(plan, sub, w[open_rows], target_pct)
     return plan
@@ -252,24 +285,41 @@ def _max_cover(a: sp.csr_matrix, w: np.ndarray, k: int) -> np.ndarray:
         return useful
     a = a[:, useful]
     n = len(useful)
-    res = _solve(np.concatenate([np.zeros(n), -w.astype(float)]), [
-        LinearConstraint(sp.hstack([-a.astype(float), sp.identity(m)], format="csr"), -np.inf, 0),
-        LinearConstraint(sp.hstack([sp.csr_matrix(np.ones((1, n))), sp.csr_matrix((1, m))],
-                                   format="csr"), 0, k)], n, m)
+    res = _solve(
+        np.concatenate([np.zeros(n), -w.astype(float)]),
+        [
+            LinearConstraint(
+                sp.hstack([-a.astype(float), sp.identity(m)], format="csr"), -np.inf, 0
+            ),
+            LinearConstraint(
+                sp.hstack([sp.csr_matrix(np.ones((1, n))), sp.csr_matrix((1, m))], format="csr"),
+                0,
+                k,
+            ),
+        ],
+        n,
+        m,
+    )
     return useful[np.flatnonzero(res.x[:n] > 0.5)]
 
 
 def _solve(c: np.ndarray, constraints: list[LinearConstraint], n: int, m: int):
     """HiGHS branch and bound to a proven optimum; x (first n) binary, y (next m) in [0, 1]."""
-    res = milp(c, constraints=constraints, bounds=Bounds(0, 1),
-               integrality=np.concatenate([np.ones(n), np.zeros(m)]),
-               options={"mip_rel_gap": MIP_REL_GAP})
+    res = milp(
+        c,
+        constraints=constraints,
+        bounds=Bounds(0, 1),
+        integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+        options={"mip_rel_gap": MIP_REL_GAP},
+    )
     if res.status != 0 or res.x is None:
         raise SitingError(f"the siting problem was not solved to optimality: {res.message}")
     return res
 
 
-def _greedy_order(a: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> tuple[list[int], list[int]]:
+def _greedy_order(
+    a: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray
+) -> tuple[list[int], list[int]]:
     """Order the chosen columns so each adds the most to those before it (ties: the lower
     column, i.e. the lower site_code); sites that would add nothing are left out."""
     remaining = [int(j) for j in chosen]
@@ -278,15 +328,16 @@ def _greedy_order(a: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> tuple[
     order, gains = [], []
     while remaining:
         weight = np.where(uncovered, w, 0)
-        gain = [int(weight[cols.indices[cols.indptr[j]:cols.indptr[j + 1]]].sum())
-                for j in remaining]
+        gain = [
+            int(weight[cols.indices[cols.indptr[j] : cols.indptr[j + 1]]].sum()) for j in remaining
+        ]
         best = int(np.argmax(gain))
         if gain[best] == 0:
             break
         j = remaining.pop(best)
         order.append(j)
         gains.append(gain[best])
-        uncovered[cols.indices[cols.indptr[j]:cols.indptr[j + 1]]] = False
+        uncovered[cols.indices[cols.indptr[j] : cols.indptr[j + 1]]] = False
     return order, gains
 
 
@@ -300,10 +351,21 @@ def _fewest_for_target(plan: Plan, a: sp.csr_matrix, w: np.ndarray, target_pct: 
     if plan.best_possible < target_pct / 100 * plan.total - 1e-9:
         return
     m, n = a.shape
-    res = _solve(np.concatenate([np.ones(n), np.zeros(m)]), [
-        LinearConstraint(sp.hstack([-a.astype(float), sp.identity(m)], format="csr"), -np.inf, 0),
-        LinearConstraint(sp.hstack([sp.csr_matrix((1, n)), sp.csr_matrix(w.astype(float))],
-                                   format="csr"), np.ceil(needed - 1e-9), np.inf)], n, m)
+    res = _solve(
+        np.concatenate([np.ones(n), np.zeros(m)]),
+        [
+            LinearConstraint(
+                sp.hstack([-a.astype(float), sp.identity(m)], format="csr"), -np.inf, 0
+            ),
+            LinearConstraint(
+                sp.hstack([sp.csr_matrix((1, n)), sp.csr_matrix(w.astype(float))], format="csr"),
+                np.ceil(needed - 1e-9),
+                np.inf,
+            ),
+        ],
+        n,
+        m,
+    )
     x = res.x[:n] > 0.5
     plan.target_sites = int(x.sum())
     reached = np.asarray(a[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..counting.tally import TOTAL
-from ..geography.geocode import OUTSIDE, UNKNOWN
 from ..counting.individuals import ALL
 from ..counting.rates import format_fixed
-from .model import PWID, Plan
+from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
+from ..geography.geocode import OUTSIDE, UNKNOWN
+from .model import PWID, Plan
 
 SITING_COLUMNS = ["rank", "site_code", "site_name", "la_code", "added_pct", "cumulative_pct"]
 COVERAGE_LA_COLUMNS = ["la_code", "coverage_pct", "coverage_pct_after"]
@@ -60,13 +60,21 @@ def known_demand(cells: pd.DataFrame, key: str) -> pd.DataFrame:
     hidden = cells.pivot(index=key, columns="cohort", values="suppressed").astype(bool)
     direct = ~hidden[list(PWID)].any(axis=1)
     by_rest = ~hidden[ALL] & ~hidden["bi"]
-    value = (wide[list(PWID)].sum(axis=1, min_count=len(PWID)).where(direct,
-             (wide[ALL] - wide["bi"]).where(by_rest)))
+    value = (
+        wide[list(PWID)]
+        .sum(axis=1, min_count=len(PWID))
+        .where(direct, (wide[ALL] - wide["bi"]).where(by_rest))
+    )
     return pd.DataFrame({"known": direct | by_rest, "value": value.astype("Int64")})
 
 
-def publish_plan(plan: Plan, published: Published, candidates: pd.DataFrame,
-                 existing: pd.DataFrame, la_names: dict[str, str]) -> PublishedPlan:
+def publish_plan(
+    plan: Plan,
+    published: Published,
+    candidates: pd.DataFrame,
+    existing: pd.DataFrame,
+    la_names: dict[str, str],
+) -> PublishedPlan:
     """Apply the rules of this module to a plan; return what may be published."""
     t = published.threshold
     lsoa_cells = published.residence_lsoa
@@ -88,13 +96,17 @@ def publish_plan(plan: Plan, published: Published, candidates: pd.DataFrame,
     # shown as suppressed, like any other count, even where it could be derived
     shown = known["value"].reindex(d.index)
     small = (shown > 0) & (shown < t)
-    lsoas = pd.DataFrame({
-        "lsoa_code": d.index,
-        "status": np.select([d["covered_today"], d["added_by_rank"] > 0],
-                            ["covered", "added"], "uncovered"),
-        "rank": d["added_by_rank"].to_numpy(),
-        "demand": shown.mask(small.fillna(False)).to_numpy(),
-        "suppressed": (unknown | small.fillna(False)).to_numpy()})
+    lsoas = pd.DataFrame(
+        {
+            "lsoa_code": d.index,
+            "status": np.select(
+                [d["covered_today"], d["added_by_rank"] > 0], ["covered", "added"], "uncovered"
+            ),
+            "rank": d["added_by_rank"].to_numpy(),
+            "demand": shown.mask(small.fillna(False)).to_numpy(),
+            "suppressed": (unknown | small.fillna(False)).to_numpy(),
+        }
+    )
 
     best = d["covered_today"] | d["reachable"]
 
@@ -104,19 +116,35 @@ def publish_plan(plan: Plan, published: Published, candidates: pd.DataFrame,
         return format_fixed(pd.Series([100 * n / plan.total]), 2).iloc[0]
 
     return PublishedPlan(
-        siting=siting, coverage_la=coverage, lsoas=lsoas.reset_index(drop=True),
+        siting=siting,
+        coverage_la=coverage,
+        lsoas=lsoas.reset_index(drop=True),
         existing=existing[["site_code", "site_name", "lat", "long"]].reset_index(drop=True),
         recommended=recommended[["rank", "site_code", "site_name", "la_code", "lat", "long"]],
-        radius_m=plan.radius_m, new_sites=plan.new_sites, threshold=t, left_out=left_out,
-        left_out_exact=exact, target_pct=plan.target_pct, target_sites=plan.target_sites,
-        best_possible_pct=pct(plan.best_possible) if safe(best) and safe(~best) else "")
+        radius_m=plan.radius_m,
+        new_sites=plan.new_sites,
+        threshold=t,
+        left_out=left_out,
+        left_out_exact=exact,
+        target_pct=plan.target_pct,
+        target_sites=plan.target_sites,
+        best_possible_pct=pct(plan.best_possible) if safe(best) and safe(~best) else "",
+    )
 
 
 def _siting_table(plan: Plan, d: pd.DataFrame, safe) -> pd.DataFrame:
     """Rank 0 (today) then ranks 1..n; figures withheld where they would reveal a count."""
     covered = d["covered_today"]
-    rows = [{"rank": 0, "site_code": "", "site_name": "", "la_code": "",
-             "added": plan.covered_today, "cumulative": plan.covered_today}]
+    rows = [
+        {
+            "rank": 0,
+            "site_code": "",
+            "site_name": "",
+            "la_code": "",
+            "added": plan.covered_today,
+            "cumulative": plan.covered_today,
+        }
+    ]
     rows += plan.ranked.to_dict("records")
     table = pd.DataFrame(rows)
     show_cum = [safe(covered) and safe(~covered)]
@@ -139,12 +167,19 @@ def _siting_table(plan: Plan, d: pd.DataFrame, safe) -> pd.DataFrame:
     return table[SITING_COLUMNS]
 
 
-def _coverage_la(plan: Plan, d: pd.DataFrame, safe, published: Published,
-                 known: pd.DataFrame, la_names: dict[str, str]) -> pd.DataFrame:
+def _coverage_la(
+    plan: Plan,
+    d: pd.DataFrame,
+    safe,
+    published: Published,
+    known: pd.DataFrame,
+    la_names: dict[str, str],
+) -> pd.DataFrame:
     """Coverage today and after the plan per LA, for LAs whose demand is published."""
     t = published.threshold
-    la_known = known_demand(published.residence_la[published.residence_la["la_code"] != TOTAL],
-                            "la_code")
+    la_known = known_demand(
+        published.residence_la[published.residence_la["la_code"] != TOTAL], "la_code"
+    )
     after = d["covered_today"] | (d["added_by_rank"] > 0)
     rows = []
     for la in sorted(la_names):
@@ -152,21 +187,40 @@ def _coverage_la(plan: Plan, d: pd.DataFrame, safe, published: Published,
         demand = int(d.loc[in_la, "demand"].sum())
         lsoa_route = bool(known["known"].reindex(d.index[in_la]).fillna(False).all())
         unk = f"{la}-UNKNOWN"
-        la_route = (la in la_known.index and la_known.at[la, "known"]
-                    and unk in known.index and known.at[unk, "known"])
+        la_route = (
+            la in la_known.index
+            and la_known.at[la, "known"]
+            and unk in known.index
+            and known.at[unk, "known"]
+        )
         published_demand = lsoa_route or la_route
-        before_ok = (published_demand and demand >= t and safe(in_la & d["covered_today"])
-                     and safe(in_la & ~d["covered_today"]))
-        after_ok = (before_ok and safe(in_la & after) and safe(in_la & ~after)
-                    and safe(in_la & after & ~d["covered_today"]))
-        rows.append({"la_code": la, "la_name": la_names[la], "demand": demand,
-                     "zero": published_demand and demand == 0,
-                     "before": 100 * d.loc[in_la & d["covered_today"], "demand"].sum() / demand
-                     if before_ok else np.nan,
-                     "after": 100 * d.loc[in_la & after, "demand"].sum() / demand
-                     if after_ok else np.nan})
-    table = pd.DataFrame(rows, columns=["la_code", "la_name", "demand", "zero", "before",
-                                        "after"])
+        before_ok = (
+            published_demand
+            and demand >= t
+            and safe(in_la & d["covered_today"])
+            and safe(in_la & ~d["covered_today"])
+        )
+        after_ok = (
+            before_ok
+            and safe(in_la & after)
+            and safe(in_la & ~after)
+            and safe(in_la & after & ~d["covered_today"])
+        )
+        rows.append(
+            {
+                "la_code": la,
+                "la_name": la_names[la],
+                "demand": demand,
+                "zero": published_demand and demand == 0,
+                "before": 100 * d.loc[in_la & d["covered_today"], "demand"].sum() / demand
+                if before_ok
+                else np.nan,
+                "after": 100 * d.loc[in_la & after, "demand"].sum() / demand
+                if after_ok
+                else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows, columns=["la_code", "la_name", "demand", "zero", "before", "after"])
     for col in ("before", "after"):
         # The area's figure minus the other LAs' must not give one withheld LA's count away.
         withheld = table[col].isna() & ~table["zero"]

@@ -13,11 +13,18 @@ from typing import Any
 import pandas as pd
 
 from ..counting.aggregate import Counts
-from ..geography.areas import Geography
-from .model import (Candidates, Plan, existing_nsp_sites, lsoa_points, plan_sites, pwid_demand,
-                     read_candidates)
-from .publish import PublishedPlan, publish_plan
 from ..disclosure.suppress import Published
+from ..geography.areas import Geography
+from .model import (
+    Candidates,
+    Plan,
+    existing_nsp_sites,
+    lsoa_points,
+    plan_sites,
+    pwid_demand,
+    read_candidates,
+)
+from .publish import PublishedPlan, publish_plan
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +43,62 @@ class SitingResult:
         return self.candidates.rejects
 
 
-def run_siting(options: dict[str, Any], geo: Geography, sites: pd.DataFrame, counts: Counts,
-               published: Published) -> SitingResult:
+def run_siting(
+    options: dict[str, Any],
+    geo: Geography,
+    sites: pd.DataFrame,
+    counts: Counts,
+    published: Published,
+) -> SitingResult:
     """Plan new NSP sites from the recipe's [siting] options and decide what may be
     published."""
     candidates = read_candidates(options["candidates"], geo)
     points = lsoa_points(geo)
-    demand = points.assign(demand=points["lsoa_code"].map(pwid_demand(counts.residence_lsoa))
-                           .fillna(0).astype("int64"))
+    demand = points.assign(
+        demand=points["lsoa_code"]
+        .map(pwid_demand(counts.residence_lsoa))
+        .fillna(0)
+        .astype("int64")
+    )
     existing = existing_nsp_sites(sites)
     radius, k = float(options.get("radius_m", 1000)), int(options.get("new_sites", 5))
     plan = plan_sites(demand, existing, candidates.sites, radius, k, options.get("target_pct"))
     la_names = dict(zip(geo.las["la_code"], geo.las["la_name"]))
     pub = publish_plan(plan, published, candidates.sites, existing, la_names)
     if len(plan.ranked) < k:
-        log.warning("siting: only %d of the %d new sites asked for would add coverage",
-                    len(plan.ranked), k)
-    ledger = {"candidates": {"file": options["candidates"].name, "read": candidates.read,
-                             "accepted": len(candidates.sites),
-                             "rejected": len(candidates.rejects),
-                             "placed_by": {k2: int(v) for k2, v in candidates.sites["placed_by"]
-                                           .value_counts().sort_index().items()}},
-              "existing_nsp_sites": len(existing), "radius_m": radius, "new_sites": k,
-              "recommended": len(plan.ranked),
-              "demand_points_placed_by": {k2: int(v) for k2, v in points["placed_by"]
-                                          .value_counts().sort_index().items()}}
+        log.warning(
+            "siting: only %d of the %d new sites asked for would add coverage", len(plan.ranked), k
+        )
+    ledger = {
+        "candidates": {
+            "file": options["candidates"].name,
+            "read": candidates.read,
+            "accepted": len(candidates.sites),
+            "rejected": len(candidates.rejects),
+            "placed_by": {
+                k2: int(v)
+                for k2, v in candidates.sites["placed_by"].value_counts().sort_index().items()
+            },
+        },
+        "existing_nsp_sites": len(existing),
+        "radius_m": radius,
+        "new_sites": k,
+        "recommended": len(plan.ranked),
+        "demand_points_placed_by": {
+            k2: int(v) for k2, v in points["placed_by"].value_counts().sort_index().items()
+        },
+    }
     return SitingResult(plan, pub, candidates, ledger)
 
 
 def describe(result: SitingResult, area_name: str) -> str:
     """The plan as text for the terminal: the published table and the target answer."""
     pub = result.published
-    lines = [f"NSP coverage within {pub.radius_m:,.0f} m in {area_name} "
-             f"(percentages of PWID individuals living in the area's LSOAs):", ""]
+    lines = [
+        f"NSP coverage within {pub.radius_m:,.0f} m in {area_name} "
+        f"(percentages of PWID individuals living in the area's LSOAs):",
+        "",
+    ]
     header = ["rank", "site_code", "site_name", "la_code", "added_pct", "cumulative_pct"]
     table = pub.siting.astype(str)
     widths = [max(len(h), *(len(v) for v in table[h])) for h in header]
@@ -76,15 +106,23 @@ def describe(result: SitingResult, area_name: str) -> str:
     for row in table[header].itertuples(index=False):
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
     if len(result.plan.ranked) < pub.new_sites:
-        lines.append(f"only {len(result.plan.ranked)} of the {pub.new_sites} new sites asked "
-                     "for would add coverage")
+        lines.append(
+            f"only {len(result.plan.ranked)} of the {pub.new_sites} new sites asked "
+            "for would add coverage"
+        )
     if pub.target_pct is not None:
         if pub.target_sites is None:
-            lines.append(f"target {pub.target_pct:g}%: out of reach; opening every candidate "
-                         f"would cover {pub.best_possible_pct or 'a withheld share'}%")
+            lines.append(
+                f"target {pub.target_pct:g}%: out of reach; opening every candidate "
+                f"would cover {pub.best_possible_pct or 'a withheld share'}%"
+            )
         else:
-            lines.append(f"target {pub.target_pct:g}%: the fewest new sites that reach it: "
-                         f"{pub.target_sites}")
-    lines.append(f"PWID individuals left out (no LSOA in the area): "
-                 f"{'' if pub.left_out_exact else 'at least '}{pub.left_out:,}")
+            lines.append(
+                f"target {pub.target_pct:g}%: the fewest new sites that reach it: "
+                f"{pub.target_sites}"
+            )
+    lines.append(
+        f"PWID individuals left out (no LSOA in the area): "
+        f"{'' if pub.left_out_exact else 'at least '}{pub.left_out:,}"
+    )
     return "\n".join(lines)

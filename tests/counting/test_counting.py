@@ -13,42 +13,61 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from atlas.drop import compute_drop
-from atlas.counting.rates import poisson_ci, rate_per_1000, round_half_up
-from atlas.recipe import load_recipe
 from conftest import client, intervention, nsp, write_extract, write_recipe
+
+from atlas.counting.rates import poisson_ci, rate_per_1000, round_half_up
+from atlas.drop import compute_drop
+from atlas.recipe import load_recipe
 
 
 @pytest.fixture
 def content(tmp_path, geo):
-    extract = write_extract(tmp_path / "ex", {
-        "clients.csv": [client("CA", fi="A", postcode="AA1 1AA"),
-                        client("CB", fi="B", site="S2", postcode="bb11ab"),
-                        client("CC", fi="C", postcode="CC1 1AA"),
-                        client("CD", fi="D", postcode="NFA"),
-                        client("CE", fi="E", site="S2", postcode="AA1")],
-        "nsp_transactions.csv": [nsp("T1", "CA"), nsp("T2", "CA", site="S2", returned="Y"),
-                                 nsp("T3", "CB", site="S2", substance="Steroids")],
-        "interventions.csv": [intervention("I1", "CC"), intervention("I2", "CD"),
-                              intervention("I3", "CE", site="S2")],
-    })
+    extract = write_extract(
+        tmp_path / "ex",
+        {
+            "clients.csv": [
+                client("CA", fi="A", postcode="AA1 1AA"),
+                client("CB", fi="B", site="S2", postcode="bb11ab"),
+                client("CC", fi="C", postcode="CC1 1AA"),
+                client("CD", fi="D", postcode="NFA"),
+                client("CE", fi="E", site="S2", postcode="AA1"),
+            ],
+            "nsp_transactions.csv": [
+                nsp("T1", "CA"),
+                nsp("T2", "CA", site="S2", returned="Y"),
+                nsp("T3", "CB", site="S2", substance="Steroids"),
+            ],
+            "interventions.csv": [
+                intervention("I1", "CC"),
+                intervention("I2", "CD"),
+                intervention("I3", "CE", site="S2"),
+            ],
+        },
+    )
     return compute_drop(load_recipe(write_recipe(tmp_path, geo, extract)))
 
 
 def _cells(frame, key):
-    return {(r[key], r["cohort"]): int(r["individuals"]) for _, r in frame.iterrows()
-            if r["individuals"] > 0}
+    return {
+        (r[key], r["cohort"]): int(r["individuals"])
+        for _, r in frame.iterrows()
+        if r["individuals"] > 0
+    }
 
 
 def test_service_la_counts_a_person_in_every_la_used_and_once_in_the_total(content):
     svc = content.counts.service_la
     assert _cells(svc, "la_code") == {
-        ("E06000001", "all"): 3, ("E06000001", "pwid_psychoactive"): 1,
+        ("E06000001", "all"): 3,
+        ("E06000001", "pwid_psychoactive"): 1,
         ("E06000001", "bi"): 2,
-        ("E06000002", "all"): 3, ("E06000002", "pwid_psychoactive"): 1,
-        ("E06000002", "pwid_ipeds"): 1, ("E06000002", "bi"): 1,
-        ("TOTAL", "all"): 5, ("TOTAL", "pwid_psychoactive"): 1, ("TOTAL", "pwid_ipeds"): 1,
+        ("E06000002", "all"): 3,
+        ("E06000002", "pwid_psychoactive"): 1,
+        ("E06000002", "pwid_ipeds"): 1,
+        ("E06000002", "bi"): 1,
+        ("TOTAL", "all"): 5,
+        ("TOTAL", "pwid_psychoactive"): 1,
+        ("TOTAL", "pwid_ipeds"): 1,
         ("TOTAL", "bi"): 3,
     }
     assert list(svc.loc[svc["la_code"] == "E06000001", "population"].unique()) == [2500]
@@ -59,17 +78,28 @@ def test_service_la_counts_a_person_in_every_la_used_and_once_in_the_total(conte
 def test_residence_tables_count_each_person_once_and_add_up(content):
     lsoa = content.counts.residence_lsoa
     assert _cells(lsoa, "lsoa_code") == {
-        ("E01000001", "all"): 1, ("E01000001", "pwid_psychoactive"): 1,
-        ("E01000004", "all"): 1, ("E01000004", "pwid_ipeds"): 1,
-        ("E06000001-UNKNOWN", "all"): 1, ("E06000001-UNKNOWN", "bi"): 1,
+        ("E01000001", "all"): 1,
+        ("E01000001", "pwid_psychoactive"): 1,
+        ("E01000004", "all"): 1,
+        ("E01000004", "pwid_ipeds"): 1,
+        ("E06000001-UNKNOWN", "all"): 1,
+        ("E06000001-UNKNOWN", "bi"): 1,
     }
     assert len(lsoa) == (4 + 2) * 4  # every LSOA and each LA's "not known" cell, 4 cohorts
     la = content.counts.residence_la
     assert _cells(la, "la_code") == {
-        ("E06000001", "all"): 2, ("E06000001", "pwid_psychoactive"): 1, ("E06000001", "bi"): 1,
-        ("E06000002", "all"): 1, ("E06000002", "pwid_ipeds"): 1,
-        ("OUTSIDE", "all"): 1, ("OUTSIDE", "bi"): 1, ("UNKNOWN", "all"): 1, ("UNKNOWN", "bi"): 1,
-        ("TOTAL", "all"): 5, ("TOTAL", "pwid_psychoactive"): 1, ("TOTAL", "pwid_ipeds"): 1,
+        ("E06000001", "all"): 2,
+        ("E06000001", "pwid_psychoactive"): 1,
+        ("E06000001", "bi"): 1,
+        ("E06000002", "all"): 1,
+        ("E06000002", "pwid_ipeds"): 1,
+        ("OUTSIDE", "all"): 1,
+        ("OUTSIDE", "bi"): 1,
+        ("UNKNOWN", "all"): 1,
+        ("UNKNOWN", "bi"): 1,
+        ("TOTAL", "all"): 5,
+        ("TOTAL", "pwid_psychoactive"): 1,
+        ("TOTAL", "pwid_ipeds"): 1,
         ("TOTAL", "bi"): 3,
     }
     # LSOAs add to their LA; areas add to TOTAL; cohorts add to all
@@ -85,18 +115,31 @@ def test_residence_tables_count_each_person_once_and_add_up(content):
 
 
 def test_ledger_match_levels_and_cohorts(content):
-    assert content.ledger["match_levels"] == {"full": 2, "terminated": 0, "partial": 1, "nfa": 1,
-                                              "out_of_area": 1, "invalid": 0, "missing": 0}
-    assert content.ledger["cohorts"] == {"all": 5, "pwid_psychoactive": 1, "pwid_ipeds": 1,
-                                         "bi": 3}
+    assert content.ledger["match_levels"] == {
+        "full": 2,
+        "terminated": 0,
+        "partial": 1,
+        "nfa": 1,
+        "out_of_area": 1,
+        "invalid": 0,
+        "missing": 0,
+    }
+    assert content.ledger["cohorts"] == {
+        "all": 5,
+        "pwid_psychoactive": 1,
+        "pwid_ipeds": 1,
+        "bi": 3,
+    }
 
 
 def test_site_activity(content):
     sites = content.counts.site_activity.set_index("site_code")
-    assert sites.loc["S1", ["nsp_visits", "nsp_returns", "interventions", "individuals"]].tolist() \
-        == [1, 0, 2, 3]
-    assert sites.loc["S2", ["nsp_visits", "nsp_returns", "interventions", "individuals"]].tolist() \
-        == [2, 1, 1, 3]
+    assert sites.loc[
+        "S1", ["nsp_visits", "nsp_returns", "interventions", "individuals"]
+    ].tolist() == [1, 0, 2, 3]
+    assert sites.loc[
+        "S2", ["nsp_visits", "nsp_returns", "interventions", "individuals"]
+    ].tolist() == [2, 1, 1, 3]
     assert sites.loc["S1", "la_code"] == "E06000001"
 
 
@@ -111,5 +154,6 @@ def test_poisson_intervals_match_published_values():
 
 
 def test_round_half_up_as_published_tables_do():
-    assert list(round_half_up(pd.Series([0.05, 0.15, 0.25, 2.675, 24.25, np.nan]), 1).fillna(-1)) \
-        == [0.1, 0.2, 0.3, 2.7, 24.3, -1]
+    assert list(
+        round_half_up(pd.Series([0.05, 0.15, 0.25, 2.675, 24.25, np.nan]), 1).fillna(-1)
+    ) == [0.1, 0.2, 0.3, 2.7, 24.3, -1]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import assessment, client, intervention, nsp, write_extract
 
-from atlas.extract.reader import read_extract
 from atlas.counting.individuals import build_individuals, link_clients
 from atlas.counting.periods import FinancialYear, fiscal_quarter
 from atlas.counting.substances import substance_group
-from conftest import assessment, client, intervention, nsp, write_extract
+from atlas.extract.reader import read_extract
 
 FY = FinancialYear.parse("2017-18")
 
@@ -22,16 +22,22 @@ def people(tmp_path, files, period=FY):
 
 
 def test_attributor_links_records_across_sites_and_incomplete_ones_stand_alone(tmp_path):
-    ind, person_of = people(tmp_path, {
-        "clients.csv": [
-            client("C1", site="S1"), client("C2", site="S2", fi=" a", li="b "),  # same person
-            client("C3", gender="U"), client("C4", gender="U"),  # U: cannot be linked
-            client("C5", dob=""), client("C6", dob=""),  # blank dob: cannot be linked
-            client("C7", fi=""),  # blank initial
-            client("C8", gender="F"),  # differs by gender: another person
-        ],
-        "interventions.csv": [intervention(f"I{i}", f"C{i}") for i in range(1, 9)],
-    })
+    ind, person_of = people(
+        tmp_path,
+        {
+            "clients.csv": [
+                client("C1", site="S1"),
+                client("C2", site="S2", fi=" a", li="b "),  # same person
+                client("C3", gender="U"),
+                client("C4", gender="U"),  # U: cannot be linked
+                client("C5", dob=""),
+                client("C6", dob=""),  # blank dob: cannot be linked
+                client("C7", fi=""),  # blank initial
+                client("C8", gender="F"),  # differs by gender: another person
+            ],
+            "interventions.csv": [intervention(f"I{i}", f"C{i}") for i in range(1, 9)],
+        },
+    )
     assert person_of["C1"] == person_of["C2"]
     assert len(set(person_of[[f"C{i}" for i in range(3, 9)]])) == 6
     assert person_of["C1"] not in set(person_of[[f"C{i}" for i in range(3, 9)]])
@@ -39,9 +45,15 @@ def test_attributor_links_records_across_sites_and_incomplete_ones_stand_alone(t
 
 
 def test_link_ids_do_not_depend_on_row_order(tmp_path):
-    ex = read_extract(write_extract(tmp_path / "ex", {
-        "clients.csv": [client("C1", fi="Z"), client("C2", fi="A")],
-        "interventions.csv": [intervention("I1", "C1")]}))
+    ex = read_extract(
+        write_extract(
+            tmp_path / "ex",
+            {
+                "clients.csv": [client("C1", fi="Z"), client("C2", fi="A")],
+                "interventions.csv": [intervention("I1", "C1")],
+            },
+        )
+    )
     forward = link_clients(ex["clients.csv"])
     backward = link_clients(ex["clients.csv"].iloc[::-1])
     assert forward.sort_index().equals(backward.sort_index())
@@ -50,8 +62,11 @@ def test_link_ids_do_not_depend_on_row_order(tmp_path):
 def test_periods_and_quarters():
     assert (FY.start, FY.end) == (pd.Timestamp("2017-04-01"), pd.Timestamp("2018-03-31"))
     assert FY.label == "2017-18"
-    dates = pd.Series(pd.to_datetime(["2017-04-01", "2017-06-30", "2017-07-01", "2017-12-31",
-                                      "2018-01-01", "2018-03-31"]))
+    dates = pd.Series(
+        pd.to_datetime(
+            ["2017-04-01", "2017-06-30", "2017-07-01", "2017-12-31", "2018-01-01", "2018-03-31"]
+        )
+    )
     assert list(fiscal_quarter(dates)) == [1, 1, 2, 3, 4, 4]
     for bad in ("2017/18", "2017-19", "17-18", "2017-2018"):
         with pytest.raises(ValueError):
@@ -60,13 +75,21 @@ def test_periods_and_quarters():
 
 
 def test_seen_means_nsp_or_intervention_within_the_period(tmp_path):
-    ind, person_of = people(tmp_path, {
-        "clients.csv": [client(f"C{i}", fi=chr(64 + i)) for i in range(1, 6)],
-        "nsp_transactions.csv": [nsp("T1", "C1", "2017-04-01"), nsp("T2", "C2", "2017-03-31"),
-                                 nsp("T3", "C3", "2018-04-01")],
-        "interventions.csv": [intervention("I1", "C4", "2018-03-31"),
-                              intervention("I2", "C5", "2016-06-01")],
-    })
+    ind, person_of = people(
+        tmp_path,
+        {
+            "clients.csv": [client(f"C{i}", fi=chr(64 + i)) for i in range(1, 6)],
+            "nsp_transactions.csv": [
+                nsp("T1", "C1", "2017-04-01"),
+                nsp("T2", "C2", "2017-03-31"),
+                nsp("T3", "C3", "2018-04-01"),
+            ],
+            "interventions.csv": [
+                intervention("I1", "C4", "2018-03-31"),
+                intervention("I2", "C5", "2016-06-01"),
+            ],
+        },
+    )
     seen = set(ind.people.index)
     assert seen == {person_of["C1"], person_of["C4"]}
 
@@ -87,33 +110,56 @@ def test_cohorts_and_the_main_substance_rule(tmp_path):
             assessment("C6", "2017-05-01", substance_1="Steroids"),
         ],
         "nsp_transactions.csv": [
-            nsp("T1", "C1"), nsp("T2", "C2"), nsp("T3", "C3", substance="Steroids"),
+            nsp("T1", "C1"),
+            nsp("T2", "C2"),
+            nsp("T3", "C3", substance="Steroids"),
             # C4: no assessment: the latest NSP visit's substance (Growth hormone) decides
             nsp("T4", "C4", "2017-05-01", substance="Heroin"),
             nsp("T5", "C4", "2017-09-01", substance="Growth hormone"),
             # C5: no assessment, no substance: psychoactive
             nsp("T6", "C5"),
         ],
-        "interventions.csv": [intervention("I1", "C6"), intervention("I2", "C7"),
-                              intervention("I3", "C1")],
+        "interventions.csv": [
+            intervention("I1", "C6"),
+            intervention("I2", "C7"),
+            intervention("I3", "C1"),
+        ],
     }
     ind, person_of = people(tmp_path, files)
     cohort = ind.people["cohort"]
-    expected = {"C1": "pwid_ipeds", "C2": "pwid_psychoactive", "C3": "pwid_psychoactive",
-                "C4": "pwid_ipeds", "C5": "pwid_psychoactive", "C6": "bi", "C7": "bi"}
+    expected = {
+        "C1": "pwid_ipeds",
+        "C2": "pwid_psychoactive",
+        "C3": "pwid_psychoactive",
+        "C4": "pwid_ipeds",
+        "C5": "pwid_psychoactive",
+        "C6": "bi",
+        "C7": "bi",
+    }
     assert {ref: cohort[person_of[ref]] for ref in expected} == expected
     assert len(ind.people) == 7  # C8 was never seen; `all` is everyone seen
     assert ind.people.loc[person_of["C4"], "main_substance"] == "Growth hormone"
     assert ind.people.loc[person_of["C4"], "main_substance_source"] == "nsp_visit"
 
 
-@pytest.mark.parametrize("label, group", [
-    ("Steroids", "iped"), ("anabolic  STEROIDS", "iped"), ("Growth hormone", "iped"),
-    ("Melanotan", "iped"), ("Other IPED", "iped"), ("Steroids & IPEDs", "iped"),
-    ("Heroin", "opioid"), ("Crack Cocaine", "stimulant"), ("Alcohol", "alcohol"),
-    ("", "not_stated"), ("Not stated", "not_stated"), ("Glue", "other"),
-    ("Oral steroid (tablets)", "iped"),
-])
+@pytest.mark.parametrize(
+    "label, group",
+    [
+        ("Steroids", "iped"),
+        ("anabolic  STEROIDS", "iped"),
+        ("Growth hormone", "iped"),
+        ("Melanotan", "iped"),
+        ("Other IPED", "iped"),
+        ("Steroids & IPEDs", "iped"),
+        ("Heroin", "opioid"),
+        ("Crack Cocaine", "stimulant"),
+        ("Alcohol", "alcohol"),
+        ("", "not_stated"),
+        ("Not stated", "not_stated"),
+        ("Glue", "other"),
+        ("Oral steroid (tablets)", "iped"),
+    ],
+)
 def test_substance_mapping(label, group):
     assert substance_group(pd.Series([label])).iloc[0] == group
 
@@ -124,8 +170,8 @@ def test_residence_postcode_and_la_fallback_inputs(tmp_path):
             client("C1", fi="A", postcode="BB1 1AA"),
             # C2 and C3 are one person with disagreeing postcodes: the record used at the
             # latest activity in the period (C3, in September) wins
-            client("C2", fi="B", postcode="AA1 1AA"), client("C3", fi="B", site="S2",
-                                                             postcode="AA1 1AB"),
+            client("C2", fi="B", postcode="AA1 1AA"),
+            client("C3", fi="B", site="S2", postcode="AA1 1AB"),
             client("C4", fi="C", postcode="AA1 1AA"),
         ],
         "assessments.csv": [
@@ -135,9 +181,13 @@ def test_residence_postcode_and_la_fallback_inputs(tmp_path):
             # C4: an assessment after the period's end is ignored
             assessment("C4", "2018-05-01", postcode="BB1 1AB"),
         ],
-        "nsp_transactions.csv": [nsp("T1", "C1"), nsp("T2", "C2", "2017-06-01"),
-                                 nsp("T3", "C3", "2017-09-01", site="S2"),
-                                 nsp("T4", "C2", "2016-12-01"), nsp("T5", "C4")],
+        "nsp_transactions.csv": [
+            nsp("T1", "C1"),
+            nsp("T2", "C2", "2017-06-01"),
+            nsp("T3", "C3", "2017-09-01", site="S2"),
+            nsp("T4", "C2", "2016-12-01"),
+            nsp("T5", "C4"),
+        ],
     }
     ind, person_of = people(tmp_path, files)
     p = ind.people

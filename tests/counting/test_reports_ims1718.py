@@ -31,14 +31,14 @@ import pandas as pd
 import pytest
 
 from atlas.counting.aggregate import count_all
-from atlas.extract.reader import read_extract
-from atlas.geography.geocode import assign_residence, geocode
-from atlas.geography.areas import Geography
 from atlas.counting.individuals import build_individuals
 from atlas.counting.periods import FinancialYear
-from atlas.render.reports import render_reports
 from atlas.counting.report_counts import count_reports
 from atlas.disclosure.suppress import protect
+from atlas.extract.reader import read_extract
+from atlas.geography.areas import Geography
+from atlas.geography.geocode import assign_residence, geocode
+from atlas.render.reports import render_reports
 
 AREA = "Cheshire & Merseyside"
 # code, name, individuals per cohort (psychoactive, IPEDs, BI), population
@@ -98,10 +98,15 @@ def _people_slots() -> list[tuple[str, int, list[str]]]:
 
 def make_extract(folder: Path) -> None:
     folder.mkdir(parents=True)
-    sites = [[f"AG{code}", f"{name} drug service", "agency", "", code, "NSP;BI"]
-             for code, name, _, _ in LAS]
-    _write(folder / "sites.csv", ["site_code", "site_name", "site_type", "postcode",
-                                  "local_authority", "services"], sites)
+    sites = [
+        [f"AG{code}", f"{name} drug service", "agency", "", code, "NSP;BI"]
+        for code, name, _, _ in LAS
+    ]
+    _write(
+        folder / "sites.csv",
+        ["site_code", "site_name", "site_type", "postcode", "local_authority", "services"],
+        sites,
+    )
     clients, visits, ints = [], [], []
     liverpool_nsp = liverpool_bi = 0
     for cohort, n, las in _people_slots():
@@ -115,11 +120,13 @@ def make_extract(folder: Path) -> None:
                 if la == LIVERPOOL:
                     date = Q4 if liverpool_bi < 3443 else EARLY
                     if liverpool_bi < 5748 - 3443:  # a second Q4 intervention
-                        ints.append([f"I{len(ints)}", ref, f"AG{la}", Q4, "Brief Intervention",
-                                     "Alcohol"])
+                        ints.append(
+                            [f"I{len(ints)}", ref, f"AG{la}", Q4, "Brief Intervention", "Alcohol"]
+                        )
                     liverpool_bi += 1
-                ints.append([f"I{len(ints)}", ref, f"AG{la}", date, "Brief Intervention",
-                             "Alcohol"])
+                ints.append(
+                    [f"I{len(ints)}", ref, f"AG{la}", date, "Brief Intervention", "Alcohol"]
+                )
             else:
                 returned = "N"
                 if la == LIVERPOOL:
@@ -128,25 +135,58 @@ def make_extract(folder: Path) -> None:
                     liverpool_nsp += 1
                 substance = "Steroids" if cohort == "pwid_ipeds" else "Heroin"
                 visits.append([f"T{len(visits)}", ref, f"AG{la}", date, returned, substance])
-    _write(folder / "clients.csv", ["client_ref", "site_code", "first_initial", "last_initial",
-                                    "date_of_birth", "gender"], clients)
-    _write(folder / "nsp_transactions.csv", ["transaction_id", "client_ref", "site_code",
-                                             "visit_date", "returned", "substance"], visits)
-    _write(folder / "interventions.csv", ["intervention_id", "client_ref", "site_code",
-                                          "intervention_date", "intervention_type",
-                                          "substance"], ints)
+    _write(
+        folder / "clients.csv",
+        ["client_ref", "site_code", "first_initial", "last_initial", "date_of_birth", "gender"],
+        clients,
+    )
+    _write(
+        folder / "nsp_transactions.csv",
+        ["transaction_id", "client_ref", "site_code", "visit_date", "returned", "substance"],
+        visits,
+    )
+    _write(
+        folder / "interventions.csv",
+        [
+            "intervention_id",
+            "client_ref",
+            "site_code",
+            "intervention_date",
+            "intervention_type",
+            "substance",
+        ],
+        ints,
+    )
 
 
 def _geography() -> Geography:
-    las = gpd.GeoDataFrame({"la_code": [c for c, *_ in LAS], "la_name": [n for _, n, *_ in LAS],
-                            "population": [p for *_, p in LAS]}, geometry=[None] * len(LAS))
-    lsoas = gpd.GeoDataFrame({"lsoa_code": pd.Series(dtype=str),
-                              "lsoa_name": pd.Series(dtype=str),
-                              "la_code": pd.Series(dtype=str),
-                              "population": pd.Series(dtype=float)}, geometry=[])
-    directory = pd.DataFrame({"postcode": pd.Series(dtype=str), "live": pd.Series(dtype=bool),
-                              "la_code": pd.Series(dtype=str), "lsoa_code": pd.Series(dtype=str),
-                              "lat": pd.Series(dtype=float), "long": pd.Series(dtype=float)})
+    las = gpd.GeoDataFrame(
+        {
+            "la_code": [c for c, *_ in LAS],
+            "la_name": [n for _, n, *_ in LAS],
+            "population": [p for *_, p in LAS],
+        },
+        geometry=[None] * len(LAS),
+    )
+    lsoas = gpd.GeoDataFrame(
+        {
+            "lsoa_code": pd.Series(dtype=str),
+            "lsoa_name": pd.Series(dtype=str),
+            "la_code": pd.Series(dtype=str),
+            "population": pd.Series(dtype=float),
+        },
+        geometry=[],
+    )
+    directory = pd.DataFrame(
+        {
+            "postcode": pd.Series(dtype=str),
+            "live": pd.Series(dtype=bool),
+            "la_code": pd.Series(dtype=str),
+            "lsoa_code": pd.Series(dtype=str),
+            "lat": pd.Series(dtype=float),
+            "long": pd.Series(dtype=float),
+        }
+    )
     return Geography(directory, lsoas, las)
 
 
@@ -161,13 +201,12 @@ def report(tmp_path_factory) -> dict[str, bytes]:
     ind = build_individuals(extract, FinancialYear(2017))
     coded = geocode(ind.people["residence_postcode"], geo.directory, set(geo.la_codes))
     ind.people = ind.people.join(coded[["match_level"]]).join(
-        assign_residence(ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])),
-                         {}))
+        assign_residence(ind.people, coded, dict(zip(geo.las["la_code"], geo.las["la_name"])), {})
+    )
     counts = count_all(ind, geo, sites, AREA)
     reports = count_reports(extract, ind, sites, geo.la_codes)
     published = protect(counts, 5, extra=reports.cells)
-    return render_reports(published, reports, sites, title="IMS", area_name=AREA,
-                          period="2017-18")
+    return render_reports(published, reports, sites, title="IMS", area_name=AREA, period="2017-18")
 
 
 class Tables(HTMLParser):
@@ -220,8 +259,9 @@ def test_la_table_matches_the_published_2017_18_table_cell_for_cell(report):
     header, body = rows[:2], rows[2:]
     assert header[1][:3] == ["Individuals", "Rate per 1,000", "95% CI"]
     # the published layout: name, then individuals and rate for each of the four columns
-    shown = ["\t".join([r[0], *(v for k in range(4) for v in r[1 + 3 * k: 3 + 3 * k])])
-             for r in body]
+    shown = [
+        "\t".join([r[0], *(v for k in range(4) for v in r[1 + 3 * k : 3 + 3 * k])]) for r in body
+    ]
     assert "\n".join(shown) == PUBLISHED
     liverpool = next(r for r in body if r[0] == "Liverpool")
     assert liverpool[3] == "23.8–24.7"  # Byar: 11,545.5 and 11,971.5 per 484,578
@@ -232,8 +272,14 @@ def test_la_table_matches_the_published_2017_18_table_cell_for_cell(report):
 def test_liverpool_q4_activity_reads_as_published(report):
     rows = parse(report["reports/monitoring.html"]).tables["la-activity"]
     q4 = next(r for r in rows if r[:2] == ["Liverpool", "Q4"])
-    assert q4[2:8] == ["5,410", "1,699", "1 return to every 3.2 visits (31.4% of visits)",
-                       "5,748", "3,443", "1.67"]
+    assert q4[2:8] == [
+        "5,410",
+        "1,699",
+        "1 return to every 3.2 visits (31.4% of visits)",
+        "5,748",
+        "3,443",
+        "1.67",
+    ]
 
 
 def test_cohort_summary_and_trend_count_each_individual_once(report):
@@ -250,7 +296,7 @@ def test_cohort_summary_and_trend_count_each_individual_once(report):
 
 def test_population_bounds_reproduce_every_published_rate():
     """Every population used lies where all four published rates of its row come out."""
-    for code, name, counts, pop in LAS:
+    for _code, name, _counts, pop in LAS:
         published = next(r for r in PUBLISHED.splitlines() if r.startswith(name + "\t"))
         cells = published.split("\t")[1:]
         for n, rate in zip(cells[0::2], cells[1::2]):

@@ -12,28 +12,60 @@ import pytest
 from atlas.demo.extract import make_demo_extract, read_directory
 from atlas.errors import GeographyError
 
-FILES = ["sites.csv", "clients.csv", "assessments.csv", "nsp_transactions.csv",
-         "interventions.csv", "wellbeing.csv", "referrals.csv"]
+FILES = [
+    "sites.csv",
+    "clients.csv",
+    "assessments.csv",
+    "nsp_transactions.csv",
+    "interventions.csv",
+    "wellbeing.csv",
+    "referrals.csv",
+]
 REQUIRED = {
     "sites.csv": ["site_code", "site_name", "site_type", "postcode"],
-    "clients.csv": ["client_ref", "site_code", "first_initial", "last_initial", "date_of_birth",
-                    "gender"],
+    "clients.csv": [
+        "client_ref",
+        "site_code",
+        "first_initial",
+        "last_initial",
+        "date_of_birth",
+        "gender",
+    ],
     "assessments.csv": ["client_ref", "site_code", "assessment_date"],
     "nsp_transactions.csv": ["transaction_id", "client_ref", "site_code", "visit_date"],
-    "interventions.csv": ["intervention_id", "client_ref", "site_code", "intervention_date",
-                          "intervention_type"],
+    "interventions.csv": [
+        "intervention_id",
+        "client_ref",
+        "site_code",
+        "intervention_date",
+        "intervention_type",
+    ],
     "wellbeing.csv": ["client_ref", "site_code", "review_date", "wemwbs_score"],
     "referrals.csv": ["client_ref", "site_code", "referral_date", "direction"],
 }
-DATE_COLUMNS = {"clients.csv": "date_of_birth", "assessments.csv": "assessment_date",
-                "nsp_transactions.csv": "visit_date", "interventions.csv": "intervention_date",
-                "wellbeing.csv": "review_date", "referrals.csv": "referral_date"}
+DATE_COLUMNS = {
+    "clients.csv": "date_of_birth",
+    "assessments.csv": "assessment_date",
+    "nsp_transactions.csv": "visit_date",
+    "interventions.csv": "intervention_date",
+    "wellbeing.csv": "review_date",
+    "referrals.csv": "referral_date",
+}
 IPED_LABELS = {"Steroids", "Anabolic steroids", "Growth hormone", "Melanotan", "Other IPED"}
 P0, P1 = "2017-04-01", "2018-03-31"
 SYNTHETIC_LAS = ["E06990001", "E06990002", "E06990003"]
 REAL_DIRECTORY = Path("/work/shared/data/derived/NSPL_CM_derived.csv")
-REAL_LAS = ["E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-            "E08000013", "E08000014", "E08000015"]
+REAL_LAS = [
+    "E06000049",
+    "E06000050",
+    "E06000006",
+    "E06000007",
+    "E08000011",
+    "E08000012",
+    "E08000013",
+    "E08000014",
+    "E08000015",
+]
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -43,19 +75,22 @@ def synthetic_directory() -> pd.DataFrame:
     """Four LAs (three of the drop, one outside), 3 districts each, ~10% terminated postcodes."""
     letters = "ABDEFGHJLNPQRSTUWXYZ"
     rows = []
-    for i, la in enumerate(SYNTHETIC_LAS + ["E06990009"]):
+    for i, la in enumerate([*SYNTHETIC_LAS, "E06990009"]):
         for d in range(3):
             district = 3 * i + d + 1
             for k in range(60):
                 digit = k % 10
                 inward = f"{digit}{letters[k % 20]}{letters[(k * 7 + d) % 20]}"
-                rows.append({
-                    "pcds": f"ZY{district} {inward}",
-                    "doterm": "202001" if k % 10 == 3 else "",
-                    "laua": la, "lsoa11": f"E0199{i}{d}{k % 4:03d}",
-                    "lat": f"{53.4 + 0.02 * district + 0.0003 * k:.6f}",
-                    "long": f"{-2.9 + 0.01 * d - 0.0002 * k:.6f}",
-                })
+                rows.append(
+                    {
+                        "pcds": f"ZY{district} {inward}",
+                        "doterm": "202001" if k % 10 == 3 else "",
+                        "laua": la,
+                        "lsoa11": f"E0199{i}{d}{k % 4:03d}",
+                        "lat": f"{53.4 + 0.02 * district + 0.0003 * k:.6f}",
+                        "long": f"{-2.9 + 0.01 * d - 0.0002 * k:.6f}",
+                    }
+                )
     return pd.DataFrame(rows).drop_duplicates("pcds").astype(str)
 
 
@@ -70,11 +105,18 @@ def iso_ok(values: pd.Series) -> pd.Series:
 def cohorts(folder: Path) -> pd.Series:
     """Cohort of every individual seen in 2017-18, by the rules of section 2 of the contract."""
     clients = read(folder, "clients.csv").drop_duplicates("client_ref")
-    complete = ((clients[["first_initial", "last_initial", "date_of_birth"]] != "").all(axis=1)
-                & (clients["gender"] != "U"))
-    attributor = (clients["first_initial"] + clients["last_initial"] + clients["date_of_birth"]
-                  + clients["gender"])
-    person = dict(zip(clients["client_ref"], attributor.where(complete, "ref:" + clients["client_ref"])))
+    complete = (clients[["first_initial", "last_initial", "date_of_birth"]] != "").all(axis=1) & (
+        clients["gender"] != "U"
+    )
+    attributor = (
+        clients["first_initial"]
+        + clients["last_initial"]
+        + clients["date_of_birth"]
+        + clients["gender"]
+    )
+    person = dict(
+        zip(clients["client_ref"], attributor.where(complete, "ref:" + clients["client_ref"]))
+    )
 
     def in_period(name: str, col: str) -> pd.DataFrame:
         f = read(folder, name)
@@ -84,17 +126,22 @@ def cohorts(folder: Path) -> pd.Series:
     nsp = in_period("nsp_transactions.csv", "visit_date")
     interventions = in_period("interventions.csv", "intervention_date")
     ass = read(folder, "assessments.csv")
-    ass = ass[iso_ok(ass["assessment_date"]) & (ass["assessment_date"] <= P1)
-              & ass["client_ref"].isin(person)]
-    ass = ass.assign(person=ass["client_ref"].map(person)).sort_values("assessment_date",
-                                                                       kind="stable")
+    ass = ass[
+        iso_ok(ass["assessment_date"])
+        & (ass["assessment_date"] <= P1)
+        & ass["client_ref"].isin(person)
+    ]
+    ass = ass.assign(person=ass["client_ref"].map(person)).sort_values(
+        "assessment_date", kind="stable"
+    )
     main = nsp.groupby("person")["substance"].last()
     main.update(ass.groupby("person")["substance_1"].last())
     seen = pd.Index(sorted(set(nsp["person"]) | set(interventions["person"])))
     with_nsp = seen.isin(nsp["person"].unique())
     steroid = main.reindex(seen).isin(IPED_LABELS).to_numpy()
-    return pd.Series(np.where(with_nsp, np.where(steroid, "pwid_ipeds", "pwid_psychoactive"),
-                              "bi"), index=seen)
+    return pd.Series(
+        np.where(with_nsp, np.where(steroid, "pwid_ipeds", "pwid_psychoactive"), "bi"), index=seen
+    )
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +170,9 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_differs(tmp_path):
         make_demo_extract(tmp_path / sub, directory, SYNTHETIC_LAS, seed=seed, scale=0.2)
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "clients.csv").read_bytes() != (tmp_path / "c" / "clients.csv").read_bytes()
+    assert (tmp_path / "a" / "clients.csv").read_bytes() != (
+        tmp_path / "c" / "clients.csv"
+    ).read_bytes()
 
 
 def test_dates_are_iso_except_a_few_deliberately_bad_ones(extract):
@@ -152,7 +201,9 @@ def test_returns_on_about_30_percent_of_visits_and_plausible_items(extract):
     folder, _ = extract
     nsp = read(folder, "nsp_transactions.csv")
     assert (nsp["returned"] == "Y").mean() == pytest.approx(0.30, abs=0.05)
-    items = nsp[["needles", "syringes", "bins", "swabs", "foil", "citric", "other_items"]].astype(int)
+    items = nsp[["needles", "syringes", "bins", "swabs", "foil", "citric", "other_items"]].astype(
+        int
+    )
     assert (items >= 0).all().all() and (items <= 100).all().all()
     assert (nsp["substance"] == "Steroids").any() and (nsp["substance"] == "Heroin").any()
 
@@ -188,21 +239,29 @@ def test_sites_are_agencies_and_pharmacies_in_the_drop(extract):
 def test_residence_postcodes_carry_every_kind_of_mess(extract):
     folder, _ = extract
     directory = synthetic_directory().set_index("pcds")
-    postcodes = pd.concat([read(folder, "clients.csv")["postcode"],
-                           read(folder, "assessments.csv")["postcode"]])
-    normal = postcodes.str.upper().str.replace(r"\s+", "", regex=True).str.replace(
-        r"^(.+)(...)$", r"\1 \2", regex=True)
+    postcodes = pd.concat(
+        [read(folder, "clients.csv")["postcode"], read(folder, "assessments.csv")["postcode"]]
+    )
+    normal = (
+        postcodes.str.upper()
+        .str.replace(r"\s+", "", regex=True)
+        .str.replace(r"^(.+)(...)$", r"\1 \2", regex=True)
+    )
     in_directory = normal.isin(directory.index)
     assert postcodes.isin(["NFA", "ZZ99 3VZ", "No fixed abode", "nfa", "ZZ99 3WZ"]).any()
-    assert postcodes.str.fullmatch(r"ZY\d{1,2}( \d)?").any()                    # partial
-    assert (directory.loc[normal[in_directory], "doterm"] != "").any()          # terminated
-    assert (in_directory & (postcodes != postcodes.str.upper())).any()          # lower case
-    assert (in_directory & (postcodes != normal)).any()                         # spacing
-    assert postcodes.str.fullmatch(r"ZY\d{1,2} [OI][A-Z]{2}").any()             # O/I slip
-    assert (directory.loc[normal[in_directory], "laua"] == "E06990009").any()   # out of area
+    assert postcodes.str.fullmatch(r"ZY\d{1,2}( \d)?").any()  # partial
+    assert (directory.loc[normal[in_directory], "doterm"] != "").any()  # terminated
+    assert (in_directory & (postcodes != postcodes.str.upper())).any()  # lower case
+    assert (in_directory & (postcodes != normal)).any()  # spacing
+    assert postcodes.str.fullmatch(r"ZY\d{1,2} [OI][A-Z]{2}").any()  # O/I slip
+    assert (directory.loc[normal[in_directory], "laua"] == "E06990009").any()  # out of area
     assert (postcodes == "").any()
-    assert (~in_directory & (postcodes != "") & ~postcodes.str.contains("ZZ99|NFA|fixed", case=False)
-            & ~postcodes.str.fullmatch(r"ZY\d{1,2}( \d)?")).any()               # invalid
+    assert (
+        ~in_directory
+        & (postcodes != "")
+        & ~postcodes.str.contains("ZZ99|NFA|fixed", case=False)
+        & ~postcodes.str.fullmatch(r"ZY\d{1,2}( \d)?")
+    ).any()  # invalid
 
 
 def test_some_individuals_have_two_client_records_and_some_attributors_are_incomplete(extract):
@@ -212,8 +271,11 @@ def test_some_individuals_have_two_client_records_and_some_attributors_are_incom
     clients = clients[ok]
     key = ["first_initial", "last_initial", "date_of_birth", "gender"]
     complete = (clients[key] != "").all(axis=1) & (clients["gender"] != "U")
-    twice = clients[complete].groupby(key).agg(records=("client_ref", "nunique"),
-                                               sites=("site_code", "nunique"))
+    twice = (
+        clients[complete]
+        .groupby(key)
+        .agg(records=("client_ref", "nunique"), sites=("site_code", "nunique"))
+    )
     linked = (twice["records"] == 2) & (twice["sites"] == 2)
     assert linked.sum() / len(twice) == pytest.approx(0.03, abs=0.02)
     assert (~complete).any() and (clients["gender"] == "U").any()
@@ -257,13 +319,18 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def test_read_directory_keeps_the_six_columns_as_strings(tmp_path):
     path = tmp_path / "nspl.csv"
-    path.write_text("PCD,PCDS,DOTERM,LAUA,LSOA11,LAT,LONG,IMD\n"
-                    "L1  0AA,L1 0AA,,E08000012,E01006512,53.401,-2.979,123\n"
-                    "L1  0AB,L1 0AB,202001,E08000012,E01006512,53.402,-2.978,456\n",
-                    encoding="utf-8-sig")
+    path.write_text(
+        "PCD,PCDS,DOTERM,LAUA,LSOA11,LAT,LONG,IMD\n"
+        "L1  0AA,L1 0AA,,E08000012,E01006512,53.401,-2.979,123\n"
+        "L1  0AB,L1 0AB,202001,E08000012,E01006512,53.402,-2.978,456\n",
+        encoding="utf-8-sig",
+    )
     frame = read_directory(path)
     assert list(frame.columns) == ["pcds", "doterm", "laua", "lsoa11", "lat", "long"]
-    assert frame["doterm"].tolist() == ["", "202001"] and frame["lat"].tolist() == ["53.401", "53.402"]
+    assert frame["doterm"].tolist() == ["", "202001"] and frame["lat"].tolist() == [
+        "53.401",
+        "53.402",
+    ]
     (tmp_path / "short.csv").write_text("pcds,laua\nL1 0AA,E08000012\n")
     with pytest.raises(GeographyError, match="doterm"):
         read_directory(tmp_path / "short.csv")
@@ -273,8 +340,10 @@ def test_read_directory_keeps_the_six_columns_as_strings(tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not REAL_DIRECTORY.is_file(),
-                    reason=f"real Cheshire & Merseyside directory {REAL_DIRECTORY} not present")
+@pytest.mark.skipif(
+    not REAL_DIRECTORY.is_file(),
+    reason=f"real Cheshire & Merseyside directory {REAL_DIRECTORY} not present",
+)
 def test_real_cheshire_and_merseyside_directory_at_scale_1(tmp_path):
     directory = read_directory(REAL_DIRECTORY)
     start = time.perf_counter()

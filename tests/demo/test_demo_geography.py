@@ -13,7 +13,14 @@ import shapely
 from atlas.demo.geography import make_demo_geography
 
 SHIPPED = Path(__file__).parents[2] / "boundaries" / "demo"
-FILES = ["lsoa.geojson", "la.geojson", "postcodes.csv", "population.csv", "lookup.csv", "README.md"]
+FILES = [
+    "lsoa.geojson",
+    "la.geojson",
+    "postcodes.csv",
+    "population.csv",
+    "lookup.csv",
+    "README.md",
+]
 OUTSIDE_LA = "E06900009"
 NSPL_HEADER = (
     "pcd,pcd2,pcds,dointr,doterm,usertype,oseast1m,osnrth1m,osgrdind,oa11,cty,ced,laua,ward,"
@@ -53,7 +60,9 @@ def test_same_seed_same_bytes_other_seed_other_bytes(generated, tmp_path):
     for name in FILES:
         assert (tmp_path / "again" / name).read_bytes() == (generated[0] / name).read_bytes()
     make_demo_geography(tmp_path / "other", seed=1)
-    assert (tmp_path / "other" / "lsoa.geojson").read_bytes() != (generated[0] / "lsoa.geojson").read_bytes()
+    assert (tmp_path / "other" / "lsoa.geojson").read_bytes() != (
+        generated[0] / "lsoa.geojson"
+    ).read_bytes()
 
 
 def test_lsoas_are_valid_polygons_that_tile_without_overlap(lsoas):
@@ -97,7 +106,13 @@ def test_la_file_is_the_dissolve_of_its_lsoas(generated, lsoas, lookup):
 
 def test_lookup_groups_lsoas_into_msoas_of_4_to_6_and_oas_of_4_to_6(lsoas, lookup):
     assert list(lookup.columns) == [
-        "OA11CD", "LSOA11CD", "LSOA11NM", "MSOA11CD", "MSOA11NM", "LAD17CD", "LAD17NM"
+        "OA11CD",
+        "LSOA11CD",
+        "LSOA11NM",
+        "MSOA11CD",
+        "MSOA11NM",
+        "LAD17CD",
+        "LAD17NM",
     ]
     assert lookup.OA11CD.is_unique
     assert set(lookup.LSOA11CD) == set(lsoas.LSOA11CD)
@@ -156,7 +171,9 @@ def test_population_la_rows_are_the_sum_of_their_lsoas(generated, lsoas, lookup)
     population = pd.read_csv(generated[0] / "population.csv", dtype={"area_code": str})
     assert list(population.columns) == ["area_code", "population"]
     lsoa_rows = population[population.area_code.str.startswith("E01")]
-    la_rows = population[population.area_code.str.startswith("E06")].set_index("area_code").population
+    la_rows = (
+        population[population.area_code.str.startswith("E06")].set_index("area_code").population
+    )
     assert list(population.area_code) == list(lsoa_rows.area_code) + list(la_rows.index)
     assert list(lsoa_rows.area_code) == sorted(lsoas.LSOA11CD)
     assert lsoa_rows.population.between(1000, 3000).all()

@@ -9,32 +9,46 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atlas.disclosure import attack
 from atlas import drop as drop_module
-from atlas.counting.aggregate import Counts
-from atlas.counting.tally import TOTAL
-from atlas.disclosure.audit import Identifiers, audit_drop, audit_files, scan
 from atlas.cli import main
+from atlas.counting.aggregate import Counts
+from atlas.counting.individuals import ALL, COHORTS
+from atlas.counting.tally import TOTAL
+from atlas.disclosure import attack
+from atlas.disclosure.audit import Identifiers, audit_drop, audit_files, scan
+from atlas.disclosure.suppress import CellTable, _register, knowledge, protect, round_to
 from atlas.errors import DisclosureError
 from atlas.extract.reader import read_extract
-from atlas.counting.individuals import ALL, COHORTS
 from atlas.recipe import load_recipe
 from atlas.render.tables import render_tables
-from atlas.disclosure.suppress import CellTable, _register, knowledge, protect, round_to
-from conftest import ROOT
 
 DEMO_EXTRACT = ROOT / "boundaries" / "demo" / "extract"
 
 # Two LSOAs whose small psychoactive and IPED counts form a 2x2 block: every row and column
 # has two suppressed cells, so "suppress one more cell per group" adds nothing, yet an
 # attacker pins both L1 cells to 1..4 (L1 psy = 5 - L1 ipeds >= 1 since L1 ipeds + L2 ipeds = 4).
-CRAFTED = {"L1:all": 15, "L1:psy": 3, "L1:ipeds": 2, "L1:bi": 10,
-           "L2:all": 13, "L2:psy": 1, "L2:ipeds": 2, "L2:bi": 10,
-           "L3:all": 30, "L3:psy": 10, "L3:ipeds": 10, "L3:bi": 10,
-           "LA:all": 58, "LA:psy": 14, "LA:ipeds": 14, "LA:bi": 30}
+CRAFTED = {
+    "L1:all": 15,
+    "L1:psy": 3,
+    "L1:ipeds": 2,
+    "L1:bi": 10,
+    "L2:all": 13,
+    "L2:psy": 1,
+    "L2:ipeds": 2,
+    "L2:bi": 10,
+    "L3:all": 30,
+    "L3:psy": 10,
+    "L3:ipeds": 10,
+    "L3:bi": 10,
+    "LA:all": 58,
+    "LA:psy": 14,
+    "LA:ipeds": 14,
+    "LA:bi": 30,
+}
 
 
 def _crafted() -> CellTable:
@@ -48,14 +62,16 @@ def _crafted() -> CellTable:
     return cells
 
 
-def _attack(cells: CellTable, hidden: set[str], threshold: int = 5,
-            rounding: int = 0) -> dict[str, tuple[float, float]]:
+def _attack(
+    cells: CellTable, hidden: set[str], threshold: int = 5, rounding: int = 0
+) -> dict[str, tuple[float, float]]:
     ids = list(cells.values)
     mask = np.array([c in hidden for c in ids])
     published = round_to(np.array(list(cells.values.values())), rounding)
     lo, hi = knowledge(published, mask, threshold, rounding)
-    found = attack.intervals(attack.Problem(lo, hi, cells.matrix({c: i for i, c in
-                                                                  enumerate(ids)}), mask))
+    found = attack.intervals(
+        attack.Problem(lo, hi, cells.matrix({c: i for i, c in enumerate(ids)}), mask)
+    )
     return {ids[i]: (found.low[i], found.high[i]) for i in np.flatnonzero(mask)}
 
 
@@ -88,20 +104,22 @@ def test_protection_survives_the_attack_on_the_crafted_table_at_least_cost():
 def test_exposed_means_one_whole_value_or_only_small_values():
     low = np.array([3.0, 1.0, 0.0, 1.0, 2.2, 4.0, 0.0])
     high = np.array([3.0, 4.0, 4.0, 5.0, 2.9, 9.0, np.inf])
-    assert attack.exposed(low, high, 5).tolist() == [True, True, False, False, True, False,
-                                                     False]
+    assert attack.exposed(low, high, 5).tolist() == [True, True, False, False, True, False, False]
 
 
 def test_rounding_is_to_the_nearest_base_and_the_attacker_knows_the_window():
-    assert round_to(np.array([0, 5, 7, 8, 12, 13, 102]), 5).tolist() == [0, 5, 5, 10, 10, 15,
-                                                                        100]
+    assert round_to(np.array([0, 5, 7, 8, 12, 13, 102]), 5).tolist() == [0, 5, 5, 10, 10, 15, 100]
     lo, hi = knowledge(np.array([0, 5, 10, 3]), np.array([False, False, False, True]), 5, 5)
     # a published 5 is 5..7 (3 and 4 would have been suppressed); a hidden cell is 0..inf
     assert lo.tolist() == [0, 5, 8, 0] and hi.tolist() == [0, 7, 12, np.inf]
 
 
-def _counts(lsoa_values: list[list[int]], la_of: list[int], extra: list[list[int]],
-            service: list[list[int]]) -> Counts:
+def _counts(
+    lsoa_values: list[list[int]],
+    la_of: list[int],
+    extra: list[list[int]],
+    service: list[list[int]],
+) -> Counts:
     """Counts of a hierarchical table: cohort counts per LSOA, the LA of each LSOA (the last
     LSOA of each LA stands for its "LSOA not known" cell), OUTSIDE/UNKNOWN, service LAs."""
     las = sorted(set(la_of))
@@ -109,25 +127,49 @@ def _counts(lsoa_values: list[list[int]], la_of: list[int], extra: list[list[int
     for i, (values, la) in enumerate(zip(lsoa_values, la_of)):
         for cohort, n in zip((ALL, *COHORTS), [sum(values), *values]):
             rows.append((f"E01{i:06d}", f"L{i}", f"E06{la:06d}", cohort, n))
-    lsoa = pd.DataFrame(rows, columns=["lsoa_code", "lsoa_name", "la_code", "cohort",
-                                       "individuals"])
+    lsoa = pd.DataFrame(
+        rows, columns=["lsoa_code", "lsoa_name", "la_code", "cohort", "individuals"]
+    )
     per_la = lsoa.groupby(["la_code", "cohort"], sort=False)["individuals"].sum()
-    rows = [(f"E06{la:06d}", "LA", c, int(per_la[(f"E06{la:06d}", c)]))
-            for la in las for c in (ALL, *COHORTS)]
+    rows = [
+        (f"E06{la:06d}", "LA", c, int(per_la[(f"E06{la:06d}", c)]))
+        for la in las
+        for c in (ALL, *COHORTS)
+    ]
     for code, values in zip(("OUTSIDE", "UNKNOWN"), extra):
         rows += [(code, code, c, n) for c, n in zip((ALL, *COHORTS), [sum(values), *values])]
     res = pd.DataFrame(rows, columns=["la_code", "la_name", "cohort", "individuals"])
     grand = res.groupby("cohort", sort=False)["individuals"].sum()
-    total = pd.DataFrame({"la_code": TOTAL, "la_name": "Area", "cohort": list(grand.index),
-                          "individuals": grand.to_numpy()})
+    total = pd.DataFrame(
+        {
+            "la_code": TOTAL,
+            "la_name": "Area",
+            "cohort": list(grand.index),
+            "individuals": grand.to_numpy(),
+        }
+    )
     res = pd.concat([res, total], ignore_index=True)
-    svc = pd.DataFrame([(f"E06{la:06d}", "LA", c, n) for la, values in zip(las, service)
-                        for c, n in zip((ALL, *COHORTS), [sum(values), *values])],
-                       columns=["la_code", "la_name", "cohort", "individuals"])
+    svc = pd.DataFrame(
+        [
+            (f"E06{la:06d}", "LA", c, n)
+            for la, values in zip(las, service)
+            for c, n in zip((ALL, *COHORTS), [sum(values), *values])
+        ],
+        columns=["la_code", "la_name", "cohort", "individuals"],
+    )
     svc = pd.concat([svc, total], ignore_index=True).assign(population=10_000)
-    sites = pd.DataFrame({"site_code": ["S1", "S2"], "site_name": "x", "site_type": "agency",
-                          "la_code": f"E06{las[0]:06d}", "nsp_visits": 9, "nsp_returns": 1,
-                          "interventions": 2, "individuals": [3, 40]})
+    sites = pd.DataFrame(
+        {
+            "site_code": ["S1", "S2"],
+            "site_name": "x",
+            "site_type": "agency",
+            "la_code": f"E06{las[0]:06d}",
+            "nsp_visits": 9,
+            "nsp_returns": 1,
+            "interventions": 2,
+            "individuals": [3, 40],
+        }
+    )
     return Counts(svc, lsoa, res, sites, dict(zip(grand.index, grand)), "Area")
 
 
@@ -162,8 +204,9 @@ def test_random_hierarchical_tables_leave_the_attacker_nothing(counts, rounding,
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables(), st.sampled_from([0, 5]), st.sampled_from([3, 5]), st.booleans())
-def test_the_attack_given_the_threshold_finds_the_cells_exact_bounds_expose(counts, rounding,
-                                                                            threshold, guard):
+def test_the_attack_given_the_threshold_finds_the_cells_exact_bounds_expose(
+    counts, rounding, threshold, guard
+):
     # the small cells hidden, alone (often pinned down) or with the one-more-per-group
     # heuristic's complements (now and then narrowed to small values)
     cells = CellTable()
@@ -172,9 +215,13 @@ def test_the_attack_given_the_threshold_finds_the_cells_exact_bounds_expose(coun
     true = np.array(list(cells.values.values()))
     chosen, _ = cells.suppress(threshold)
     hidden = ((true > 0) & (true < threshold)) | (guard and np.array([c in chosen for c in ids]))
-    problem = CellTable.problem(round_to(true, rounding), hidden,
-                                cells.matrix({c: i for i, c in enumerate(ids)}), threshold,
-                                rounding)
+    problem = CellTable.problem(
+        round_to(true, rounding),
+        hidden,
+        cells.matrix({c: i for i, c in enumerate(ids)}),
+        threshold,
+        rounding,
+    )
     exact = attack.intervals(problem)
     short = attack.intervals(problem, threshold=threshold)
     bad = hidden & attack.exposed(exact.low, exact.high, threshold)
@@ -188,14 +235,20 @@ def test_the_attack_given_the_threshold_gives_exposed_cells_their_exact_bounds()
     ids = list(cells.values)
     hidden, _ = cells.suppress(5)
     mask = np.array([c in hidden for c in ids])
-    problem = CellTable.problem(np.array(list(cells.values.values())), mask,
-                                cells.matrix({c: i for i, c in enumerate(ids)}), 5, 0)
+    problem = CellTable.problem(
+        np.array(list(cells.values.values())),
+        mask,
+        cells.matrix({c: i for i, c in enumerate(ids)}),
+        5,
+        0,
+    )
     found = attack.intervals(problem, threshold=5)
     bad = {ids[i] for i in np.flatnonzero(mask & attack.exposed(found.low, found.high, 5))}
     assert bad == {"L1:psy", "L1:ipeds"}
     for cell in bad:
         assert (found.low[ids.index(cell)], found.high[ids.index(cell)]) == pytest.approx(
-            (1.0, 4.0))
+            (1.0, 4.0)
+        )
 
 
 @pytest.mark.parametrize("parts", [[2] * 12, [1] * 5 + [0] * 7, [1, 1, 3, 4] * 4 + [9]])
@@ -206,8 +259,13 @@ def test_many_hidden_parts_of_one_group_are_shown_safe_by_few_tables(parts):
     cells.add(pd.Series(["t", *ids]), pd.Series([sum(parts), *parts]))
     cells.group("t", ids)
     hidden = np.array([False] + [0 < v < 5 for v in parts])
-    problem = CellTable.problem(np.array([sum(parts), *parts]), hidden,
-                                cells.matrix({c: i for i, c in enumerate(["t", *ids])}), 5, 0)
+    problem = CellTable.problem(
+        np.array([sum(parts), *parts]),
+        hidden,
+        cells.matrix({c: i for i, c in enumerate(["t", *ids])}),
+        5,
+        0,
+    )
     exact = attack.intervals(problem)
     short = attack.intervals(problem, threshold=5)
     bad = attack.exposed(exact.low, exact.high, 5) & hidden
@@ -216,8 +274,9 @@ def test_many_hidden_parts_of_one_group_are_shown_safe_by_few_tables(parts):
 
 
 def test_a_tampered_table_fails_the_audit_naming_file_and_line(tmp_path):
-    counts = _counts([[3, 2, 10], [1, 2, 10], [10, 10, 10]], [0, 0, 0], [[0, 0, 0]] * 2,
-                     [[14, 14, 30]])
+    counts = _counts(
+        [[3, 2, 10], [1, 2, 10], [10, 10, 10]], [0, 0, 0], [[0, 0, 0]] * 2, [[14, 14, 30]]
+    )
     files = render_tables(protect(counts, 5))
     assert audit_files(files, 5).clean
     text = files["tables/residence_lsoa_cohorts.csv"].decode()
@@ -225,8 +284,11 @@ def test_a_tampered_table_fails_the_audit_naming_file_and_line(tmp_path):
     files["tables/residence_lsoa_cohorts.csv"] = text.encode()
     report = audit_files(files, 5)
     assert any("narrowed" in e for e in report.exposures)
-    with pytest.raises(DisclosureError, match=r"cell lsoa:E01000001:bi can be narrowed to "
-                                              r"exactly 10"):
+    with pytest.raises(
+        DisclosureError,
+        match=r"cell lsoa:E01000001:bi can be narrowed to "
+        r"exactly 10",
+    ):
         report.check()
 
 
@@ -235,8 +297,11 @@ def test_a_rate_beside_a_suppressed_count_fails_the_audit():
     published = protect(counts, 5)
     svc = published.service_la
     svc.loc[svc["suppressed"], "rate_per_1000"] = "0.2"
-    with pytest.raises(DisclosureError, match=r"tables/service_la_cohorts.csv line 3: "
-                                              r"rate_per_1000 is published for a suppressed"):
+    with pytest.raises(
+        DisclosureError,
+        match=r"tables/service_la_cohorts.csv line 3: "
+        r"rate_per_1000 is published for a suppressed",
+    ):
         audit_files(render_tables(published), 5).check()
 
 
@@ -258,7 +323,8 @@ def test_the_scan_finds_a_planted_postcode_date_of_birth_and_client_ref(demo_dro
         fh.write(f"clients.csv,7,bad postcode {row['postcode'].lower().replace(' ', '')}\n")
     page = (drop / "reports" / "monitoring.html").read_text()
     (drop / "reports" / "monitoring.html").write_text(
-        page.replace("</body>", f"<p>{row['client_ref']} born {row['date_of_birth']}</p></body>"))
+        page.replace("</body>", f"<p>{row['client_ref']} born {row['date_of_birth']}</p></body>")
+    )
     result = CliRunner().invoke(main, ["audit", str(drop), "--extract", str(DEMO_EXTRACT)])
     assert result.exit_code == 1
     lines = (drop / "rejects.csv").read_text().count("\n")
@@ -269,30 +335,39 @@ def test_the_scan_finds_a_planted_postcode_date_of_birth_and_client_ref(demo_dro
 
 
 def test_the_scan_ignores_numbers_that_merely_look_like_short_refs():
-    ids = Identifiers(client_refs={"C000001"}, dates_of_birth={"1966-08-12"},
-                      postcodes={"ZX65AD"})
+    ids = Identifiers(client_refs={"C000001"}, dates_of_birth={"1966-08-12"}, postcodes={"ZX65AD"})
     assert scan("t.csv", b"a,12,1966-08-13,ZX6 5AE,C0000011\n", ids) == []
     assert scan("t.csv", b"x\n12/08/1966;zx65ad\n", ids) == [
-        "t.csv line 2: a client's date of birth", "t.csv line 2: a client's full postcode"]
+        "t.csv line 2: a client's date of birth",
+        "t.csv line 2: a client's full postcode",
+    ]
 
 
-def test_a_build_that_fails_its_audit_leaves_the_earlier_drop_untouched(demo_drop, tmp_path,
-                                                                       monkeypatch):
+def test_a_build_that_fails_its_audit_leaves_the_earlier_drop_untouched(
+    demo_drop, tmp_path, monkeypatch
+):
     target = tmp_path / "demo"
     shutil.copytree(demo_drop, target)
     before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
     weak = lambda counts, threshold, rounding=0, extra=(): protect(counts, 2, rounding, extra)  # noqa: E731
     monkeypatch.setattr(drop_module, "protect", weak)
-    with pytest.raises(DisclosureError, match=r"fails its disclosure audit(.|\n)*"
-                                              r"tables/\w+\.csv line \d+: a count below 5"):
+    with pytest.raises(
+        DisclosureError,
+        match=r"fails its disclosure audit(.|\n)*"
+        r"tables/\w+\.csv line \d+: a count below 5",
+    ):
         drop_module.build(load_recipe(ROOT / "builders" / "demo.toml"), target)
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def test_rounding_recipe_option_rounds_every_published_count(tmp_path):
-    recipe = (ROOT / "builders" / "demo.toml").read_text().replace(
-        "threshold = 5", "threshold = 5\nrounding = 5").replace('"../', f'"{ROOT}/')
+    recipe = (
+        (ROOT / "builders" / "demo.toml")
+        .read_text()
+        .replace("threshold = 5", "threshold = 5\nrounding = 5")
+        .replace('"../', f'"{ROOT}/')
+    )
     path = tmp_path / "r.toml"
     path.write_text(recipe)
     content = drop_module.compute_drop(load_recipe(path))

@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 from atlas.disclosure.audit import Identifiers, scan
 from atlas.disclosure.identifier_scan import UNICODE_SPACES
 
-POSTCODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})"
-                         r"(?![A-Za-z0-9])")
-DATE_RE = re.compile(r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
-                     r"(?![0-9])")
+POSTCODE_RE = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})"
+    r"(?![A-Za-z0-9])"
+)
+DATE_RE = re.compile(
+    r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
+    r"(?![0-9])"
+)
 TOKEN_RE = re.compile(r"[^\s,;:\"'<>()\[\]{}=&]+")
 
 
@@ -26,23 +30,31 @@ def reference_scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
         if (m.group(1) + m.group(2)).upper() in ids.postcodes:
             hits.append((m.start(), "a client's full postcode"))
     for m in DATE_RE.finditer(text):
-        y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
-            (m.group(6), m.group(5), m.group(4))
+        y, mo, d = (
+            (m.group(1), m.group(2), m.group(3))
+            if m.group(1)
+            else (m.group(6), m.group(5), m.group(4))
+        )
         if f"{y}-{mo}-{d}" in ids.dates_of_birth:
             hits.append((m.start(), "a client's date of birth"))
     tokens = set(TOKEN_RE.findall(text))
-    for kind, needles in (("a client_ref", ids.client_refs), ("a client attributor",
-                                                              ids.attributors)):
+    for kind, needles in (
+        ("a client_ref", ids.client_refs),
+        ("a client attributor", ids.attributors),
+    ):
         for token in sorted(tokens & needles):
             hits.append((text.find(token), kind))
-    return [f"{path} line {text.count(chr(10), 0, pos) + 1}: {kind}"
-            for pos, kind in sorted(set(hits))]
+    return [
+        f"{path} line {text.count(chr(10), 0, pos) + 1}: {kind}" for pos, kind in sorted(set(hits))
+    ]
 
 
-IDS = Identifiers(client_refs={"C000123", "X-99/1", "é9876543"},
-                  attributors={"JS0101196600", "AB1 2CD"},
-                  dates_of_birth={"1966-08-12", "2001-01-01", "0999-01-01", "999-01-01"},
-                  postcodes={"ZX65AD", "L87AB", "AB12CD", "M11AE", "ABCDE", "12345"})
+IDS = Identifiers(
+    client_refs={"C000123", "X-99/1", "é9876543"},
+    attributors={"JS0101196600", "AB1 2CD"},
+    dates_of_birth={"1966-08-12", "2001-01-01", "0999-01-01", "999-01-01"},
+    postcodes={"ZX65AD", "L87AB", "AB12CD", "M11AE", "ABCDE", "12345"},
+)
 
 CASES = [
     b"a,12,1966-08-13,ZX6 5AE,C0000011\n",
@@ -69,9 +81,34 @@ def test_the_separators_beyond_ascii_are_pythons_white_space():
     assert [c for c in map(chr, range(0x80, 0x110000)) if c.isspace()] == list(UNICODE_SPACES)
 
 
-PIECES = st.sampled_from(["L8", "7AB", "l8", "7ab", "AB1", "2CD", "AB12CD", "ZX6", "5AD",
-                          "M1", "1AE", "1966", "08", "12", "2001", "01", "0999", "C000123",
-                          "X-99/1", "JS0101196600", "é9876543", "٠١", "x", "9"])
+PIECES = st.sampled_from(
+    [
+        "L8",
+        "7AB",
+        "l8",
+        "7ab",
+        "AB1",
+        "2CD",
+        "AB12CD",
+        "ZX6",
+        "5AD",
+        "M1",
+        "1AE",
+        "1966",
+        "08",
+        "12",
+        "2001",
+        "01",
+        "0999",
+        "C000123",
+        "X-99/1",
+        "JS0101196600",
+        "é9876543",
+        "٠١",
+        "x",
+        "9",
+    ]
+)
 GLUE = st.sampled_from([" ", "", "  ", "-", "/", ",", "\n", "\u00a0", ":", "é", "_", "."])
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 import atlas.geography.directory as directory_module
-from atlas.geography.directory import load_directory, postcode_keys, read_directory
 from atlas.errors import GeographyError
-from conftest import SHARED_DATA
+from atlas.geography.directory import load_directory, postcode_keys, read_directory
 
 NSPL_WN = SHARED_DATA / "raw" / "nspl-nov2021" / "NSPL_NOV_2021_UK_WN.csv"
 needs_nspl = pytest.mark.skipif(not NSPL_WN.is_file(), reason=f"real NSPL rows not in {NSPL_WN}")
@@ -36,9 +36,11 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 def test_postcode_keys_nest_sector_and_district():
     unit, sector, district = postcode_keys(np.array(["WN40AD", "WN40", "WN4"], dtype=object))
-    assert unit // 37 ** 2 == sector and unit // 37 ** 3 == district
-    assert len(set(postcode_keys(np.array(["L87AB", "L877AB", "LL87AB", "L8A7AB"],
-                                          dtype=object)))) == 4
+    assert unit // 37**2 == sector and unit // 37**3 == district
+    assert (
+        len(set(postcode_keys(np.array(["L87AB", "L877AB", "LL87AB", "L8A7AB"], dtype=object))))
+        == 4
+    )
 
 
 @needs_nspl
@@ -49,8 +51,7 @@ def test_real_nspl_rows():
     assert (row["live"], row["la_code"], row["lsoa_code"]) == (True, "E08000013", "E01006803")
     assert (row["lat"], row["long"]) == (53.485365, -2.660646)
     dead = d.set_index("postcode").loc["WN4 0QE"]
-    assert (dead["live"], dead["la_code"], dead["lsoa_code"]) == (False, "E08000013",
-                                                                  "E01006805")
+    assert (dead["live"], dead["la_code"], dead["lsoa_code"]) == (False, "E08000013", "E01006805")
     # no grid reference (lat 99.999999) and no LA: kept, with no position
     gone = d.set_index("postcode").loc["WN1 9NN"]
     assert pd.isna(gone["lat"]) and pd.isna(gone["la_code"]) and not gone["live"]
@@ -63,10 +64,13 @@ def test_onspd_naming_and_bng_only_give_the_same_directory(tmp_path):
     nspl = read_directory([NSPL_WN]).set_index("postcode")
     # ONSPD: oslaua for laua, pcd7-style postcodes, no lat/long (BNG eastings/northings only)
     onspd_header = ["pcd", "dointr", "doterm", "oseast1m", "osnrth1m", "oslaua", "lsoa11"]
-    pick = [header.index(c) for c in ("pcd", "dointr", "doterm", "oseast1m", "osnrth1m",
-                                      "laua", "lsoa11")]
-    onspd = _write(tmp_path / "ONSPD_NOV_2021_UK_WN.csv", onspd_header,
-                   [[r[i] for i in pick] for r in rows])
+    pick = [
+        header.index(c)
+        for c in ("pcd", "dointr", "doterm", "oseast1m", "osnrth1m", "laua", "lsoa11")
+    ]
+    onspd = _write(
+        tmp_path / "ONSPD_NOV_2021_UK_WN.csv", onspd_header, [[r[i] for i in pick] for r in rows]
+    )
     d = read_directory([onspd]).set_index("postcode")
     assert list(d.index) == list(nspl.index)
     for col in ("live", "la_code", "lsoa_code"):
@@ -82,13 +86,27 @@ def test_2021_codes_are_chosen_when_the_boundaries_are_2021(tmp_path):
     header, rows = _rows(NSPL_WN)
     header = ["pcds", "doterm", "lad23cd", "lsoa11cd", "lsoa21cd", "lat", "long"]
     i = {c: n for n, c in enumerate(_rows(NSPL_WN)[0])}
-    out = [[r[i["pcds"]], r[i["doterm"]], r[i["laua"]], r[i["lsoa11"]],
-            r[i["lsoa11"]].replace("E0100", "E0199"), r[i["lat"]], r[i["long"]]] for r in rows]
+    out = [
+        [
+            r[i["pcds"]],
+            r[i["doterm"]],
+            r[i["laua"]],
+            r[i["lsoa11"]],
+            r[i["lsoa11"]].replace("E0100", "E0199"),
+            r[i["lat"]],
+            r[i["long"]],
+        ]
+        for r in rows
+    ]
     path = _write(tmp_path / "nspl21.csv", header, out)
-    assert read_directory([path], {"E01996803"}).set_index("postcode").loc[
-        "WN4 0AD", "lsoa_code"] == "E01996803"
-    assert read_directory([path], {"E01006803"}).set_index("postcode").loc[
-        "WN4 0AD", "lsoa_code"] == "E01006803"
+    assert (
+        read_directory([path], {"E01996803"}).set_index("postcode").loc["WN4 0AD", "lsoa_code"]
+        == "E01996803"
+    )
+    assert (
+        read_directory([path], {"E01006803"}).set_index("postcode").loc["WN4 0AD", "lsoa_code"]
+        == "E01006803"
+    )
     assert read_directory([path]).set_index("postcode").loc["WN4 0AD", "la_code"] == "E08000013"
 
 
@@ -122,6 +140,9 @@ def test_cache_is_keyed_by_the_files_contents(tmp_path, monkeypatch):
 
 def test_not_a_directory_names_the_file_and_the_missing_columns(tmp_path):
     path = _write(tmp_path / "pc.csv", ["postcode", "la"], [["L8 7AB", "E08000012"]])
-    with pytest.raises(GeographyError, match=r"pc\.csv: not a postcode directory: no column for "
-                                             r"postcode, la_code, lsoa11/lsoa21"):
+    with pytest.raises(
+        GeographyError,
+        match=r"pc\.csv: not a postcode directory: no column for "
+        r"postcode, la_code, lsoa11/lsoa21",
+    ):
         read_directory([path])

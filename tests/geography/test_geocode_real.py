@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 from atlas.geography.directory import read_directory
 from atlas.geography.geocode import geocode
-from conftest import SHARED_DATA
 
 NSPL_WN = SHARED_DATA / "raw" / "nspl-nov2021" / "NSPL_NOV_2021_UK_WN.csv"
 DERIVED = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
-CM = {"E06000049", "E06000050", "E06000006", "E06000007", "E08000011", "E08000012",
-      "E08000013", "E08000014", "E08000015"}
+CM = {
+    "E06000049",
+    "E06000050",
+    "E06000006",
+    "E06000007",
+    "E08000011",
+    "E08000012",
+    "E08000013",
+    "E08000014",
+    "E08000015",
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +42,28 @@ def cm():
 
 def _one(raw, directory, drop):
     r = geocode(pd.Series([raw]), directory, drop).iloc[0]
-    return (r["match_level"], None if pd.isna(r["la_code"]) else r["la_code"],
-            None if pd.isna(r["lsoa_code"]) else r["lsoa_code"])
+    return (
+        r["match_level"],
+        None if pd.isna(r["la_code"]) else r["la_code"],
+        None if pd.isna(r["lsoa_code"]) else r["lsoa_code"],
+    )
 
 
 ST_HELENS = {"E08000013"}
 WN_CASES = [
     # full: a live St Helens postcode, however it is typed
-    *[(s, ("full", "E08000013", "E01006803")) for s in
-      ("WN4 0AD", "wn4 0ad", "WN40AD", "  WN4   0AD ", "WN4 OAD", "wn4-0ad", "Wn4 0aD\t")],
+    *[
+        (s, ("full", "E08000013", "E01006803"))
+        for s in (
+            "WN4 0AD",
+            "wn4 0ad",
+            "WN40AD",
+            "  WN4   0AD ",
+            "WN4 OAD",
+            "wn4-0ad",
+            "Wn4 0aD\t",
+        )
+    ],
     # full: a large-user postcode (usertype 1) is a postcode like any other
     *[(s, ("full", "E08000013", "E01006802")) for s in ("WN5 7LZ", "wn57lz")],
     # terminated: still geocoded
@@ -56,8 +78,10 @@ WN_CASES = [
     # nfa
     *[(s, ("nfa", None, None)) for s in ("NFA", "nfa", "No Fixed Abode", "ZZ99 3VZ", "zz993cz")],
     # invalid: malformed, or not in the directory
-    *[(s, ("invalid", None, None)) for s in ("WN4 0ZZ", "WN99 9ZZ", "12345", "WN4 0A", "W1",
-                                              "unknown", "WN4 0AD X")],
+    *[
+        (s, ("invalid", None, None))
+        for s in ("WN4 0ZZ", "WN99 9ZZ", "12345", "WN4 0A", "W1", "unknown", "WN4 0AD X")
+    ],
     # missing
     *[(s, ("missing", None, None)) for s in ("", "   ", None)],
 ]
@@ -72,22 +96,32 @@ def test_all_cases_at_once_keep_the_index(wn):
     raw = pd.Series([c[0] for c in WN_CASES], index=[f"p{i}" for i in range(len(WN_CASES))])
     out = geocode(raw, wn, ST_HELENS)
     assert list(out.index) == list(raw.index)
-    assert [tuple(None if pd.isna(v) else v for v in row)
-            for row in out[["match_level", "la_code", "lsoa_code"]].itertuples(index=False)] \
-        == [c[1] for c in WN_CASES]
+    assert [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in out[["match_level", "la_code", "lsoa_code"]].itertuples(index=False)
+    ] == [c[1] for c in WN_CASES]
     assert out["match_level"].value_counts().to_dict() == {
-        "full": 9, "invalid": 7, "partial": 9, "nfa": 5, "terminated": 5, "out_of_area": 3,
-        "missing": 3}
+        "full": 9,
+        "invalid": 7,
+        "partial": 9,
+        "nfa": 5,
+        "terminated": 5,
+        "out_of_area": 3,
+        "missing": 3,
+    }
 
 
-@pytest.mark.parametrize("raw, expected", [
-    *[(s, ("full", "E08000012", "E01006752")) for s in ("L8 7AB", "l87ab", "L8 7 AB")],
-    *[(s, ("terminated", "E08000012", "E01006515")) for s in ("L1 0BT", "l1 obt")],
-    *[(s, ("out_of_area", "W06000005", None)) for s in ("CH1 4QL", "ch14ql")],
-    *[(s, ("partial", "E08000012", None)) for s in ("L8", "L8 7", "l8 7")],
-    *[(s, ("partial", "E06000049", None)) for s in ("SK11 0", "sk11 o")],
-    *[(s, ("partial", None, None)) for s in ("CH4", "CH4 8", "WA7")],  # span two LAs
-    *[(s, ("invalid", None, None)) for s in ("L8 7ZZ", "L99 9AA")],
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        *[(s, ("full", "E08000012", "E01006752")) for s in ("L8 7AB", "l87ab", "L8 7 AB")],
+        *[(s, ("terminated", "E08000012", "E01006515")) for s in ("L1 0BT", "l1 obt")],
+        *[(s, ("out_of_area", "W06000005", None)) for s in ("CH1 4QL", "ch14ql")],
+        *[(s, ("partial", "E08000012", None)) for s in ("L8", "L8 7", "l8 7")],
+        *[(s, ("partial", "E06000049", None)) for s in ("SK11 0", "sk11 o")],
+        *[(s, ("partial", None, None)) for s in ("CH4", "CH4 8", "WA7")],  # span two LAs
+        *[(s, ("invalid", None, None)) for s in ("L8 7ZZ", "L99 9AA")],
+    ],
+)
 def test_derived_cheshire_and_merseyside(cm, raw, expected):
     assert _one(raw, cm, CM) == expected

@@ -14,9 +14,11 @@ from atlas.geography.simplify_cache import cached_simplify
 
 
 def _frame(shift: float = 0.0) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"code": ["a", "b"]},
-                            geometry=[box(-3.0, 53.0, -2.9, 53.1),
-                                      box(-2.9, 53.0, -2.8 + shift, 53.1)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"code": ["a", "b"]},
+        geometry=[box(-3.0, 53.0, -2.9, 53.1), box(-2.9, 53.0, -2.8 + shift, 53.1)],
+        crs="EPSG:4326",
+    )
 
 
 def test_cached_areas_are_the_computed_ones_and_follow_the_polygons(tmp_path):
@@ -59,8 +61,13 @@ def test_a_cached_reading_of_boundaries_is_the_same_frame_and_says_the_same(tmp_
 
     lsoas = gpd.GeoDataFrame(
         {"LSOA21CD": ["E01000002", "E01000001", "E01000001"], "LSOA21NM": ["B 001", "A 001", "x"]},
-        geometry=[box(-3.0, 53.0, -2.9, 53.1), box(-2.9, 53.0, -2.8, 53.1),
-                  box(-2.8, 53.0, -2.7, 53.1)], crs="EPSG:4326")
+        geometry=[
+            box(-3.0, 53.0, -2.9, 53.1),
+            box(-2.9, 53.0, -2.8, 53.1),
+            box(-2.8, 53.0, -2.7, 53.1),
+        ],
+        crs="EPSG:4326",
+    )
     source = tmp_path / "lsoa.geojson"
     lsoas.to_file(source)
     fresh = read_lsoa_boundaries([source])
@@ -72,7 +79,8 @@ def test_a_cached_reading_of_boundaries_is_the_same_frame_and_says_the_same(tmp_
         assert list(got.columns) == list(fresh.columns) and got.crs == fresh.crs
         assert got.drop(columns="geometry").equals(fresh.drop(columns="geometry"))
         assert list(shapely.to_wkb(got.geometry.values)) == list(
-            shapely.to_wkb(fresh.geometry.values))
+            shapely.to_wkb(fresh.geometry.values)
+        )
     assert caplog.text.count("appear in more than one boundary file") == 3
 
 
@@ -85,8 +93,9 @@ def test_a_cached_reading_says_what_a_quiet_first_reading_did_not_show(tmp_path,
 
     bowtie = Polygon([(-3.0, 53.0), (-2.9, 53.1), (-2.9, 53.0), (-3.0, 53.1)])  # invalid
     source = tmp_path / "lsoa.geojson"
-    gpd.GeoDataFrame({"LSOA21CD": ["E01000001"]}, geometry=[bowtie],
-                     crs="EPSG:4326").to_file(source)
+    gpd.GeoDataFrame({"LSOA21CD": ["E01000001"]}, geometry=[bowtie], crs="EPSG:4326").to_file(
+        source
+    )
     caplog.set_level(logging.WARNING, logger="atlas.geography.areas")
     read_lsoa_boundaries([source], cache=tmp_path / "c")
     assert "repairing" not in caplog.text

@@ -13,15 +13,24 @@ from atlas.geography.la_dissolve import dissolve_las
 def _lsoas(shift: float = 0.0) -> gpd.GeoDataFrame:
     # two LSOAs per LA whose shared edge misses by a hair, as published boundaries do
     return gpd.GeoDataFrame(
-        {"lsoa_code": ["E01000001", "E01000002", "E01000003", "E01000004"],
-         "la_code": ["E06000001", "E06000001", "E06000002", "E06000002"]},
-        geometry=[box(0, 0, 1, 1), box(1.0000001, 0, 2, 1), box(2, 0, 3, 1),
-                  box(3, 0, 4 + shift, 1)], crs="EPSG:27700")
+        {
+            "lsoa_code": ["E01000001", "E01000002", "E01000003", "E01000004"],
+            "la_code": ["E06000001", "E06000001", "E06000002", "E06000002"],
+        },
+        geometry=[
+            box(0, 0, 1, 1),
+            box(1.0000001, 0, 2, 1),
+            box(2, 0, 3, 1),
+            box(3, 0, 4 + shift, 1),
+        ],
+        crs="EPSG:27700",
+    )
 
 
 def _same(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> bool:
-    return (list(a["la_code"]) == list(b["la_code"])
-            and list(shapely.to_wkb(a.geometry.values)) == list(shapely.to_wkb(b.geometry.values)))
+    return list(a["la_code"]) == list(b["la_code"]) and list(
+        shapely.to_wkb(a.geometry.values)
+    ) == list(shapely.to_wkb(b.geometry.values))
 
 
 def test_the_cached_union_is_the_same_geometry_as_a_fresh_one(tmp_path):

@@ -10,12 +10,12 @@ import time
 
 import pandas as pd
 import pytest
-
-from atlas.drop import build
-from atlas.counting.rates import format_fixed, rate_per_1000
-from atlas.render import atlas_page
-from atlas.recipe import load_recipe
 from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
+
+from atlas.counting.rates import format_fixed, rate_per_1000
+from atlas.drop import build
+from atlas.recipe import load_recipe
+from atlas.render import atlas_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +23,10 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get("CI"):
         raise RuntimeError("CI needs Debian's chromium and chromium-driver (make setup-test)")
-    pytest.skip("Debian's chromium and chromium-driver are not installed (make setup-test)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium and chromium-driver are not installed (make setup-test)",
+        allow_module_level=True,
+    )
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -32,24 +34,35 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 EVIL = "</script><script>alert(1)</script>"
-LOOKUP = ("OA11CD,LSOA11CD,LSOA11NM,MSOA11CD,MSOA11NM\n"
-          "E00000001,E01000001,Alpha 001A,E02000001,Alpha 001\n"
-          "E00000002,E01000002,Alpha 001B,E02000001,Alpha 001\n"
-          "E00000003,E01000003,Beta 001A,E02000002,Beta 001\n"
-          "E00000004,E01000004,Beta 001B,E02000002,Beta 001\n")
+LOOKUP = (
+    "OA11CD,LSOA11CD,LSOA11NM,MSOA11CD,MSOA11NM\n"
+    "E00000001,E01000001,Alpha 001A,E02000001,Alpha 001\n"
+    "E00000002,E01000002,Alpha 001B,E02000001,Alpha 001\n"
+    "E00000003,E01000003,Beta 001A,E02000002,Beta 001\n"
+    "E00000004,E01000004,Beta 001B,E02000002,Beta 001\n"
+)
 
 
 @pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,900"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options
+    )
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
     yield driver
@@ -74,20 +87,44 @@ def lazy_page(tmp_path_factory):
 def _tiny_drop(root):
     geo = write_geography(root / "geo")
     (root / "geo" / "lookup.csv").write_text(LOOKUP)
-    sites = [{"site_code": "S1", "site_name": EVIL, "site_type": "agency",
-              "postcode": "AA1 1AA", "services": "NSP;BI"},
-             {"site_code": "S2", "site_name": "Beta Pharmacy", "site_type": "pharmacy",
-              "postcode": "BB1 1AA", "services": "NSP"}]
-    people = [client(f"C{i}", fi=chr(65 + i % 26), li=chr(65 + i // 26), postcode="AA1 1AA")
-              for i in range(12)] + [client("C12", fi="Z", li="Z", postcode="BB1 1AB")]
-    extract = write_extract(root / "ex", {
-        "sites.csv": sites, "clients.csv": people,
-        "nsp_transactions.csv": [nsp(f"T{i}", f"C{i}") for i in range(7)]
-        + [nsp("T7", "C0", site="S2"), nsp("T8", "C1", site="S2"), nsp("T9", "C12", site="S2")],
-        "interventions.csv": [intervention(f"I{i}", f"C{i}") for i in range(7, 12)]})
+    sites = [
+        {
+            "site_code": "S1",
+            "site_name": EVIL,
+            "site_type": "agency",
+            "postcode": "AA1 1AA",
+            "services": "NSP;BI",
+        },
+        {
+            "site_code": "S2",
+            "site_name": "Beta Pharmacy",
+            "site_type": "pharmacy",
+            "postcode": "BB1 1AA",
+            "services": "NSP",
+        },
+    ]
+    people = [
+        client(f"C{i}", fi=chr(65 + i % 26), li=chr(65 + i // 26), postcode="AA1 1AA")
+        for i in range(12)
+    ] + [client("C12", fi="Z", li="Z", postcode="BB1 1AB")]
+    extract = write_extract(
+        root / "ex",
+        {
+            "sites.csv": sites,
+            "clients.csv": people,
+            "nsp_transactions.csv": [nsp(f"T{i}", f"C{i}") for i in range(7)]
+            + [
+                nsp("T7", "C0", site="S2"),
+                nsp("T8", "C1", site="S2"),
+                nsp("T9", "C12", site="S2"),
+            ],
+            "interventions.csv": [intervention(f"I{i}", f"C{i}") for i in range(7, 12)],
+        },
+    )
     recipe = write_recipe(root, geo, extract)
-    text = recipe.read_text().replace("[atlas]", f'lookup = "{root / "geo" / "lookup.csv"}"\n\n'
-                                      "[atlas]")
+    text = recipe.read_text().replace(
+        "[atlas]", f'lookup = "{root / "geo" / "lookup.csv"}"\n\n[atlas]'
+    )
     recipe.write_text(text)
     out = build(load_recipe(recipe), root / "drop").out_dir
     return out / "atlas.html"
@@ -114,9 +151,12 @@ def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page, tmp_pa
     _open(browser, page)
     assert _errors(browser) == []
     requests = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name)")
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
     assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
-    shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive")
+    shapes = browser.find_elements(
+        By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive"
+    )
     assert len(shapes) == 4  # the four LSOAs
     shot_dir = ROOT / "output"
     shot_dir.mkdir(exist_ok=True)
@@ -126,8 +166,12 @@ def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page, tmp_pa
 
 def test_every_cohort_measure_and_level_can_be_chosen_and_the_legend_follows(browser, page):
     _open(browser, page)
-    cohorts = {"all": "All individuals", "pwid_psychoactive": "PWID: psychoactive drugs",
-               "pwid_ipeds": "PWID: steroids & IPEDs", "bi": "BI: drug or alcohol"}
+    cohorts = {
+        "all": "All individuals",
+        "pwid_psychoactive": "PWID: psychoactive drugs",
+        "pwid_ipeds": "PWID: steroids & IPEDs",
+        "bi": "BI: drug or alcohol",
+    }
     levels = {"lsoa": ("LSOA", 4), "msoa": ("MSOA", 2), "la": ("Local authority", 2)}
     for level, (label, areas) in levels.items():
         _choose(browser, "level", level)
@@ -140,8 +184,9 @@ def test_every_cohort_measure_and_level_can_be_chosen_and_the_legend_follows(bro
                 assert "suppressed (fewer than 5, or withheld)" in legend
                 rows = browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody tr")
                 assert len(rows) == areas
-        shapes = browser.find_elements(By.CSS_SELECTOR,
-                                       ".leaflet-overlay-pane path.leaflet-interactive")
+        shapes = browser.find_elements(
+            By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive"
+        )
         assert len(shapes) == areas
     assert _errors(browser) == []
 
@@ -170,9 +215,11 @@ def test_tooltips_show_the_published_numbers_and_say_when_suppressed(browser, pa
             else:  # every conftest LSOA has 1,000 residents
                 r = rate_per_1000(pd.Series([float(row["individuals"])]), pd.Series([1000]))
                 r = {c: format_fixed(r[c], 1)[0] for c in r}
-                assert tip.endswith(f"Individuals: {row['individuals']}Rate per 1,000: "
-                                    f"{r['rate_per_1000']} (95% CI {r['rate_lower']}–"
-                                    f"{r['rate_upper']})"), tip
+                assert tip.endswith(
+                    f"Individuals: {row['individuals']}Rate per 1,000: "
+                    f"{r['rate_per_1000']} (95% CI {r['rate_lower']}–"
+                    f"{r['rate_upper']})"
+                ), tip
 
 
 def test_a_hostile_site_name_shows_as_text_and_runs_nothing(browser, page):
@@ -180,9 +227,13 @@ def test_a_hostile_site_name_shows_as_text_and_runs_nothing(browser, page):
     texts = _popups(browser)
     assert any(EVIL in t and "Services: NSP, BI" in t for t in texts), texts
     assert any("Beta Pharmacy" in t and "Individuals: fewer than 5" in t for t in texts), texts
-    assert browser.execute_script(
-        "return [...document.scripts].filter(s => s.textContent.includes('alert(1)') "
-        "&& !s.textContent.includes('u003c')).length") == 0
+    assert (
+        browser.execute_script(
+            "return [...document.scripts].filter(s => s.textContent.includes('alert(1)') "
+            "&& !s.textContent.includes('u003c')).length"
+        )
+        == 0
+    )
     assert _errors(browser) == []
 
 
@@ -251,8 +302,12 @@ def test_every_control_has_an_accessible_name_and_the_page_prints(browser, page)
 
 def _requested(driver):
     """The scripts the page added (file: resources are not in the performance timeline)."""
-    return sorted(src.split("/")[-1] for src in driver.execute_script(
-        "return [...document.querySelectorAll('script[src]')].map(e => e.src)"))
+    return sorted(
+        src.split("/")[-1]
+        for src in driver.execute_script(
+            "return [...document.querySelectorAll('script[src]')].map(e => e.src)"
+        )
+    )
 
 
 def _wait(driver, script, what):
@@ -265,11 +320,13 @@ def _wait(driver, script, what):
 
 def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_page):
     drop = lazy_page.parent
-    assert sorted(p.name for p in (drop / "atlas").iterdir()) == ["lsoa-E06000001.js",
-                                                                  "lsoa-E06000002.js"]
+    assert sorted(p.name for p in (drop / "atlas").iterdir()) == [
+        "lsoa-E06000001.js",
+        "lsoa-E06000002.js",
+    ]
     beta = (drop / "atlas" / "lsoa-E06000002.js").read_text()
     assert beta.startswith("atlasLsoas({") and beta.endswith("});\n")
-    chunk = json.loads(beta[len("atlasLsoas("):-len(");\n")])
+    chunk = json.loads(beta[len("atlasLsoas(") : -len(");\n")])
     assert (chunk["la"], chunk["index"], len(chunk["shapes"])) == ("E06000002", [2, 3], 2)
     data = json.loads(_script_data(lazy_page))
     lsoa = data["levels"][0]
@@ -293,12 +350,15 @@ def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_pag
     _wait(browser, "return atlasApp.state.selected === 1", "selecting Alpha 001B")
     assert browser.find_element(By.CSS_SELECTOR, "input[name=level][value=lsoa]").is_selected()
     tip = browser.execute_script(
-        "return atlasApp.drawn.lsoa.polys[1].getTooltip().getElement().textContent")
+        "return atlasApp.drawn.lsoa.polys[1].getTooltip().getElement().textContent"
+    )
     assert tip.startswith("Alpha 001BLSOA E01000002")
     shapes = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane .leaflet-interactive")
     assert len(shapes) == 4
-    rows = [r.text.split("\n")[0] for r in
-            browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody th")]
+    rows = [
+        r.text.split("\n")[0]
+        for r in browser.find_elements(By.CSS_SELECTOR, "#atlas-list tbody th")
+    ]
     assert sorted(rows) == ["Alpha 001A", "Alpha 001B", "Beta 001A", "Beta 001B"]
     legend = browser.find_element(By.ID, "atlas-legend").text
     assert legend.startswith("All individuals\nindividuals by LSOA"), legend
@@ -308,4 +368,4 @@ def test_a_large_drop_loads_the_lsoas_of_an_la_only_when_asked(browser, lazy_pag
 def _script_data(page):
     text = page.read_text()
     start = text.index('<script type="application/json" id="atlas-data">')
-    return text[text.index(">", start) + 1:text.index("</script>", start)]
+    return text[text.index(">", start) + 1 : text.index("</script>", start)]

@@ -99,14 +99,26 @@ def test_index_lists_every_drop_newest_period_first(tmp_path):
         (tmp_path / name / "reports").mkdir(parents=True)
         (tmp_path / name / "atlas.html").write_text("x")
         (tmp_path / name / "reports" / "monitoring.html").write_text("x")
-        (tmp_path / name / "manifest.json").write_text(json.dumps({
-            "recipe": {"content": {"drop": {"name": name, "period": period, "title": title}}},
-            "build_time": "2024-05-01T10:00:00+00:00"}))
+        (tmp_path / name / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "recipe": {
+                        "content": {"drop": {"name": name, "period": period, "title": title}}
+                    },
+                    "build_time": "2024-05-01T10:00:00+00:00",
+                }
+            )
+        )
     (tmp_path / "not-a-drop").mkdir()
     parser = _Rows()
     parser.feed(write_index(tmp_path).read_text())
-    assert parser.rows[1:] == [["A (1718)", "2017-18", "2024-05-01", "AtlasMonitoring report"],
-                               ["Annual <2016> (1617)", "2016-17", "2024-05-01",
-                                "AtlasMonitoring report"]]
-    assert parser.links == ["1718/atlas.html", "1718/reports/monitoring.html",
-                            "1617/atlas.html", "1617/reports/monitoring.html"]
+    assert parser.rows[1:] == [
+        ["A (1718)", "2017-18", "2024-05-01", "AtlasMonitoring report"],
+        ["Annual <2016> (1617)", "2016-17", "2024-05-01", "AtlasMonitoring report"],
+    ]
+    assert parser.links == [
+        "1718/atlas.html",
+        "1718/reports/monitoring.html",
+        "1617/atlas.html",
+        "1617/reports/monitoring.html",
+    ]

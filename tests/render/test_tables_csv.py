@@ -10,15 +10,20 @@ from hypothesis import strategies as st
 
 from atlas.render.tables import _pandas_csv, to_csv_bytes
 
-TEXT = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\t=+-@\'é€;\x00')), max_size=6)
+TEXT = st.text(alphabet=st.sampled_from(list("ab ,\"\n\r\t=+-@'é€;\x00")), max_size=6)
 FLOATS = st.one_of(st.floats(allow_nan=True), st.sampled_from([0.1, 2.0, 1e16, 1e-5, -0.0]))
 
 
 @st.composite
 def frames(draw) -> pd.DataFrame:
     n = draw(st.integers(0, 5))
-    kinds = draw(st.lists(st.sampled_from(["text", "cat", "int", "Int64", "bool", "float",
-                                           "boolean", "mixed"]), min_size=1, max_size=4))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["text", "cat", "int", "Int64", "bool", "float", "boolean", "mixed"]),
+            min_size=1,
+            max_size=4,
+        )
+    )
     data = {}
     for k, kind in enumerate(kinds):
         if kind in ("text", "cat"):
@@ -26,25 +31,41 @@ def frames(draw) -> pd.DataFrame:
             col = pd.Series(values, dtype=object)
             data[f"c{k}"] = col.astype("category") if kind == "cat" else col
         elif kind == "int":
-            data[f"c{k}"] = pd.Series(draw(st.lists(st.integers(-2**63, 2**63 - 1), min_size=n,
-                                                    max_size=n)), dtype=np.int64)
+            data[f"c{k}"] = pd.Series(
+                draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n)),
+                dtype=np.int64,
+            )
         elif kind == "Int64":
-            data[f"c{k}"] = pd.Series(draw(st.lists(st.one_of(st.integers(-10**18, 10**18),
-                                                              st.none()), min_size=n,
-                                                    max_size=n)), dtype="Int64")
+            data[f"c{k}"] = pd.Series(
+                draw(
+                    st.lists(
+                        st.one_of(st.integers(-(10**18), 10**18), st.none()),
+                        min_size=n,
+                        max_size=n,
+                    )
+                ),
+                dtype="Int64",
+            )
         elif kind == "bool":
-            data[f"c{k}"] = pd.Series(draw(st.lists(st.booleans(), min_size=n, max_size=n)),
-                                      dtype=bool)
+            data[f"c{k}"] = pd.Series(
+                draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool
+            )
         elif kind == "boolean":
-            data[f"c{k}"] = pd.Series(draw(st.lists(st.one_of(st.booleans(), st.none()),
-                                                    min_size=n, max_size=n)), dtype="boolean")
+            data[f"c{k}"] = pd.Series(
+                draw(st.lists(st.one_of(st.booleans(), st.none()), min_size=n, max_size=n)),
+                dtype="boolean",
+            )
         elif kind == "float":
-            data[f"c{k}"] = pd.Series(draw(st.lists(FLOATS, min_size=n, max_size=n)),
-                                      dtype=float)
+            data[f"c{k}"] = pd.Series(draw(st.lists(FLOATS, min_size=n, max_size=n)), dtype=float)
         else:
-            data[f"c{k}"] = pd.Series(draw(st.lists(st.one_of(TEXT, st.integers(), FLOATS,
-                                                              st.none()),
-                                                    min_size=n, max_size=n)), dtype=object)
+            data[f"c{k}"] = pd.Series(
+                draw(
+                    st.lists(
+                        st.one_of(TEXT, st.integers(), FLOATS, st.none()), min_size=n, max_size=n
+                    )
+                ),
+                dtype=object,
+            )
     names = draw(st.lists(TEXT, min_size=len(data), max_size=len(data), unique=True))
     return pd.DataFrame(data).set_axis(names, axis=1)
 
@@ -55,12 +76,15 @@ def test_csv_bytes_are_what_pandas_writes(frame):
     assert to_csv_bytes(frame) == _pandas_csv(frame)
 
 
-@pytest.mark.parametrize("frame", [
-    pd.DataFrame({"a": ["", "=1+1", "x,y", 'say "hi"', "line\nbreak", None]}),
-    pd.DataFrame({"": ["q"]}),
-    pd.DataFrame({"a": pd.Series([], dtype=object), "b": pd.Series([], dtype=float)}),
-    pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "n": [1]}),
-    pd.DataFrame({1: ["x"]}),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"a": ["", "=1+1", "x,y", 'say "hi"', "line\nbreak", None]}),
+        pd.DataFrame({"": ["q"]}),
+        pd.DataFrame({"a": pd.Series([], dtype=object), "b": pd.Series([], dtype=float)}),
+        pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "n": [1]}),
+        pd.DataFrame({1: ["x"]}),
+    ],
+)
 def test_edge_frames_are_what_pandas_writes(frame):
     assert to_csv_bytes(frame) == _pandas_csv(frame)

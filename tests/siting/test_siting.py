@@ -13,38 +13,57 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from conftest import client, nsp, write_extract, write_recipe
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlas.cli import main
 from atlas.drop import build
 from atlas.errors import RecipeError
 from atlas.geography.areas import load_geography
 from atlas.recipe import load_recipe
-from atlas.siting.model import SitingError, coverage_matrix, plan_sites, read_candidates
 from atlas.render.siting_layer import siting_data
+from atlas.siting.model import SitingError, coverage_matrix, plan_sites, read_candidates
 from atlas.siting.publish import PublishedPlan, publish_plan
-from conftest import client, nsp, write_extract, write_recipe
 
 # ------------------------------------------------------------ the optimisation, by hand
 
 # Demand on a line (metres), radius 150. L covers a+b (8), M covers b+m+c (11), R covers c+d
 # (8): greedy would open M then L (15); the optimum for two sites is L+R (16). An existing
 # site covers e.
-LINE = pd.DataFrame({"lsoa_code": ["a", "b", "m", "c", "d", "e"], "la_code": "LA1",
-                     "demand": [4, 4, 3, 4, 4, 5],
-                     "x": [0.0, 200, 300, 400, 600, 2000], "y": 0.0})
-LINE_CANDIDATES = pd.DataFrame({"site_code": ["C1", "C2", "C3"], "site_name": ["L", "M", "R"],
-                                "la_code": "LA1", "x": [100.0, 300, 500], "y": 0.0})
+LINE = pd.DataFrame(
+    {
+        "lsoa_code": ["a", "b", "m", "c", "d", "e"],
+        "la_code": "LA1",
+        "demand": [4, 4, 3, 4, 4, 5],
+        "x": [0.0, 200, 300, 400, 600, 2000],
+        "y": 0.0,
+    }
+)
+LINE_CANDIDATES = pd.DataFrame(
+    {
+        "site_code": ["C1", "C2", "C3"],
+        "site_name": ["L", "M", "R"],
+        "la_code": "LA1",
+        "x": [100.0, 300, 500],
+        "y": 0.0,
+    }
+)
 LINE_EXISTING = pd.DataFrame({"x": [2000.0], "y": [0.0]})
 
 
-def brute_force(demand: pd.DataFrame, existing: pd.DataFrame, cands: pd.DataFrame,
-                radius: float, k: int) -> int:
+def brute_force(
+    demand: pd.DataFrame, existing: pd.DataFrame, cands: pd.DataFrame, radius: float, k: int
+) -> int:
     """The best coverage by trying every set of k candidates."""
     xy = demand[["x", "y"]].to_numpy()
     w = demand["demand"].to_numpy()
-    today = np.asarray(coverage_matrix(xy, existing[["x", "y"]].to_numpy(), radius)
-                       .sum(axis=1)).ravel() > 0
+    today = (
+        np.asarray(
+            coverage_matrix(xy, existing[["x", "y"]].to_numpy(), radius).sum(axis=1)
+        ).ravel()
+        > 0
+    )
     cover = coverage_matrix(xy, cands[["x", "y"]].to_numpy(), radius).toarray()
     best = int(w[today].sum())
     for chosen in itertools.combinations(range(len(cands)), min(k, len(cands))):
@@ -57,11 +76,20 @@ def test_two_sites_take_the_optimum_not_the_greedy_pair_and_are_ranked():
     plan = plan_sites(LINE, LINE_EXISTING, LINE_CANDIDATES, 150, 2)
     assert plan.total == 24 and plan.covered_today == 5
     assert plan.ranked[["rank", "site_code", "added", "cumulative"]].values.tolist() == [
-        [1, "C1", 8, 13], [2, "C3", 8, 21]]
-    assert plan.ranked["cumulative"].iloc[-1] == brute_force(LINE, LINE_EXISTING,
-                                                             LINE_CANDIDATES, 150, 2)
+        [1, "C1", 8, 13],
+        [2, "C3", 8, 21],
+    ]
+    assert plan.ranked["cumulative"].iloc[-1] == brute_force(
+        LINE, LINE_EXISTING, LINE_CANDIDATES, 150, 2
+    )
     assert dict(zip(plan.demand["lsoa_code"], plan.demand["added_by_rank"])) == {
-        "a": 1, "b": 1, "m": 0, "c": 2, "d": 2, "e": 0}
+        "a": 1,
+        "b": 1,
+        "m": 0,
+        "c": 2,
+        "d": 2,
+        "e": 0,
+    }
 
 
 @pytest.mark.parametrize("k, expected", [(1, 16), (2, 21), (3, 24)])
@@ -75,12 +103,24 @@ def test_plan_equals_enumeration_for_every_k(k, expected):
 @given(seed=st.integers(0, 10_000), k=st.integers(1, 4))
 def test_random_instances_match_enumeration(seed, k):
     rng = np.random.default_rng(seed)
-    demand = pd.DataFrame({"lsoa_code": [f"L{i:02d}" for i in range(25)], "la_code": "LA1",
-                           "demand": rng.integers(0, 9, 25), "x": rng.uniform(0, 3000, 25),
-                           "y": rng.uniform(0, 3000, 25)})
-    cands = pd.DataFrame({"site_code": [f"C{i:02d}" for i in range(9)], "site_name": "x",
-                          "la_code": "LA1", "x": rng.uniform(0, 3000, 9),
-                          "y": rng.uniform(0, 3000, 9)})
+    demand = pd.DataFrame(
+        {
+            "lsoa_code": [f"L{i:02d}" for i in range(25)],
+            "la_code": "LA1",
+            "demand": rng.integers(0, 9, 25),
+            "x": rng.uniform(0, 3000, 25),
+            "y": rng.uniform(0, 3000, 25),
+        }
+    )
+    cands = pd.DataFrame(
+        {
+            "site_code": [f"C{i:02d}" for i in range(9)],
+            "site_name": "x",
+            "la_code": "LA1",
+            "x": rng.uniform(0, 3000, 9),
+            "y": rng.uniform(0, 3000, 9),
+        }
+    )
     existing = pd.DataFrame({"x": rng.uniform(0, 3000, 2), "y": rng.uniform(0, 3000, 2)})
     plan = plan_sites(demand, existing, cands, 700, k)
     reached = plan.ranked["cumulative"].iloc[-1] if len(plan.ranked) else plan.covered_today
@@ -109,23 +149,25 @@ def test_fewest_sites_for_a_target():
     plan = plan_sites(LINE, LINE_EXISTING, LINE_CANDIDATES, 150, 1, target_pct=85)
     # 85% of 24 is 20.4 people: 5 today + 16 with L and R (two sites); one site gives 16 at most
     assert plan.target_sites == 2 and plan.target_reached == 21
-    assert plan_sites(LINE, LINE_EXISTING, LINE_CANDIDATES, 150, 1,
-                      target_pct=20).target_sites == 0
+    assert (
+        plan_sites(LINE, LINE_EXISTING, LINE_CANDIDATES, 150, 1, target_pct=20).target_sites == 0
+    )
 
 
 # ------------------------------------------------------------ candidates file
 
 
 def _geo(geo_paths: dict[str, Path]):
-    return load_geography([geo_paths["postcodes"]], [geo_paths["lsoa"]],
-                          geo_paths["population"])
+    return load_geography([geo_paths["postcodes"]], [geo_paths["lsoa"]], geo_paths["population"])
 
 
 def test_a_candidate_without_coordinates_is_placed_at_its_postcode(geo, tmp_path):
     path = tmp_path / "cands.csv"
-    path.write_text("Site_Code,site_name,postcode,latitude,longitude\n"
-                    "P1,By Postcode,bb1 1ab,,\n"
-                    "P2,By Coordinates,AA1 1AA,53.0051,-2.9851\n")
+    path.write_text(
+        "Site_Code,site_name,postcode,latitude,longitude\n"
+        "P1,By Postcode,bb1 1ab,,\n"
+        "P2,By Coordinates,AA1 1AA,53.0051,-2.9851\n"
+    )
     cands = read_candidates(path, _geo(geo))
     sites = cands.sites.set_index("site_code")
     assert sites.loc["P1", "placed_by"] == "postcode"
@@ -138,12 +180,14 @@ def test_a_candidate_without_coordinates_is_placed_at_its_postcode(geo, tmp_path
 
 def test_bad_candidate_rows_are_set_aside_with_line_and_reason(geo, tmp_path):
     path = tmp_path / "cands.csv"
-    path.write_text("site_code,site_name,postcode,latitude\n"
-                    "P1,One,AA1 1AA,\n"
-                    ",Blank code,AA1 1AB,\n"
-                    "P1,Again,AA1 1AB,\n"
-                    "P3,Bad latitude,AA1 1AB,north\n"
-                    "P4,Nowhere,ZZ9 9ZZ,\n")
+    path.write_text(
+        "site_code,site_name,postcode,latitude\n"
+        "P1,One,AA1 1AA,\n"
+        ",Blank code,AA1 1AB,\n"
+        "P1,Again,AA1 1AB,\n"
+        "P3,Bad latitude,AA1 1AB,north\n"
+        "P4,Nowhere,ZZ9 9ZZ,\n"
+    )
     cands = read_candidates(path, _geo(geo))
     assert list(cands.sites["site_code"]) == ["P1"]
     assert cands.read == 5
@@ -151,82 +195,151 @@ def test_bad_candidate_rows_are_set_aside_with_line_and_reason(geo, tmp_path):
         ["cands.csv", 3, "site_code is blank"],
         ["cands.csv", 4, "site_code 'P1' repeats line 2"],
         ["cands.csv", 5, "latitude 'north' is not a number"],
-        ["cands.csv", 6, "cannot be placed: no latitude/longitude in the UK and postcode "
-                         "'ZZ9 9ZZ' is not in the postcode directory"]]
+        [
+            "cands.csv",
+            6,
+            "cannot be placed: no latitude/longitude in the UK and postcode "
+            "'ZZ9 9ZZ' is not in the postcode directory",
+        ],
+    ]
 
 
 def test_a_candidates_file_without_a_required_column_stops(geo, tmp_path):
     path = tmp_path / "cands.csv"
     path.write_text("code,site_name\nP1,One\n")
-    with pytest.raises(SitingError, match=r"cands\.csv: missing column\(s\) site_code, "
-                                          r"postcode"):
+    with pytest.raises(
+        SitingError,
+        match=r"cands\.csv: missing column\(s\) site_code, "
+        r"postcode",
+    ):
         read_candidates(path, _geo(geo))
 
 
 def test_recipe_siting_needs_candidates_and_a_target_of_at_most_100(geo, tmp_path):
-    extract = write_extract(tmp_path / "ex", {"clients.csv": [client("C1")],
-                                              "nsp_transactions.csv": [nsp("T1", "C1")]})
-    recipe = write_recipe(tmp_path, geo, extract,
-                          extra="\n[siting]\nnew_sites = 0\ntarget_pct = 120\n")
+    extract = write_extract(
+        tmp_path / "ex", {"clients.csv": [client("C1")], "nsp_transactions.csv": [nsp("T1", "C1")]}
+    )
+    recipe = write_recipe(
+        tmp_path, geo, extract, extra="\n[siting]\nnew_sites = 0\ntarget_pct = 120\n"
+    )
     with pytest.raises(RecipeError) as err:
         load_recipe(recipe)
     assert err.value.problems == [
         "siting.new_sites: must be at least 1, got 0",
         "siting.candidates: missing (required when [siting] is given: a CSV of site_code, "
         "site_name, postcode)",
-        "siting.target_pct: must be at most 100, got 120"]
+        "siting.target_pct: must be at most 100, got 120",
+    ]
 
 
 # ------------------------------------------------------------ disclosure control
 
 
-def _published(lsoa_rows: list[tuple[str, str, int, int, int, int, set[str]]],
-               threshold: int = 5):
+def _published(lsoa_rows: list[tuple[str, str, int, int, int, int, set[str]]], threshold: int = 5):
     """A stand-in for Published: (lsoa, la, all, psy, ipeds, bi, suppressed cohorts)."""
     rows = []
     for code, la, n_all, psy, ipeds, bi, hidden in lsoa_rows:
-        for cohort, n in (("all", n_all), ("pwid_psychoactive", psy), ("pwid_ipeds", ipeds),
-                          ("bi", bi)):
-            rows.append({"lsoa_code": code, "la_code": la, "cohort": cohort, "true": n,
-                         "individuals": pd.NA if cohort in hidden else n,
-                         "suppressed": cohort in hidden})
+        for cohort, n in (
+            ("all", n_all),
+            ("pwid_psychoactive", psy),
+            ("pwid_ipeds", ipeds),
+            ("bi", bi),
+        ):
+            rows.append(
+                {
+                    "lsoa_code": code,
+                    "la_code": la,
+                    "cohort": cohort,
+                    "true": n,
+                    "individuals": pd.NA if cohort in hidden else n,
+                    "suppressed": cohort in hidden,
+                }
+            )
     lsoa = pd.DataFrame(rows).astype({"individuals": "Int64"})
-    la = (lsoa.groupby(["la_code", "cohort"], as_index=False)["true"].sum()
-          .rename(columns={"true": "individuals"}).assign(suppressed=False))
-    la = pd.concat([la, pd.DataFrame({"la_code": ["OUTSIDE"] * 4 + ["UNKNOWN"] * 4,
-                                      "cohort": ["all", "pwid_psychoactive", "pwid_ipeds",
-                                                 "bi"] * 2,
-                                      "individuals": 0, "suppressed": False})])
-    return SimpleNamespace(residence_lsoa=lsoa, residence_la=la.astype({"individuals": "Int64"}),
-                           threshold=threshold)
+    la = (
+        lsoa.groupby(["la_code", "cohort"], as_index=False)["true"]
+        .sum()
+        .rename(columns={"true": "individuals"})
+        .assign(suppressed=False)
+    )
+    la = pd.concat(
+        [
+            la,
+            pd.DataFrame(
+                {
+                    "la_code": ["OUTSIDE"] * 4 + ["UNKNOWN"] * 4,
+                    "cohort": ["all", "pwid_psychoactive", "pwid_ipeds", "bi"] * 2,
+                    "individuals": 0,
+                    "suppressed": False,
+                }
+            ),
+        ]
+    )
+    return SimpleNamespace(
+        residence_lsoa=lsoa, residence_la=la.astype({"individuals": "Int64"}), threshold=threshold
+    )
 
 
 def test_a_site_that_would_reveal_a_suppressed_lsoa_has_its_figures_withheld():
     # L1 (20) is covered today; C1 adds L2 (12); C2 adds only L3, whose 3 individuals are
     # suppressed. L5 (4) is suppressed too and stays uncovered; L4's demand (9) is published.
-    demand = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3", "L4", "L5"], "la_code": "LA1",
-                           "demand": [20, 12, 3, 9, 4],
-                           "x": [0.0, 1000, 2000, 5000, 8000], "y": 0.0})
-    cands = pd.DataFrame({"site_code": ["C1", "C2"], "site_name": ["One", "Two"],
-                          "la_code": "LA1", "x": [1000.0, 2000], "y": 0.0,
-                          "lat": [53.0, 53.1], "long": [-3.0, -3.1]})
-    existing = pd.DataFrame({"site_code": ["S1"], "site_name": ["Hub"], "x": [0.0], "y": [0.0],
-                             "lat": [53.0], "long": [-3.0]})
+    demand = pd.DataFrame(
+        {
+            "lsoa_code": ["L1", "L2", "L3", "L4", "L5"],
+            "la_code": "LA1",
+            "demand": [20, 12, 3, 9, 4],
+            "x": [0.0, 1000, 2000, 5000, 8000],
+            "y": 0.0,
+        }
+    )
+    cands = pd.DataFrame(
+        {
+            "site_code": ["C1", "C2"],
+            "site_name": ["One", "Two"],
+            "la_code": "LA1",
+            "x": [1000.0, 2000],
+            "y": 0.0,
+            "lat": [53.0, 53.1],
+            "long": [-3.0, -3.1],
+        }
+    )
+    existing = pd.DataFrame(
+        {
+            "site_code": ["S1"],
+            "site_name": ["Hub"],
+            "x": [0.0],
+            "y": [0.0],
+            "lat": [53.0],
+            "long": [-3.0],
+        }
+    )
     plan = plan_sites(demand, existing, cands, 100, 2)
     assert plan.ranked["site_code"].tolist() == ["C1", "C2"]
-    pub = publish_plan(plan, _published([
-        ("L1", "LA1", 20, 20, 0, 0, set()), ("L2", "LA1", 12, 12, 0, 0, set()),
-        ("L3", "LA1", 3, 3, 0, 0, {"all", "pwid_psychoactive"}),
-        ("L4", "LA1", 12, 9, 0, 3, {"all", "bi"}),
-        ("L5", "LA1", 4, 4, 0, 0, {"all", "pwid_psychoactive"}),
-        ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set())]), cands, existing, {"LA1": "One LA"})
+    pub = publish_plan(
+        plan,
+        _published(
+            [
+                ("L1", "LA1", 20, 20, 0, 0, set()),
+                ("L2", "LA1", 12, 12, 0, 0, set()),
+                ("L3", "LA1", 3, 3, 0, 0, {"all", "pwid_psychoactive"}),
+                ("L4", "LA1", 12, 9, 0, 3, {"all", "bi"}),
+                ("L5", "LA1", 4, 4, 0, 0, {"all", "pwid_psychoactive"}),
+                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+            ]
+        ),
+        cands,
+        existing,
+        {"LA1": "One LA"},
+    )
     # Rank 2's figures would give L3's count away (it is all that C2 adds): withheld.
     assert pub.siting.astype(str).values.tolist() == [
         ["0", "", "", "", "41.67", "41.67"],
         ["1", "C1", "One", "LA1", "25.00", "66.67"],
-        ["2", "C2", "Two", "LA1", "", ""]]
-    assert pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist() \
-        == [["LA1", "41.67", ""]]
+        ["2", "C2", "Two", "LA1", "", ""],
+    ]
+    assert pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist() == [
+        ["LA1", "41.67", ""]
+    ]
     shown = pub.lsoas.set_index("lsoa_code")
     assert shown.loc["L3", "suppressed"] and pd.isna(shown.loc["L3", "demand"])
     assert shown.loc["L4", "demand"] == 9 and not shown.loc["L4", "suppressed"]
@@ -235,38 +348,104 @@ def test_a_site_that_would_reveal_a_suppressed_lsoa_has_its_figures_withheld():
 def test_a_small_demand_worked_out_as_all_minus_bi_is_not_shown_on_the_map():
     # L2's PWID cells (1 and 1) are hidden but all (7) and bi (5) are published: its demand
     # of 2 can be derived, yet a count of 2 people must not be shown as a number.
-    demand = pd.DataFrame({"lsoa_code": ["L1", "L2"], "la_code": "LA1", "demand": [20, 2],
-                           "x": [0.0, 5000], "y": 0.0})
-    existing = pd.DataFrame({"site_code": ["S1"], "site_name": ["Hub"], "x": [0.0], "y": [0.0],
-                             "lat": [53.0], "long": [-3.0]})
-    cands = pd.DataFrame({"site_code": ["C1"], "site_name": ["One"], "la_code": "LA1",
-                          "x": [9000.0], "y": 0.0, "lat": [53.1], "long": [-3.1]})
-    pub = publish_plan(plan_sites(demand, existing, cands, 100, 1), _published([
-        ("L1", "LA1", 20, 20, 0, 0, set()),
-        ("L2", "LA1", 7, 1, 1, 5, {"pwid_psychoactive", "pwid_ipeds"}),
-        ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set())]), cands, existing, {"LA1": "One LA"})
+    demand = pd.DataFrame(
+        {
+            "lsoa_code": ["L1", "L2"],
+            "la_code": "LA1",
+            "demand": [20, 2],
+            "x": [0.0, 5000],
+            "y": 0.0,
+        }
+    )
+    existing = pd.DataFrame(
+        {
+            "site_code": ["S1"],
+            "site_name": ["Hub"],
+            "x": [0.0],
+            "y": [0.0],
+            "lat": [53.0],
+            "long": [-3.0],
+        }
+    )
+    cands = pd.DataFrame(
+        {
+            "site_code": ["C1"],
+            "site_name": ["One"],
+            "la_code": "LA1",
+            "x": [9000.0],
+            "y": 0.0,
+            "lat": [53.1],
+            "long": [-3.1],
+        }
+    )
+    pub = publish_plan(
+        plan_sites(demand, existing, cands, 100, 1),
+        _published(
+            [
+                ("L1", "LA1", 20, 20, 0, 0, set()),
+                ("L2", "LA1", 7, 1, 1, 5, {"pwid_psychoactive", "pwid_ipeds"}),
+                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+            ]
+        ),
+        cands,
+        existing,
+        {"LA1": "One LA"},
+    )
     shown = pub.lsoas.set_index("lsoa_code")
     assert shown.loc["L2", "suppressed"] and pd.isna(shown.loc["L2", "demand"])
     assert shown.loc["L1", "demand"] == 20 and not shown.loc["L1", "suppressed"]
 
 
 def test_per_la_percentages_only_where_the_la_demand_is_published():
-    demand = pd.DataFrame({"lsoa_code": ["A1", "A2", "B1", "B2", "C1"],
-                           "la_code": ["LA1", "LA1", "LA2", "LA2", "LA3"],
-                           "demand": [10, 10, 6, 0, 2], "x": [0.0, 1000, 5000, 6000, 9000],
-                           "y": 0.0})
-    existing = pd.DataFrame({"site_code": ["S"], "site_name": ["S"], "x": [0.0], "y": [0.0],
-                             "lat": [53.0], "long": [-3.0]})
-    cands = pd.DataFrame({"site_code": ["K"], "site_name": ["K"], "la_code": "LA2",
-                          "x": [5000.0], "y": 0.0, "lat": [53.0], "long": [-3.0]})
+    demand = pd.DataFrame(
+        {
+            "lsoa_code": ["A1", "A2", "B1", "B2", "C1"],
+            "la_code": ["LA1", "LA1", "LA2", "LA2", "LA3"],
+            "demand": [10, 10, 6, 0, 2],
+            "x": [0.0, 1000, 5000, 6000, 9000],
+            "y": 0.0,
+        }
+    )
+    existing = pd.DataFrame(
+        {
+            "site_code": ["S"],
+            "site_name": ["S"],
+            "x": [0.0],
+            "y": [0.0],
+            "lat": [53.0],
+            "long": [-3.0],
+        }
+    )
+    cands = pd.DataFrame(
+        {
+            "site_code": ["K"],
+            "site_name": ["K"],
+            "la_code": "LA2",
+            "x": [5000.0],
+            "y": 0.0,
+            "lat": [53.0],
+            "long": [-3.0],
+        }
+    )
     plan = plan_sites(demand, existing, cands, 100, 1)
-    pub = publish_plan(plan, _published([
-        ("A1", "LA1", 10, 10, 0, 0, set()), ("A2", "LA1", 10, 10, 0, 0, set()),
-        ("B1", "LA2", 6, 6, 0, 0, set()), ("B2", "LA2", 0, 0, 0, 0, set()),
-        ("C1", "LA3", 2, 2, 0, 0, {"all", "pwid_psychoactive"}),
-        ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()), ("LA2-UNKNOWN", "LA2", 0, 0, 0, 0, set()),
-        ("LA3-UNKNOWN", "LA3", 5, 5, 0, 0, set())]), cands, existing,
-        {"LA1": "One", "LA2": "Two", "LA3": "Three"})
+    pub = publish_plan(
+        plan,
+        _published(
+            [
+                ("A1", "LA1", 10, 10, 0, 0, set()),
+                ("A2", "LA1", 10, 10, 0, 0, set()),
+                ("B1", "LA2", 6, 6, 0, 0, set()),
+                ("B2", "LA2", 0, 0, 0, 0, set()),
+                ("C1", "LA3", 2, 2, 0, 0, {"all", "pwid_psychoactive"}),
+                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+                ("LA2-UNKNOWN", "LA2", 0, 0, 0, 0, set()),
+                ("LA3-UNKNOWN", "LA3", 5, 5, 0, 0, set()),
+            ]
+        ),
+        cands,
+        existing,
+        {"LA1": "One", "LA2": "Two", "LA3": "Three"},
+    )
     rows = pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist()
     # LA3's demand is suppressed, so it is withheld; then LA2 (the smallest shown) is withheld
     # too, so that the area's figure minus LA1's cannot give LA3's away.
@@ -309,27 +488,52 @@ class _Tables(HTMLParser):
 def siting_recipe(geo, tmp_path) -> Path:
     """PWID: 10 in LSOA 1, 6 in LSOA 2, 8 in LSOA 3, none in LSOA 4; an NSP site at LSOA 1."""
     homes = ["AA1 1AA"] * 10 + ["AA1 1AB"] * 6 + ["BB1 1AA"] * 8
-    people = [client(f"C{i}", fi=chr(65 + i % 26), dob=f"19{60 + i}-01-01", postcode=pc)
-              for i, pc in enumerate(homes)]
-    extract = write_extract(tmp_path / "ex", {
-        "sites.csv": [{"site_code": "S1", "site_name": "Hub", "site_type": "agency",
-                       "postcode": "AA1 1AA", "services": "NSP;BI"},
-                      {"site_code": "S2", "site_name": "BI only", "site_type": "pharmacy",
-                       "postcode": "BB1 1AA", "services": "BI"}],
-        "clients.csv": people,
-        "nsp_transactions.csv": [nsp(f"T{i}", f"C{i}") for i in range(len(people))]})
+    people = [
+        client(f"C{i}", fi=chr(65 + i % 26), dob=f"19{60 + i}-01-01", postcode=pc)
+        for i, pc in enumerate(homes)
+    ]
+    extract = write_extract(
+        tmp_path / "ex",
+        {
+            "sites.csv": [
+                {
+                    "site_code": "S1",
+                    "site_name": "Hub",
+                    "site_type": "agency",
+                    "postcode": "AA1 1AA",
+                    "services": "NSP;BI",
+                },
+                {
+                    "site_code": "S2",
+                    "site_name": "BI only",
+                    "site_type": "pharmacy",
+                    "postcode": "BB1 1AA",
+                    "services": "BI",
+                },
+            ],
+            "clients.csv": people,
+            "nsp_transactions.csv": [nsp(f"T{i}", f"C{i}") for i in range(len(people))],
+        },
+    )
     cands = tmp_path / "candidates.csv"
-    cands.write_text("site_code,site_name,postcode,latitude,longitude\n"
-                     "K1,Beta Chemist,BB1 1AA,,\n"
-                     "K2,Alpha <b>Pharmacy</b>,AA1 1AB,53.005,-2.985\n"
-                     "K3,Far Away,CC1 1AA,,\n")
-    return write_recipe(tmp_path, geo, extract, extra=f"""
+    cands.write_text(
+        "site_code,site_name,postcode,latitude,longitude\n"
+        "K1,Beta Chemist,BB1 1AA,,\n"
+        "K2,Alpha <b>Pharmacy</b>,AA1 1AB,53.005,-2.985\n"
+        "K3,Far Away,CC1 1AA,,\n"
+    )
+    return write_recipe(
+        tmp_path,
+        geo,
+        extract,
+        extra=f"""
 [siting]
 candidates = "{cands}"
 radius_m = 500
 new_sites = 5
 target_pct = 70
-""")
+""",
+    )
 
 
 def _csv(path: Path) -> list[list[str]]:
@@ -342,22 +546,32 @@ def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_pat
         ["rank", "site_code", "site_name", "la_code", "added_pct", "cumulative_pct"],
         ["0", "", "", "", "41.67", "41.67"],
         ["1", "K1", "Beta Chemist", "E06000002", "33.33", "75.00"],
-        ["2", "K2", "Alpha <b>Pharmacy</b>", "E06000001", "25.00", "100.00"]]
+        ["2", "K2", "Alpha <b>Pharmacy</b>", "E06000001", "25.00", "100.00"],
+    ]
     assert _csv(out / "tables" / "nsp_coverage_la.csv") == [
         ["la_code", "coverage_pct", "coverage_pct_after"],
-        ["E06000001", "62.50", "100.00"], ["E06000002", "0.00", "100.00"]]
+        ["E06000001", "62.50", "100.00"],
+        ["E06000002", "0.00", "100.00"],
+    ]
     parser = _Tables()
     parser.feed((out / "reports" / "monitoring.html").read_text())
     assert parser.tables["nsp-siting"][1:] == [
         ["0", "Existing NSP sites (today)", "", "", "41.67", "41.67"],
         ["1", "Beta Chemist", "K1", "E06000002", "33.33", "75.00"],
-        ["2", "Alpha <b>Pharmacy</b>", "K2", "E06000001", "25.00", "100.00"]]
-    assert parser.tables["nsp-coverage-la"][1:] == [["Alpha", "62.50", "100.00"],
-                                                    ["Beta", "0.00", "100.00"]]
+        ["2", "Alpha <b>Pharmacy</b>", "K2", "E06000001", "25.00", "100.00"],
+    ]
+    assert parser.tables["nsp-coverage-la"][1:] == [
+        ["Alpha", "62.50", "100.00"],
+        ["Beta", "0.00", "100.00"],
+    ]
     ledger = __import__("json").loads((out / "ledger.json").read_text())
-    assert ledger["siting"]["candidates"] == {"file": "candidates.csv", "read": 3,
-                                              "accepted": 3, "rejected": 0,
-                                              "placed_by": {"coordinates": 1, "postcode": 2}}
+    assert ledger["siting"]["candidates"] == {
+        "file": "candidates.csv",
+        "read": 3,
+        "accepted": 3,
+        "rejected": 0,
+        "placed_by": {"coordinates": 1, "postcode": 2},
+    }
     assert ledger["siting"]["existing_nsp_sites"] == 1
     page = (out / "atlas.html").read_text()
     assert "NSP siting: need not covered today" in page and "Alpha <b>" not in page
@@ -366,54 +580,94 @@ def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_pat
 def test_atlas_siting_data_holds_only_published_values_in_the_lsoa_order():
     """Covered LSOAs carry no count, suppressed need is None, an LSOA outside the plan is '-',
     a withheld share stays empty, unplaced sites are left off; values follow the page's order."""
-    sites = pd.DataFrame({"rank": [2, 1], "site_code": ["K2", "K1"],
-                          "site_name": ["</script>x", "Beta"], "la_code": ["A", "A"],
-                          "lat": [53.1, 53.2], "long": [-3.0, -3.1]})
+    sites = pd.DataFrame(
+        {
+            "rank": [2, 1],
+            "site_code": ["K2", "K1"],
+            "site_name": ["</script>x", "Beta"],
+            "la_code": ["A", "A"],
+            "lat": [53.1, 53.2],
+            "long": [-3.0, -3.1],
+        }
+    )
     pub = PublishedPlan(
-        siting=pd.DataFrame({"rank": [0, 1, 2], "site_code": ["", "K1", "K2"],
-                             "site_name": ["", "Beta", "</script>x"], "la_code": ["", "A", "A"],
-                             "added_pct": ["40.00", "20.00", ""],
-                             "cumulative_pct": ["40.00", "60.00", ""]}),
+        siting=pd.DataFrame(
+            {
+                "rank": [0, 1, 2],
+                "site_code": ["", "K1", "K2"],
+                "site_name": ["", "Beta", "</script>x"],
+                "la_code": ["", "A", "A"],
+                "added_pct": ["40.00", "20.00", ""],
+                "cumulative_pct": ["40.00", "60.00", ""],
+            }
+        ),
         coverage_la=pd.DataFrame(),
-        lsoas=pd.DataFrame({"lsoa_code": ["L1", "L2", "L3", "L4"],
-                            "status": ["covered", "added", "uncovered", "added"],
-                            "rank": [0, 2, 0, 1],
-                            "demand": pd.array([12, None, 7, 9], dtype="Int64"),
-                            "suppressed": [False, True, False, False]}),
-        existing=pd.DataFrame({"site_code": ["S2", "S1"], "site_name": ["Two", "One"],
-                               "lat": [np.nan, 53.0], "long": [np.nan, -3.0]}),
-        recommended=sites, radius_m=800.0, new_sites=2, threshold=5, left_out=0,
-        left_out_exact=True, target_pct=None, target_sites=None, best_possible_pct="")
+        lsoas=pd.DataFrame(
+            {
+                "lsoa_code": ["L1", "L2", "L3", "L4"],
+                "status": ["covered", "added", "uncovered", "added"],
+                "rank": [0, 2, 0, 1],
+                "demand": pd.array([12, None, 7, 9], dtype="Int64"),
+                "suppressed": [False, True, False, False],
+            }
+        ),
+        existing=pd.DataFrame(
+            {
+                "site_code": ["S2", "S1"],
+                "site_name": ["Two", "One"],
+                "lat": [np.nan, 53.0],
+                "long": [np.nan, -3.0],
+            }
+        ),
+        recommended=sites,
+        radius_m=800.0,
+        new_sites=2,
+        threshold=5,
+        left_out=0,
+        left_out_exact=True,
+        target_pct=None,
+        target_sites=None,
+        best_possible_pct="",
+    )
     data = siting_data(pub, ["L4", "L5", "L1", "L2", "L3"], "equal_interval")
     assert data["status"] == "a-cau"
     assert data["need"] == [9, None, None, None, 7]
     assert data["added"] == [[0, 1], [3, 2]]
     assert data["breaks"] == [8.0, 9.0] and data["radius"] == 800.0
     assert data["existing"] == [{"lat": 53.0, "lng": -3.0, "name": "One", "code": "S1"}]
-    assert [(p["rank"], p["name"], p["added"], p["cumulative"]) for p in data["recommended"]] \
-        == [(1, "Beta", "20.00", "60.00"), (2, "</script>x", "", "")]
+    assert [(p["rank"], p["name"], p["added"], p["cumulative"]) for p in data["recommended"]] == [
+        (1, "Beta", "20.00", "60.00"),
+        (2, "</script>x", "", ""),
+    ]
 
 
 def test_site_plan_command_prints_the_table_and_takes_overrides(siting_recipe):
-    result = CliRunner().invoke(main, ["site-plan", str(siting_recipe), "--new", "1",
-                                       "--quiet"])
+    result = CliRunner().invoke(main, ["site-plan", str(siting_recipe), "--new", "1", "--quiet"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[2].split() == ["rank", "site_code", "site_name", "la_code", "added_pct",
-                                "cumulative_pct"]
+    assert lines[2].split() == [
+        "rank",
+        "site_code",
+        "site_name",
+        "la_code",
+        "added_pct",
+        "cumulative_pct",
+    ]
     assert lines[3].split() == ["0", "41.67", "41.67"]
     assert lines[4].split() == ["1", "K1", "Beta", "Chemist", "E06000002", "33.33", "75.00"]
     assert "target 70%: the fewest new sites that reach it: 1" in result.output
     assert "left out (no LSOA in the area): 0" in result.output
-    wide = CliRunner().invoke(main, ["site-plan", str(siting_recipe), "--radius", "800",
-                                     "--quiet"])
+    wide = CliRunner().invoke(
+        main, ["site-plan", str(siting_recipe), "--radius", "800", "--quiet"]
+    )
     assert wide.exit_code == 0, wide.output
     assert "NSP coverage within 800 m" in wide.output
 
 
 def test_site_plan_without_a_siting_section_is_a_clean_error(geo, tmp_path):
-    extract = write_extract(tmp_path / "ex", {"clients.csv": [client("C1")],
-                                              "nsp_transactions.csv": [nsp("T1", "C1")]})
+    extract = write_extract(
+        tmp_path / "ex", {"clients.csv": [client("C1")], "nsp_transactions.csv": [nsp("T1", "C1")]}
+    )
     result = CliRunner().invoke(main, ["site-plan", str(write_recipe(tmp_path, geo, extract))])
     assert result.exit_code == 2
     assert "siting: missing (site-plan needs a [siting] table" in result.output

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
-from atlas.cli import main
 from conftest import ROOT
 
+from atlas.cli import main
+
 pytest.importorskip("selenium")
-from test_atlas_browser import _open, browser  # noqa: E402,F401  (the shared Chromium fixture)
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from test_atlas_browser import _open, browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +19,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("siting_demo") / "demo"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "builders" / "demo.toml"),
-                                       "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(
+        main, ["build", str(ROOT / "builders" / "demo.toml"), "--out", str(out), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -43,20 +44,28 @@ def test_siting_overlays_show_ranked_sites_and_their_legend(browser, demo):  # n
     assert "not covered" not in legend.text  # only the ticked overlay's key
     # a site with a hostile name, reached with the keyboard: its popup shows the name as text
     name = 'St Mary\'s & "Young People" <Service>'
-    marker = next(m for m in browser.find_elements(By.CSS_SELECTOR, ".nsp-existing")
-                  if m.get_attribute("title") == f"Existing NSP site: {name}")
+    marker = next(
+        m
+        for m in browser.find_elements(By.CSS_SELECTOR, ".nsp-existing")
+        if m.get_attribute("title") == f"Existing NSP site: {name}"
+    )
     browser.execute_script("arguments[0].focus()", marker)
     marker.send_keys(Keys.ENTER)
     popup = browser.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
-    assert popup.get_attribute("textContent").startswith(name + "Existing NSP site"), \
+    assert popup.get_attribute("textContent").startswith(name + "Existing NSP site"), (
         popup.get_attribute("textContent")
+    )
     assert browser.execute_script("return document.getElementsByTagName('service').length") == 0
     _tick(browser, "NSP siting: need not covered today")
     shaded = browser.execute_script(
         "return Array.from(document.querySelectorAll('path.leaflet-interactive'))"
-        ".filter(p => p.getAttribute('fill') === '#c6dbef').length")
+        ".filter(p => p.getAttribute('fill') === '#c6dbef').length"
+    )
     assert shaded > 0  # LSOAs covered today
     assert "covered today (within 1,000 m)" in legend.text
     # the demo asks for OSM tiles, which fail offline; no script error is allowed
-    assert [e for e in browser.get_log("browser")
-            if e["level"] == "SEVERE" and e.get("source") != "network"] == []
+    assert [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and e.get("source") != "network"
+    ] == []
