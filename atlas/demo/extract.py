@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from atlas.errors import GeographyError
+from atlas.extract.reader import SPECS
 
 __all__ = ["make_demo_extract", "read_directory"]
 
@@ -44,68 +45,11 @@ log = logging.getLogger(__name__)
 
 DIRECTORY_COLUMNS = ("pcds", "doterm", "laua", "lsoa11", "lat", "long")
 
-#: Output columns, in the order written (required columns of the contract first).
+#: Output columns, in the order written: the contract's columns as the reader declares them
+#: (required first). The demo's sites are all still open, so it writes no ``closed`` column.
 COLUMNS: dict[str, list[str]] = {
-    "sites.csv": [
-        "site_code",
-        "site_name",
-        "site_type",
-        "postcode",
-        "latitude",
-        "longitude",
-        "local_authority",
-        "services",
-        "opened",
-    ],
-    "clients.csv": [
-        "client_ref",
-        "site_code",
-        "first_initial",
-        "last_initial",
-        "date_of_birth",
-        "gender",
-        "postcode",
-        "ethnicity",
-    ],
-    "assessments.csv": [
-        "client_ref",
-        "site_code",
-        "assessment_date",
-        "postcode",
-        "local_authority",
-        "accommodation",
-        "employment",
-        "parental_status",
-        "substance_1",
-        "substance_2",
-        "substance_3",
-        "injecting",
-    ],
-    "nsp_transactions.csv": [
-        "transaction_id",
-        "client_ref",
-        "site_code",
-        "visit_date",
-        "returned",
-        "substance",
-        "needles",
-        "syringes",
-        "bins",
-        "swabs",
-        "foil",
-        "citric",
-        "other_items",
-    ],
-    "interventions.csv": [
-        "intervention_id",
-        "client_ref",
-        "site_code",
-        "intervention_date",
-        "intervention_type",
-        "substance",
-    ],
-    "wellbeing.csv": ["client_ref", "site_code", "review_date", "wemwbs_score"],
-    "referrals.csv": ["client_ref", "site_code", "referral_date", "direction", "organisation"],
+    name: [c for c in (*spec.required, *spec.optional) if (name, c) != ("sites.csv", "closed")]
+    for name, spec in SPECS.items()
 }
 
 # --- volumes (per unit of scale) -------------------------------------------------------------
