@@ -101,6 +101,14 @@ OPTIONS: tuple[Option, ...] = (
         choices=CLASSIFICATIONS,
     ),
     Option("siting.candidates", "path", "CSV of candidate NSP sites"),
+    Option(
+        "siting.candidates_format",
+        "choice",
+        "layout of the candidates file: our CSV, the ODS edispensary file or the NHS pharmacy "
+        "list (default: detected)",
+        default="auto",
+        choices=("auto", "csv", "edispensary", "nhs_pharmacy"),
+    ),
     Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
     Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
     Option("siting.target_pct", "number", "coverage target in percent", minimum=0),

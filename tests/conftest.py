@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["chromium"]  # the headless browser fixture
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -9,6 +9,7 @@ Polygons are kept in WGS84 and repaired; areas are computed in EPSG:27700, never
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -317,26 +318,7 @@ def _la_polygons(
 
 def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Path) -> None:
     """LSOA and LA populations; an LA row missing is the sum of its LSOAs; none is an error."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    lower = {c.strip().lower(): c for c in table.columns}
-    code = next(
-        (
-            lower[c]
-            for c in ("area_code", "code", "lsoa11_code", "lsoa11cd", "ltla19_code")
-            if c in lower
-        ),
-        None,
-    )
-    value = next(
-        (lower[c] for c in ("population", "total_population", "all ages") if c in lower), None
-    )
-    if code is None or value is None:
-        raise GeographyError(
-            f"{path}: expected columns area_code, population (found {', '.join(table.columns)})"
-        )
-    pop = pd.to_numeric(table[value].str.replace(",", "", regex=False), errors="coerce")
-    pop = pd.Series(pop.to_numpy(), index=table[code].str.strip()).dropna()
-    pop = pop[~pop.index.duplicated()]
+    pop = read_population(path)
     lsoas["population"] = lsoas["lsoa_code"].map(pop)
     summed = lsoas.groupby("la_code")["population"].sum(min_count=1)
     own = las["la_code"].map(pop)
@@ -347,6 +329,75 @@ def _attach_population(lsoas: gpd.GeoDataFrame, las: gpd.GeoDataFrame, path: Pat
             f"{path}: no population for LA(s) {', '.join(missing)} "
             "(neither an LA row nor rows for its LSOAs)"
         )
+
+
+# Population files as published: our ``area_code, population``; ONS small-area estimates
+# (SAPE: ``LSOA Code`` ... ``All Ages``; from mid-2021 ``LSOA 2021 Code`` ... ``Total``); the
+# ONS mid-year estimates for LAs (``Code, Name, Geography, All ages``); SAPE21DT11
+# (``Code, Name, Mid-2018 population``); and the same tables re-published with snake_case names
+# (``lsoa11_code``, ``total_population``). Names are compared lower-cased, with runs of spaces,
+# underscores and hyphens as one space. An area column is an LSOA one before an LA one: an LSOA
+# table also names each LSOA's LA.
+_AREA_COLUMN = re.compile(
+    r"^(?:area code|code|(?:lsoa|lsoa ?\d{2}|lsoa \d{4}) (?:code|cd)|lsoa\d{2}cd)$"
+)
+_LA_COLUMN = re.compile(
+    r"^(?:(?:la|lad|ltla|utla)(?: ?\d{2}| \d{4})? (?:code|cd)|(?:lad|ltla)\d{2}cd"
+    r"|la code \(\d{4} boundaries\))$"
+)
+_POPULATION_COLUMN = re.compile(
+    r"^(?:population|total population|all ages|total|persons|mid \d{4} population"
+    r"|population \d{4}|mid \d{4})$"
+)
+_HEADER_SEARCH_LINES = 30  # ONS tables put a title and notes above the header
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower()).strip()
+
+
+def _population_header(path: Path) -> tuple[int, int, int]:
+    """(header line index, area column, population column) of a population CSV."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        head = [row for _, row in zip(range(_HEADER_SEARCH_LINES), csv.reader(fh))]
+    for skip, row in enumerate(head):
+        keys = [_column_key(c) for c in row]
+        area = next((i for i, k in enumerate(keys) if _AREA_COLUMN.match(k)), None)
+        if area is None:
+            area = next((i for i, k in enumerate(keys) if _LA_COLUMN.match(k)), None)
+        value = next((i for i, k in enumerate(keys) if _POPULATION_COLUMN.match(k)), None)
+        if area is not None and value is not None:
+            return skip, area, value
+    found = ", ".join(head[0]) if head else "nothing"
+    raise GeographyError(
+        f"{path}: expected an area code column (area_code, LSOA Code, Code, ...) and a "
+        f"population column (population, All Ages, Total, ...) in its first "
+        f"{_HEADER_SEARCH_LINES} lines (the first line holds {found})"
+    )
+
+
+def read_population(path: Path) -> pd.Series:
+    """Population by area code (LSOAs and/or LAs) from a population CSV as published.
+
+    The header is the first of the file's first lines with an area code and a population
+    column (title rows above it are skipped); thousands separators are allowed.
+    """
+    path = Path(path)
+    skip, area, value = _population_header(path)
+    table = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+        encoding_errors="replace",
+        skiprows=skip,
+        usecols=[area, value],
+    )
+    # read_csv keeps the file's column order, whatever the order of usecols
+    codes, values = table.iloc[:, int(value < area)].str.strip(), table.iloc[:, int(area < value)]
+    pop = pd.to_numeric(values.str.replace(",", "", regex=False).str.strip(), errors="coerce")
+    pop = pd.Series(pop.to_numpy(), index=codes.to_numpy()).dropna()
+    return pop[~pop.index.duplicated()]
 
 
 def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoDataFrame]:

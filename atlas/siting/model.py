@@ -12,10 +12,8 @@ before it. Everything here is a pure function of frames: reading the candidates 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,20 +23,14 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
-from ..errors import AtlasError
 from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geocode import place_sites
+from .candidate_files import CANDIDATE_OPTIONAL, SitingError, read_candidate_rows
 
 log = logging.getLogger(__name__)
 
 PWID = ("pwid_psychoactive", "pwid_ipeds")
-CANDIDATE_REQUIRED = ("site_code", "site_name", "postcode")
-CANDIDATE_OPTIONAL = ("latitude", "longitude")
 MIP_REL_GAP = 1e-9  # demand is whole people: this gap proves the optimum exactly
-
-
-class SitingError(AtlasError):
-    """The candidates file cannot be used, or the plan cannot be solved."""
 
 
 # ---------------------------------------------------------------- inputs
@@ -51,43 +43,20 @@ class Candidates:
     sites: pd.DataFrame  # site_code, site_name, postcode, la_code, lat, long, x, y, placed_by
     rejects: pd.DataFrame  # file, line, reason
     read: int
+    skipped: dict[str, int] = field(default_factory=dict)  # rows not candidates, by reason
 
 
-def read_candidates(path: Path, geo: Geography) -> Candidates:
-    """Read a candidates CSV (site_code, site_name, postcode; optional latitude, longitude).
+def read_candidates(path: Path, geo: Geography, layout: str = "auto") -> Candidates:
+    """Read a candidates file (``candidate_files``: our CSV, the ODS edispensary file or the
+    NHS pharmacy list) and place its rows.
 
     A missing column stops with a message naming the file and column; a bad row (blank or
     repeated site_code, a latitude/longitude that is not a number, a site that cannot be placed)
     is set aside with its line and reason, and the rest are used.
     """
-    path = Path(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows:
-        raise SitingError(
-            f"{path}: the candidates file is empty (expected a header with "
-            f"{', '.join(CANDIDATE_REQUIRED)})"
-        )
-    header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in CANDIDATE_REQUIRED if c not in header]
-    if missing:
-        raise SitingError(
-            f"{path}: missing column(s) {', '.join(missing)} (a candidates file "
-            f"has {', '.join(CANDIDATE_REQUIRED)}; optionally "
-            f"{', '.join(CANDIDATE_OPTIONAL)})"
-        )
-    body = [r + [""] * (len(header) - len(r)) for r in rows[1:] if any(c.strip() for c in r)]
-    lines = [i + 2 for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
-    frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=str)
-    frame = frame.reindex(columns=[*CANDIDATE_REQUIRED, *CANDIDATE_OPTIONAL], fill_value="")
-    frame = frame.apply(lambda s: s.str.strip())
-    frame.insert(0, "line", lines)
-    sites, rejects = place_candidates(frame, geo, path.name)
-    return Candidates(sites, rejects, len(frame))
+    rows = read_candidate_rows(path, layout)
+    sites, rejects = place_candidates(rows.frame, geo, Path(path).name)
+    return Candidates(sites, rejects, rows.read, rows.skipped)
 
 
 def place_candidates(
@@ -104,19 +73,18 @@ def place_candidates(
     first = frame.groupby("site_code")["line"].transform("first")
     reject(
         frame["site_code"].duplicated() & (frame["site_code"] != ""),
-        "site_code '" + frame["site_code"] + "' repeats line " + first.astype(str),
+        "site_code repeats line " + first.astype(str),
     )
     for col in CANDIDATE_OPTIONAL:
         bad = (frame[col] != "") & pd.to_numeric(frame[col], errors="coerce").isna()
-        reject(bad, col + " '" + frame[col] + "' is not a number")
+        reject(bad, col + " is not a number")
     ok = frame[reasons == ""]
     placed = place_sites(ok.assign(local_authority=""), geo.directory, geo.las)
     unplaced = placed["placed_by"] == "unplaced"
     reject(
         unplaced.reindex(frame.index, fill_value=False),
-        "cannot be placed: no latitude/longitude in the UK and postcode '"
-        + frame["postcode"]
-        + "' is not in the postcode directory",
+        "cannot be placed: no latitude/longitude in the UK and postcode is not in the "
+        "postcode directory",
     )
     placed = placed[~unplaced].copy()
     placed["x"], placed["y"] = to_bng(placed["lat"], placed["long"])

@@ -52,7 +52,9 @@ def run_siting(
 ) -> SitingResult:
     """Plan new NSP sites from the recipe's [siting] options and decide what may be
     published."""
-    candidates = read_candidates(options["candidates"], geo)
+    candidates = read_candidates(
+        options["candidates"], geo, options.get("candidates_format", "auto")
+    )
     points = lsoa_points(geo)
     demand = points.assign(
         demand=points["lsoa_code"]
@@ -75,6 +77,7 @@ def run_siting(
             "read": candidates.read,
             "accepted": len(candidates.sites),
             "rejected": len(candidates.rejects),
+            **({"skipped": candidates.skipped} if candidates.skipped else {}),
             "placed_by": {
                 k2: int(v)
                 for k2, v in candidates.sites["placed_by"].value_counts().sort_index().items()

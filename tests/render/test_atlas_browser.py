@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import time
 
 import pandas as pd
 import pytest
+from chromium import errors as _errors
+from chromium import open_page as _open
 from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from atlas.counting.rates import format_fixed, rate_per_1000
 from atlas.drop import build
@@ -19,19 +22,6 @@ from atlas.render import atlas_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-if not (CHROMIUM and CHROMEDRIVER):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium and chromium-driver (make setup-test)")
-    pytest.skip(
-        "Debian's chromium and chromium-driver are not installed (make setup-test)",
-        allow_module_level=True,
-    )
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 EVIL = "</script><script>alert(1)</script>"
 LOOKUP = (
@@ -41,32 +31,6 @@ LOOKUP = (
     "E00000003,E01000003,Beta 001A,E02000002,Beta 001\n"
     "E00000004,E01000004,Beta 001B,E02000002,Beta 001\n"
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(
-        service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options
-    )
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -128,19 +92,6 @@ def _tiny_drop(root):
     recipe.write_text(text)
     out = build(load_recipe(recipe), root / "drop").out_dir
     return out / "atlas.html"
-
-
-def _errors(driver):
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def _open(driver, page):
-    driver.get(page.as_uri())
-    for _ in range(50):
-        if driver.execute_script("return document.body.dataset.ready") == "true":
-            return
-        time.sleep(0.1)
-    raise AssertionError("the page never became ready: " + repr(_errors(driver)))
 
 
 def _choose(driver, name, value):

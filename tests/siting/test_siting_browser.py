@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from chromium import open_page as _open
 from click.testing import CliRunner
 from conftest import ROOT
-
-from atlas.cli import main
-
-pytest.importorskip("selenium")
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from test_atlas_browser import _open, browser  # noqa: F401  (the shared Chromium fixture)
+
+from atlas.cli import main
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +28,7 @@ def _tick(driver, label):
     driver.find_element(By.XPATH, f"//label[normalize-space(.)='{label}']/input").click()
 
 
-def test_siting_overlays_show_ranked_sites_and_their_legend(browser, demo):  # noqa: F811
+def test_siting_overlays_show_ranked_sites_and_their_legend(browser, demo):
     _open(browser, demo / "atlas.html")
     legend = browser.find_element(By.ID, "siting-legend")
     assert not legend.is_displayed()
