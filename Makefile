@@ -32,6 +32,7 @@ setup-test: setup browser
 lint: setup
 	$(BIN)/ruff check atlas tests benchmarks
 	$(BIN)/ruff format --check atlas tests benchmarks
+	$(BIN)/mypy
 
 test: setup-test lint
 	$(BIN)/python -m pytest -q

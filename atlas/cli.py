@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -221,7 +222,7 @@ def geography_fetch(
 
     from .geography.fetch import Services, fetch_boundaries
 
-    given = {
+    given: dict[str, Any] = {  # service names: str fields of Services
         "base_url": base_url,
         "la": la_service,
         "lookup": lookup_service,

@@ -205,7 +205,7 @@ def finish_drop(
             area_name=recipe.area_name,
             build_date=build_time()[:10],
             msoa_of=msoa_of,
-            siting=siting and siting.published,
+            siting=siting.published if siting is not None else None,
         )
     )
     files.update(render_geojson(published, geo))

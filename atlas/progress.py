@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # rich is imported only when progress is shown (a quiet build never needs it)
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
 
 class StageProgress:
@@ -27,7 +27,7 @@ class StageProgress:
         self.enabled = (sys.stderr.isatty() if enabled is None else enabled) and not quiet
         self._console = console
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._started = 0.0
         self._label = ""
 
@@ -54,6 +54,7 @@ class StageProgress:
 
     def _finish(self) -> None:
         if self._task is not None:
+            assert self._progress is not None  # a task exists only while progress is shown
             took = time.perf_counter() - self._started
             self._progress.update(
                 self._task, total=1, completed=1, description=f"{self._label} ({took:.1f} s)"

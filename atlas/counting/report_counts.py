@@ -529,7 +529,7 @@ def _activity(
 ) -> pd.DataFrame:
     """Activity per unit (site, or service LA with the area as ``TOTAL``) and quarter, from
     the events per site (:func:`_site_events`)."""
-    out = _grid(**{unit: codes, "quarter": list(QUARTERS)})
+    out = _grid(**{unit: codes}, quarter=list(QUARTERS))
     for col in ACTIVITY_COLUMNS:
         per_site = events[col]
         if unit == "la_code":

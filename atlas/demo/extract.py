@@ -982,6 +982,7 @@ def _make_nsp(
     site, _ = _records_for(rng, people, rows)
     # now and then a visit at another NSP site of the same LA
     elsewhere = rng.random(len(rows)) < 0.05
+    m: np.ndarray | int  # the visits moved, in the loop; then the number of visits
     for la in np.unique(sites.la[site[elsewhere]]):
         options = np.flatnonzero(sites.nsp & (sites.la == la))
         m = np.flatnonzero(elsewhere & (sites.la[site] == la))

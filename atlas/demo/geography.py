@@ -29,9 +29,11 @@ import io
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 import shapely
@@ -435,8 +437,8 @@ def _partition(
     mean = pos[nodes].mean(axis=0)
     order = sorted(nodes, key=lambda i: (-float(np.hypot(*(pos[i] - mean))), i))
 
-    def fits(groups: list[list[int]] | None) -> bool:
-        return bool(groups) and all(size_range[0] <= len(g) <= size_range[1] for g in groups)
+    def fits(groups: list[list[int]] | None) -> TypeGuard[list[list[int]]]:
+        return bool(groups and all(size_range[0] <= len(g) <= size_range[1] for g in groups))
 
     for m in group_counts:
         targets = [n // m + (1 if k < n % m else 0) for k in range(m)]
@@ -514,7 +516,7 @@ def _name_lsoas(
     for la in range(len(la_codes)):
         nodes = [i for i, a in enumerate(la_of_cell) if a == la]
         low, high = MSOA_SIZE_RANGE
-        counts = range(math.ceil(len(nodes) / high), len(nodes) // low + 1)
+        counts: Sequence[int] = range(math.ceil(len(nodes) / high), len(nodes) // low + 1)
         counts = sorted(counts, key=lambda m: (abs(len(nodes) / m - 5.0), m))
         groups = _north_to_south(_partition(nodes, adjacency, pos, counts, MSOA_SIZE_RANGE), pos)
         for number, group in enumerate(groups, start=1):
@@ -817,7 +819,7 @@ def _la_geojson(demo: _Demo) -> str:
     )
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> str:
+def _csv(header: list[str], rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

@@ -26,6 +26,7 @@ the verdict is the one exact bounds give, at a fraction of the solves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import highspy
 import numpy as np
@@ -194,8 +195,8 @@ def _solve_component(
             found.certify(lp.solve(np.where(targets, -1.0 / found.scale, 0.0)))
         for i in np.flatnonzero(targets if threshold is None else found.open(threshold)):
             for sense, bound in ((1.0, found.low), (-1.0, found.high)):
-                if np.isnan(bound[i]) and (threshold is None or found.open(threshold, i)):
-                    x = lp.solve_one(i, sense)
+                if np.isnan(bound[i]) and (threshold is None or found.open(threshold, int(i))):
+                    x = lp.solve_one(int(i), sense)
                     bound[i] = x[i] if x is not None else -sense * np.inf
                     found.certify(x)
     except _Infeasible:
@@ -236,6 +237,10 @@ class _Bounds:
             np.where(np.isnan(self.high), self.seen_hi, self.high),
         )
 
+    @overload
+    def open(self, threshold: int, i: None = None) -> np.ndarray: ...
+    @overload
+    def open(self, threshold: int, i: int) -> bool: ...
     def open(self, threshold: int, i: int | None = None) -> np.ndarray | bool:
         """Target cells (or cell ``i``) that what is known so far does not show safe."""
         low, high = self.inner()

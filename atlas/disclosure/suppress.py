@@ -155,7 +155,7 @@ class CellTable:
             if not len(bad):
                 break
             added = np.zeros(len(ids), dtype=bool)
-            for cell in bad:
+            for cell in bad.tolist():
                 rows = members[:, cell].indices
                 if added[groups[rows].indices].any():
                     continue  # a complement was just added to one of its groups: re-attack
@@ -208,7 +208,7 @@ class CellTable:
         ``by_cell``: ``groups`` by column."""
 
         def partners(of: int, exclude: set[int]) -> list[int]:
-            near = np.unique(groups[by_cell[:, of].indices].indices)
+            near: np.ndarray | list[int] = np.unique(groups[by_cell[:, of].indices].indices)
             near = [c for c in near if not hidden[c] and c not in exclude]
             return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
 
@@ -315,6 +315,7 @@ def protect(
     _register_extra(cells, extra)
     suppressed, primary, _ = cells.protect(threshold, rounding)
     attacked = cells.attacked
+    assert attacked is not None  # set by cells.protect
     where = pd.Index(attacked.ids)
 
     def published(frame: pd.DataFrame, cell_ids: pd.Series) -> pd.DataFrame:

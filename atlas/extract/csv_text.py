@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ class TextColumn:
         self._whole: pa.ChunkedArray | None = None
         self._firsts: tuple[np.ndarray, np.ndarray, pa.Array] | None = None
         self._objects: np.ndarray | None = None
-        self._packed: np.ndarray | bool | None = False  # False: not worked out yet
+        self._packed: np.ndarray | Literal[False] | None = False  # False: not worked out yet
 
     @classmethod
     def blank(cls, n: int) -> TextColumn:
@@ -295,7 +296,7 @@ def read_rows(
     arrays = _read_plain(source.utf8, width, index) if plain else None
     bad: list[tuple[int, str]] = []
     if arrays is not None:
-        lines = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
+        lines: np.ndarray | list[int] = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
         plain = True
     else:
         reader = csv.reader(io.StringIO(source.text, newline=""))
@@ -317,7 +318,7 @@ def _read_records(
     reader, width: int, wanted: list[str], index: list[int]
 ) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
     """The general reader (quotes, blank and mis-shaped records): record by record."""
-    rows: list[list[str]] = []
+    rows: list[tuple[str, ...]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
     pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))

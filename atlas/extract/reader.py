@@ -209,6 +209,7 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
                 "rejected": len(rejected),
             }
             if name in ("sites.csv", "clients.csv"):
+                assert spec.unique is not None  # both are keyed by a unique column
                 known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
             del rows, parsed
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
@@ -226,6 +227,7 @@ def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Generator[_T, Non
                 ahead,
                 (pool.submit(load, items[i + 1]) if i + 1 < len(items) else None),
             )
+            assert current is not None  # there is one future per item
             yield current.result()
 
 
@@ -235,7 +237,7 @@ def _load(
     """Decode and parse one file: the note on its encoding, and its records or the error that
     stops the build (raised by the caller once the note is logged, as it comes first)."""
     source, note = decode(path, encoding)
-    case = {
+    case: dict[str, Callable[[str], str]] = {
         c: str.upper if c in _UPPER else str.lower
         for c in (*spec.required, *spec.optional)
         if c in _UPPER | _LOWER
@@ -293,7 +295,7 @@ class _Problems:
         self.rows: list[np.ndarray] = []
         self.texts: list[np.ndarray] = []
 
-    def add(self, mask: np.ndarray, message: Callable[[np.ndarray], np.ndarray] | str) -> None:
+    def add(self, mask: np.ndarray, message: Callable[..., np.ndarray | str] | str) -> None:
         """Note a problem for the rows in mask; a callable message is built for those only."""
         rows = np.flatnonzero(mask)
         if len(rows):
@@ -394,9 +396,9 @@ def _check(
         earlier = first_at[codes]
         problems.add(
             ~key.is_blank() & (earlier != np.arange(n)),
-            lambda r: (
+            lambda r, u=spec.unique: (
                 "duplicate "
-                + _quoted(spec.unique, key.values(r))
+                + _quoted(u, key.values(r))
                 + " (first at line "
                 + rows.lines[earlier[r]].astype(str).astype(object)
                 + ")"
@@ -459,6 +461,7 @@ def _ref_check(
     references to a key that is unknown or was itself rejected."""
     packed = col.packed() if keys.packed is not None else None
     if packed is not None:  # short references to short keys: looked up as integers
+        assert keys.packed is not None  # packed only if the keys are
         pos = keys.packed.get_indexer(packed)
     else:
         pos = pc.fill_null(pc.index_in(col.whole(), value_set=keys.values), -1).to_numpy(

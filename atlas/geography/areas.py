@@ -412,7 +412,7 @@ def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoD
         raise GeographyError(f"{path}: cannot read the lookup ({exc})") from None
     lower = {c.strip().lower(): c for c in header}
     codes = set(lsoas["lsoa_code"])
-    best: tuple[int, dict[str, str]] | None = None
+    best: tuple[int, pd.DataFrame] | None = None
     for name in lower:
         m = LOOKUP_LSOA_RE.match(name)
         year = m and m.group(1)
@@ -430,13 +430,13 @@ def read_msoas(path: Path, lsoas: gpd.GeoDataFrame) -> tuple[pd.Series, gpd.GeoD
         ).rename(columns={v: k for k, v in cols.items()})
         hits = int(table["lsoa_code"].str.strip().isin(codes).sum())
         if best is None or hits > best[0]:
-            best = (hits, table)  # type: ignore[assignment]
+            best = (hits, table)
     if best is None:
         raise GeographyError(
             f"{path}: not an OA-LSOA-MSOA lookup: expected columns such as "
             f"LSOA11CD and MSOA11CD (found {', '.join(header)})"
         )
-    table = best[1].apply(lambda s: s.str.strip())  # type: ignore[union-attr]
+    table = best[1].apply(lambda s: s.str.strip())
     table = table.drop_duplicates("lsoa_code")
     if "msoa_name" not in table:
         table["msoa_name"] = table["msoa_code"]

@@ -141,9 +141,9 @@ def geocode(postcodes: pd.Series, directory: pd.DataFrame, drop_las: set[str]) -
         default=5,
     )
     la_idx = np.where(found, unit_la, np.where(level == 2, m["la_u"], -1))
-    la_names_obj = np.append(np.asarray(la_names, dtype=object), None)
+    la_names_obj = np.append(np.asarray(la_names, dtype=object), None)  # type: ignore[call-overload]  # numpy stubs: None is a valid object
     lsoa_code, lsoa_names = _codes(d["lsoa_code"])
-    lsoa_names_obj = np.append(np.asarray(lsoa_names, dtype=object), None)
+    lsoa_names_obj = np.append(np.asarray(lsoa_names, dtype=object), None)  # type: ignore[call-overload]  # numpy stubs: None is a valid object
     lsoa_idx = np.where(in_drop, lsoa_code[r] if len(d) else -1, -1)
     codes, index = m["codes"], postcodes.index
     return pd.DataFrame(
@@ -255,7 +255,8 @@ def assign_residence(
     upper = fallback.str.upper()
     fallback_code = upper.where(upper.isin(drop_las), fallback.str.lower().map(by_name))
     fallback_code = fallback_code.where(
-        fallback_code.notna(), np.where(upper.str.match(LA_CODE_RE.pattern), OUTSIDE, None)
+        fallback_code.notna(),
+        np.where(upper.str.match(LA_CODE_RE.pattern), OUTSIDE, None),  # type: ignore[call-overload]  # numpy stubs: None is a valid object
     )
     fallback_code = pd.Series(fallback_code.to_numpy()[codes], index=people.index)
     la = geocoded["la_code"].combine_first(fallback_code)

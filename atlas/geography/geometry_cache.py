@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 ENGINES = f"GEOS {shapely.geos_version_string} PROJ {pyproj.proj_version_str}"
 
 
+@overload
+def cache_folder(cache: Literal[True] = True) -> Path: ...
+@overload
+def cache_folder(cache: Path | bool | None) -> Path | None: ...
 def cache_folder(cache: Path | bool | None = True) -> Path | None:
     """True: :func:`atlas.directory.cache_dir`; a folder; False or None: no cache."""
     return cache_dir() if cache is True else (Path(cache) if cache else None)

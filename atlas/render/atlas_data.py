@@ -324,7 +324,7 @@ def page_data(
     if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
         frame, source = geo.lsoas, shapes_key(geo)
         origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
-        bng = functools.partial(simplified_lsoas, geo)
+        bng: Callable[[], gpd.GeoDataFrame] = functools.partial(simplified_lsoas, geo)
     else:
         frame, source = shapes, None
         origin, bounds, lsoa_shapes = _lsoa_shapes(None, lambda: shapes.to_crs(WGS84))

@@ -32,8 +32,8 @@ SUPPRESSED_MARK = "*"
 COMPLETION_TARGET = 90.0  # assessment items completed below this share are flagged to fix
 
 
-class ReportContext(TypedDict):
-    """What every report template receives."""
+class ReportBase(TypedDict):
+    """What every report template receives about the drop, whatever the report."""
 
     title: str
     area_name: str
@@ -43,6 +43,11 @@ class ReportContext(TypedDict):
     mark: str
     cohorts: list[tuple[str, str]]
     quarters: list[str]
+
+
+class ReportContext(ReportBase):
+    """What every report template receives."""
+
     tables: dict[str, Any]  # table name -> rows for the template
     charts: dict[str, Markup]  # chart name -> inline SVG
     csv: dict[str, str]  # table name -> CSV path relative to the report
@@ -150,7 +155,7 @@ def render_reports(
     }
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
     env = environment()
-    base = dict(
+    base = ReportBase(
         title=title,
         area_name=area_name,
         period=period,
