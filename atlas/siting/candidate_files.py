@@ -144,7 +144,8 @@ def _own_csv(path: Path, raw: bytes) -> CandidateRows:
 
 
 def _edispensary(path: Path, raw: bytes) -> CandidateRows:
-    body, skipped = [], Counter()
+    body: list[tuple[int, dict[str, str]]] = []
+    skipped: Counter[str] = Counter()
     for line, record in _rows(_decode(raw)):
         if len(record) <= EDISPENSARY_STATUS:
             raise SitingError(
@@ -165,7 +166,8 @@ def _nhs_pharmacy(path: Path, raw: bytes) -> CandidateRows:
     missing = [c for c in NHS_COLUMNS.values() if c not in header]
     if missing:
         raise SitingError(f"{path}: missing column(s) {', '.join(missing)} of the NHS list")
-    body, skipped = [], Counter()
+    body: list[tuple[int, dict[str, str]]] = []
+    skipped: Counter[str] = Counter()
     for line, record in rows[1:]:
         values = dict(zip(header, (f.strip() for f in record)))
         if values.get("OrganisationStatus", "Visible") != "Visible":
