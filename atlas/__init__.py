@@ -4,16 +4,12 @@ The library API (``atlas.build``, ``atlas.audit``, ``atlas.open_drop``, ``atlas.
 loaded on first use, so that ``import atlas`` (and the command's start) stays light.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
 __version__ = "0.1.0"
 __all__ = ["Drop", "__version__", "audit", "build", "open_drop"]
 _API = {"build", "audit", "open_drop", "Drop"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _API:
         from . import api
 

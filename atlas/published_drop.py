@@ -276,8 +276,8 @@ def _areas(drop: Drop, level: str) -> gpd.GeoDataFrame:
     for cohort in drop.cohorts:
         rows = table[table["cohort"] == cohort].set_index(code).reindex(codes)
         rates = page["values"][cohort]
-        out[f"individuals_{cohort}"] = rows["individuals"].to_numpy()
-        out[f"suppressed_{cohort}"] = rows["suppressed"].to_numpy()
+        out[f"individuals_{cohort}"] = rows["individuals"].array
+        out[f"suppressed_{cohort}"] = rows["suppressed"].array
         for column, key in (("rate_per_1000", "rate"), ("rate_lower", "lo"), ("rate_upper", "hi")):
             tenths = pd.array(rates[key], dtype="Int64")
             out[f"{column}_{cohort}"] = (tenths.astype("Float64") / 10).round(1)
