@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import re
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,6 @@ import pandas as pd
 import shapely
 
 from .errors import DropError
-from .render.atlas_data import unpack_ints
-from .render.tables import FORMULA_START
 
 if TYPE_CHECKING:
     import folium
@@ -39,6 +38,10 @@ TEXT_COLUMNS = {"category", "cohort", "dimension", "file", "period", "reason", "
 TEXT_SUFFIXES = ("code", "name", "_type", "_label", "services")
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+# the page's ring alphabet (``atlas_data.ALPHABET``; importing it would load the pipeline)
+ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+_DIGIT = np.zeros(128, dtype=np.int64)
+_DIGIT[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(64)
 _PAGE_DATA = re.compile(
     r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
 )
@@ -92,7 +95,7 @@ def decode_shapes(shapes: list[Any], origin: list[int], scale: int) -> list[Any]
         for rings in area:
             coords = []
             for text in rings:
-                xy = np.asarray(unpack_ints(text), dtype=np.int64).reshape(-1, 2)
+                xy = ring_ints(text).reshape(-1, 2)
                 coords.append((np.cumsum(xy, axis=0) + np.asarray(origin)) / scale)
             polygons.append(shapely.Polygon(coords[0], coords[1:]))
         out.append(
@@ -103,6 +106,18 @@ def decode_shapes(shapes: list[Any], origin: list[int], scale: int) -> list[Any]
             else shapely.MultiPolygon(polygons)
         )
     return out
+
+
+def ring_ints(text: str) -> np.ndarray:
+    """The integers of one packed ring (``atlas_data.pack_ints``): 5 bits a character, low
+    bits first, the last 32 characters of the alphabet ending a number; zigzag-decoded."""
+    digits = _DIGIT[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    ends = digits >= 32
+    starts = np.flatnonzero(np.r_[True, ends[:-1]])
+    group = np.cumsum(np.r_[False, ends[:-1]])
+    shift = 5 * (np.arange(len(digits)) - starts[group])
+    z = np.add.reduceat((digits & 31) << shift, starts) if len(digits) else digits
+    return np.where(z % 2 == 0, z // 2, -(z + 1) // 2)
 
 
 @dataclass(eq=False)
@@ -279,8 +294,8 @@ def _areas(drop: Drop, level: str) -> gpd.GeoDataFrame:
         out[f"individuals_{cohort}"] = rows["individuals"].array
         out[f"suppressed_{cohort}"] = rows["suppressed"].array
         for column, key in (("rate_per_1000", "rate"), ("rate_lower", "lo"), ("rate_upper", "hi")):
-            tenths = pd.array(rates[key], dtype="Int64")
-            out[f"{column}_{cohort}"] = (tenths.astype("Float64") / 10).round(1)
+            tenths = pd.Series(rates[key], dtype="Float64")  # rates travel as whole tenths
+            out[f"{column}_{cohort}"] = (tenths / 10).round(1).array
     if level == "lsoa":
         shapes = gpd.read_file(drop.path / "tables" / "residence_lsoa.geojson")
         geometry = shapes.set_index(shapes["lsoa_code"].astype(str))["geometry"]
@@ -315,11 +330,10 @@ def _sites(page: dict[str, Any], activity: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _same_site(row: pd.Series, point: dict[str, Any]) -> bool:
-    name = point["name"]
-    published = "'" + name if name.startswith(FORMULA_START) else name
     visits = row["nsp_visits"]
     return (
-        row["site_name"] == published
+        # the CSV guards a name that starts like a spreadsheet formula with a quote
+        row["site_name"] in (point["name"], "'" + point["name"])
         and row["site_type"] == point["type"]
         and (0 if pd.isna(visits) else int(visits)) == point["visits"]
     )

@@ -28,8 +28,9 @@ from atlas.disclosure.audit import AuditReport
 from atlas.drop import BuildResult
 from atlas.errors import DisclosureError, DropError, ExtractError, RecipeError
 from atlas.geography.geocode import OUTSIDE, UNKNOWN
-from atlas.published_drop import decode_shapes
-from atlas.render.atlas_data import SCALE, encode_shapes
+from atlas.published_drop import ALPHABET, decode_shapes, ring_ints
+from atlas.render.atlas_data import ALPHABET as PAGE_ALPHABET
+from atlas.render.atlas_data import SCALE, encode_shapes, pack_ints
 
 DEMO = ROOT / "builders" / "demo.toml"
 DEMO_EXTRACT = ROOT / "boundaries" / "demo" / "extract"
@@ -332,6 +333,13 @@ def test_msoa_and_la_shapes_cover_their_published_lsoas(drop, level, key):
     assert list(inside.sort_index()[key].map(la_of)) == list(lsoas["la_code"])
     union = shapely.union_all(areas.geometry.to_numpy())
     assert abs(union.area - shapely.union_all(lsoas.geometry.to_numpy()).area) < 0.01 * union.area
+
+
+def test_ring_ints_undo_pack_ints():
+    assert ALPHABET.encode() == PAGE_ALPHABET
+    values = np.array([0, -1, 1, 15, -16, 16, 1_000_003, -987_654_321, 2**40, 7])
+    assert ring_ints(pack_ints(values)[0].decode()).tolist() == values.tolist()
+    assert ring_ints("").tolist() == []
 
 
 def test_decoding_the_page_shapes_undoes_their_encoding():
