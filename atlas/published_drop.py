@@ -9,11 +9,13 @@ decoded as the page script (``atlas.js``) decodes it.
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import json
 import re
 import string
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,12 +54,34 @@ def read_table(path: Path) -> pd.DataFrame:
     nullable Int64, other numbers as Float64, codes, names and other text as strings; empty
     cells (suppressed or not applicable) as <NA>."""
     try:
-        raw = pd.read_csv(
-            io.BytesIO(path.read_bytes()), dtype=str, keep_default_na=False, na_values=[""]
-        )
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DropError(f"{path}: not a readable CSV table ({exc})") from None
+        with warnings.catch_warnings():  # a row of another width: an error, not a warning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(
+                io.BytesIO(path.read_bytes()),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+            )
+    except FileNotFoundError:
+        raise DropError(f"{path}: missing from the drop") from None
+    except (ValueError, pd.errors.ParserWarning) as exc:  # pandas' errors, decoding included
+        raise DropError(f"{path}: not a readable CSV table: {_problem(path, exc)}") from None
     return pd.DataFrame({name: _typed(name, raw[name]) for name in raw.columns})
+
+
+def _problem(path: Path, exc: Exception) -> str:
+    """The first line of a table with a wrong number of fields, else pandas' message."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh)
+            width = len(next(rows, []))
+            for row in rows:
+                if len(row) != width:
+                    return f"line {rows.line_num}: {len(row)} fields where the header has {width}"
+    except (csv.Error, UnicodeDecodeError) as err:
+        return " ".join(str(err).split())
+    return " ".join(str(exc).split())
 
 
 def _typed(name: str, text: pd.Series) -> pd.Series:
@@ -79,10 +103,13 @@ def page_data(path: Path) -> dict[str, Any]:
     page = path / "atlas.html"
     if not page.is_file():
         raise DropError(f"{path}: not a drop folder (no atlas.html)")
-    found = _PAGE_DATA.search(page.read_text(encoding="utf-8"))
+    found = _PAGE_DATA.search(page.read_text(encoding="utf-8", errors="replace"))
     if found is None:
         raise DropError(f'{page}: holds no atlas data (no <script id="atlas-data">)')
-    return json.loads(found.group(1))
+    try:
+        return json.loads(found.group(1))
+    except ValueError as exc:
+        raise DropError(f"{page}: the atlas data is not valid JSON: {exc}") from None
 
 
 def decode_shapes(shapes: list[Any], origin: list[int], scale: int) -> list[Any]:
@@ -221,10 +248,10 @@ def open_drop(path: str | Path) -> Drop:
     page = page_data(path)
     tables: dict[str, pd.DataFrame] = {}
     for folder in TABLE_FOLDERS:
-        for csv in sorted((path / folder).glob("*.csv")):
-            if csv.stem in tables:
-                raise DropError(f"{csv}: a second table named {csv.stem!r}")
-            tables[csv.stem] = read_table(csv)
+        for table in sorted((path / folder).glob("*.csv")):
+            if table.stem in tables:
+                raise DropError(f"{table}: a second table named {table.stem!r}")
+            tables[table.stem] = read_table(table)
     for name in ("residence_lsoa_cohorts", "residence_la_cohorts", "site_activity"):
         if name not in tables:
             raise DropError(f"{path}: not a drop folder (no tables/{name}.csv)")

@@ -260,6 +260,26 @@ def test_open_drop_errors_are_one_clear_line(tmp_path):
         atlas.open_drop(tmp_path)
 
 
+def test_a_damaged_drop_is_one_clear_line_naming_the_file(built, tmp_path):
+    out = tmp_path / "demo"
+    shutil.copytree(built[0], out)
+    table = out / "tables" / "site_activity.csv"
+    table.write_text(table.read_text().replace("\n", ",extra\n", 3).replace(",extra", "", 2))
+    with pytest.raises(
+        DropError,
+        match=f"^{re.escape(str(table))}: not a readable CSV table: "
+        "line 3: 10 fields where the header has 9$",
+    ):
+        atlas.open_drop(out)
+    table.unlink()
+    with pytest.raises(DropError, match=r": not a drop folder \(no tables/site_activity.csv\)$"):
+        atlas.open_drop(out)
+    page = out / "atlas.html"
+    page.write_text(page.read_text().replace('id="atlas-data">{', 'id="atlas-data">{{'))
+    with pytest.raises(DropError, match=r"atlas.html: the atlas data is not valid JSON: "):
+        atlas.open_drop(out)
+
+
 # --- open_drop: areas and sites ----------------------------------------------------------------
 
 
