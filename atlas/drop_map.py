@@ -173,7 +173,7 @@ class _Legend(MacroElement):
 
     _template = Template(
         """{% macro html(this, kwargs) %}
-<div class="ims-atlas-legend" style="position: fixed; bottom: 24px; left: 12px; z-index: 1000;
+<div class="ims-atlas-legend" style="position: fixed; bottom: 28px; right: 10px; z-index: 1000;
  background: #fff; padding: 6px 10px; border: 1px solid #999; font: 12px sans-serif;">
 <strong>{{ this.title }}</strong>
 {% for colour, text in this.rows %}<div class="ims-atlas-key"><span style="display: inline-block;
