@@ -164,6 +164,7 @@ def test_import_atlas_stays_light():
     code = "import sys, atlas; print(sorted(m for m in sys.modules if m.startswith('atlas')))"
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert ran.stdout.strip() == "['atlas']"
+    assert {"build", "audit", "open_drop", "Drop"} <= set(dir(atlas))
     assert (
         "pandas"
         not in subprocess.run(
