@@ -30,3 +30,7 @@ class GeographyError(AtlasError):
 
 class DisclosureError(AtlasError):
     """Disclosure control failed its audit: the drop must not be published."""
+
+
+class DropError(AtlasError):
+    """A published drop cannot be read, or a view of it was asked for that it does not hold."""

@@ -27,7 +27,16 @@ def _imports(name: str, path: Path) -> set[str]:
     """Every atlas module this one imports, at the top, in functions or for type checking."""
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    if name == "atlas":
+        # the root package's module __getattr__ loads the library API on first use, after
+        # ``atlas`` has finished importing: it cannot take part in an import-time cycle
+        tree.body = [
+            n
+            for n in tree.body
+            if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")
+        ]
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join(base + ([node.module] if node.module else []))
