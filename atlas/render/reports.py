@@ -197,6 +197,7 @@ def siting_section(pub: Any) -> dict[str, Any]:
         "best_possible_pct": pub.best_possible_pct,
         "suppressed_as": pub.suppressed_as,
         "estimated_lsoas": f"{pub.estimated_lsoas:,}",
+        "lsoas": f"{len(pub.lsoas):,}",
     }
 
 

@@ -603,6 +603,33 @@ def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_pat
     assert "NSP siting: need not covered today" in page and "Alpha <b>" not in page
 
 
+class _Paragraph(HTMLParser):
+    """The text of the element with a given id."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id, self.depth, self.text = element_id, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth or dict(attrs).get("id") == self.element_id:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        self.depth = max(self.depth - 1, 0)
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text.append(data)
+
+
+def test_the_demo_report_declares_how_suppressed_demand_is_counted(demo_drop):
+    parser = _Paragraph("nsp-demand-note")
+    parser.feed((demo_drop / "reports" / "monitoring.html").read_text())
+    note = " ".join("".join(parser.text).split())
+    assert "computed from the published counts, never the true ones" in note
+    assert "(143 of 198 LSOAs), each suppressed cell counts as 2." in note
+
+
 def test_atlas_siting_data_holds_only_published_values_in_the_lsoa_order():
     """Covered LSOAs carry no count, suppressed need is None, an LSOA outside the plan is '-',
     a withheld share stays empty, unplaced sites are left off; values follow the page's order."""
