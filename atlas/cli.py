@@ -56,6 +56,7 @@ def _logging(quiet: bool) -> None:
 def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     """Build the drop described by RECIPE (a TOML file in builders/)."""
     from .drop import build as build_drop
+    from .drop import private_ledger_path
     from .recipe import load_recipe
 
     _logging(quiet)
@@ -64,12 +65,14 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     with StageProgress(quiet=quiet) as show:
         result = build_drop(spec, out_dir, progress=show)
     if not quiet:
-        files = result.ledger["files"]
+        exact = result.private_ledger or result.ledger  # the analyst's terminal: exact
+        files = exact["files"]
         rejected = sum(f["rejected"] for f in files.values())
         click.echo(
             f"built {result.out_dir} in {time.perf_counter() - started:.1f} s: "
-            f"{len(result.files)} files, {result.ledger['cohorts']['all']:,} individuals "
-            f"seen, {rejected:,} row(s) set aside in rejects.csv"
+            f"{len(result.files)} files, {exact['cohorts']['all']:,} individuals "
+            f"seen, {rejected:,} row(s) set aside in rejects.csv; the exact ledger is in "
+            f"{private_ledger_path(result.out_dir)}"
         )
         if result.ledger.get("sites_unplaced"):
             click.echo(

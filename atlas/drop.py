@@ -28,7 +28,10 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.individuals import Individuals, build_individuals
+from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
+from .counting.match_levels import match_level_cells
 from .counting.report_counts import ReportCounts, count_reports
+from .counting.tally import TOTAL
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import Published, protect
 from .errors import RecipeError
@@ -75,9 +78,10 @@ class DropContent:
 
     counts: Counts
     published: Published
-    ledger: dict[str, Any]
+    ledger: dict[str, Any]  # as published: counts of individuals protected
     files: dict[str, bytes]
     reports: ReportCounts | None = None  # the reports' counts, before disclosure control
+    private_ledger: dict[str, Any] | None = None  # exact, for the analyst: never published
 
 
 @dataclass
@@ -86,7 +90,8 @@ class BuildResult:
 
     out_dir: Path
     files: dict[str, int]  # path in the drop -> size in bytes
-    ledger: dict[str, Any]
+    ledger: dict[str, Any]  # the published ledger.json
+    private_ledger: dict[str, Any] | None = None  # the exact ledger, beside the drop
 
 
 def build(
@@ -97,9 +102,13 @@ def build(
     content = compute_drop(recipe, progress)
     progress("writing the drop")
     write_atomically(out_dir, content.files)
+    write_private_ledger(out_dir, content.private_ledger or content.ledger)
     write_index(out_dir.resolve().parent)
     return BuildResult(
-        out_dir, {k: len(v) for k, v in sorted(content.files.items())}, content.ledger
+        out_dir,
+        {k: len(v) for k, v in sorted(content.files.items())},
+        content.ledger,
+        content.private_ledger,
     )
 
 
@@ -152,7 +161,12 @@ def compute_stages(recipe: Recipe, progress: Callable[[str], None] = lambda _: N
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold, recipe.rounding, extra=report_counts.cells)
+    published = protect(
+        counts,
+        recipe.threshold,
+        recipe.rounding,
+        extra=[*report_counts.cells, match_level_cells(ind.people)],
+    )
     return Stages(extract, geo, sites, ind, msoa_of, counts, report_counts, published)
 
 
@@ -167,7 +181,8 @@ def finish_drop(
     """Render every output file of computed stages in memory, then audit them."""
     extract, geo, sites, ind, msoa_of = st.extract, st.geo, st.sites, st.ind, st.msoa_of
     counts, report_counts, published = st.counts, st.report_counts, st.published
-    ledger = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
+    exact = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
+    ledger = protect_ledger(exact, published)
     siting = None
     if recipe.siting:
         progress("planning NSP sites")
@@ -175,6 +190,7 @@ def finish_drop(
 
         siting = run_siting(recipe.siting, geo, sites, counts, published)
         ledger["siting"] = siting.ledger
+        exact["siting"] = {**siting.ledger, **siting.private}
     progress("rendering")
     # hashing the extract for the manifest reads every input again: done beside the rendering
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest")
@@ -228,7 +244,7 @@ def finish_drop(
     )
     log.info("audit: %s", report.summary())
     report.check()
-    return DropContent(counts, published, ledger, files, report_counts)
+    return DropContent(counts, published, ledger, files, report_counts, exact)
 
 
 def plan_recipe(
@@ -280,6 +296,47 @@ def _ledger(
             "rounding": published.rounding,
         },
     }
+
+
+def protect_ledger(exact: dict[str, Any], published: Published) -> dict[str, Any]:
+    """The ledger as published: every count of individuals (cohorts, match levels) is its
+    protected cell, ``null`` where suppressed and rounded when the drop rounds, so it agrees
+    with the tables (the cohorts are the ``TOTAL`` rows of the residence table). Row counts
+    of files and counts of sites and cells are not counts of individuals and stay exact."""
+    la = published.residence_la
+    totals = la[la["la_code"] == TOTAL].set_index("cohort")["individuals"]
+    levels = published.extra[MATCH_LEVEL_CELLS].set_index("match_level")["individuals"]
+
+    def value(v: Any) -> int | None:
+        return None if pd.isna(v) else int(v)
+
+    out = dict(exact)
+    out["match_levels"] = {k: value(levels[k]) for k in exact["match_levels"]}
+    out["cohorts"] = {k: value(totals[k]) for k in exact["cohorts"]}
+    return out
+
+
+def private_ledger_path(out_dir: Path) -> Path:
+    """Where the exact ledger of the drop in ``out_dir`` is kept: ``<drop>.private/ledger.json``,
+    a sibling of the drop folder, so that publishing the drop folder never publishes it."""
+    out_dir = Path(out_dir).resolve()
+    return out_dir.parent / f"{out_dir.name}.private" / "ledger.json"
+
+
+def write_private_ledger(out_dir: Path, ledger: dict[str, Any]) -> Path:
+    """Write the exact ledger to :func:`private_ledger_path` atomically (a temporary file in
+    the same folder, then renamed over any earlier one); readable by its owner only."""
+    path = private_ledger_path(out_dir)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".ledger.", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_json_bytes(ledger))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _unplaced(sites: pd.DataFrame) -> list[str]:

@@ -200,6 +200,9 @@ def siting_section(pub: Any) -> dict[str, Any]:
         "target_pct": None if pub.target_pct is None else f"{pub.target_pct:g}",
         "target_sites": pub.target_sites,
         "best_possible_pct": pub.best_possible_pct,
+        "suppressed_as": pub.suppressed_as,
+        "estimated_lsoas": f"{pub.estimated_lsoas:,}",
+        "lsoas": f"{len(pub.lsoas):,}",
     }
 
 

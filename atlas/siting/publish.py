@@ -1,19 +1,21 @@
 """What of the siting plan may be published (disclosure control), and its two CSV tables.
 
-The plan's counts are unprotected. Every published number here is derived from the already
-protected residence tables, or is a sum whose publication reveals no suppressed count:
+Every published siting figure is a function of values already published, so it can reveal
+nothing the protected tables do not: the plan is solved on the *published demand* of each LSOA
+(:func:`published_demand`), never on the true counts, and every percentage, rank and LSOA
+status follows from it and from the map (which LSOAs lie within the radius of which sites).
 
-- an LSOA's demand (PWID psychoactive + PWID IPEDs) is *known* when both its cells are
-  published, or when its ``all`` and ``bi`` cells are (demand = all - bi); the map shows only
-  known demand of 0 or at least the threshold, anything else as suppressed;
-- a percentage is a sum of LSOA demands (covered, uncovered, newly covered). It is published
-  only when that sum contains no unknown LSOA demand, or at least two and is not a small count
-  (1 to threshold-1): one unknown demand in a published sum could be worked out by subtraction;
-- per-LA percentages are published only for an LA whose demand is known and at least the
-  threshold; if exactly one LA is withheld, the next smallest is withheld too, so that the
-  area's figure minus the others' gives nothing away;
-- in ``nsp_siting.csv`` consecutive cumulative figures differ by what a site adds: a rank's
-  figures are withheld when what it adds since the last published rank is not safe.
+- an LSOA's published demand (PWID psychoactive + PWID IPEDs) is the sum of its two published
+  cells, else its published ``all`` minus ``bi``; where neither can be read from the tables,
+  each suppressed PWID cell counts as half the threshold, rounded down
+  (:func:`suppressed_cell_value`: 2 when the threshold is 5), a figure the report declares;
+- percentages are shares of the area's published demand, per LA of the LA's; they are blank
+  only where the demand they divide by is 0;
+- the map shows an LSOA's demand only where it can be read from the tables and is 0 or at least
+  the threshold, anything else as suppressed.
+
+Since an attacker can recompute every figure from the published tables, the figures add no
+relation among the true counts (``tests/siting/test_siting_attack.py`` attacks them).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import pandas as pd
 
 from ..counting.individuals import ALL
 from ..counting.rates import format_fixed
-from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from ..geography.geocode import OUTSIDE, UNKNOWN
 from .model import PWID, Plan
@@ -51,6 +52,14 @@ class PublishedPlan:
     target_pct: float | None
     target_sites: int | None
     best_possible_pct: str
+    suppressed_as: int = 0  # what a suppressed PWID cell counts as in the published demand
+    estimated_lsoas: int = 0  # LSOAs whose published demand counts a suppressed cell
+
+
+def suppressed_cell_value(threshold: int) -> int:
+    """What a suppressed PWID cell counts as in the published demand: half the threshold,
+    rounded down (a suppressed count is most often one of 1..threshold-1)."""
+    return threshold // 2
 
 
 def known_demand(cells: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -63,9 +72,26 @@ def known_demand(cells: pd.DataFrame, key: str) -> pd.DataFrame:
     value = (
         wide[list(PWID)]
         .sum(axis=1, min_count=len(PWID))
-        .where(direct, (wide[ALL] - wide["bi"]).where(by_rest))
+        .where(direct, (wide[ALL] - wide["bi"]).clip(lower=0).where(by_rest))
     )
     return pd.DataFrame({"known": direct | by_rest, "value": value.astype("Int64")})
+
+
+def published_demand(published: Published) -> pd.DataFrame:
+    """Per LSOA of the published residence table (not the "LSOA not known" rows): the demand
+    the plan and every siting figure use (``demand``, whole people), a function of published
+    cells only, and whether it counts a suppressed cell (``estimated``)."""
+    lsoa = published.residence_lsoa
+    lsoa = lsoa[~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    known = known_demand(lsoa, "lsoa_code")
+    pwid = lsoa[lsoa["cohort"].isin(PWID)]
+    as_value = suppressed_cell_value(published.threshold)
+    cells = pwid["individuals"].astype("Float64").where(~pwid["suppressed"].astype(bool), as_value)
+    estimate = cells.groupby(pwid["lsoa_code"].to_numpy()).sum().astype("int64")
+    demand = known["value"].astype("Float64").fillna(estimate.reindex(known.index).astype(float))
+    return pd.DataFrame(
+        {"demand": demand.fillna(0).astype("int64"), "estimated": ~known["known"]}
+    ).rename_axis("lsoa_code")
 
 
 def publish_plan(
@@ -75,27 +101,23 @@ def publish_plan(
     existing: pd.DataFrame,
     la_names: dict[str, str],
 ) -> PublishedPlan:
-    """Apply the rules of this module to a plan; return what may be published."""
+    """What may be published of a plan solved on :func:`published_demand` (anything else is
+    refused: a plan of the true counts would give suppressed cells away)."""
     t = published.threshold
-    lsoa_cells = published.residence_lsoa
-    known = known_demand(lsoa_cells, "lsoa_code")
+    model = published_demand(published)
     d = plan.demand.set_index("lsoa_code")
-    unknown = ~known["known"].reindex(d.index).fillna(False).astype(bool)
-    w = d["demand"]
-
-    def safe(mask: pd.Series) -> bool:
-        hidden = int(unknown[mask].sum())
-        total = int(w[mask].sum())
-        return hidden == 0 or (hidden >= 2 and not 0 < total < t)
-
-    siting = _siting_table(plan, d, safe)
-    coverage = _coverage_la(plan, d, safe, published, known, la_names)
+    expected = model["demand"].reindex(d.index).fillna(0).astype("int64")
+    if not d["demand"].astype("int64").equals(expected):
+        raise ValueError("the siting plan was not solved on the published demand")
+    siting = _siting_table(plan)
+    coverage = _coverage_la(d, la_names)
     left_out, exact = _left_out(published)
     recommended = plan.ranked.merge(candidates[["site_code", "lat", "long"]], on="site_code")
-    # the map publishes an LSOA's demand as a count of individuals: a small one (1..t-1) is
-    # shown as suppressed, like any other count, even where it could be derived
-    shown = known["value"].reindex(d.index)
-    small = (shown > 0) & (shown < t)
+    # the map publishes an LSOA's demand as a count of individuals: only where the tables give
+    # it, and a small one (1..t-1) is shown as suppressed, like any other count
+    known = known_demand(published.residence_lsoa, "lsoa_code")
+    shown = known["value"].where(known["known"]).reindex(d.index)
+    small = ((shown > 0) & (shown < t)).fillna(False).astype(bool)
     lsoas = pd.DataFrame(
         {
             "lsoa_code": d.index,
@@ -103,18 +125,10 @@ def publish_plan(
                 [d["covered_today"], d["added_by_rank"] > 0], ["covered", "added"], "uncovered"
             ),
             "rank": d["added_by_rank"].to_numpy(),
-            "demand": shown.mask(small.fillna(False)).to_numpy(),
-            "suppressed": (unknown | small.fillna(False)).to_numpy(),
+            "demand": shown.mask(small).to_numpy(),
+            "suppressed": (shown.isna() | small).to_numpy(),
         }
     )
-
-    best = d["covered_today"] | d["reachable"]
-
-    def pct(n: int | None) -> str:
-        if n is None or plan.total == 0:
-            return ""
-        return format_fixed(pd.Series([100 * n / plan.total]), 2).iloc[0]
-
     return PublishedPlan(
         siting=siting,
         coverage_la=coverage,
@@ -128,13 +142,21 @@ def publish_plan(
         left_out_exact=exact,
         target_pct=plan.target_pct,
         target_sites=plan.target_sites,
-        best_possible_pct=pct(plan.best_possible) if safe(best) and safe(~best) else "",
+        best_possible_pct=_pct(plan.best_possible, plan.total),
+        suppressed_as=suppressed_cell_value(t),
+        estimated_lsoas=int(model["estimated"].reindex(d.index).fillna(False).sum()),
     )
 
 
-def _siting_table(plan: Plan, d: pd.DataFrame, safe) -> pd.DataFrame:
-    """Rank 0 (today) then ranks 1..n; figures withheld where they would reveal a count."""
-    covered = d["covered_today"]
+def _pct(part: int | float, whole: int | float) -> str:
+    """``part`` as a percentage of ``whole``, two decimals; blank when ``whole`` is 0."""
+    if not whole:
+        return ""
+    return format_fixed(pd.Series([100 * part / whole]), 2).iloc[0]
+
+
+def _siting_table(plan: Plan) -> pd.DataFrame:
+    """Rank 0 (today) then ranks 1..n, as shares of the published demand."""
     rows = [
         {
             "rank": 0,
@@ -145,92 +167,29 @@ def _siting_table(plan: Plan, d: pd.DataFrame, safe) -> pd.DataFrame:
             "cumulative": plan.covered_today,
         }
     ]
-    rows += plan.ranked.to_dict("records")
-    table = pd.DataFrame(rows)
-    show_cum = [safe(covered) and safe(~covered)]
-    last = 0 if show_cum[0] else None  # last rank whose cumulative figure is published
-    for r in range(1, len(table)):
-        reached = covered | ((d["added_by_rank"] > 0) & (d["added_by_rank"] <= r))
-        ok = safe(reached) and safe(~reached)
-        if last is not None:
-            ok = ok and safe((d["added_by_rank"] > last) & (d["added_by_rank"] <= r))
-        show_cum.append(ok)
-        if ok:
-            last = r
-    show_cum_s = pd.Series(show_cum)
-    show_add = show_cum_s & show_cum_s.shift(1, fill_value=True).astype(bool)
-    total = plan.total
-    share = lambda s: 100 * s / total if total else s * np.nan  # noqa: E731
-    table["added_pct"] = format_fixed(share(table["added"]).where(show_add), 2)
-    table["cumulative_pct"] = format_fixed(share(table["cumulative"]).where(show_cum_s), 2)
+    table = pd.DataFrame(rows + plan.ranked.to_dict("records"))
+    table["added_pct"] = [_pct(v, plan.total) for v in table["added"]]
+    table["cumulative_pct"] = [_pct(v, plan.total) for v in table["cumulative"]]
     table["rank"] = table["rank"].astype(np.int64)
     return table[SITING_COLUMNS]
 
 
-def _coverage_la(
-    plan: Plan,
-    d: pd.DataFrame,
-    safe,
-    published: Published,
-    known: pd.DataFrame,
-    la_names: dict[str, str],
-) -> pd.DataFrame:
-    """Coverage today and after the plan per LA, for LAs whose demand is published."""
-    t = published.threshold
-    la_known = known_demand(
-        published.residence_la[published.residence_la["la_code"] != TOTAL], "la_code"
-    )
+def _coverage_la(d: pd.DataFrame, la_names: dict[str, str]) -> pd.DataFrame:
+    """Coverage today and after the plan per LA, as shares of the LA's published demand."""
     after = d["covered_today"] | (d["added_by_rank"] > 0)
     rows = []
     for la in sorted(la_names):
         in_la = d["la_code"] == la
         demand = int(d.loc[in_la, "demand"].sum())
-        lsoa_route = bool(known["known"].reindex(d.index[in_la]).fillna(False).all())
-        unk = f"{la}-UNKNOWN"
-        la_route = (
-            la in la_known.index
-            and la_known.at[la, "known"]
-            and unk in known.index
-            and known.at[unk, "known"]
-        )
-        published_demand = lsoa_route or la_route
-        before_ok = (
-            published_demand
-            and demand >= t
-            and safe(in_la & d["covered_today"])
-            and safe(in_la & ~d["covered_today"])
-        )
-        after_ok = (
-            before_ok
-            and safe(in_la & after)
-            and safe(in_la & ~after)
-            and safe(in_la & after & ~d["covered_today"])
-        )
         rows.append(
             {
                 "la_code": la,
                 "la_name": la_names[la],
-                "demand": demand,
-                "zero": published_demand and demand == 0,
-                "before": 100 * d.loc[in_la & d["covered_today"], "demand"].sum() / demand
-                if before_ok
-                else np.nan,
-                "after": 100 * d.loc[in_la & after, "demand"].sum() / demand
-                if after_ok
-                else np.nan,
+                "coverage_pct": _pct(d.loc[in_la & d["covered_today"], "demand"].sum(), demand),
+                "coverage_pct_after": _pct(d.loc[in_la & after, "demand"].sum(), demand),
             }
         )
-    table = pd.DataFrame(rows, columns=["la_code", "la_name", "demand", "zero", "before", "after"])
-    for col in ("before", "after"):
-        # The area's figure minus the other LAs' must not give one withheld LA's count away.
-        withheld = table[col].isna() & ~table["zero"]
-        if withheld.sum() == 1:
-            shown = table[table[col].notna()]
-            if len(shown):
-                table.loc[shown["demand"].idxmin(), col] = np.nan
-    table["coverage_pct"] = format_fixed(table["before"], 2)
-    table["coverage_pct_after"] = format_fixed(table["after"], 2)
-    return table[[*COVERAGE_LA_COLUMNS, "la_name"]]
+    return pd.DataFrame(rows, columns=[*COVERAGE_LA_COLUMNS, "la_name"])
 
 
 def _left_out(published: Published) -> tuple[int, bool]:

@@ -24,7 +24,7 @@ from .model import (
     pwid_demand,
     read_candidates,
 )
-from .publish import PublishedPlan, publish_plan
+from .publish import PublishedPlan, publish_plan, published_demand
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class SitingResult:
     published: PublishedPlan
     candidates: Candidates
     ledger: dict[str, Any] = field(default_factory=dict)
+    private: dict[str, Any] = field(default_factory=dict)  # exact figures: analyst's ledger
 
     @property
     def rejects(self) -> pd.DataFrame:
@@ -56,12 +57,10 @@ def run_siting(
         options["candidates"], geo, options.get("candidates_format", "auto")
     )
     points = lsoa_points(geo)
-    demand = points.assign(
-        demand=points["lsoa_code"]
-        .map(pwid_demand(counts.residence_lsoa))
-        .fillna(0)
-        .astype("int64")
-    )
+    # the plan is solved on the published demand, so that nothing it publishes (ranks,
+    # percentages, which LSOAs a site covers) rests on a suppressed count
+    model = published_demand(published)["demand"]
+    demand = points.assign(demand=points["lsoa_code"].map(model).fillna(0).astype("int64"))
     existing = existing_nsp_sites(sites)
     radius, k = float(options.get("radius_m", 1000)), int(options.get("new_sites", 5))
     plan = plan_sites(demand, existing, candidates.sites, radius, k, options.get("target_pct"))
@@ -91,7 +90,25 @@ def run_siting(
             k2: int(v) for k2, v in points["placed_by"].value_counts().sort_index().items()
         },
     }
-    return SitingResult(plan, pub, candidates, ledger)
+    return SitingResult(plan, pub, candidates, ledger, _exact_coverage(plan, counts))
+
+
+def _exact_coverage(plan: Plan, counts: Counts) -> dict[str, Any]:
+    """Coverage today and after the plan on the true PWID counts, for the analyst's private
+    ledger only (never published: these percentages would give suppressed cells away)."""
+    d = plan.demand.set_index("lsoa_code")
+    true = pwid_demand(counts.residence_lsoa).reindex(d.index).fillna(0)
+    total = float(true.sum())
+    after = d["covered_today"] | (d["added_by_rank"] > 0)
+
+    def pct(mask: pd.Series) -> float | None:
+        return round(100 * float(true[mask].sum()) / total, 2) if total else None
+
+    return {
+        "exact_demand": int(total),
+        "exact_coverage_today_pct": pct(d["covered_today"]),
+        "exact_coverage_after_pct": pct(after),
+    }
 
 
 def describe(result: SitingResult, area_name: str) -> str:

@@ -115,7 +115,8 @@ def test_residence_tables_count_each_person_once_and_add_up(content):
 
 
 def test_ledger_match_levels_and_cohorts(content):
-    assert content.ledger["match_levels"] == {
+    """The exact ledger is the analyst's; the published one suppresses every small count."""
+    assert content.private_ledger["match_levels"] == {
         "full": 2,
         "terminated": 0,
         "partial": 1,
@@ -124,11 +125,27 @@ def test_ledger_match_levels_and_cohorts(content):
         "invalid": 0,
         "missing": 0,
     }
-    assert content.ledger["cohorts"] == {
+    assert content.private_ledger["cohorts"] == {
         "all": 5,
         "pwid_psychoactive": 1,
         "pwid_ipeds": 1,
         "bi": 3,
+    }
+    # 0 is published as 0; 1..4 suppressed (and nothing derivable: all four are)
+    assert content.ledger["match_levels"] == {
+        "full": None,
+        "terminated": 0,
+        "partial": None,
+        "nfa": None,
+        "out_of_area": None,
+        "invalid": 0,
+        "missing": 0,
+    }
+    assert content.ledger["cohorts"] == {
+        "all": 5,
+        "pwid_psychoactive": None,
+        "pwid_ipeds": None,
+        "bi": None,
     }
 
 

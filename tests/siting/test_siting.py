@@ -24,7 +24,7 @@ from atlas.geography.areas import load_geography
 from atlas.recipe import load_recipe
 from atlas.render.siting_layer import siting_data
 from atlas.siting.model import SitingError, coverage_matrix, plan_sites, read_candidates
-from atlas.siting.publish import PublishedPlan, publish_plan
+from atlas.siting.publish import PublishedPlan, publish_plan, published_demand
 
 # ------------------------------------------------------------ the optimisation, by hand
 
@@ -282,7 +282,23 @@ def _published(lsoa_rows: list[tuple[str, str, int, int, int, int, set[str]]], t
     )
 
 
-def test_a_site_that_would_reveal_a_suppressed_lsoa_has_its_figures_withheld():
+def _on_published(demand: pd.DataFrame, published) -> pd.DataFrame:
+    """The demand frame with each LSOA's published demand, as ``run_siting`` solves on."""
+    model = published_demand(published)["demand"]
+    return demand.assign(demand=demand["lsoa_code"].map(model).fillna(0).astype("int64"))
+
+
+FIVE_LSOAS = [
+    ("L1", "LA1", 20, 20, 0, 0, set()),
+    ("L2", "LA1", 12, 12, 0, 0, set()),
+    ("L3", "LA1", 3, 3, 0, 0, {"all", "pwid_psychoactive"}),
+    ("L4", "LA1", 12, 9, 0, 3, {"all", "bi"}),
+    ("L5", "LA1", 4, 4, 0, 0, {"all", "pwid_psychoactive"}),
+    ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+]
+
+
+def _five_lsoas():
     # L1 (20) is covered today; C1 adds L2 (12); C2 adds only L3, whose 3 individuals are
     # suppressed. L5 (4) is suppressed too and stays uncovered; L4's demand (9) is published.
     demand = pd.DataFrame(
@@ -315,36 +331,48 @@ def test_a_site_that_would_reveal_a_suppressed_lsoa_has_its_figures_withheld():
             "long": [-3.0],
         }
     )
-    plan = plan_sites(demand, existing, cands, 100, 2)
+    return demand, cands, existing
+
+
+def test_published_demand_reads_the_tables_and_counts_a_suppressed_cell_as_half_the_threshold():
+    model = published_demand(_published(FIVE_LSOAS))
+    # L3, L5: pwid_psychoactive suppressed (2 = 5 // 2) + pwid_ipeds 0; L4: 9 + 0 published
+    assert model.to_dict("index") == {
+        "L1": {"demand": 20, "estimated": False},
+        "L2": {"demand": 12, "estimated": False},
+        "L3": {"demand": 2, "estimated": True},
+        "L4": {"demand": 9, "estimated": False},
+        "L5": {"demand": 2, "estimated": True},
+    }
+    assert published_demand(_published(FIVE_LSOAS, threshold=10))["demand"]["L3"] == 5
+
+
+def test_every_percentage_is_a_share_of_the_published_demand():
+    demand, cands, existing = _five_lsoas()
+    published = _published(FIVE_LSOAS)
+    plan = plan_sites(_on_published(demand, published), existing, cands, 100, 2)
     assert plan.ranked["site_code"].tolist() == ["C1", "C2"]
-    pub = publish_plan(
-        plan,
-        _published(
-            [
-                ("L1", "LA1", 20, 20, 0, 0, set()),
-                ("L2", "LA1", 12, 12, 0, 0, set()),
-                ("L3", "LA1", 3, 3, 0, 0, {"all", "pwid_psychoactive"}),
-                ("L4", "LA1", 12, 9, 0, 3, {"all", "bi"}),
-                ("L5", "LA1", 4, 4, 0, 0, {"all", "pwid_psychoactive"}),
-                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
-            ]
-        ),
-        cands,
-        existing,
-        {"LA1": "One LA"},
-    )
-    # Rank 2's figures would give L3's count away (it is all that C2 adds): withheld.
+    pub = publish_plan(plan, published, cands, existing, {"LA1": "One LA"})
+    # published demand 20 + 12 + 2 + 9 + 2 = 45: today L1 (20), C1 adds L2 (12), C2 adds L3 (2)
     assert pub.siting.astype(str).values.tolist() == [
-        ["0", "", "", "", "41.67", "41.67"],
-        ["1", "C1", "One", "LA1", "25.00", "66.67"],
-        ["2", "C2", "Two", "LA1", "", ""],
+        ["0", "", "", "", "44.44", "44.44"],
+        ["1", "C1", "One", "LA1", "26.67", "71.11"],
+        ["2", "C2", "Two", "LA1", "4.44", "75.56"],
     ]
     assert pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist() == [
-        ["LA1", "41.67", ""]
+        ["LA1", "44.44", "75.56"]
     ]
+    assert (pub.suppressed_as, pub.estimated_lsoas) == (2, 2)
     shown = pub.lsoas.set_index("lsoa_code")
     assert shown.loc["L3", "suppressed"] and pd.isna(shown.loc["L3", "demand"])
     assert shown.loc["L4", "demand"] == 9 and not shown.loc["L4", "suppressed"]
+
+
+def test_a_plan_solved_on_the_true_counts_is_refused():
+    demand, cands, existing = _five_lsoas()
+    plan = plan_sites(demand, existing, cands, 100, 2)  # L3 = 3, L5 = 4: the true counts
+    with pytest.raises(ValueError, match="not solved on the published demand"):
+        publish_plan(plan, _published(FIVE_LSOAS), cands, existing, {"LA1": "One LA"})
 
 
 def test_a_small_demand_worked_out_as_all_minus_bi_is_not_shown_on_the_map():
@@ -380,15 +408,17 @@ def test_a_small_demand_worked_out_as_all_minus_bi_is_not_shown_on_the_map():
             "long": [-3.1],
         }
     )
+    published = _published(
+        [
+            ("L1", "LA1", 20, 20, 0, 0, set()),
+            ("L2", "LA1", 7, 1, 1, 5, {"pwid_psychoactive", "pwid_ipeds"}),
+            ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+        ]
+    )
+    assert published_demand(published)["demand"].tolist() == [20, 2]
     pub = publish_plan(
-        plan_sites(demand, existing, cands, 100, 1),
-        _published(
-            [
-                ("L1", "LA1", 20, 20, 0, 0, set()),
-                ("L2", "LA1", 7, 1, 1, 5, {"pwid_psychoactive", "pwid_ipeds"}),
-                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
-            ]
-        ),
+        plan_sites(_on_published(demand, published), existing, cands, 100, 1),
+        published,
         cands,
         existing,
         {"LA1": "One LA"},
@@ -398,7 +428,7 @@ def test_a_small_demand_worked_out_as_all_minus_bi_is_not_shown_on_the_map():
     assert shown.loc["L1", "demand"] == 20 and not shown.loc["L1", "suppressed"]
 
 
-def test_per_la_percentages_only_where_the_la_demand_is_published():
+def test_per_la_percentages_are_shares_of_each_las_published_demand():
     demand = pd.DataFrame(
         {
             "lsoa_code": ["A1", "A2", "B1", "B2", "C1"],
@@ -429,29 +459,25 @@ def test_per_la_percentages_only_where_the_la_demand_is_published():
             "long": [-3.0],
         }
     )
-    plan = plan_sites(demand, existing, cands, 100, 1)
+    published = _published(
+        [
+            ("A1", "LA1", 10, 10, 0, 0, set()),
+            ("A2", "LA1", 10, 10, 0, 0, set()),
+            ("B1", "LA2", 6, 6, 0, 0, set()),
+            ("B2", "LA2", 0, 0, 0, 0, set()),
+            ("C1", "LA3", 2, 2, 0, 0, {"all", "pwid_psychoactive"}),
+            ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
+            ("LA2-UNKNOWN", "LA2", 0, 0, 0, 0, set()),
+            ("LA3-UNKNOWN", "LA3", 5, 5, 0, 0, set()),
+        ]
+    )
+    plan = plan_sites(_on_published(demand, published), existing, cands, 100, 1)
     pub = publish_plan(
-        plan,
-        _published(
-            [
-                ("A1", "LA1", 10, 10, 0, 0, set()),
-                ("A2", "LA1", 10, 10, 0, 0, set()),
-                ("B1", "LA2", 6, 6, 0, 0, set()),
-                ("B2", "LA2", 0, 0, 0, 0, set()),
-                ("C1", "LA3", 2, 2, 0, 0, {"all", "pwid_psychoactive"}),
-                ("LA1-UNKNOWN", "LA1", 0, 0, 0, 0, set()),
-                ("LA2-UNKNOWN", "LA2", 0, 0, 0, 0, set()),
-                ("LA3-UNKNOWN", "LA3", 5, 5, 0, 0, set()),
-            ]
-        ),
-        cands,
-        existing,
-        {"LA1": "One", "LA2": "Two", "LA3": "Three"},
+        plan, published, cands, existing, {"LA1": "One", "LA2": "Two", "LA3": "Three"}
     )
     rows = pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist()
-    # LA3's demand is suppressed, so it is withheld; then LA2 (the smallest shown) is withheld
-    # too, so that the area's figure minus LA1's cannot give LA3's away.
-    assert rows == [["LA1", "50.00", "50.00"], ["LA2", "", ""], ["LA3", "", ""]]
+    # LA3's one LSOA is suppressed: its published demand is 2 (= 5 // 2), none of it covered
+    assert rows == [["LA1", "50.00", "50.00"], ["LA2", "0.00", "100.00"], ["LA3", "0.00", "0.00"]]
     assert pub.left_out == 5 and pub.left_out_exact
 
 
@@ -577,6 +603,33 @@ def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_pat
     assert ledger["siting"]["existing_nsp_sites"] == 1
     page = (out / "atlas.html").read_text()
     assert "NSP siting: need not covered today" in page and "Alpha <b>" not in page
+
+
+class _Paragraph(HTMLParser):
+    """The text of the element with a given id."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id, self.depth, self.text = element_id, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth or dict(attrs).get("id") == self.element_id:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        self.depth = max(self.depth - 1, 0)
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text.append(data)
+
+
+def test_the_demo_report_declares_how_suppressed_demand_is_counted(demo_drop):
+    parser = _Paragraph("nsp-demand-note")
+    parser.feed((demo_drop / "reports" / "monitoring.html").read_text())
+    note = " ".join("".join(parser.text).split())
+    assert "computed from the published counts, never the true ones" in note
+    assert "(143 of 198 LSOAs), each suppressed cell counts as 2." in note
 
 
 def test_atlas_siting_data_holds_only_published_values_in_the_lsoa_order():
