@@ -7,5 +7,6 @@ and how many of them each published table and report cell holds.
 - ``tally``: counting primitives shared by the tables and the reports.
 - ``aggregate``: the spec tables (service LA, residence LSOA/MSOA/LA, site activity).
 - ``report_counts``: the reports' cells and their additive groups.
+- ``match_levels``: the ledger's postcode match levels as protected cells.
 - ``rates``: rates per 1,000 with Byar's 95% intervals, and half-up rounding.
 """
