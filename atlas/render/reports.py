@@ -46,6 +46,7 @@ class ReportContext(TypedDict):
     tables: dict[str, Any]  # table name -> rows for the template
     charts: dict[str, Markup]  # chart name -> inline SVG
     csv: dict[str, str]  # table name -> CSV path relative to the report
+    quality_notes: list[str]  # why the extract failed the quality gate (built anyway)
 
 
 @functools.cache
@@ -141,8 +142,10 @@ def render_reports(
     area_name: str,
     period: str,
     siting: Any = None,
+    quality_notes: list[str] | None = None,
 ) -> dict[str, bytes]:
-    """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop."""
+    """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
+    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway."""
     names = _names(published, area_name)
     tables = {
         **_monitoring_tables(published, counts, names),
@@ -159,6 +162,7 @@ def render_reports(
         mark=SUPPRESSED_MARK,
         cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
         quarters=[f"Q{q}" for q in QUARTERS],
+        quality_notes=list(quality_notes or []),
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
