@@ -396,7 +396,9 @@ class _Records:
         elif not "".join(record).strip():
             self.blank += 1
         else:
-            self.bad.append((number, f"has {len(record)} fields; the header has {self.width}"))
+            self.bad.append(
+                (number, f"has {len(record)} fields where the header has {self.width}")
+            )
 
     def _well_formed(self, start: int, end: int, record: list[str]) -> bool:
         """Whether lines start..end-1 make one record with its quotes closed (asked where the

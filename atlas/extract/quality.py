@@ -75,18 +75,22 @@ def check_quality(problems: list[QualityProblem], allow_rejects: bool) -> list[s
 
 
 def _top_reasons(rejects: pd.DataFrame, name: str) -> str:
-    """The commonest reasons of a file's rejects, each with its count and an example line."""
+    """The commonest problems of a file's rejected rows (a row with several counts in each),
+    each with its count of rows and the first line that has it."""
     mine = rejects[rejects["file"] == name]
-    kinds = mine["reason"].str.replace(_LINE_REF, "", regex=True)
+    problems = (
+        pd.DataFrame({"problem": mine["reason"].str.split("; "), "line": mine["line"]})
+        .explode("problem")
+        .assign(problem=lambda f: f["problem"].str.replace(_LINE_REF, "", regex=True))
+    )
     groups = (
-        pd.DataFrame({"kind": kinds, "line": mine["line"]})
-        .groupby("kind", sort=False)["line"]
+        problems.groupby("problem", sort=False)["line"]
         .agg(["size", "min"])
         .sort_values(["size", "min"], ascending=[False, True], kind="stable")
     )
     shown = [
-        f'"{kind}" in {size:,} row(s) (e.g. line {line})'
-        for kind, size, line in groups.head(TOP_REASONS).itertuples()
+        f'"{problem}" in {size:,} row(s) (e.g. line {line})'
+        for problem, size, line in groups.head(TOP_REASONS).itertuples()
     ]
     more = len(groups) - TOP_REASONS
-    return ", ".join(shown) + (f" and {more} other reason(s)" if more > 0 else "")
+    return ", ".join(shown) + (f" and {more} other problem(s)" if more > 0 else "")

@@ -457,14 +457,19 @@ def _data_quality_tables(
     quarter = quarter[quarter["cohort"] == ALL]
     site_info = _site_order(published.site_activity, names)
 
-    la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals")
+    # every quarter a column, even with no one seen (no sites, no activity)
+    la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals").reindex(
+        columns=list(QUARTERS)
+    )
     la_ind = names.copy()
     for q in QUARTERS:
         la_ind[f"q{q}"] = la_ind["la_code"].map(la_q[q]).astype("Int64")
     la_ind["twelve_months"] = la_ind["la_code"].map(year_la).astype("Int64")
 
-    sq = published.extra["site_quarter_individuals"].pivot(
-        index="site_code", columns="quarter", values="individuals"
+    sq = (
+        published.extra["site_quarter_individuals"]
+        .pivot(index="site_code", columns="quarter", values="individuals")
+        .reindex(columns=list(QUARTERS))
     )
     site_ind = site_info.copy()
     for q in QUARTERS:

@@ -144,7 +144,7 @@ def test_bad_rows_are_rejected_with_file_line_and_reason(tmp_path):
         5: "wemwbs_score is not a whole number from 14 to 70",
         6: "wemwbs_score is not a whole number from 14 to 70",
     }
-    assert _rejects(ex, "interventions.csv") == {3: "has 6 fields; the header has 5"}
+    assert _rejects(ex, "interventions.csv") == {3: "has 6 fields where the header has 5"}
     # an optional column's bad value is set aside, not its row
     nsp_frame = ex["nsp_transactions.csv"]
     assert list(nsp_frame["transaction_id"]) == ["T1", "T6"]
