@@ -165,3 +165,26 @@ def test_the_commonest_problems_are_counted_per_problem_with_an_example_line(tmp
         '"client_ref is not in clients.csv" in 2 row(s) (e.g. line 4), '
         '"site_code is not in sites.csv" in 2 row(s) (e.g. line 4) and 2 other problem(s)'
     )
+
+
+def test_a_drop_with_no_site_accepted_builds_with_allow_rejects(tmp_path, geo):
+    """Every site rejected leaves no activity and no one seen: the reports used to crash
+    (``KeyError: 1``, a quarter with no column); with --allow-rejects the drop is built."""
+    extract = write_extract(
+        tmp_path / "ex",
+        {"clients.csv": [client("C1")], "nsp_transactions.csv": [nsp("T1", "C1")]},
+    )
+    (extract / "sites.csv").write_text(
+        "site_code,site_name,site_type,postcode\nS1,Alpha,clinic,AA1 1AA\n"
+    )
+    result, out = _build(tmp_path, geo, extract)
+    assert result.exit_code == 1
+    assert (
+        "error: sites.csv: 100.0% of rows rejected (1 of 1; more than the 5% allowed by [extract] "
+        'max_rejected_pct): "site_type is not one of agency, pharmacy" in 1 row(s) (e.g. line 2)'
+    ) in result.output.splitlines()
+    result, out = _build(tmp_path, geo, extract, "--allow-rejects")
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((out / "ledger.json").read_text())
+    assert ledger["cohorts"]["all"] == 0
+    assert len(ledger["published_with_allow_rejects"]) == 4  # three files, and no one seen
