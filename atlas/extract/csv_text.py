@@ -2,7 +2,8 @@
 
 The bytes are UTF-8 (with or without BOM) or Windows-1252. A plain file (no quotes, no blank
 line, every record as wide as the header) is split by pyarrow; any other record by record by the
-csv module, with the same result. A ``TextColumn`` then offers its values as the checks want
+csv module, with the same result, a stray quote being set aside at its line rather than allowed
+to swallow the lines after it. A ``TextColumn`` then offers its values as the checks want
 them: once per distinct value (codes, dates, numbers), or whole (keys and references), stripped
 and re-cased as Python would.
 """

@@ -1,7 +1,9 @@
 """Reading and validating the IMS extract (spec section 1).
 
 Every row of every file is accounted for: it is either accepted into a typed frame or set aside
-in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason.
+in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason,
+which names the column and the problem but never the value (``rejects.csv`` is published). A
+bad value in an optional column is set aside instead of its row, counted and warned about.
 A missing required file or column, or bytes that are neither UTF-8 nor Windows-1252, stop the
 build with a message naming the file (and byte).
 
