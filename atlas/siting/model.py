@@ -104,18 +104,19 @@ def place_candidates(
     first = frame.groupby("site_code")["line"].transform("first")
     reject(
         frame["site_code"].duplicated() & (frame["site_code"] != ""),
-        "duplicate site_code (first at line " + first.astype(str) + ")",
+        "site_code '" + frame["site_code"] + "' repeats line " + first.astype(str),
     )
     for col in CANDIDATE_OPTIONAL:
         bad = (frame[col] != "") & pd.to_numeric(frame[col], errors="coerce").isna()
-        reject(bad, f"{col} is not a number")
+        reject(bad, col + " '" + frame[col] + "' is not a number")
     ok = frame[reasons == ""]
     placed = place_sites(ok.assign(local_authority=""), geo.directory, geo.las)
     unplaced = placed["placed_by"] == "unplaced"
     reject(
         unplaced.reindex(frame.index, fill_value=False),
-        "cannot be placed: no latitude/longitude in the UK and postcode is not in the "
-        "postcode directory",
+        "cannot be placed: no latitude/longitude in the UK and postcode '"
+        + frame["postcode"]
+        + "' is not in the postcode directory",
     )
     placed = placed[~unplaced].copy()
     placed["x"], placed["y"] = to_bng(placed["lat"], placed["long"])

@@ -193,13 +193,13 @@ def test_bad_candidate_rows_are_set_aside_with_line_and_reason(geo, tmp_path):
     assert cands.read == 5
     assert cands.rejects.values.tolist() == [
         ["cands.csv", 3, "site_code is blank"],
-        ["cands.csv", 4, "duplicate site_code (first at line 2)"],
-        ["cands.csv", 5, "latitude is not a number"],
+        ["cands.csv", 4, "site_code 'P1' repeats line 2"],
+        ["cands.csv", 5, "latitude 'north' is not a number"],
         [
             "cands.csv",
             6,
-            "cannot be placed: no latitude/longitude in the UK and postcode is not in the "
-            "postcode directory",
+            "cannot be placed: no latitude/longitude in the UK and postcode "
+            "'ZZ9 9ZZ' is not in the postcode directory",
         ],
     ]
 
