@@ -285,7 +285,7 @@ def read_rows(
     quote (line, reason); count blank lines."""
     plain = _plain(source)
     # a plain file's header is its first line; otherwise its physical lines, as csv splits them
-    lines = None if plain else io.StringIO(source.text, newline="").readlines()
+    lines = [] if plain else io.StringIO(source.text, newline="").readlines()
     header = _header(name, source.first_line() if plain else "".join(lines[:1]), required)
     wanted = [c for c in (*required, *optional) if c in header]
     index = [header.index(c) for c in wanted]
@@ -294,7 +294,7 @@ def read_rows(
         numbers = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
         counts, bad = (1 + len(numbers), 0, 0), []
     else:
-        if lines is None:
+        if plain:  # plain, but not as plain as pyarrow reads: blank or mis-shaped lines
             lines = io.StringIO(source.text, newline="").readlines()
         records = _Records(lines, header, index)
         records.read()

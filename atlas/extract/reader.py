@@ -421,10 +421,7 @@ def _check(
             advice = "export ISO dates or set [extract] date_format"
             if col not in spec.optional:
                 raise ExtractError(f"{spec.name}: {col} looks like {form} (line {line}); {advice}")
-            odd_notes[col] = lambda k, _, c=col, f=form, ln=line, a=advice: (
-                f"{spec.name}: {c} looks like {f} (line {ln}); {k:,} value(s) set aside, the "
-                f"rows kept: {a}"
-            )
+            odd_notes[col] = _day_first_note(spec.name, col, form, line, advice)
         bad_value(col, bad, f"is not {written}")
         typed[col] = (codes, parsed.to_numpy())
     for col, allowed in spec.enums:
@@ -528,7 +525,7 @@ def _day_first(values: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> tupl
     rows = looks[codes]
     if 2 * rows.sum() <= (values != "")[codes].sum():
         return None
-    matches = [DAY_FIRST_RE.match(v) for v in values[looks]]
+    matches = [m for v in values[looks] if (m := DAY_FIRST_RE.match(v)) is not None]
     sep = matches[0].group(2)
     day, month = f"DD{sep}MM{sep}YYYY", f"MM{sep}DD{sep}YYYY"
     if any(int(m.group(1)) > 12 for m in matches):
@@ -538,6 +535,17 @@ def _day_first(values: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> tupl
     else:
         form = f"{day} or {month}"
     return form, int(lines[np.flatnonzero(rows)[0]])
+
+
+def _day_first_note(
+    name: str, col: str, form: str, line: int, advice: str
+) -> Callable[[int, int], str]:
+    """The warning for an optional date column written day (or month) first, from the count
+    of values set aside."""
+    return lambda count, _first: (
+        f"{name}: {col} looks like {form} (line {line}); {count:,} value(s) set aside, the "
+        f"rows kept: {advice}"
+    )
 
 
 def _file_ledger(rows: Rows, accepted: int, rejected: int, set_aside: dict[str, int]) -> dict:
