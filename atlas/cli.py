@@ -53,7 +53,13 @@ def _logging(quiet: bool) -> None:
     help="Write the drop here instead of output/<name>.",
 )
 @click.option("--quiet", is_flag=True, help="Only errors.")
-def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
+@click.option(
+    "--allow-rejects",
+    is_flag=True,
+    help="Publish even when more than [extract] max_rejected_pct of a file's rows are "
+    "rejected or no one is seen (the drop's notes then say so).",
+)
+def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) -> None:
     """Build the drop described by RECIPE (a TOML file in builders/)."""
     from .drop import build as build_drop
     from .drop import private_ledger_path
@@ -63,7 +69,7 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
     spec = load_recipe(recipe)
     started = time.perf_counter()
     with StageProgress(quiet=quiet) as show:
-        result = build_drop(spec, out_dir, progress=show)
+        result = build_drop(spec, out_dir, progress=show, allow_rejects=allow_rejects)
     if not quiet:
         exact = result.private_ledger or result.ledger  # the analyst's terminal: exact
         files = exact["files"]
@@ -155,7 +161,14 @@ def demo_data(
     help="Coverage radius in metres (default: the recipe's radius_m).",
 )
 @click.option("--quiet", is_flag=True, help="Only errors and the table.")
-def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet: bool) -> None:
+@click.option(
+    "--allow-rejects",
+    is_flag=True,
+    help="Plan even when the extract fails the quality check (as build --allow-rejects).",
+)
+def site_plan(
+    recipe: Path, new_sites: int | None, radius_m: float | None, quiet: bool, allow_rejects: bool
+) -> None:
     """Plan new NSP sites for RECIPE's [siting] section and print the table (writes nothing)."""
     from .drop import plan_recipe
     from .recipe import load_recipe
@@ -164,7 +177,7 @@ def site_plan(recipe: Path, new_sites: int | None, radius_m: float | None, quiet
     _logging(quiet)
     spec = load_recipe(recipe)
     with StageProgress(quiet=quiet) as show:
-        result = plan_recipe(spec, new_sites, radius_m, progress=show)
+        result = plan_recipe(spec, new_sites, radius_m, progress=show, allow_rejects=allow_rejects)
     click.echo(describe(result, spec.area_name))
 
 

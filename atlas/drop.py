@@ -35,6 +35,7 @@ from .counting.tally import TOTAL
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import Published, protect
 from .errors import RecipeError
+from .extract.quality import check_quality, quality_problems
 from .extract.reader import Extract, read_extract
 from .geography.areas import Geography, load_geography, msoa_table
 from .geography.directory import _source_hashes, cache_dir
@@ -95,11 +96,15 @@ class BuildResult:
 
 
 def build(
-    recipe: Recipe, out_dir: Path | None = None, progress: Callable[[str], None] = lambda _: None
+    recipe: Recipe,
+    out_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    allow_rejects: bool = False,
 ) -> BuildResult:
-    """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``)."""
+    """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``).
+    An extract that fails the quality gate stops the build unless ``allow_rejects``."""
     out_dir = Path(out_dir) if out_dir else recipe.path.parent.parent / "output" / recipe.name
-    content = compute_drop(recipe, progress)
+    content = compute_drop(recipe, progress, allow_rejects)
     progress("writing the drop")
     write_atomically(out_dir, content.files)
     write_private_ledger(out_dir, content.private_ledger or content.ledger)
@@ -124,12 +129,18 @@ class Stages:
     counts: Counts
     report_counts: ReportCounts
     published: Published
+    quality_notes: list[str]  # why the extract failed the quality gate, when allowed to
 
 
-def compute_stages(recipe: Recipe, progress: Callable[[str], None] = lambda _: None) -> Stages:
-    """extract -> individuals -> geocode -> aggregate -> suppress, in memory."""
+def compute_stages(
+    recipe: Recipe,
+    progress: Callable[[str], None] = lambda _: None,
+    allow_rejects: bool = False,
+) -> Stages:
+    """extract -> individuals -> geocode -> aggregate -> suppress, in memory. An extract
+    that fails the quality gate stops here (``ExtractError``) unless ``allow_rejects``."""
     progress("reading the extract")
-    extract = read_extract(recipe.extract_path, recipe.extract_encoding)
+    extract = read_extract(recipe.extract_path, recipe.extract_encoding, recipe.date_format)
     # Free any temporaries the reading left in reference cycles before the largest stages
     # (pandas' string accessor and its Series refer to each other: 1.5 GB at national scale
     # with the earlier reader; a few ms now).
@@ -145,6 +156,12 @@ def compute_stages(recipe: Recipe, progress: Callable[[str], None] = lambda _: N
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
     progress("linking individuals and cohorts")
     ind = build_individuals(extract, recipe.period)
+    quality_notes = check_quality(
+        quality_problems(extract, recipe.max_rejected_pct, len(ind.people), recipe.period.label),
+        allow_rejects,
+    )
+    for note in quality_notes:
+        log.warning("built with --allow-rejects: %s", note)
     progress("geocoding residence postcodes")
     coded = geocode(ind.people["residence_postcode"], geo.directory, set(geo.la_codes))
     ind.people = ind.people.join(coded[["match_level"]])
@@ -167,12 +184,18 @@ def compute_stages(recipe: Recipe, progress: Callable[[str], None] = lambda _: N
         recipe.rounding,
         extra=[*report_counts.cells, match_level_cells(ind.people)],
     )
-    return Stages(extract, geo, sites, ind, msoa_of, counts, report_counts, published)
+    return Stages(
+        extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
+    )
 
 
-def compute_drop(recipe: Recipe, progress: Callable[[str], None] = lambda _: None) -> DropContent:
+def compute_drop(
+    recipe: Recipe,
+    progress: Callable[[str], None] = lambda _: None,
+    allow_rejects: bool = False,
+) -> DropContent:
     """Run every stage and render every output file in memory."""
-    return finish_drop(recipe, compute_stages(recipe, progress), progress)
+    return finish_drop(recipe, compute_stages(recipe, progress, allow_rejects), progress)
 
 
 def finish_drop(
@@ -182,6 +205,8 @@ def finish_drop(
     extract, geo, sites, ind, msoa_of = st.extract, st.geo, st.sites, st.ind, st.msoa_of
     counts, report_counts, published = st.counts, st.report_counts, st.published
     exact = _ledger(extract.ledger, ind.people, counts.cohorts, sites, published)
+    if st.quality_notes:
+        exact["published_with_allow_rejects"] = st.quality_notes
     ledger = protect_ledger(exact, published)
     siting = None
     if recipe.siting:
@@ -207,6 +232,7 @@ def finish_drop(
             area_name=recipe.area_name,
             period=recipe.period.label,
             siting=siting and siting.published,
+            quality_notes=st.quality_notes,
         )
     )
     files.update(
@@ -252,6 +278,7 @@ def plan_recipe(
     new_sites: int | None = None,
     radius_m: float | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    allow_rejects: bool = False,
 ) -> SitingResult:
     """Run the stages a plan needs (no rendering, nothing written): for ``site-plan``. The
     stages are the drop's own, so the plan and its disclosure control are the drop's too."""
@@ -267,7 +294,7 @@ def plan_recipe(
         options["new_sites"] = new_sites
     if radius_m is not None:
         options["radius_m"] = radius_m
-    st = compute_stages(recipe, progress)
+    st = compute_stages(recipe, progress, allow_rejects)
     progress("planning NSP sites")
     return run_siting(options, st.geo, st.sites, st.counts, st.published)
 

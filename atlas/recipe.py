@@ -7,6 +7,7 @@ problem as ``key: message``. Unknown keys are warned about, not fatal.
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import logging
 import re
@@ -31,7 +32,7 @@ class Option:
     """One recipe key: its TOML type, whether it is required, its default and what it means."""
 
     key: str
-    kind: str  # "str", "int", "number", "path", "dir", "paths", "choice"
+    kind: str  # "str", "int", "number", "path", "dir", "paths", "choice", "period", "date_format"
     doc: str
     required: bool = False
     default: Any = None
@@ -65,6 +66,20 @@ OPTIONS: tuple[Option, ...] = (
         "choice",
         "force the extract's text encoding",
         choices=("utf-8", "cp1252"),
+    ),
+    Option(
+        "extract.date_format",
+        "date_format",
+        'how every date column is written, as a strptime format (e.g. "%d/%m/%Y"); '
+        "default ISO (YYYY-MM-DD)",
+    ),
+    Option(
+        "extract.max_rejected_pct",
+        "number",
+        "stop the build when more than this percentage of any file's rows is rejected "
+        "(ims-atlas build --allow-rejects publishes anyway)",
+        default=5,
+        minimum=0,
     ),
     Option(
         "geography.postcodes",
@@ -138,6 +153,8 @@ class Recipe:
     siting: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     rounding: int = 0
+    date_format: str | None = None
+    max_rejected_pct: float = 5
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -180,6 +197,8 @@ def load_recipe(path: str | Path) -> Recipe:
         siting=siting if "siting" in raw else {},
         raw=raw,
         rounding=values["drop.rounding"],
+        date_format=values["extract.date_format"],
+        max_rejected_pct=values["extract.max_rejected_pct"],
     )
 
 
@@ -266,6 +285,20 @@ def _as_choice(opt: Option, value: Any, base: Path) -> str:
     return value
 
 
+def _as_date_format(opt: Option, value: Any, base: Path) -> str:
+    value = _as_str(opt, value, base)
+    day = dt.datetime(2017, 12, 31)
+    try:
+        whole = dt.datetime.strptime(day.strftime(value), value) == day
+    except ValueError:
+        whole = False
+    if not whole:
+        raise ValueError(
+            f'{value!r} is not a strptime format giving the day, month and year (e.g. "%d/%m/%Y")'
+        )
+    return value
+
+
 def _as_period(opt: Option, value: Any, base: Path) -> FinancialYear:
     value = _as_str(opt, value, base)
     try:
@@ -318,6 +351,7 @@ _CHECKERS: dict[str, Callable[[Option, Any, Path], Any]] = {
     "number": _as_number,
     "choice": _as_choice,
     "period": _as_period,
+    "date_format": _as_date_format,
     "path": _as_path,
     "dir": _as_path,
     "paths": _as_paths,

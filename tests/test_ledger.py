@@ -65,7 +65,13 @@ def test_published_ledger_rounds_and_suppresses_counts_of_individuals(rounded_dr
     assert {k: str(v) for k, v in ledger["cohorts"].items()} == _rows(rounded_drop, "TOTAL")
     assert str(ledger["match_levels"]["out_of_area"]) == _rows(rounded_drop, "OUTSIDE")["all"]
     # rows of files are not people: exact
-    assert ledger["files"]["clients.csv"] == {"read": 21, "accepted": 21, "rejected": 0}
+    assert ledger["files"]["clients.csv"] == {
+        "read": 21,
+        "accepted": 21,
+        "rejected": 0,
+        "lines": 22,
+        "blank": 0,
+    }
     assert ledger["suppression"]["rounding"] == 5
 
 

@@ -2,7 +2,8 @@
 
 The bytes are UTF-8 (with or without BOM) or Windows-1252. A plain file (no quotes, no blank
 line, every record as wide as the header) is split by pyarrow; any other record by record by the
-csv module, with the same result. A ``TextColumn`` then offers its values as the checks want
+csv module, with the same result, a stray quote being set aside at its line rather than allowed
+to swallow the lines after it. A ``TextColumn`` then offers its values as the checks want
 them: once per distinct value (codes, dates, numbers), or whole (keys and references), stripped
 and re-cased as Python would.
 """
@@ -262,10 +263,15 @@ def _recase(values: pa.Array, case: Callable[[str], str]) -> pa.Array:
 
 @dataclass
 class Rows:
-    """The well-formed records of a file: their line numbers and their columns of text."""
+    """The well-formed records of a file: their line numbers and their columns of text, with
+    the file's physical lines counted: ``physical`` (header included), ``blank`` (blank lines,
+    not records) and ``continued`` (lines continuing a quoted field begun on an earlier one)."""
 
     lines: np.ndarray
     columns: dict[str, TextColumn]
+    physical: int = 0
+    blank: int = 0
+    continued: int = 0
 
 
 def read_rows(
@@ -276,64 +282,167 @@ def read_rows(
     case: dict[str, Callable[[str], str]],
 ) -> tuple[Rows, pd.DataFrame]:
     """Split into records; keep the required and optional columns (a missing optional one is
-    blank), ``case`` re-casing some; set aside blank and mis-shaped records (line, reason)."""
+    blank), ``case`` re-casing some; set aside mis-shaped records and lines with an unbalanced
+    quote (line, reason); count blank lines."""
     plain = _plain(source)
-    # a plain file's header is its first line; otherwise a record may span lines
-    reader = csv.reader(io.StringIO(source.first_line() if plain else source.text, newline=""))
-    header = next(reader, None)
+    # a plain file's header is its first line; otherwise its physical lines, as csv splits them
+    lines = [] if plain else io.StringIO(source.text, newline="").readlines()
+    header = _header(name, source.first_line() if plain else "".join(lines[:1]), required)
+    wanted = [c for c in (*required, *optional) if c in header]
+    index = [header.index(c) for c in wanted]
+    arrays = _read_plain(source.utf8, len(header), index) if plain else None
+    if arrays is not None:
+        numbers = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
+        counts, bad = (1 + len(numbers), 0, 0), []
+    else:
+        if plain:  # plain, but not as plain as pyarrow reads: blank or mis-shaped lines
+            lines = io.StringIO(source.text, newline="").readlines()
+        records = _Records(lines, header, index)
+        records.read()
+        arrays = records.columns(wanted)
+        numbers = np.asarray(records.numbers, dtype=np.int64)
+        counts, bad, plain = (len(lines), records.blank, records.continued), records.bad, False
+    columns = {col: TextColumn(arr, plain, case.get(col)) for col, arr in zip(wanted, arrays)}
+    for col in optional:
+        if col not in columns:
+            columns[col] = TextColumn.blank(len(numbers))
+    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
+    return Rows(numbers, columns, *counts), bad_frame
+
+
+def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
+    """The column names of the first line, lower-cased; a missing required column stops the
+    build, naming it (and the columns found only when the line is a header: a file without
+    one would otherwise show its first record)."""
+    try:
+        header = next(csv.reader([first]), None) if first.strip() else None
+    except csv.Error:  # a field beyond the csv module's limit
+        header = None
     if not header:
-        raise ExtractError(f"{name}: the file is empty (no header row)")
+        if not first:
+            raise ExtractError(f"{name}: the file is empty (no header row)")
+        raise ExtractError(f"{name}: no header row (the first line is blank or unreadable)")
     header = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in header]
+    if missing and len(missing) == len(required):
+        raise ExtractError(
+            f"{name}: no header row: the first line names none of the required columns "
+            f"({', '.join(required)})"
+        )
     if missing:
         raise ExtractError(
             f"{name}: missing required column(s): {', '.join(missing)} "
             f"(found: {', '.join(h for h in header if h)})"
         )
-    wanted = [c for c in (*required, *optional) if c in header]
-    index = [header.index(c) for c in wanted]
-    width = len(header)
-    arrays = _read_plain(source.utf8, width, index) if plain else None
-    bad: list[tuple[int, str]] = []
-    if arrays is not None:
-        lines: np.ndarray | list[int] = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
-        plain = True
-    else:
-        reader = csv.reader(io.StringIO(source.text, newline=""))
-        next(reader)
-        frame, lines, bad = _read_records(reader, width, wanted, index)
-        arrays = [
-            pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())]) for col in wanted
+    return header
+
+
+class _Records:
+    """The general reader (quotes, blank and mis-shaped records): record by record, with the
+    csv module, every physical line accounted for.
+
+    A quoted field may hold line ends, but a record so spread over several lines is kept only
+    when it is well formed: as wide as the header, its quotes closed, and none of the lines it
+    takes in wide enough to be a record of its own. Otherwise the quote that opened it is a
+    stray: its line is set aside as an unbalanced quote and reading resumes at the next line.
+    Records are numbered as a spreadsheet numbers rows (the header is 1; a well-formed record
+    over several lines is one row), which is the physical line in a file with none of those.
+    """
+
+    def __init__(self, lines: list[str], header: list[str], index: list[int]):
+        self.lines = lines
+        self.header = header
+        self.width = len(header)
+        self.pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))
+        self.rows: list[tuple[str, ...]] = []
+        self.numbers: list[int] = []
+        self.bad: list[tuple[int, str]] = []
+        self.blank = 0
+        self.continued = 0
+
+    def read(self) -> None:
+        """Read every line after the header."""
+        lines, n = self.lines, len(self.lines)
+        start, number = 1, 2  # the line the next record starts on (0-based), and its number
+        while start < n:
+            reader = csv.reader(map(lines.__getitem__, range(start, n)))
+            base = start
+            try:
+                for record in reader:
+                    end = base + reader.line_num
+                    if (end - start > 1 or end == n) and not self._well_formed(start, end, record):
+                        self.bad.append((number, self._unbalanced(lines[start])))
+                        start, number = start + 1, number + 1
+                        break
+                    self._add(number, record)
+                    self.continued += end - start - 1
+                    start, number = end, number + 1
+                else:
+                    start = n
+            except csv.Error:  # a field beyond the csv module's limit: a quote never closed
+                self.bad.append((number, self._unbalanced(lines[start])))
+                start, number = start + 1, number + 1
+
+    def columns(self, wanted: list[str]) -> list[pa.ChunkedArray]:
+        """The kept records' wanted columns, stripped, as pyarrow text."""
+        frame = pd.DataFrame(self.rows, columns=wanted, dtype=object)
+        return [
+            pa.chunked_array([pa.array(frame[c].astype(str).str.strip().to_numpy(), pa.string())])
+            for c in wanted
         ]
-        plain = False
-    columns = {col: TextColumn(arr, plain, case.get(col)) for col, arr in zip(wanted, arrays)}
-    for col in optional:
-        if col not in columns:
-            columns[col] = TextColumn.blank(len(lines))
-    bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return Rows(np.asarray(lines, dtype=np.int64), columns), bad_frame
 
-
-def _read_records(
-    reader, width: int, wanted: list[str], index: list[int]
-) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
-    """The general reader (quotes, blank and mis-shaped records): record by record."""
-    rows: list[tuple[str, ...]] = []
-    lines: list[int] = []
-    bad: list[tuple[int, str]] = []
-    pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))
-    for line, record in enumerate(reader, start=2):
-        if len(record) == width and "".join(record).strip():
-            rows.append(pick(record))
-            lines.append(line)
+    def _add(self, number: int, record: list[str]) -> None:
+        if len(record) == self.width and "".join(record).strip():
+            self.rows.append(self.pick(record))
+            self.numbers.append(number)
         elif not "".join(record).strip():
-            bad.append((line, "blank line"))
+            self.blank += 1
         else:
-            bad.append((line, f"has {len(record)} fields; the header has {width}"))
-    frame = pd.DataFrame(rows, columns=wanted, dtype=object)
-    for col in wanted:
-        frame[col] = frame[col].astype(str).str.strip()
-    return frame, lines, bad
+            self.bad.append(
+                (number, f"has {len(record)} fields where the header has {self.width}")
+            )
+
+    def _well_formed(self, start: int, end: int, record: list[str]) -> bool:
+        """Whether lines start..end-1 make one record with its quotes closed (asked where the
+        record spans lines, or ends the file, where the csv module takes an open quote as
+        closed)."""
+        if end - start > 1:
+            if len(record) != self.width:
+                return False
+            if any(line.count(",") >= self.width - 1 for line in self.lines[start + 1 : end]):
+                return False
+        return end < len(self.lines) or _open_quote("".join(self.lines[start:end])) is None
+
+    def _unbalanced(self, line: str) -> str:
+        """The reason for a line whose quote is not closed on it, naming the column."""
+        col = _open_quote(line)
+        if col is None:  # no quote left open: a field too long for the csv module
+            return f"a field is longer than {csv.field_size_limit():,} characters"
+        name = self.header[col] if col < self.width else f"field {col + 1}"
+        return f"unbalanced quote in {name}: the quoted field is not closed on its line"
+
+
+def _open_quote(line: str) -> int | None:
+    """The position of the field whose opening quote is not closed on the line, if any (as the
+    csv module reads it: a quote opens a field only as its first character)."""
+    col, i, n = 0, 0, len(line)
+    while i < n:
+        if line[i] == '"':
+            j = i + 1
+            while True:
+                j = line.find('"', j)
+                if j < 0:
+                    return col
+                if line.startswith('"', j + 1):  # a doubled quote inside the field
+                    j += 2
+                    continue
+                break
+            i = j + 1
+        comma = line.find(",", i)
+        if comma < 0:
+            return None
+        col, i = col + 1, comma + 1
+    return None
 
 
 # Characters on which the plain reader's result could differ from the csv module's and

@@ -1,7 +1,9 @@
 """Reading and validating the IMS extract (spec section 1).
 
 Every row of every file is accounted for: it is either accepted into a typed frame or set aside
-in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason.
+in the rejects with its file, line (the header is line 1, as a spreadsheet counts) and reason,
+which names the column and the problem but never the value (``rejects.csv`` is published). A
+bad value in an optional column is set aside instead of its row, counted and warned about.
 A missing required file or column, or bytes that are neither UTF-8 nor Windows-1252, stop the
 build with a message naming the file (and byte).
 
@@ -15,12 +17,13 @@ integers rather than on client_ref text.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,11 +38,13 @@ _T = TypeVar("_T")
 
 GENDERS = ("M", "F", "X", "U")
 ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
+TIME_RE = r"[T ][0-9:.]+Z?$"  # a time after a date, ignored
+# A date written day (or month) first: 14/09/1984, 14.09.1984, 14-09-1984.
+DAY_FIRST_RE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(?:[T ][0-9:.]+Z?)?$")
 ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
-# Personal data: a reject reason names the field and line but never repeats its value, because
-# rejects.csv is published with the drop.
-PERSONAL = frozenset({"client_ref", "first_initial", "last_initial", "date_of_birth", "postcode"})
+# A reject reason names the column and the problem, never the value found there: rejects.csv
+# is published with the drop, and a shifted row can put a date of birth in any column.
 # Added to each file that refers to clients: the row of the client record in clients.csv's
 # accepted frame, so later stages join on integers rather than on client_ref text.
 CLIENT_ROW = "client_row"
@@ -175,8 +180,11 @@ class Extract:
         return self.frames[name]
 
 
-def read_extract(folder: Path, encoding: str | None = None) -> Extract:
-    """Read, type and validate every file of the extract folder."""
+def read_extract(
+    folder: Path, encoding: str | None = None, date_format: str | None = None
+) -> Extract:
+    """Read, type and validate every file of the extract folder. Dates are ISO, or written
+    as ``date_format`` (a ``strptime`` format, e.g. ``"%d/%m/%Y"``) when one is given."""
     paths = _find_files(Path(folder))
     frames: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
@@ -199,15 +207,16 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
             if isinstance(parsed, ExtractError):
                 raise parsed
             rows, bad_shape = parsed
-            accepted, rejected, keep = _validate(spec, rows, known)
-            rejected = pd.concat([bad_shape, rejected], ignore_index=True)
+            checked = _validate(spec, rows, known, date_format)
+            accepted, keep = checked.accepted, checked.keep
+            rejected = pd.concat([bad_shape, checked.rejected], ignore_index=True)
+            rejected = rejected.sort_values("line", kind="stable")
             frames[name] = accepted
             rejects.append(rejected.assign(file=name))
-            ledger[name] = {
-                "read": len(rows.lines) + len(bad_shape),
-                "accepted": len(accepted),
-                "rejected": len(rejected),
-            }
+            ledger[name] = _file_ledger(rows, len(accepted), len(rejected), checked.set_aside)
+            for note in checked.notes:
+                warnings.append(note)
+                log.warning(note)
             if name in ("sites.csv", "clients.csv"):
                 assert spec.unique is not None  # both are keyed by a unique column
                 known[name] = _Keys.of(rows.columns[spec.unique], rows.lines, keep)
@@ -295,7 +304,7 @@ class _Problems:
         self.rows: list[np.ndarray] = []
         self.texts: list[np.ndarray] = []
 
-    def add(self, mask: np.ndarray, message: Callable[..., np.ndarray | str] | str) -> None:
+    def add(self, mask: np.ndarray, message: Callable[[np.ndarray], np.ndarray] | str) -> None:
         """Note a problem for the rows in mask; a callable message is built for those only."""
         rows = np.flatnonzero(mask)
         if len(rows):
@@ -318,58 +327,109 @@ class _Problems:
         return bad, reason
 
 
-def _quoted(col: str, values: np.ndarray) -> np.ndarray | str:
-    """How a reason shows a value: ``col 'value'``, or just ``col`` for personal data."""
-    return col if col in PERSONAL else col + " '" + values + "'"
+@dataclass
+class _Checked:
+    """One file checked: the accepted rows (typed), the rejected ones (line, reason), which
+    rows were kept, the values of optional columns set aside (by column) and what to warn."""
+
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+    keep: np.ndarray
+    set_aside: dict[str, int]
+    notes: list[str]
 
 
 def _validate(
-    spec: FileSpec, rows: Rows, known: dict[str, _Keys]
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Every check at once, vectorised; a row's reason lists each problem it has. Returns
-    the accepted rows (typed), the rejected ones (line, reason) and which rows were kept."""
+    spec: FileSpec, rows: Rows, known: dict[str, _Keys], date_format: str | None = None
+) -> _Checked:
+    """Every check at once, vectorised; a row's reason lists each problem it has. A bad value
+    in an optional column is set aside (blank in the accepted row), not the row."""
     for col in (*spec.refs, *([spec.unique] if spec.unique else [])):
         rows.columns[col].keyed = True
-    problems, typed, found = _check(spec, rows, known)
-    bad_rows, reason = problems.reasons()
+    check = _check(spec, rows, known, date_format)
+    bad_rows, reason = check.problems.reasons()
     keep = np.ones(len(rows.lines), dtype=bool)
     keep[bad_rows] = False
-    accepted = _accepted(spec, rows, np.flatnonzero(keep), typed, found)
-    return accepted, pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason}), keep
+    kept = np.flatnonzero(keep)
+    accepted = _accepted(spec, rows, kept, check.typed, check.found, check.odd)
+    set_aside: dict[str, int] = {}
+    notes: list[str] = []
+    for col, odd in check.odd.items():
+        odd_kept = np.flatnonzero(odd[kept])
+        if len(odd_kept):
+            set_aside[col] = len(odd_kept)
+            line = rows.lines[kept[odd_kept[0]]]
+            notes.append(check.odd_notes[col](len(odd_kept), line))
+    rejected = pd.DataFrame({"line": rows.lines[bad_rows], "reason": reason})
+    return _Checked(accepted, rejected, keep, set_aside, notes)
 
 
 # A typed column: each row's code and the values (dates, numbers) the codes point to.
 _Typed = tuple[np.ndarray, "np.ndarray | pd.arrays.IntegerArray"]
 
 
+@dataclass
+class _Check:
+    """What the checks found: the problems of every row; the typed date and number columns;
+    for each reference column, each row's position among the keys it refers to (-1 if none),
+    with those keys; and for each optional column, the rows whose value is set aside, with
+    the warning to give (from their count and first line)."""
+
+    problems: _Problems
+    typed: dict[str, _Typed]
+    found: dict[str, tuple[np.ndarray, _Keys]]
+    odd: dict[str, np.ndarray]
+    odd_notes: dict[str, Callable[[int, int], str]]
+
+
 def _check(
-    spec: FileSpec, rows: Rows, known: dict[str, _Keys]
-) -> tuple[_Problems, dict[str, _Typed], dict[str, tuple[np.ndarray, _Keys]]]:
-    """The problems of every row; the typed date and number columns; and for each reference
-    column, each row's position among the keys it refers to (-1 if none), with those keys."""
+    spec: FileSpec, rows: Rows, known: dict[str, _Keys], date_format: str | None = None
+) -> _Check:
+    """Check every row; a value that fails in a required column is a problem of its row, in
+    an optional column (``spec.optional``) a value set aside."""
     cols, n = rows.columns, len(rows.lines)
     problems = _Problems()
+    odd: dict[str, np.ndarray] = {}
+    odd_notes: dict[str, Callable[[int, int], str]] = {}
+
+    def bad_value(col: str, mask: np.ndarray, problem: str) -> None:
+        if col in spec.optional:
+            odd[col] = mask
+            odd_notes.setdefault(
+                col,
+                lambda k, line: (
+                    f"{spec.name}: {col} {problem} in {k:,} row(s) (first at line {line}); "
+                    "those values are set aside, the rows kept"
+                ),
+            )
+        else:
+            problems.add(mask, f"{col} {problem}")
+
     for col in spec.nonblank:
         problems.add(cols[col].is_blank(), f"{col} is blank")
     typed: dict[str, _Typed] = {}
+    written = (
+        "a valid ISO date (YYYY-MM-DD)"
+        if date_format is None
+        else (f"a valid date written {_format_label(date_format)}")
+    )
     for col in spec.dates:
         codes, values = cols[col].distinct()
-        parsed = _iso_dates(values)
-        problems.add(
-            ((values != "") & parsed.isna().to_numpy())[codes],
-            lambda r, c=col: (
-                _quoted(c, cols[c].values(r)) + " is not a valid ISO date (YYYY-MM-DD)"
-            ),
-        )
+        parsed = _dates(values, date_format)
+        bad = ((values != "") & parsed.isna().to_numpy())[codes]
+        day_first = _day_first(values, codes, rows.lines) if date_format is None else None
+        if day_first is not None:
+            form, line = day_first
+            advice = "export ISO dates or set [extract] date_format"
+            if col not in spec.optional:
+                raise ExtractError(f"{spec.name}: {col} looks like {form} (line {line}); {advice}")
+            odd_notes[col] = _day_first_note(spec.name, col, form, line, advice)
+        bad_value(col, bad, f"is not {written}")
         typed[col] = (codes, parsed.to_numpy())
     for col, allowed in spec.enums:
         codes, values = cols[col].distinct()
-        problems.add(
-            ((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes],
-            lambda r, c=col, a=allowed: (
-                _quoted(c, cols[c].values(r)) + f" is not one of {', '.join(a)}"
-            ),
-        )
+        bad = ((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes]
+        bad_value(col, bad, f"is not one of {', '.join(allowed)}")
     for col, lo, hi in spec.ints:
         codes, values = cols[col].distinct()
         num = _whole_numbers(values)
@@ -379,9 +439,7 @@ def _check(
         expect = (
             f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number ≥ {lo}"
         )
-        problems.add(
-            bad[codes], lambda r, c=col, e=expect: _quoted(c, cols[c].values(r)) + f" is not {e}"
-        )
+        bad_value(col, bad[codes], f"is not {expect}")
         typed[col] = (codes, num.astype("Int64").array)
     found: dict[str, tuple[np.ndarray, _Keys]] = {}
     for ref in spec.refs:
@@ -396,15 +454,13 @@ def _check(
         earlier = first_at[codes]
         problems.add(
             ~key.is_blank() & (earlier != np.arange(n)),
-            lambda r, u=spec.unique: (
-                "duplicate "
-                + _quoted(u, key.values(r))
-                + " (first at line "
+            lambda r: (
+                f"duplicate {spec.unique} (first at line "
                 + rows.lines[earlier[r]].astype(str).astype(object)
                 + ")"
             ),
         )
-    return problems, typed, found
+    return _Check(problems, typed, found, odd, odd_notes)
 
 
 def _accepted(
@@ -413,10 +469,12 @@ def _accepted(
     kept: np.ndarray,
     typed: dict[str, _Typed],
     found: dict[str, tuple[np.ndarray, _Keys]],
+    odd: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The kept rows as a frame: text as Python str (one object per distinct value; a
-    reference shares the object of the key it refers to), dates and numbers typed, and the
-    row of each one's client record (``client_row``) where the file refers to clients."""
+    reference shares the object of the key it refers to), dates and numbers typed (a value
+    set aside, ``odd``, is blank, NaT or NA), and the row of each one's client record
+    (``client_row``) where the file refers to clients."""
     out: dict[str, np.ndarray | pd.arrays.IntegerArray] = {"line": rows.lines[kept]}
     for col, text in rows.columns.items():
         if col in typed:
@@ -429,19 +487,85 @@ def _accepted(
             out[col] = text.key_objects()[text.firsts()[0][kept]]
         else:
             out[col] = text.values(kept)
+        if odd and col in odd and col not in typed and odd[col][kept].any():
+            out[col] = np.where(odd[col][kept], "", out[col]).astype(object)
     if "client_ref" in found:
         pos, keys = found["client_ref"]
         out[CLIENT_ROW] = np.append(keys.row, -1)[pos[kept]]
     return pd.DataFrame(out, copy=False)
 
 
-def _iso_dates(values: np.ndarray) -> pd.Series:
-    """Distinct values as dates: an ISO date (a time after it is ignored), else NaT."""
+def _dates(values: np.ndarray, date_format: str | None) -> pd.Series:
+    """Distinct values as dates: an ISO date, or one written ``date_format`` when given (a
+    time after it is ignored), else NaT. Nothing else is tried: a date is never guessed."""
     text = pd.Series(values, dtype=object)
-    iso = text.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
+    if date_format is None:
+        iso = text.astype("string[pyarrow]").str.match(ISO_DATE_RE).fillna(False)
+        return pd.to_datetime(
+            text.str.slice(0, 10).where(iso.to_numpy(bool)), format="%Y-%m-%d", errors="coerce"
+        )
+    bare = text.astype("string[pyarrow]").str.replace(TIME_RE, "", regex=True)
     return pd.to_datetime(
-        text.str.slice(0, 10).where(iso.to_numpy(bool)), format="%Y-%m-%d", errors="coerce"
+        bare.astype(object).where(text != "", None), format=date_format, errors="coerce"
     )
+
+
+def _format_label(date_format: str) -> str:
+    """A ``strptime`` format as people write it: ``%d/%m/%Y`` -> ``DD/MM/YYYY``."""
+    for code, label in (("%d", "DD"), ("%m", "MM"), ("%Y", "YYYY"), ("%y", "YY"), ("%b", "Mon")):
+        date_format = date_format.replace(code, label)
+    return date_format
+
+
+def _day_first(values: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> tuple[str, int] | None:
+    """How a date column is written when most of its values are dates with the day or month
+    first (``DD/MM/YYYY``, ``MM/DD/YYYY``, or either when no value tells them apart), and
+    the line of the first; None if they are not."""
+    looks = pc.fill_null(
+        pc.match_substring_regex(pa.array(values, pa.string()), DAY_FIRST_RE.pattern), False
+    ).to_numpy(zero_copy_only=False)
+    rows = looks[codes]
+    if 2 * rows.sum() <= (values != "")[codes].sum():
+        return None
+    matches = [m for v in values[looks] if (m := DAY_FIRST_RE.match(v)) is not None]
+    sep = matches[0].group(2)
+    day, month = f"DD{sep}MM{sep}YYYY", f"MM{sep}DD{sep}YYYY"
+    if any(int(m.group(1)) > 12 for m in matches):
+        form = day
+    elif any(int(m.group(3)) > 12 for m in matches):
+        form = month
+    else:
+        form = f"{day} or {month}"
+    return form, int(lines[np.flatnonzero(rows)[0]])
+
+
+def _day_first_note(
+    name: str, col: str, form: str, line: int, advice: str
+) -> Callable[[int, int], str]:
+    """The warning for an optional date column written day (or month) first, from the count
+    of values set aside."""
+    return lambda count, _first: (
+        f"{name}: {col} looks like {form} (line {line}); {count:,} value(s) set aside, the "
+        f"rows kept: {advice}"
+    )
+
+
+def _file_ledger(rows: Rows, accepted: int, rejected: int, set_aside: dict[str, int]) -> dict:
+    """A file's counts: records read, accepted and rejected, and its physical lines (the
+    header, the records, blank lines, and any lines continuing a quoted field), with the
+    values of optional columns set aside, by column."""
+    counts: dict[str, Any] = {
+        "read": accepted + rejected,
+        "accepted": accepted,
+        "rejected": rejected,
+        "lines": rows.physical,
+        "blank": rows.blank,
+    }
+    if rows.continued:
+        counts["continued"] = rows.continued
+    if set_aside:
+        counts["values_set_aside"] = set_aside
+    return counts
 
 
 def _whole_numbers(values: np.ndarray) -> pd.Series:
@@ -473,13 +597,12 @@ def _ref_check(
     was_rejected = given & found & (np.append(keys.row, -1)[pos] < 0)
 
     def message(rows: np.ndarray) -> np.ndarray:
-        shown = pd.Series(_quoted(ref, col.values(rows)), index=rows, dtype=object)
-        line = pd.Series(np.append(keys.line, 0)[pos[rows]], index=rows)
-        text = shown + f" is not in {target}"
-        return text.where(
-            ~was_rejected[rows],
-            shown + f" was rejected in {target} (line " + line.astype(str) + ")",
-        ).to_numpy()
+        line = pd.Series(np.append(keys.line, 0)[pos[rows]], index=rows, dtype=object)
+        return np.where(
+            was_rejected[rows],
+            f"{ref} was rejected in {target} (line " + line.astype(str) + ")",
+            f"{ref} is not in {target}",
+        ).astype(object)
 
     return pos, unknown | was_rejected, message
 

@@ -336,13 +336,9 @@ def place_sites(
 def unplaced_rejects(sites: pd.DataFrame) -> pd.DataFrame:
     """``file, line, reason`` rows for the sites that cannot be placed on the map."""
     bad = sites[sites["placed_by"] == "unplaced"]
-    reason = (
-        "site "
-        + bad["site_code"].astype(str)
-        + " cannot be placed on the map: "
-        + bad["place_problem"]
-        + "; its activity is still counted"
-    )
+    # the line names the site: a reason never quotes a value (spec section 5)
+    reason = "the site cannot be placed on the map: " + bad["place_problem"]
+    reason = reason + "; its activity is still counted"
     return pd.DataFrame(
         {"file": "sites.csv", "line": bad["line"].astype(int), "reason": reason}
     ).reset_index(drop=True)

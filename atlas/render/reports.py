@@ -43,6 +43,7 @@ class ReportBase(TypedDict):
     mark: str
     cohorts: list[tuple[str, str]]
     quarters: list[str]
+    quality_notes: list[str]  # why the extract failed the quality gate (built anyway)
 
 
 class ReportContext(ReportBase):
@@ -146,8 +147,10 @@ def render_reports(
     area_name: str,
     period: str,
     siting: Any = None,
+    quality_notes: list[str] | None = None,
 ) -> dict[str, bytes]:
-    """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop."""
+    """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
+    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway."""
     names = _names(published, area_name)
     tables = {
         **_monitoring_tables(published, counts, names),
@@ -164,6 +167,7 @@ def render_reports(
         mark=SUPPRESSED_MARK,
         cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
         quarters=[f"Q{q}" for q in QUARTERS],
+        quality_notes=list(quality_notes or []),
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
@@ -461,14 +465,19 @@ def _data_quality_tables(
     quarter = quarter[quarter["cohort"] == ALL]
     site_info = _site_order(published.site_activity, names)
 
-    la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals")
+    # every quarter a column, even with no one seen (no sites, no activity)
+    la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals").reindex(
+        columns=list(QUARTERS)
+    )
     la_ind = names.copy()
     for q in QUARTERS:
         la_ind[f"q{q}"] = la_ind["la_code"].map(la_q[q]).astype("Int64")
     la_ind["twelve_months"] = la_ind["la_code"].map(year_la).astype("Int64")
 
-    sq = published.extra["site_quarter_individuals"].pivot(
-        index="site_code", columns="quarter", values="individuals"
+    sq = (
+        published.extra["site_quarter_individuals"]
+        .pivot(index="site_code", columns="quarter", values="individuals")
+        .reindex(columns=list(QUARTERS))
     )
     site_ind = site_info.copy()
     for q in QUARTERS:

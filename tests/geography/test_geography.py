@@ -159,20 +159,20 @@ def test_sites_placed_by_coordinates_else_postcode_else_rejected(tmp_path):
         {
             "file": "sites.csv",
             "line": 5,
-            "reason": "site D cannot be placed on the map: "
+            "reason": "the site cannot be placed on the map: "
             "coordinates outside the UK and its postcode is not in the directory; its activity "
             "is still counted",
         },
         {
             "file": "sites.csv",
             "line": 6,
-            "reason": "site E cannot be placed on the map: "
+            "reason": "the site cannot be placed on the map: "
             "no coordinates and no postcode; its activity is still counted",
         },
         {
             "file": "sites.csv",
             "line": 7,
-            "reason": "site F cannot be placed on the map: "
+            "reason": "the site cannot be placed on the map: "
             "no coordinates and its postcode is not a full unit postcode; its activity is still "
             "counted",
         },
@@ -215,7 +215,7 @@ def test_build_reports_unplaced_sites_in_rejects_and_says_so(tmp_path):
         {
             "file": "sites.csv",
             "line": "3",
-            "reason": "site S2 cannot be placed on "
+            "reason": "the site cannot be placed on "
             "the map: no coordinates and its postcode is not in the directory; its "
             "activity is still counted",
         }
