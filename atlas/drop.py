@@ -31,7 +31,17 @@ from .counting.individuals import Individuals, build_individuals
 from .counting.report_counts import ReportCounts, count_reports
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import Published, protect
-from .errors import RecipeError
+from .drop_folder import (
+    MARKER,
+    check_replaceable,
+    check_target,
+    foreign_in_parent,
+    locked,
+    marker_bytes,
+    remove_leftovers,
+    target_path,
+)
+from .errors import OutputError, RecipeError
 from .extract.reader import Extract, read_extract
 from .geography.areas import Geography, load_geography, msoa_table
 from .geography.directory import _source_hashes, cache_dir
@@ -92,15 +102,44 @@ class BuildResult:
 def build(
     recipe: Recipe, out_dir: Path | None = None, progress: Callable[[str], None] = lambda _: None
 ) -> BuildResult:
-    """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``)."""
-    out_dir = Path(out_dir) if out_dir else recipe.path.parent.parent / "output" / recipe.name
+    """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``).
+
+    A target the build must not replace is refused (UsageError) before anything is computed;
+    ``index.html`` beside the drop is rewritten only when its folder holds only drops of ours."""
+    if out_dir is None:
+        out_dir = recipe.path.parent.parent / "output" / recipe.name
+        shown = str(target_path(out_dir))
+    else:
+        shown = f"--out {out_dir}"
+    out = check_target(out_dir, shown, _inputs(recipe))
     content = compute_drop(recipe, progress)
     progress("writing the drop")
-    write_atomically(out_dir, content.files)
-    write_index(out_dir.resolve().parent)
-    return BuildResult(
-        out_dir, {k: len(v) for k, v in sorted(content.files.items())}, content.ledger
-    )
+    write_atomically(out, content.files, shown)
+    _write_index(out.parent)
+    return BuildResult(out, {k: len(v) for k, v in sorted(content.files.items())}, content.ledger)
+
+
+def _inputs(recipe: Recipe) -> dict[str, Path]:
+    """What the build reads, by the name a refusal gives it: the target may hold none of it."""
+    inputs = {"the recipe": recipe.path, "the extract": recipe.extract_path}
+    inputs.update({f"the input {p.name}": p for p in recipe.input_files()})
+    return inputs
+
+
+def _write_index(folder: Path) -> None:
+    foreign = foreign_in_parent(folder)
+    if foreign:
+        log.warning(
+            "%s/index.html not written: the folder holds files IMS Atlas did not write (%s)",
+            folder,
+            ", ".join(foreign[:3])
+            + (f" and {len(foreign) - 3:,} more" if len(foreign) > 3 else ""),
+        )
+        return
+    try:
+        write_index(folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}/index.html: cannot write it: {exc.strerror or exc}") from exc
 
 
 @dataclass
@@ -334,31 +373,46 @@ def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
     }
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+def write_atomically(out_dir: Path, files: dict[str, bytes], shown: str | None = None) -> None:
     """Write every file into a temporary folder beside out_dir, then swap it into place.
 
-    A failure at any point removes the temporary folder and leaves an earlier drop untouched.
+    Builds into one target take turns (a lock beside it); a target that is not ours to replace
+    is refused (UsageError); the temporary folders of killed builds are removed. A failure at
+    any point removes the temporary folder and leaves an earlier drop untouched; a folder that
+    cannot be written (read-only, full) is an OutputError naming it.
     """
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    out = target_path(out_dir)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with locked(out):
+            check_replaceable(out, shown or str(out))
+            for leftover in remove_leftovers(out):
+                log.info("removed %s, left by a build that did not finish", leftover)
+            _swap_in(out, files)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the drop: {exc.strerror or exc}") from exc
+
+
+def _swap_in(out: Path, files: dict[str, bytes]) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     old = None
     try:
+        (tmp / MARKER).write_bytes(marker_bytes(files))  # first: the folder is ours from now
         for rel_path, data in files.items():
             target = tmp / rel_path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             old.rmdir()
-            out_dir.rename(old)
+            out.rename(old)
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)
-        tmp.rename(out_dir)
+        tmp.rename(out)
     except BaseException:
-        if old is not None and not out_dir.exists():
-            old.rename(out_dir)
+        if old is not None and not out.exists():
+            old.rename(out)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if old is not None:
