@@ -39,7 +39,10 @@ def test_every_problem_is_reported_at_once_naming_the_key(tmp_path):
     with pytest.raises(RecipeError) as info:
         load_recipe(recipe)
     problems = info.value.problems
-    assert problems[0] == "drop.name: missing (required: the output folder's name)"
+    assert problems[0] == (
+        "line 15: atlas.colour: unknown key (known keys of [atlas]: basemap, classification)"
+    )
+    assert problems[1] == "drop.name: missing (required: the output folder's name)"
     assert (
         "drop.period: '2017/18' is not a financial year written YYYY-YY (e.g. 2017-18)" in problems
     )
@@ -60,7 +63,7 @@ def test_every_problem_is_reported_at_once_naming_the_key(tmp_path):
         "atlas.classification: 'natural_breaks' is not one of fisher_jenks, quantiles, "
         "equal_interval"
     ) in problems
-    assert len(problems) == 8
+    assert len(problems) == 9
 
 
 def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path):
@@ -72,9 +75,8 @@ def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert lines[0] == "WARNING: recipe: unknown key atlas.colour is ignored"
-    assert lines[1] == f"error: {recipe}: invalid recipe"
-    assert len([ln for ln in lines if ln.startswith("  ")]) == 8
+    assert lines[0] == f"error: {recipe}: invalid recipe"
+    assert len(lines) == 10 and all(ln.startswith("  ") for ln in lines[1:])
 
 
 def test_not_toml_and_missing_file(tmp_path):

@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
+from conftest import client, intervention, nsp, write_extract, write_geography, write_recipe
 
 from atlas.counting.rates import format_fixed, rate_per_1000
 from atlas.drop import build
@@ -158,9 +158,6 @@ def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page, tmp_pa
         By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive"
     )
     assert len(shapes) == 4  # the four LSOAs
-    shot_dir = ROOT / "output"
-    shot_dir.mkdir(exist_ok=True)
-    browser.save_screenshot(str(shot_dir / "atlas-browser-test.png"))
     browser.save_screenshot(str(tmp_path_factory.getbasetemp() / "atlas-browser-test.png"))
 
 
