@@ -14,8 +14,6 @@ import json
 import logging
 import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,16 +29,7 @@ from .counting.individuals import Individuals, build_individuals
 from .counting.report_counts import ReportCounts, count_reports
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import Published, protect
-from .drop_folder import (
-    MARKER,
-    check_replaceable,
-    check_target,
-    foreign_in_parent,
-    locked,
-    marker_bytes,
-    remove_leftovers,
-    target_path,
-)
+from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
 from .errors import OutputError, RecipeError
 from .extract.reader import Extract, read_extract
 from .geography.areas import Geography, load_geography, msoa_table
@@ -371,49 +360,3 @@ def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
         "software": versions,
         "build_time": build_time(),
     }
-
-
-def write_atomically(out_dir: Path, files: dict[str, bytes], shown: str | None = None) -> None:
-    """Write every file into a temporary folder beside out_dir, then swap it into place.
-
-    Builds into one target take turns (a lock beside it); a target that is not ours to replace
-    is refused (UsageError); the temporary folders of killed builds are removed. A failure at
-    any point removes the temporary folder and leaves an earlier drop untouched; a folder that
-    cannot be written (read-only, full) is an OutputError naming it.
-    """
-    out = target_path(out_dir)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with locked(out):
-            check_replaceable(out, shown or str(out))
-            for leftover in remove_leftovers(out):
-                log.info("removed %s, left by a build that did not finish", leftover)
-            _swap_in(out, files)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write the drop: {exc.strerror or exc}") from exc
-
-
-def _swap_in(out: Path, files: dict[str, bytes]) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    old = None
-    try:
-        (tmp / MARKER).write_bytes(marker_bytes(files))  # first: the folder is ours from now
-        for rel_path, data in files.items():
-            target = tmp / rel_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            old.rmdir()
-            out.rename(old)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        tmp.rename(out)
-    except BaseException:
-        if old is not None and not out.exists():
-            old.rename(out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

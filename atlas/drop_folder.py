@@ -13,26 +13,74 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .errors import UsageError
-from .recipe import MAX_NAME
-from .render.index_page import written_by_us
+from .errors import OutputError, UsageError
 
 MARKER = ".ims-atlas-drop"
 MARKER_HEADER = "IMS Atlas drop: written by ims-atlas, replaced whole by its next build."
+MAX_NAME = 200  # bytes: room for ".<name>.building-XXXXXXXX" within NAME_MAX (255)
 # What a drop built before the marker (ims-atlas 0.x) may hold: its files are only these kinds.
 LEGACY_SUFFIXES = {".html", ".js", ".css", ".csv", ".json", ".geojson", ".pdf", ".png", ".svg"}
+log = logging.getLogger(__name__)
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:building|old)-[a-z0-9_]{8}$")
 _LOCK = re.compile(r"^\.(?P<name>.+)\.lock$")
 _INDEX_TMP = re.compile(r"^\.index-[a-z0-9_]{8}\.html$")
 # Left alone in a folder of drops (an empty placeholder that keeps output/ in git).
 _HARMLESS = {".gitkeep"}
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes], shown: str | None = None) -> None:
+    """Write every file into a temporary folder beside out_dir, then swap it into place.
+
+    Builds into one target take turns (a lock beside it); a target that is not ours to replace
+    is refused (UsageError); the temporary folders of killed builds are removed. A failure at
+    any point removes the temporary folder and leaves an earlier drop untouched; a folder that
+    cannot be written (read-only, full) is an OutputError naming it.
+    """
+    out = target_path(out_dir)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with locked(out):
+            check_replaceable(out, shown or str(out))
+            for leftover in remove_leftovers(out):
+                log.info("removed %s, left by a build that did not finish", leftover)
+            _swap_in(out, files)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the drop: {exc.strerror or exc}") from exc
+
+
+def _swap_in(out: Path, files: dict[str, bytes]) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    old = None
+    try:
+        (tmp / MARKER).write_bytes(marker_bytes(files))  # first: the folder is ours from now
+        for rel_path, data in files.items():
+            target = tmp / rel_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old.rmdir()
+            out.rename(old)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
+        tmp.rename(out)
+    except BaseException:
+        if old is not None and not out.exists():
+            old.rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def marker_bytes(files: Iterable[str]) -> bytes:
@@ -137,6 +185,8 @@ def is_drop_of_ours(path: Path) -> bool:
 def foreign_in_parent(folder: Path) -> list[str]:
     """Entries of a folder of drops that are not ours: anything but drops (and ``.private``
     folders) of ours, our own ``index.html``, and our lock and temporary files."""
+    from .render.index_page import written_by_us  # jinja2 and pandas: only when asked
+
     foreign = []
     for entry in sorted(folder.iterdir()):
         name = entry.name

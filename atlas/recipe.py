@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .counting.periods import FinancialYear
+from .drop_folder import MAX_NAME
 from .errors import RecipeError
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 CLASSIFICATIONS = ("fisher_jenks", "quantiles", "equal_interval")
 BASEMAPS = ("osm", "none")
-MAX_NAME = 200  # bytes: room for ".<name>.building-XXXXXXXX" within NAME_MAX (255)
 
 
 @dataclass(frozen=True)
