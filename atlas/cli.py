@@ -80,7 +80,8 @@ def _logging(quiet: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write the drop here instead of output/<name>.",
+    help="Write the drop here instead of <recipe folder>/../output/<name>: a new or empty "
+    "folder, or an earlier drop of ours.",
 )
 @click.option("--quiet", is_flag=True, help="Only errors.")
 def build(recipe: Path, out_dir: Path | None, quiet: bool) -> None:
