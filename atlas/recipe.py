@@ -154,6 +154,8 @@ def load_recipe(path: str | Path) -> Recipe:
         raw = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecipeError(str(path), [f"not valid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise RecipeError(str(path), [f"cannot read it: {exc.strerror or exc}"]) from None
     values, problems = _check(raw, path.parent.resolve())
     problems = _unknown(raw, text) + problems
     if problems:

@@ -571,3 +571,25 @@ def test_the_solver_banner_never_prints(tmp_path):
     quiet = run("audit", str(tmp_path / "demo"))
     assert quiet.returncode == 0 and "HiGHS" not in quiet.stdout + quiet.stderr
     assert quiet.stdout.startswith(f"audit of {tmp_path / 'demo'} passed: ")
+
+
+def test_a_binary_or_unreadable_recipe_is_one_line_exit_2(tmp_path, monkeypatch):
+    recipe = tmp_path / "x.toml"
+    recipe.write_bytes(bytes(range(128, 256)))
+    result = invoke("build", recipe)
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: {recipe}: not valid TOML: 'utf-8' codec can't decode byte 0x80 in position 0: "
+        "invalid start byte"
+    )
+    original = Path.read_text
+
+    def denied(self, *args, **kwargs):
+        if self == recipe:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    result = invoke("build", recipe)
+    assert result.exit_code == 2
+    assert one_line(result) == f"error: {recipe}: cannot read it: Permission denied"
