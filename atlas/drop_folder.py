@@ -32,6 +32,7 @@ LEGACY_SUFFIXES = {".html", ".js", ".css", ".csv", ".json", ".geojson", ".pdf", 
 log = logging.getLogger(__name__)
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:building|old)-[a-z0-9_]{8}$")
 _LOCK = re.compile(r"^\.(?P<name>.+)\.lock$")
+_PRIVATE_FILE = re.compile(r"^(?:ledger\.json|\.ledger\..+\.json)$")
 _INDEX_TMP = re.compile(r"^\.index-[a-z0-9_]{8}\.html$")
 # Left alone in a folder of drops (an empty placeholder that keeps output/ in git).
 _HARMLESS = {".gitkeep"}
@@ -196,7 +197,7 @@ def foreign_in_parent(folder: Path) -> list[str]:
             continue
         if _TEMPORARY.match(name) and entry.is_dir() and not entry.is_symlink():
             continue
-        if not is_drop_of_ours(entry):
+        if not is_drop_of_ours(entry) and not _private_of_ours(entry):
             foreign.append(name + ("/" if _real_dir(entry) else ""))
     return foreign
 
@@ -249,6 +250,18 @@ def locked(out: Path) -> Iterator[None]:
 def glob_escape(name: str) -> str:
     """``name`` with glob's special characters made literal."""
     return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _private_of_ours(path: Path) -> bool:
+    """``<name>.private/``: the analyst's exact ledger beside a drop (``ledger.json`` and the
+    temporary file it is written through), or a folder with our marker."""
+    if not path.name.endswith(".private") or not _real_dir(path):
+        return False
+    if _listed(path) is not None:
+        return True
+    return all(
+        p.is_file() and not p.is_symlink() and _PRIVATE_FILE.match(p.name) for p in path.iterdir()
+    )
 
 
 def _real_dir(path: Path) -> bool:

@@ -199,26 +199,30 @@ def test_the_index_is_written_only_beside_drops_of_ours(small, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / ".gitkeep").write_text("")
-    (site / "old.private").mkdir()  # an analyst's folder, written by ims-atlas too
-    (site / "old.private" / MARKER).write_text(MARKER_HEADER + "\nledger.json\n")
+    (site / "old.private").mkdir()  # an analyst's exact ledger, beside an earlier drop
     (site / "old.private" / "ledger.json").write_text("{}")
+    (site / "new.private").mkdir()  # or one written with our marker
+    (site / "new.private" / MARKER).write_text(MARKER_HEADER + "\nnotes.json\n")
+    (site / "new.private" / "notes.json").write_text("{}")
     result = invoke("build", small, "--out", site / "test", "--quiet")
     assert result.exit_code == 0 and result.output == ""
     assert "IMS Atlas drops" in (site / "index.html").read_text()
     assert sorted(p.name for p in site.iterdir()) == [
         ".gitkeep",
         "index.html",
+        "new.private",
         "old.private",
         "test",
     ]
     hand_written = "<html><title>Our service</title></html>"
     (site / "index.html").write_text(hand_written)
     (site / "logo.png").write_bytes(b"\x89PNG")
+    (site / "old.private" / "minutes.txt").write_text("not a ledger")
     result = invoke("build", small, "--out", site / "test")
     assert result.exit_code == 0
     assert result.stderr.splitlines()[-1] == (
         f"WARNING: {site}/index.html not written: the folder holds files IMS Atlas did not "
-        "write (index.html, logo.png)"
+        "write (index.html, logo.png, old.private/)"
     )
     assert (site / "index.html").read_text() == hand_written
 
