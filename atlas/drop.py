@@ -84,7 +84,7 @@ class BuildResult:
     """Where the drop went and what it holds."""
 
     out_dir: Path
-    files: dict[str, int]  # path in the drop -> size in bytes
+    files: dict[str, int]  # path in the drop -> size in bytes, the .ims-atlas-drop marker too
     ledger: dict[str, Any]
 
 
@@ -103,9 +103,9 @@ def build(
     out = check_target(out_dir, shown, _inputs(recipe))
     content = compute_drop(recipe, progress)
     progress("writing the drop")
-    write_atomically(out, content.files, shown)
+    written = write_atomically(out, content.files, shown)
     _write_index(out.parent)
-    return BuildResult(out, {k: len(v) for k, v in sorted(content.files.items())}, content.ledger)
+    return BuildResult(out, written, content.ledger)
 
 
 def _inputs(recipe: Recipe) -> dict[str, Path]:

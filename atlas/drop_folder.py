@@ -38,8 +38,11 @@ _INDEX_TMP = re.compile(r"^\.index-[a-z0-9_]{8}\.html$")
 _HARMLESS = {".gitkeep"}
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes], shown: str | None = None) -> None:
-    """Write every file into a temporary folder beside out_dir, then swap it into place.
+def write_atomically(
+    out_dir: Path, files: dict[str, bytes], shown: str | None = None
+) -> dict[str, int]:
+    """Write every file into a temporary folder beside out_dir, then swap it into place; return
+    the size of every file written (the marker too), by its path in the drop.
 
     Builds into one target take turns (a lock beside it); a target that is not ours to replace
     is refused (UsageError); the temporary folders of killed builds are removed. A failure at
@@ -53,16 +56,18 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], shown: str | None =
             check_replaceable(out, shown or str(out))
             for leftover in remove_leftovers(out):
                 log.info("removed %s, left by a build that did not finish", leftover)
-            _swap_in(out, files)
+            written = _swap_in(out, files)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the drop: {exc.strerror or exc}") from exc
+    return dict(sorted(written.items()))
 
 
-def _swap_in(out: Path, files: dict[str, bytes]) -> None:
+def _swap_in(out: Path, files: dict[str, bytes]) -> dict[str, int]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     old = None
+    marker = marker_bytes(files)
     try:
-        (tmp / MARKER).write_bytes(marker_bytes(files))  # first: the folder is ours from now
+        (tmp / MARKER).write_bytes(marker)  # first: the folder is ours from now on
         for rel_path, data in files.items():
             target = tmp / rel_path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +87,7 @@ def _swap_in(out: Path, files: dict[str, bytes]) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return {MARKER: len(marker), **{k: len(v) for k, v in files.items()}}
 
 
 def marker_bytes(files: Iterable[str]) -> bytes:
