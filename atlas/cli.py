@@ -18,20 +18,51 @@ DEMO_GEOGRAPHY = REPO / "boundaries" / "demo"
 DEMO_LAS = ("E06900001", "E06900002", "E06900003", "E06900004")
 
 
+EXIT_STATUS = """Exit status: 0 built (or passed), 1 a data or build error (the extract, the
+geography, the audit, writing the drop), 2 a recipe or usage error (the recipe, the command
+line, an output folder that is not the tool's to replace)."""
+
+
 class AtlasGroup(click.Group):
-    """Turns every AtlasError into ``error: message`` and its exit status."""
+    """Every failure of every command ends in one line on stderr and its exit status: an
+    AtlasError as ``error: message``; any other exception as ``error: <what>`` with a hint to run
+    again with ``--debug``, which shows the traceback instead."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a command's arguments: one line, as for the rest
+            where = exc.ctx.command_path if exc.ctx else ctx.command_path
+            click.echo(f"error: {exc.format_message()} (see {where} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except AtlasError as exc:
+            if ctx.params.get("debug"):
+                raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            hint = "" if isinstance(exc, OSError) else " (run with --debug for the traceback)"
+            click.echo(f"error: {_one_line(exc)}{hint}", err=True)
+            sys.exit(1)
 
 
-@click.group(cls=AtlasGroup)
+def _one_line(exc: BaseException) -> str:
+    """An unexpected exception in one line: a system error names its file and the problem."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@click.group(cls=AtlasGroup, epilog=EXIT_STATUS)
 @click.version_option(package_name="ims-atlas")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of a failure.")
+def main(debug: bool) -> None:
     """IMS Atlas: turn an IMS extract into a published, disclosure-controlled drop."""
 
 
@@ -50,7 +81,8 @@ def _logging(quiet: bool) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write the drop here instead of output/<name>.",
+    help="Write the drop here instead of <recipe folder>/../output/<name>: a new or empty "
+    "folder, or an earlier drop of ours.",
 )
 @click.option("--quiet", is_flag=True, help="Only errors.")
 @click.option(

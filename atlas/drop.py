@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,8 @@ from .counting.report_counts import ReportCounts, count_reports
 from .counting.tally import TOTAL
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import Published, protect
-from .errors import RecipeError
+from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
+from .errors import OutputError, RecipeError
 from .extract.quality import check_quality, quality_problems
 from .extract.reader import Extract, read_extract
 from .geography.areas import Geography, load_geography, msoa_table
@@ -90,7 +90,7 @@ class BuildResult:
     """Where the drop went and what it holds."""
 
     out_dir: Path
-    files: dict[str, int]  # path in the drop -> size in bytes
+    files: dict[str, int]  # path in the drop -> size in bytes, the .ims-atlas-drop marker too
     ledger: dict[str, Any]  # the published ledger.json
     private_ledger: dict[str, Any] | None = None  # the exact ledger, beside the drop
 
@@ -102,19 +102,45 @@ def build(
     allow_rejects: bool = False,
 ) -> BuildResult:
     """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``).
-    An extract that fails the quality gate stops the build unless ``allow_rejects``."""
-    out_dir = Path(out_dir) if out_dir else recipe.path.parent.parent / "output" / recipe.name
+    An extract that fails the quality gate stops the build unless ``allow_rejects``.
+
+    A target the build must not replace is refused (UsageError) before anything is computed;
+    ``index.html`` beside the drop is rewritten only when its folder holds only drops of ours."""
+    if out_dir is None:
+        out_dir = recipe.path.parent.parent / "output" / recipe.name
+        shown = str(target_path(out_dir))
+    else:
+        shown = f"--out {out_dir}"
+    out = check_target(out_dir, shown, _inputs(recipe))
     content = compute_drop(recipe, progress, allow_rejects)
     progress("writing the drop")
-    write_atomically(out_dir, content.files)
-    write_private_ledger(out_dir, content.private_ledger or content.ledger)
-    write_index(out_dir.resolve().parent)
-    return BuildResult(
-        out_dir,
-        {k: len(v) for k, v in sorted(content.files.items())},
-        content.ledger,
-        content.private_ledger,
-    )
+    written = write_atomically(out, content.files, shown)
+    write_private_ledger(out, content.private_ledger or content.ledger)
+    _write_index(out.parent)
+    return BuildResult(out, written, content.ledger, content.private_ledger)
+
+
+def _inputs(recipe: Recipe) -> dict[str, Path]:
+    """What the build reads, by the name a refusal gives it: the target may hold none of it."""
+    inputs = {"the recipe": recipe.path, "the extract": recipe.extract_path}
+    inputs.update({f"the input {p.name}": p for p in recipe.input_files()})
+    return inputs
+
+
+def _write_index(folder: Path) -> None:
+    foreign = foreign_in_parent(folder)
+    if foreign:
+        log.warning(
+            "%s/index.html not written: the folder holds files IMS Atlas did not write (%s)",
+            folder,
+            ", ".join(foreign[:3])
+            + (f" and {len(foreign) - 3:,} more" if len(foreign) > 3 else ""),
+        )
+        return
+    try:
+        write_index(folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}/index.html: cannot write it: {exc.strerror or exc}") from exc
 
 
 @dataclass
@@ -416,34 +442,3 @@ def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
         "software": versions,
         "build_time": build_time(),
     }
-
-
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Write every file into a temporary folder beside out_dir, then swap it into place.
-
-    A failure at any point removes the temporary folder and leaves an earlier drop untouched.
-    """
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
-    old = None
-    try:
-        for rel_path, data in files.items():
-            target = tmp / rel_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            old.rmdir()
-            out_dir.rename(old)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        tmp.rename(out_dir)
-    except BaseException:
-        if old is not None and not out_dir.exists():
-            old.rename(out_dir)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -2,12 +2,15 @@
 
 Each option is declared once in ``OPTIONS`` with its type and a one-line doc; ``load_recipe``
 reads the file, checks every option and raises one :class:`RecipeError` listing every
-problem as ``key: message``. Unknown keys are warned about, not fatal.
+problem as ``key: message``. An unknown key or section is an error naming its line in the file,
+with the nearest known one ("did you mean ..."): a typo must never change what is protected or
+published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import glob
 import logging
 import re
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .counting.periods import FinancialYear
+from .drop_folder import MAX_NAME
 from .errors import RecipeError
 
 log = logging.getLogger(__name__)
@@ -171,10 +175,14 @@ def load_recipe(path: str | Path) -> Recipe:
     if not path.is_file():
         raise RecipeError(str(path), [f"recipe file not found: {path}"])
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecipeError(str(path), [f"not valid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise RecipeError(str(path), [f"cannot read it: {exc.strerror or exc}"]) from None
     values, problems = _check(raw, path.parent.resolve())
+    problems = _unknown(raw, text) + problems
     if problems:
         raise RecipeError(str(path), problems)
     siting = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("siting.")}
@@ -203,11 +211,9 @@ def load_recipe(path: str | Path) -> Recipe:
 
 
 def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
-    """Check every declared option; warn about unknown keys. Returns (values, problems)."""
+    """Check every declared option. Returns (values, problems)."""
     problems: list[str] = []
     flat = _flatten(raw)
-    for key in sorted(set(flat) - set(_BY_KEY)):
-        log.warning("recipe: unknown key %s is ignored", key)
     values: dict[str, Any] = {}
     for opt in OPTIONS:
         if opt.key not in flat:
@@ -232,7 +238,93 @@ def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
     name = values.get("drop.name")
     if isinstance(name, str) and (not name.strip() or re.search(r"[/\\]|^\.", name)):
         problems.append(f"drop.name: {name!r} is not a usable folder name")
+    elif isinstance(name, str) and len(name.encode()) > MAX_NAME:
+        size = len(name.encode())
+        unit = "characters" if size == len(name) else "bytes in UTF-8"
+        problems.append(
+            f"drop.name: {size} {unit} long; a folder name may have at most {MAX_NAME}"
+        )
     return values, problems
+
+
+SECTIONS = tuple(dict.fromkeys(o.key.split(".", 1)[0] for o in OPTIONS))
+
+
+def _unknown(raw: dict[str, Any], text: str) -> list[str]:
+    """Every unknown section and key, in the order of the file: ``line N: key: unknown key
+    (did you mean ...?)``."""
+    lines = _key_lines(text)
+    found: list[tuple[int, str]] = []
+    for section, value in raw.items():
+        if isinstance(value, dict) and section not in SECTIONS:
+            hint = _nearest(section, SECTIONS, "[{}]") or f"known sections: {', '.join(SECTIONS)}"
+            found.append((_line_of(section, lines), f"[{section}]: unknown section ({hint})"))
+    for key in _flatten(raw):
+        top = key.split(".", 1)[0]
+        if key in _BY_KEY or (isinstance(raw[top], dict) and top not in SECTIONS):
+            continue
+        hint = _nearest(key, list(_BY_KEY), "{}")
+        if not hint:
+            same = [k.split(".", 1)[1] for k in _BY_KEY if k.split(".", 1)[0] == top]
+            hint = f"known keys of [{top}]: {', '.join(same)}" if same else ""
+        found.append(
+            (_line_of(key, lines), f"{key}: unknown key" + (f" ({hint})" if hint else ""))
+        )
+    return [f"line {n}: {message}" if n else message for n, message in sorted(found)]
+
+
+def _nearest(name: str, known: list[str] | tuple[str, ...], form: str) -> str:
+    """``did you mean X?`` for the known name nearest ``name`` (whole, else by its last part)."""
+    close = difflib.get_close_matches(name, known, n=1)
+    if not close:
+        leaf = name.rsplit(".", 1)[-1]
+        by_leaf = {k.rsplit(".", 1)[-1]: k for k in known}
+        close = [by_leaf[m] for m in difflib.get_close_matches(leaf, list(by_leaf), n=1)]
+    return f"did you mean {form.format(close[0])}?" if close else ""
+
+
+_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*"""
+_HEADER = re.compile(rf"^\s*\[\[?\s*({_KEY})\s*\]\]?\s*(?:#.*)?$")
+_ASSIGN = re.compile(rf"^\s*({_KEY})\s*=")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line (from 1) where each table and key of a TOML text is first written, by dotted name;
+    lines inside multi-line strings are skipped."""
+    lines: dict[str, int] = {}
+    table: list[str] = []
+    in_string = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:
+            if line.count(in_string) % 2:
+                in_string = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            table = _parts(header.group(1))
+            lines.setdefault(".".join(table), number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            lines.setdefault(".".join([*table, *_parts(assign.group(1))]), number)
+        for quotes in ('"""', "'''"):
+            if line.count(quotes) % 2:
+                in_string = quotes
+                break
+    return lines
+
+
+def _parts(dotted: str) -> list[str]:
+    return [p.strip().strip("\"'") for p in re.findall(r"""(?:"[^"]*"|'[^']*'|[^.])+""", dotted)]
+
+
+def _line_of(key: str, lines: dict[str, int]) -> int:
+    """The line of ``key``, else of the nearest enclosing table or key written (0: not found)."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in lines:
+            return lines[".".join(parts[:end])]
+    return 0
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:

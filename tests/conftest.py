@@ -298,6 +298,17 @@ def assessment(ref: str, date: str, site: str = "S1", **values: str) -> dict[str
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _repo_output_untouched():
+    """The suite writes nothing into the repository's output/ folder (screenshots, drops and
+    the like go to temporary folders)."""
+    output = ROOT / "output"
+    before = sorted(p.name for p in output.iterdir()) if output.is_dir() else []
+    yield
+    after = sorted(p.name for p in output.iterdir()) if output.is_dir() else []
+    assert after == before, f"the tests left {sorted(set(after) - set(before))} in {output}"
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _directory_cache(tmp_path_factory):
     """Keep the prepared-directory cache out of the user's ~/.cache during tests."""
     mp = pytest.MonkeyPatch()

@@ -98,7 +98,7 @@ def test_build_raises_the_commands_recipe_error(tmp_path):
     ran = CliRunner().invoke(main, ["build", str(missing)])
     assert ran.exit_code == RecipeError.exit_code == 2
     assert ran.output == f"error: {raised.value}\n"
-    assert str(raised.value) == f"{missing}: invalid recipe\n  recipe file not found: {missing}"
+    assert str(raised.value) == f"{missing}: recipe file not found: {missing}"
 
 
 def test_build_writes_beside_builders_by_default(tmp_path):
@@ -118,7 +118,7 @@ def test_audit_returns_the_report_the_command_prints(built):
         5,
         0,
         438,
-        22,
+        23,  # the drop's files and its .ims-atlas-drop marker
     )
     ran = CliRunner().invoke(main, ["audit", str(built[0]), "--extract", str(DEMO_EXTRACT)])
     assert ran.exit_code == 0

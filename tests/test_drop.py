@@ -16,6 +16,7 @@ from conftest import ROOT
 from atlas import drop as drop_module
 from atlas.cli import main
 from atlas.demo.extract import make_demo_extract, read_directory
+from atlas.errors import OutputError
 from atlas.recipe import load_recipe
 
 SPEC_FILES = {
@@ -196,7 +197,7 @@ def test_a_failure_while_writing_leaves_the_earlier_drop_untouched(
         return original(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"/demo: cannot write the drop: disk full$"):
         drop_module.write_atomically(target, files)
     monkeypatch.undo()
     assert _files(target) == before

@@ -25,6 +25,10 @@ the verdict is the one exact bounds give, at a fraction of the solves.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import threading
 from dataclasses import dataclass
 from typing import overload
 
@@ -376,7 +380,7 @@ def _highs(
     model.a_matrix_.start_ = csc.indptr
     model.a_matrix_.index_ = csc.indices
     model.a_matrix_.value_ = csc.data.astype(float)
-    highs = highspy.Highs()
+    highs = _new_highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(model)
     return highs
@@ -384,3 +388,30 @@ def _highs(
 
 class _Infeasible(Exception):
     """The published numbers of a component contradict each other."""
+
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A new HiGHS instance, without its banner: the C++ library writes "Running HiGHS ..." to
+    file descriptor 1 when the first instance of a process is made, before any option can turn
+    output off, so that one is made with descriptor 1 pointed at the null device."""
+    global _banner_done
+    with _banner_lock:
+        if _banner_done:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            highs = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)  # what the C library buffered goes to the null device
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+        _banner_done = True
+        return highs

@@ -35,7 +35,7 @@ from scipy import sparse
 
 from ..counting.aggregate import COLUMNS, Counts
 from ..counting.individuals import attributors
-from ..errors import DisclosureError
+from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
 from .identifier_scan import Needles, scan_files
@@ -190,7 +190,9 @@ def audit_files(
         )
         pool.shutdown(wait=False)
     frames = {
-        attr: _read_table(files[path]) for path, (attr, _) in COLUMNS.items() if path in files
+        attr: _read_table(path, files[path], columns)
+        for path, (attr, columns) in COLUMNS.items()
+        if path in files
     }
     missing = [p for p in COLUMNS if p not in files]
     if missing:
@@ -228,23 +230,68 @@ def audit_drop(
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-    settings = {}
-    if "ledger.json" in files:
-        settings = json.loads(files["ledger.json"]).get("suppression", {})
+    if not files:
+        raise UsageError(f"{folder}: an empty folder, not a drop")
+    settings = _ledger_settings(folder, files["ledger.json"]) if "ledger.json" in files else {}
     threshold = threshold or settings.get("threshold")
     if threshold is None:
         raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
     rounding = settings.get("rounding", 0) if rounding is None else rounding
-    return audit_files(
-        files,
-        int(threshold),
-        int(rounding),
-        Identifiers.from_extract(extract) if extract is not None else None,
-    )
+    try:
+        return audit_files(
+            files,
+            int(threshold),
+            int(rounding),
+            Identifiers.from_extract(extract) if extract is not None else None,
+        )
+    except UnreadableTable as exc:
+        raise UnreadableTable(f"{folder / str(exc)}") from None
 
 
-def _read_table(data: bytes) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+def _ledger_settings(folder: Path, data: bytes) -> dict:
+    """The ledger's suppression settings; DisclosureError (one line) when it is not ours."""
+    try:
+        ledger = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DisclosureError(
+            f"{folder / 'ledger.json'}: not UTF-8 text (byte {exc.start + 1}): not a drop's ledger"
+        ) from None
+    except ValueError as exc:
+        raise DisclosureError(
+            f"{folder / 'ledger.json'}: not valid JSON ({exc.args[0].split(':')[0]} at line "
+            f"{getattr(exc, 'lineno', '?')}): not a drop's ledger"
+        ) from None
+    settings = ledger.get("suppression", {}) if isinstance(ledger, dict) else None
+    if not isinstance(settings, dict) or not all(
+        isinstance(settings.get(k, 0), int) for k in ("threshold", "rounding")
+    ):
+        raise DisclosureError(
+            f"{folder / 'ledger.json'}: its suppression settings are not those of a drop"
+        )
+    return settings
+
+
+class UnreadableTable(DisclosureError):
+    """A published table that cannot be read as one; its message starts with its path."""
+
+
+def _read_table(path: str, data: bytes, columns: list[str]) -> pd.DataFrame:
+    """One published table as text; DisclosureError (one line) when it cannot be one."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableTable(
+            f"{path}: not UTF-8 text (byte {exc.start + 1}): not a table of a drop"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise UnreadableTable(f"{path}: an empty file, not a table of a drop") from None
+    except pd.errors.ParserError as exc:
+        problem = str(exc).split(". C error: ")[-1].strip().rstrip(".")
+        raise UnreadableTable(f"{path}: not a readable CSV table ({problem})") from None
+    missing = [c for c in ("individuals", "suppressed") if c in columns and c not in frame]
+    if missing:
+        raise UnreadableTable(f"{path}: not a table of a drop (no column {', '.join(missing)})")
+    return frame
 
 
 def _attack_tables(

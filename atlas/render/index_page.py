@@ -1,5 +1,6 @@
 """``index.html`` of an output folder: every drop in it (name, period, build date, links), so a
-folder of annual drops can be published as it is. Rebuilt after each successful build."""
+folder of annual drops can be published as it is. Rebuilt after each successful build, when
+the folder holds only drops of ours (the build decides: ``atlas.drop_folder``)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ def list_drops(folder: Path) -> list[DropEntry]:
             )
         )
     return sorted(entries, key=lambda e: (e["period"], e["folder"]), reverse=True)
+
+
+TITLE = "<title>IMS Atlas drops</title>"
+
+
+def written_by_us(path: Path) -> bool:
+    """Whether ``path`` is an index page this module wrote (its title, near the top)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return TITLE.encode() in head
 
 
 def write_index(folder: Path) -> Path:

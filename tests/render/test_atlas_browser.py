@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from chromium import errors as _errors
 from chromium import open_page as _open
-from conftest import ROOT, client, intervention, nsp, write_extract, write_geography, write_recipe
+from conftest import client, intervention, nsp, write_extract, write_geography, write_recipe
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -109,9 +109,6 @@ def test_atlas_opens_offline_with_no_errors_and_no_network(browser, page, tmp_pa
         By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive"
     )
     assert len(shapes) == 4  # the four LSOAs
-    shot_dir = ROOT / "output"
-    shot_dir.mkdir(exist_ok=True)
-    browser.save_screenshot(str(shot_dir / "atlas-browser-test.png"))
     browser.save_screenshot(str(tmp_path_factory.getbasetemp() / "atlas-browser-test.png"))
 
 
