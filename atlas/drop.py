@@ -150,7 +150,7 @@ def compute_stages(recipe: Recipe, progress: Callable[[str], None] = lambda _: N
     progress("counting")
     msoa_of = msoa_table(geo)
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
-    report_counts = count_reports(extract, ind, sites, geo.la_codes)
+    report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=report_counts.cells)
     return Stages(extract, geo, sites, ind, msoa_of, counts, report_counts, published)

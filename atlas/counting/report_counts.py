@@ -23,7 +23,7 @@ import pandas as pd
 from ..extract.reader import Extract
 from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, build_individuals, row_persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
-from .substances import normalise_label
+from .substances import LABELS, normalise_label
 from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
 
 QUARTERS = (1, 2, 3, 4)
@@ -41,6 +41,42 @@ NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
 OTHER = "Other"
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
+NOT_STATED_KEYS = ("not stated", "not known", "unknown")
+# The documented vocabularies of the free-text profile columns (normalised labels): a label
+# in one is published whatever its count, and shown in this order; any other label is shown
+# only when at least ``threshold`` individuals share it (it may be personal text), after the
+# known ones, alphabetically. Substances: the labels of the substance mapping, in its order.
+SUBSTANCE_RANK = {
+    key: i for i, key in enumerate(k for k, g in LABELS.items() if g != "not_stated")
+}
+ACCOMMODATION_VOCABULARY = (
+    "settled",
+    "unsettled",
+    "nfa",
+    "no fixed abode",
+    "homeless",
+    "rough sleeping",
+    "temporary accommodation",
+    "supported accommodation",
+    "hostel",
+    "prison",
+)
+EMPLOYMENT_VOCABULARY = (
+    "employed",
+    "full time employment",
+    "part time employment",
+    "self employed",
+    "unemployed",
+    "long term sick or disabled",
+    "economically inactive",
+    "student",
+    "retired",
+    "homemaker",
+    "voluntary work",
+)
+VOCABULARY_RANK = {
+    key: i for i, key in enumerate((*ACCOMMODATION_VOCABULARY, *EMPLOYMENT_VOCABULARY))
+}
 PROFILE_DIMENSIONS = {
     "gender": "Gender",
     "age_band": "Age at the end of the year",
@@ -89,9 +125,15 @@ class ReportCounts:
 
 
 def count_reports(
-    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]
+    extract: Extract,
+    ind: Individuals,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    threshold: int = 5,
 ) -> ReportCounts:
-    """All report counts for the drop's period from its individuals and the placed sites."""
+    """All report counts for the drop's period from its individuals and the placed sites;
+    ``threshold``: the drop's disclosure threshold (free-text labels shared by fewer people
+    are folded into "Other")."""
     la_of = sites.set_index("site_code")["la_code"]
     la_of = la_of[la_of.isin(la_codes)]
     rows = _Rows.of(ind, sites, la_codes)
@@ -104,7 +146,7 @@ def count_reports(
             _intervention_clients(rows, la_codes),
             _site_quarter_cells(used, sites),
             _assessed(extract, ind, used, la_codes, sites),
-            _profiles(ind),
+            _profiles(ind, threshold),
             trend,
         ],
         la_activity=_activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL]),
@@ -310,10 +352,12 @@ def _age_band(age: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return code, np.array([label for _, _, label in AGE_BANDS] + [NOT_KNOWN], dtype=object)
 
 
-def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Free text as categories: spellings that normalise alike become one (shown in their most
-    common spelling); blank is "Not stated"; beyond the most common few, "Other". Codes into
-    the labels shown."""
+def _display_labels(values: pd.Series, threshold: int, known: dict[str, int]) -> np.ndarray:
+    """Free text as categories, per value: spellings that normalise alike become one (shown in
+    their most common spelling); blank is "Not stated". A label is published only when it is
+    in the documented vocabulary ``known`` (normalised label -> rank) or at least
+    ``threshold`` individuals share it, and it is among the most common few: else "Other".
+    Returns the label shown for each value."""
     # every step on the distinct values (a column repeats a few dozen), weighted by their counts
     codes, uniques = pd.factorize(values)  # missing: -1, shown as blank
     codes = np.where(codes < 0, len(uniques), codes)
@@ -331,16 +375,19 @@ def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         .set_index("key")["text"]
     )
     shown_u = key.map(spelled).where(key != "", NOT_STATED)
-    shown_u = shown_u.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
-    common = distinct["count"][shown_u != NOT_STATED].groupby(shown_u[shown_u != NOT_STATED]).sum()
-    common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    shown_u = shown_u.where(~key.isin(NOT_STATED_KEYS), NOT_STATED)
+    named = shown_u != NOT_STATED
+    per_key = distinct["count"][named].groupby(key[named]).sum()
+    shared = per_key.index[per_key.index.isin(list(known)) | (per_key >= threshold).to_numpy()]
+    common = per_key[shared].sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
-    shown_u = shown_u.where(shown_u.isin(keep) | (shown_u == NOT_STATED), OTHER)
-    return codes, shown_u.to_numpy(dtype=object)
+    shown_u = shown_u.where(key.isin(keep) | ~named, OTHER)
+    return shown_u.to_numpy(dtype=object)[codes]
 
 
-def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per profile dimension: each individual's category, as codes into distinct labels."""
+def _profile_codes(ind: Individuals, threshold: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per profile dimension: each individual's category, as codes into distinct labels
+    (free-text labels shared by fewer than ``threshold`` individuals folded into "Other")."""
     p = ind.people
     main = p["main_substance"]
     # profiles only: where neither an assessment nor an NSP visit names a substance, the
@@ -366,48 +413,55 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
         main = main.where(~missing, from_int.reindex(p.index))
     gender, genders = pd.factorize(p["gender"])
     gender_labels = pd.Series([*genders, np.nan], dtype=object).map(GENDERS).fillna(NOT_KNOWN)
+    gender_of = gender_labels.to_numpy()[np.where(gender < 0, len(genders), gender)]
+    age_codes, age_labels = _age_band(p["age"])
     raw = {
-        "gender": (np.where(gender < 0, len(genders), gender), gender_labels.to_numpy()),
-        "age_band": _age_band(p["age"]),
-        "substance_1": _display_labels(main),
-        "substance_2": _display_labels(p["substance_2"]),
-        "accommodation": _display_labels(p["accommodation"]),
-        "employment": _display_labels(p["employment"]),
+        "gender": gender_of,
+        "age_band": age_labels[age_codes],
+        "substance_1": _display_labels(main, threshold, SUBSTANCE_RANK),
+        "substance_2": _display_labels(p["substance_2"], threshold, SUBSTANCE_RANK),
+        "accommodation": _display_labels(p["accommodation"], threshold, VOCABULARY_RANK),
+        "employment": _display_labels(p["employment"], threshold, VOCABULARY_RANK),
     }
     out = {}
-    for dim, (codes, labels) in raw.items():
-        label_codes, distinct = pd.factorize(labels)
-        out[dim] = label_codes[codes], np.asarray(distinct, dtype=object)
+    for dim, labels in raw.items():
+        codes, distinct = pd.factorize(labels)
+        out[dim] = codes, np.asarray(distinct, dtype=object)
     return out
 
 
-def profile_categories(ind: Individuals) -> pd.DataFrame:
+def profile_categories(ind: Individuals, threshold: int = 5) -> pd.DataFrame:
     """Per individual seen: the category of each profile dimension (one column each)."""
     return pd.DataFrame(
-        {dim: labels[codes] for dim, (codes, labels) in _profile_codes(ind).items()},
+        {dim: labels[codes] for dim, (codes, labels) in _profile_codes(ind, threshold).items()},
         index=ind.people.index,
     )
 
 
-def _category_order(dimension: str, counts: pd.Series) -> list[str]:
-    """The categories of a dimension in the order shown; ``counts``: people per category."""
+def _category_order(dimension: str, labels: list[str]) -> list[str]:
+    """The categories of a dimension in the order shown, which never depends on a count:
+    gender and age bands in their fixed order; free-text labels (``labels``, those present)
+    known to the documented vocabulary in its order, then the others alphabetically, then
+    "Other" and "Not stated" (both always shown)."""
     if dimension == "gender":
         return [*GENDERS.values(), NOT_KNOWN]
     if dimension == "age_band":
         return [label for _, _, label in AGE_BANDS] + [NOT_KNOWN]
-    named = [c for c in counts.index if c not in (OTHER, NOT_STATED)]
-    named = sorted(named, key=lambda c: (-counts[c], c))
+    rank = SUBSTANCE_RANK if dimension.startswith("substance") else VOCABULARY_RANK
+    named = [c for c in labels if c not in (OTHER, NOT_STATED)]
+    keys = dict(zip(named, normalise_label(pd.Series(named, dtype=object))))
+    named = sorted(named, key=lambda c: (rank.get(keys[c], len(rank)), c.casefold(), c))
     return [*named, OTHER, NOT_STATED]
 
 
-def _profiles(ind: Individuals) -> CellSet:
-    """Individuals per cohort and category of each profile dimension; categories add to the
-    cohort's total, cohorts add to ``all``."""
+def _profiles(ind: Individuals, threshold: int) -> CellSet:
+    """Individuals per cohort and category of each profile dimension, in a fixed order of
+    labels; categories add to the cohort's total, cohorts add to ``all``."""
     cohort = positions(ind.people["cohort"], list(COHORTS))
     rows, groups = [], []
-    for dim, (codes, labels) in _profile_codes(ind).items():
-        counts = pd.Series(np.bincount(codes, minlength=len(labels)), index=labels)
-        order = _category_order(dim, counts[counts > 0])
+    for dim, (codes, labels) in _profile_codes(ind, threshold).items():
+        present = np.bincount(codes, minlength=len(labels)) > 0
+        order = _category_order(dim, list(labels[present]))
         code = positions(labels, order)[codes]
         keep = code >= 0
         per = np.bincount(
