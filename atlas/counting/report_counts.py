@@ -100,13 +100,32 @@ def svc_id(la_code: str, cohort: str) -> str:
     return f"total:{cohort}" if la_code == TOTAL else f"svc:{la_code}:{cohort}"
 
 
+@dataclass(frozen=True)
+class ActivityBound:
+    """What a reader knows of a count of people from the activity rows (NSP visits,
+    interventions) they made there: ``people`` is at most the sum of ``activity``, at least 1
+    where that sum is not 0, and 0 where it is. ``cap``: a published upper bound of the sum
+    (inf: none); ``row``: the activity figures shown with the count, blanked together when
+    they would narrow a suppressed count."""
+
+    people: str
+    activity: tuple[str, ...]
+    cap: float
+    row: tuple[str, ...]
+
+
 @dataclass
 class CellSet:
-    """Counts of individuals for one report table, with the groups that tie them."""
+    """Counts of individuals for one report table, with the groups that tie them. With
+    ``people`` False, counts of events (activity): published as they are, except where
+    disclosure control blanks them to protect a count of people (``bounds``)."""
 
     name: str
     table: pd.DataFrame  # keys..., cell_id, individuals
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
+    people: bool = True
+    bounds: list[ActivityBound] = field(default_factory=list)
+    at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
 
 
 @dataclass
@@ -140,6 +159,8 @@ def count_reports(
     used = rows.distinct()
     trend, years = _trend(extract, ind)
     events = _site_events(extract, ind, rows, sites)
+    la_activity = _activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL])
+    site_activity = _activity(events, rows.la_of_site, "site_code", list(sites["site_code"]))
     return ReportCounts(
         cells=[
             _quarter_cells(ind, used, la_codes),
@@ -148,9 +169,10 @@ def count_reports(
             _assessed(extract, ind, used, la_codes, sites),
             _profiles(ind, threshold),
             trend,
+            activity_cells(site_activity, la_activity, sites, la_codes, events),
         ],
-        la_activity=_activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL]),
-        site_activity=_activity(events, rows.la_of_site, "site_code", list(sites["site_code"])),
+        la_activity=la_activity,
+        site_activity=site_activity,
         completion=_completion(
             extract["assessments.csv"], ind.period, la_of, la_codes, list(sites["site_code"])
         ),
@@ -636,3 +658,116 @@ def _completion(
         out.index.name = "code"
         parts.append(out.reset_index().assign(unit=unit))
     return pd.concat(parts, ignore_index=True)
+
+
+BOUNDED = ("nsp_visits", "nsp_returns", "interventions")  # activity that bounds people
+ROWS_OF_PEOPLE = ("nsp_visits", "interventions")  # every activity row is one of these
+
+
+def activity_id(kind: str, code: str, quarter: int | None = None) -> str:
+    """The id of an activity cell: ``act:<kind>:<site or LA code>`` for a site's year (as
+    ``suppress._register`` names it), with ``:q<n>`` for a quarter."""
+    return f"act:{kind}:{code}" + ("" if quarter is None else f":q{quarter}")
+
+
+def activity_cells(
+    site_activity: pd.DataFrame,
+    la_activity: pd.DataFrame,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    events: dict[str, np.ndarray],
+) -> CellSet:
+    """The activity figures that bound counts of people (NSP visits, returns, interventions
+    per site and quarter, per service LA and quarter, in the area per quarter) as cells: a
+    site's quarters add to its year; the sites of an LA to the LA; the LAs and the sites
+    outside them to the area. Bounds: individuals seen at a site (in an LA, the area) in a
+    quarter or the year are at most its visits and interventions and at least 1 where there
+    is one; intervention clients likewise from interventions; returns are at most visits."""
+    codes = list(sites["site_code"])
+    la_of = dict(zip(sites["site_code"], sites["la_code"]))
+    site_q = site_activity.set_index(["site_code", "quarter"])
+    la_q = la_activity.set_index(["la_code", "quarter"])
+    ids, values = [], []
+    for frame, unit in ((site_q, codes), (la_q, [*la_codes, TOTAL])):
+        for code in unit:
+            for q in QUARTERS:
+                for kind in BOUNDED:
+                    ids.append(activity_id(kind, code, q))
+                    values.append(int(frame.at[(code, q), kind]))
+    table = pd.DataFrame({"cell_id": ids, "individuals": np.asarray(values, dtype=np.int64)})
+    value = dict(zip(ids, values))
+
+    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
+        return float(sum(value[activity_id(k, code, q)] for k in ROWS_OF_PEOPLE for q in quarters))
+
+    groups, bounds, at_most = [], [], []
+    in_drop = set(la_codes)
+    outside = [c for c in codes if la_of.get(c) not in in_drop]
+    for kind in BOUNDED:
+        for code in codes:  # a site's quarters add to its year (site_activity.csv)
+            groups.append(
+                (activity_id(kind, code), [activity_id(kind, code, q) for q in QUARTERS])
+            )
+        for q in QUARTERS:
+            for la in la_codes:
+                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
+                groups.append((activity_id(kind, la, q), parts))
+            # the area: its LAs and the sites outside them (when no activity is elsewhere)
+            if not events[kind][-1, q - 1]:
+                parts = [activity_id(kind, la, q) for la in la_codes]
+                parts += [activity_id(kind, c, q) for c in outside]
+                groups.append((activity_id(kind, TOTAL, q), parts))
+    for code in codes:
+        unit = la_of.get(code) if la_of.get(code) in in_drop else TOTAL
+        year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
+        bounds.append(
+            ActivityBound(
+                f"site:{code}",
+                tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
+                rows(unit),
+                year_row,
+            )
+        )
+        for q in QUARTERS:
+            bounds.append(
+                ActivityBound(
+                    f"siteq:{code}:q{q}",
+                    tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
+                    rows(unit, (q,)),
+                    tuple(activity_id(k, code, q) for k in BOUNDED),
+                )
+            )
+            at_most.append(
+                (activity_id("nsp_returns", code, q), activity_id("nsp_visits", code, q))
+            )
+    for la in [*la_codes, TOTAL]:
+        cap = rows(TOTAL) if la != TOTAL else np.inf
+        bounds.append(
+            ActivityBound(
+                svc_id(la, ALL),
+                tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE for q in QUARTERS),
+                cap,
+                tuple(activity_id(k, la, q) for k in BOUNDED for q in QUARTERS),
+            )
+        )
+        for q in QUARTERS:
+            q_cap = rows(TOTAL, (q,)) if la != TOTAL else np.inf
+            bounds.append(
+                ActivityBound(
+                    f"laq:{la}:q{q}:{ALL}",
+                    tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE),
+                    q_cap,
+                    tuple(activity_id(k, la, q) for k in BOUNDED),
+                )
+            )
+            i_cap = value[activity_id("interventions", TOTAL, q)] if la != TOTAL else np.inf
+            bounds.append(
+                ActivityBound(
+                    f"laqi:{la}:q{q}",
+                    (activity_id("interventions", la, q),),
+                    float(i_cap),
+                    (activity_id("interventions", la, q),),
+                )
+            )
+            at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
+    return CellSet("activity", table, groups, people=False, bounds=bounds, at_most=at_most)
