@@ -42,10 +42,11 @@ NOT_STATED = "Not stated"
 OTHER = "Other"
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
 NOT_STATED_KEYS = ("not stated", "not known", "unknown")
-# The documented vocabularies of the free-text profile columns (normalised labels): a label
-# in one is published whatever its count, and shown in this order; any other label is shown
-# only when at least ``threshold`` individuals share it (it may be personal text), after the
-# known ones, alphabetically. Substances: the labels of the substance mapping, in its order.
+FREE_TEXT = ("substance_1", "substance_2", "accommodation", "employment")  # profile columns
+# The documented vocabularies of the free-text profile columns (normalised labels): the order
+# in which their labels are shown; other labels follow, alphabetically. Substances: the labels
+# of the substance mapping, in its order. Any free-text label (known or not) is shown only
+# when at least ``threshold`` individuals share it, else counted in "Other".
 SUBSTANCE_RANK = {
     key: i for i, key in enumerate(k for k, g in LABELS.items() if g != "not_stated")
 }
@@ -126,6 +127,7 @@ class CellSet:
     people: bool = True
     bounds: list[ActivityBound] = field(default_factory=list)
     at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
+    floors: dict[str, int] = field(default_factory=dict)  # known least values of cells
 
 
 @dataclass
@@ -374,12 +376,12 @@ def _age_band(age: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return code, np.array([label for _, _, label in AGE_BANDS] + [NOT_KNOWN], dtype=object)
 
 
-def _display_labels(values: pd.Series, threshold: int, known: dict[str, int]) -> np.ndarray:
+def _display_labels(values: pd.Series, threshold: int) -> np.ndarray:
     """Free text as categories, per value: spellings that normalise alike become one (shown in
-    their most common spelling); blank is "Not stated". A label is published only when it is
-    in the documented vocabulary ``known`` (normalised label -> rank) or at least
-    ``threshold`` individuals share it, and it is among the most common few: else "Other".
-    Returns the label shown for each value."""
+    their most common spelling); blank is "Not stated". A label is published only when at
+    least ``threshold`` individuals share it (it may be personal text; and a label shown only
+    when present would say its count is not 0) and it is among the most common few: else
+    "Other". Returns the label shown for each value."""
     # every step on the distinct values (a column repeats a few dozen), weighted by their counts
     codes, uniques = pd.factorize(values)  # missing: -1, shown as blank
     codes = np.where(codes < 0, len(uniques), codes)
@@ -400,7 +402,7 @@ def _display_labels(values: pd.Series, threshold: int, known: dict[str, int]) ->
     shown_u = shown_u.where(~key.isin(NOT_STATED_KEYS), NOT_STATED)
     named = shown_u != NOT_STATED
     per_key = distinct["count"][named].groupby(key[named]).sum()
-    shared = per_key.index[per_key.index.isin(list(known)) | (per_key >= threshold).to_numpy()]
+    shared = per_key.index[(per_key >= threshold).to_numpy()]
     common = per_key[shared].sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
     shown_u = shown_u.where(key.isin(keep) | ~named, OTHER)
@@ -440,10 +442,10 @@ def _profile_codes(ind: Individuals, threshold: int) -> dict[str, tuple[np.ndarr
     raw = {
         "gender": gender_of,
         "age_band": age_labels[age_codes],
-        "substance_1": _display_labels(main, threshold, SUBSTANCE_RANK),
-        "substance_2": _display_labels(p["substance_2"], threshold, SUBSTANCE_RANK),
-        "accommodation": _display_labels(p["accommodation"], threshold, VOCABULARY_RANK),
-        "employment": _display_labels(p["employment"], threshold, VOCABULARY_RANK),
+        "substance_1": _display_labels(main, threshold),
+        "substance_2": _display_labels(p["substance_2"], threshold),
+        "accommodation": _display_labels(p["accommodation"], threshold),
+        "employment": _display_labels(p["employment"], threshold),
     }
     out = {}
     for dim, labels in raw.items():
@@ -481,6 +483,7 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
     labels; categories add to the cohort's total, cohorts add to ``all``."""
     cohort = positions(ind.people["cohort"], list(COHORTS))
     rows, groups = [], []
+    floors: dict[str, int] = {}
     for dim, (codes, labels) in _profile_codes(ind, threshold).items():
         present = np.bincount(codes, minlength=len(labels)) > 0
         order = _category_order(dim, list(labels[present]))
@@ -500,7 +503,10 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
             by = dict(zip(part["cohort"], part["cell_id"]))
             groups.append((by[ALL], [by[c] for c in COHORTS]))
         rows.append(table)
-    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups)
+        if dim in FREE_TEXT:  # a label is shown only when threshold people share it
+            named = table[(table["cohort"] == ALL) & ~table["category"].isin([OTHER, NOT_STATED])]
+            floors.update(dict.fromkeys(named["cell_id"], threshold))
+    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups, floors=floors)
 
 
 def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:

@@ -93,6 +93,7 @@ class CellTable:
         self.activity: set[str] = set()
         self.bounds: list[ActivityBound] = []
         self.at_most: list[tuple[str, str]] = []
+        self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
         self.attacked: Attacked | None = None  # set by protect
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
@@ -162,13 +163,15 @@ class CellTable:
         groups = self._matrix(cells, starts, len(ids))
         members = groups.tocsc()
         rows_of = self._bound_rows_of(where)
+        floor = np.zeros(len(ids))
+        floor[[where[c] for c in self.floors]] = list(self.floors.values())
         closing = _Closing(cells, starts, ~people, published, ids)
         treated: dict[int, int] = {}  # how often a cell's activity was blanked
         near = None
         while True:
             bounds = self._bound_matrix(where, published, hidden)
             problem = self.problem(
-                published, hidden, groups, threshold, rounding, people=people, bounds=bounds
+                published, hidden, groups, threshold, rounding, people, bounds, floor
             )
             found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
@@ -218,6 +221,7 @@ class CellTable:
                     max_tries,
                     people,
                     where,
+                    floor,
                 )
                 hidden[pick] = added[pick] = True
             added |= closing.close(hidden)
@@ -307,12 +311,16 @@ class CellTable:
         rounding: int,
         people: np.ndarray | None = None,
         bounds: sparse.csr_matrix | None = None,
+        floor: np.ndarray | None = None,
     ) -> attack.Problem:
         """What an attacker knows of every cell, given what is published; the targets are
-        the hidden counts of people (``people``: which cells are; default all)."""
+        the hidden counts of people (``people``: which cells are; default all). ``floor``:
+        the least value a reader knows a cell has (hidden cells too)."""
         lo, hi = knowledge(
             published, hidden, threshold, rounding, exact=None if people is None else ~people
         )
+        if floor is not None:
+            lo = np.maximum(lo, floor)
         targets = hidden.copy() if people is None else hidden & people
         return attack.Problem(lo, hi, groups, targets, bounds)
 
@@ -329,6 +337,7 @@ class CellTable:
         max_tries: int,
         people: np.ndarray,
         where: dict[str, int],
+        floor: np.ndarray,
     ) -> list[int]:
         """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
         one cell sharing a group with it (smallest non-zero first), else such a cell and one
@@ -363,7 +372,7 @@ class CellTable:
             trial[list(picks)] = True
             bounds = self._bound_matrix(where, published, trial)
             found = attack.intervals(
-                self.problem(published, trial, groups, threshold, rounding, people, bounds),
+                self.problem(published, trial, groups, threshold, rounding, people, bounds, floor),
                 cells=only,
                 threshold=threshold,
             )
@@ -544,6 +553,7 @@ def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
             cells.activity.update(cell_set.table["cell_id"])
         cells.bounds.extend(cell_set.bounds)
         cells.at_most.extend(cell_set.at_most)
+        cells.floors.update(cell_set.floors)
     named = [(b.people, *b.activity, *b.row) for b in cells.bounds] + cells.at_most
     unknown = [c for c in chain.from_iterable(named) if c not in cells.values]
     if unknown:
