@@ -537,7 +537,7 @@ def protect(
         **tables,
         threshold=threshold,
         primary=primary,
-        secondary=len(suppressed) - primary,
+        secondary=len(suppressed - cells.activity) - primary,  # counts of people only
         extra=published_extra,
         rounding=rounding,
         attacked=cells.attacked,

@@ -26,6 +26,7 @@ from conftest import DEFAULT_SITES, ROOT, assessment, client, nsp, write_extract
 from scipy import sparse
 
 from atlas.disclosure import attack
+from atlas.disclosure.audit import audit_files
 from atlas.drop import compute_drop
 from atlas.recipe import load_recipe
 
@@ -382,3 +383,15 @@ def test_shown_free_text_labels_are_shared_by_threshold_people(one_la):
     ]
     published = shown.loc[shown["individuals"] != "", "individuals"].astype(int)
     assert len(published) > 5 and (published >= THRESHOLD).all()
+
+
+def test_the_audit_attacks_site_activity_with_its_individuals(small):
+    """``ims-atlas audit`` knows the bounds too: the drop passes as built; with S3's one
+    visit published beside its suppressed count it fails, naming the cell."""
+    assert audit_files(small, THRESHOLD).exposures == []
+    files = dict(small)
+    text = files["tables/site_activity.csv"].decode()
+    files["tables/site_activity.csv"] = re.sub(
+        r"^(S3,[^,]*,[^,]*,[^,]*),,,,", r"\1,1,0,0,", text, flags=re.M
+    ).encode()
+    assert audit_files(files, THRESHOLD).exposures == ["cell site:S3 can be narrowed to exactly 1"]
