@@ -19,6 +19,21 @@ With ``rounding = b`` every published count is rounded to the nearest ``b``: rou
 secondary suppression, then protects the cells that are not small, and complements are added
 only where the attack (which knows rounded cells lie within +-b//2) still finds an exposure.
 
+Activity (NSP visits, returns, interventions per site and service LA, in the year and each
+quarter) counts events, not people, but bounds them: a count of people is at most the visits
+and interventions they made, at least 1 where there is one, 0 where there is none (and returns
+are at most visits). These are cells of the same model (``CellTable.activity``), tied by their
+own groups (a site's quarters add to its year, the sites of an LA to the LA, the LAs and the
+sites outside them to the area) and by the bounds (``CellTable.bounds``: rows of inequalities
+the attack takes). The policy, the least hiding the attack shows safe: activity is published
+unless the attack, knowing it, exposes a suppressed count of people; then that count's
+activity figures (the row: for a site's year, its year and every quarter) are blanked, with
+complements in every activity group left with one blank cell (smallest non-zero first, parts
+before totals), widening through the activity groups while the attack still finds it exposed;
+only when no activity is left to blank is a further count of people suppressed. A blanked
+figure hides no person, so secondary suppression of people is unchanged by the bounds
+wherever blanking activity suffices.
+
 ``protect`` returns the published tables: renderers receive only these.
 """
 
