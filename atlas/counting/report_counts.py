@@ -282,7 +282,10 @@ def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSe
         index="la_code", columns="cohort", values="cell_id"
     )
     groups = [(r[ALL], [r[c] for c in COHORTS]) for _, r in last.iterrows()]
-    return CellSet("quarter_individuals", table, groups)
+    # seen in a quarter: seen in the year (the service-LA count)
+    alls = table[table["cohort"] == ALL]
+    year = [svc_id(la, ALL) for la in alls["la_code"]]
+    return CellSet("quarter_individuals", table, groups, at_most=list(zip(alls["cell_id"], year)))
 
 
 def _intervention_clients(rows: _Rows, la_codes: list[str]) -> CellSet:
@@ -291,7 +294,9 @@ def _intervention_clients(rows: _Rows, la_codes: list[str]) -> CellSet:
     grid = _grid(la_code=[*la_codes, TOTAL], quarter=list(QUARTERS))
     table = grid.assign(individuals=_per_quarter(ints, ints.la, len(la_codes)))
     table["cell_id"] = "laqi:" + table["la_code"] + ":q" + table["quarter"].astype(str)
-    return CellSet("intervention_clients", table)
+    # a client of an intervention in a quarter was seen there then
+    seen = "laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + f":{ALL}"
+    return CellSet("intervention_clients", table, at_most=list(zip(table["cell_id"], seen)))
 
 
 def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
@@ -303,7 +308,9 @@ def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
     )
     table = grid.assign(individuals=n.astype(np.int64))
     table["cell_id"] = "siteq:" + table["site_code"] + ":q" + table["quarter"].astype(str)
-    return CellSet("site_quarter_individuals", table)
+    # seen in a quarter: seen in the year
+    year = "site:" + table["site_code"].astype(str)
+    return CellSet("site_quarter_individuals", table, at_most=list(zip(table["cell_id"], year)))
 
 
 def _assessed(

@@ -100,7 +100,8 @@ class CellTable:
 
     Activity cells (``activity``: counts of events, not of people) are published exactly and
     only hidden to protect a count of people: ``bounds`` say what activity tells of people
-    (``ActivityBound``), ``at_most`` pairs (a, b) that a <= b (returns and visits)."""
+    (``ActivityBound``), ``at_most`` pairs (a, b) that a <= b (returns and visits; a quarter
+    and its year)."""
 
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
