@@ -203,8 +203,17 @@ class CellTable:
             added = np.zeros(len(ids), dtype=bool)
             for cell in bad:
                 # blank its activity first (no one more hidden), widening through the
-                # activity groups each time the attack still finds the cell exposed
+                # activity groups each time the attack still finds the cell exposed; not
+                # when the groups alone expose it (no activity would help)
                 base, step = rows_of.get(cell, []), treated.get(cell, 0)
+                if (
+                    base
+                    and step == 0
+                    and self._exposed_by_groups(
+                        cell, published, hidden, groups, threshold, rounding, people, floor
+                    )
+                ):
+                    base = []
                 reach = self._widen(base, step, groups, members)
                 if added[reach].any():
                     continue  # its activity was just blanked: re-attack
@@ -253,6 +262,27 @@ class CellTable:
             self._bound_matrix(where, published, hidden),
         )
         return out, primary, dict(zip(ids, published.tolist()))
+
+    def _exposed_by_groups(
+        self,
+        cell: int,
+        published: np.ndarray,
+        hidden: np.ndarray,
+        groups: sparse.csr_matrix,
+        threshold: int,
+        rounding: int,
+        people: np.ndarray,
+        floor: np.ndarray,
+    ) -> bool:
+        """Whether ``cell`` is exposed by the additive groups alone (no activity bounds)."""
+        only = np.zeros(len(hidden), dtype=bool)
+        only[cell] = True
+        found = attack.intervals(
+            self.problem(published, hidden, groups, threshold, rounding, people, None, floor),
+            cells=only,
+            threshold=threshold,
+        )
+        return bool(attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0])
 
     @staticmethod
     def _widen(
