@@ -201,7 +201,7 @@ class CellTable:
             if not len(bad):
                 break
             added = np.zeros(len(ids), dtype=bool)
-            for cell in bad:
+            for cell in bad.tolist():
                 # blank its activity first (no one more hidden), widening through the
                 # activity groups each time the attack still finds the cell exposed; not
                 # when the groups alone expose it (no activity would help)
@@ -391,7 +391,7 @@ class CellTable:
         ``by_cell``: ``groups`` by column."""
 
         def partners(of: int, exclude: set[int]) -> list[int]:
-            near = np.unique(groups[by_cell[:, of].indices].indices)
+            near: np.ndarray | list[int] = np.unique(groups[by_cell[:, of].indices].indices)
             near = [c for c in near if not hidden[c] and people[c] and c not in exclude]
             return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
 
@@ -548,6 +548,7 @@ def protect(
     _register_extra(cells, extra)
     suppressed, primary, _ = cells.protect(threshold, rounding)
     attacked = cells.attacked
+    assert attacked is not None  # set by cells.protect
     where = pd.Index(attacked.ids)
 
     def published(frame: pd.DataFrame, cell_ids: pd.Series) -> pd.DataFrame:
