@@ -731,13 +731,16 @@ def activity_cells(
                 parts += [activity_id(kind, c, q) for c in outside]
                 groups.append((activity_id(kind, TOTAL, q), parts))
     for code in codes:
-        unit = la_of.get(code) if la_of.get(code) in in_drop else TOTAL
+        site_la = la_of.get(code)
+        home = (
+            str(site_la) if site_la in in_drop else TOTAL
+        )  # the unit whose activity caps the site's
         year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
         bounds.append(
             ActivityBound(
                 f"site:{code}",
                 tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
-                rows(unit),
+                rows(home),
                 year_row,
             )
         )
@@ -746,7 +749,7 @@ def activity_cells(
                 ActivityBound(
                     f"siteq:{code}:q{q}",
                     tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
-                    rows(unit, (q,)),
+                    rows(home, (q,)),
                     tuple(activity_id(k, code, q) for k in BOUNDED),
                 )
             )

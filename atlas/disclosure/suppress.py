@@ -331,9 +331,9 @@ class CellTable:
             c += [p, *acts]
             v += [-scale] + [1.0] * len(acts)
             n += 1
-        for a, b in self.at_most:
+        for small, big in self.at_most:
             r += [n, n]
-            c += [where[a], where[b]]
+            c += [where[small], where[big]]
             v += [1.0, -1.0]
             n += 1
         return sparse.csr_matrix((v, (r, c)), shape=(n, len(where)))
