@@ -18,11 +18,21 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT_SITES, ROOT, assessment, client, nsp, write_extract, write_recipe
+from conftest import (
+    DEFAULT_SITES,
+    ROOT,
+    assessment,
+    client,
+    nsp,
+    write_extract,
+    write_geography,
+    write_recipe,
+)
 from scipy import sparse
 
 from atlas.disclosure import attack
@@ -225,12 +235,11 @@ def _lines(files: dict[str, bytes], path: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small_recipe(tmp_path_factory) -> Path:
     """S1 (Alpha) and S2 (Beta) each see 8 people all year; S3 (Alpha) one client with one
     NSP visit; at S1 two of them come in Q2 too (3 visits). One client's accommodation is
     personal free text."""
     tmp = tmp_path_factory.mktemp("small")
-    from conftest import write_geography
 
     geo = write_geography(tmp / "geo")
     sites = [
@@ -266,7 +275,26 @@ def small(tmp_path_factory):
             "assessments.csv": assessments,
         },
     )
-    return compute_drop(load_recipe(write_recipe(tmp, geo, extract))).files
+    return write_recipe(tmp, geo, extract)
+
+
+@pytest.fixture(scope="module")
+def small(small_recipe):
+    return compute_drop(load_recipe(small_recipe)).files
+
+
+def test_rounded_drops_withhold_the_same_activity(small_recipe, tmp_path):
+    """With rounding = 5 the one-visit site's count is still withheld, and its activity."""
+    recipe = tmp_path / "rounded.toml"
+    recipe.write_text(
+        small_recipe.read_text().replace(
+            'area_name = "Test Area"', 'area_name = "Test Area"\nrounding = 5'
+        )
+    )
+    files = compute_drop(load_recipe(recipe)).files
+    s3 = _lines(files, "tables/site_activity.csv")["S3"]
+    assert [s3[k] for k in ("individuals", *ACTS, "suppressed")] == ["", "", "", "", "true"]
+    assert _lines(files, "tables/site_activity.csv")["S1"]["individuals"] == "10"  # 8 rounded
 
 
 def test_one_client_one_visit_site_blanks_its_activity(small):
