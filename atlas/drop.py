@@ -202,7 +202,7 @@ def compute_stages(
     progress("counting")
     msoa_of = msoa_table(geo)
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
-    report_counts = count_reports(extract, ind, sites, geo.la_codes)
+    report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
     progress("disclosure control")
     published = protect(
         counts,

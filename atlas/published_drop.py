@@ -362,5 +362,5 @@ def _same_site(row: pd.Series, point: dict[str, Any]) -> bool:
         # the CSV guards a name that starts like a spreadsheet formula with a quote
         row["site_name"] in (point["name"], "'" + point["name"])
         and row["site_type"] == point["type"]
-        and (0 if pd.isna(visits) else int(visits)) == point["visits"]
+        and (None if pd.isna(visits) else int(visits)) == point["visits"]
     )

@@ -23,7 +23,7 @@ import pandas as pd
 from ..extract.reader import Extract
 from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, build_individuals, row_persons
 from .periods import FinancialYear, financial_year_start, fiscal_quarter
-from .substances import normalise_label
+from .substances import LABELS, normalise_label
 from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
 
 QUARTERS = (1, 2, 3, 4)
@@ -41,6 +41,43 @@ NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
 OTHER = "Other"
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
+NOT_STATED_KEYS = ("not stated", "not known", "unknown")
+FREE_TEXT = ("substance_1", "substance_2", "accommodation", "employment")  # profile columns
+# The documented vocabularies of the free-text profile columns (normalised labels): the order
+# in which their labels are shown; other labels follow, alphabetically. Substances: the labels
+# of the substance mapping, in its order. Any free-text label (known or not) is shown only
+# when at least ``threshold`` individuals share it, else counted in "Other".
+SUBSTANCE_RANK = {
+    key: i for i, key in enumerate(k for k, g in LABELS.items() if g != "not_stated")
+}
+ACCOMMODATION_VOCABULARY = (
+    "settled",
+    "unsettled",
+    "nfa",
+    "no fixed abode",
+    "homeless",
+    "rough sleeping",
+    "temporary accommodation",
+    "supported accommodation",
+    "hostel",
+    "prison",
+)
+EMPLOYMENT_VOCABULARY = (
+    "employed",
+    "full time employment",
+    "part time employment",
+    "self employed",
+    "unemployed",
+    "long term sick or disabled",
+    "economically inactive",
+    "student",
+    "retired",
+    "homemaker",
+    "voluntary work",
+)
+VOCABULARY_RANK = {
+    key: i for i, key in enumerate((*ACCOMMODATION_VOCABULARY, *EMPLOYMENT_VOCABULARY))
+}
 PROFILE_DIMENSIONS = {
     "gender": "Gender",
     "age_band": "Age at the end of the year",
@@ -64,13 +101,33 @@ def svc_id(la_code: str, cohort: str) -> str:
     return f"total:{cohort}" if la_code == TOTAL else f"svc:{la_code}:{cohort}"
 
 
+@dataclass(frozen=True)
+class ActivityBound:
+    """What a reader knows of a count of people from the activity rows (NSP visits,
+    interventions) they made there: ``people`` is at most the sum of ``activity``, at least 1
+    where that sum is not 0, and 0 where it is. ``cap``: a published upper bound of the sum
+    (inf: none); ``row``: the activity figures shown with the count, blanked together when
+    they would narrow a suppressed count."""
+
+    people: str
+    activity: tuple[str, ...]
+    cap: float
+    row: tuple[str, ...]
+
+
 @dataclass
 class CellSet:
-    """Counts of individuals for one report table, with the groups that tie them."""
+    """Counts of individuals for one report table, with the groups that tie them. With
+    ``people`` False, counts of events (activity): published as they are, except where
+    disclosure control blanks them to protect a count of people (``bounds``)."""
 
     name: str
     table: pd.DataFrame  # keys..., cell_id, individuals
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
+    people: bool = True
+    bounds: list[ActivityBound] = field(default_factory=list)
+    at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
+    floors: dict[str, int] = field(default_factory=dict)  # known least values of cells
 
 
 @dataclass
@@ -89,26 +146,35 @@ class ReportCounts:
 
 
 def count_reports(
-    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]
+    extract: Extract,
+    ind: Individuals,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    threshold: int = 5,
 ) -> ReportCounts:
-    """All report counts for the drop's period from its individuals and the placed sites."""
+    """All report counts for the drop's period from its individuals and the placed sites;
+    ``threshold``: the drop's disclosure threshold (free-text labels shared by fewer people
+    are folded into "Other")."""
     la_of = sites.set_index("site_code")["la_code"]
     la_of = la_of[la_of.isin(la_codes)]
     rows = _Rows.of(ind, sites, la_codes)
     used = rows.distinct()
     trend, years = _trend(extract, ind)
     events = _site_events(extract, ind, rows, sites)
+    la_activity = _activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL])
+    site_activity = _activity(events, rows.la_of_site, "site_code", list(sites["site_code"]))
     return ReportCounts(
         cells=[
             _quarter_cells(ind, used, la_codes),
             _intervention_clients(rows, la_codes),
             _site_quarter_cells(used, sites),
             _assessed(extract, ind, used, la_codes, sites),
-            _profiles(ind),
+            _profiles(ind, threshold),
             trend,
+            activity_cells(site_activity, la_activity, sites, la_codes, events),
         ],
-        la_activity=_activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL]),
-        site_activity=_activity(events, rows.la_of_site, "site_code", list(sites["site_code"])),
+        la_activity=la_activity,
+        site_activity=site_activity,
         completion=_completion(
             extract["assessments.csv"], ind.period, la_of, la_codes, list(sites["site_code"])
         ),
@@ -216,7 +282,10 @@ def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSe
         index="la_code", columns="cohort", values="cell_id"
     )
     groups = [(r[ALL], [r[c] for c in COHORTS]) for _, r in last.iterrows()]
-    return CellSet("quarter_individuals", table, groups)
+    # seen in a quarter: seen in the year (the service-LA count)
+    alls = table[table["cohort"] == ALL]
+    year = [svc_id(la, ALL) for la in alls["la_code"]]
+    return CellSet("quarter_individuals", table, groups, at_most=list(zip(alls["cell_id"], year)))
 
 
 def _intervention_clients(rows: _Rows, la_codes: list[str]) -> CellSet:
@@ -225,7 +294,9 @@ def _intervention_clients(rows: _Rows, la_codes: list[str]) -> CellSet:
     grid = _grid(la_code=[*la_codes, TOTAL], quarter=list(QUARTERS))
     table = grid.assign(individuals=_per_quarter(ints, ints.la, len(la_codes)))
     table["cell_id"] = "laqi:" + table["la_code"] + ":q" + table["quarter"].astype(str)
-    return CellSet("intervention_clients", table)
+    # a client of an intervention in a quarter was seen there then
+    seen = "laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + f":{ALL}"
+    return CellSet("intervention_clients", table, at_most=list(zip(table["cell_id"], seen)))
 
 
 def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
@@ -237,7 +308,9 @@ def _site_quarter_cells(used: _Rows, sites: pd.DataFrame) -> CellSet:
     )
     table = grid.assign(individuals=n.astype(np.int64))
     table["cell_id"] = "siteq:" + table["site_code"] + ":q" + table["quarter"].astype(str)
-    return CellSet("site_quarter_individuals", table)
+    # seen in a quarter: seen in the year
+    year = "site:" + table["site_code"].astype(str)
+    return CellSet("site_quarter_individuals", table, at_most=list(zip(table["cell_id"], year)))
 
 
 def _assessed(
@@ -310,10 +383,12 @@ def _age_band(age: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return code, np.array([label for _, _, label in AGE_BANDS] + [NOT_KNOWN], dtype=object)
 
 
-def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Free text as categories: spellings that normalise alike become one (shown in their most
-    common spelling); blank is "Not stated"; beyond the most common few, "Other". Codes into
-    the labels shown."""
+def _display_labels(values: pd.Series, threshold: int) -> np.ndarray:
+    """Free text as categories, per value: spellings that normalise alike become one (shown in
+    their most common spelling); blank is "Not stated". A label is published only when at
+    least ``threshold`` individuals share it (it may be personal text; and a label shown only
+    when present would say its count is not 0) and it is among the most common few: else
+    "Other". Returns the label shown for each value."""
     # every step on the distinct values (a column repeats a few dozen), weighted by their counts
     codes, uniques = pd.factorize(values)  # missing: -1, shown as blank
     codes = np.where(codes < 0, len(uniques), codes)
@@ -331,16 +406,19 @@ def _display_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         .set_index("key")["text"]
     )
     shown_u = key.map(spelled).where(key != "", NOT_STATED)
-    shown_u = shown_u.where(~key.isin(["not stated", "not known", "unknown"]), NOT_STATED)
-    common = distinct["count"][shown_u != NOT_STATED].groupby(shown_u[shown_u != NOT_STATED]).sum()
-    common = common.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    shown_u = shown_u.where(~key.isin(NOT_STATED_KEYS), NOT_STATED)
+    named = shown_u != NOT_STATED
+    per_key = distinct["count"][named].groupby(key[named]).sum()
+    shared = per_key.index[(per_key >= threshold).to_numpy()]
+    common = per_key[shared].sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     keep = set(common.index[:TOP_CATEGORIES])
-    shown_u = shown_u.where(shown_u.isin(keep) | (shown_u == NOT_STATED), OTHER)
-    return codes, shown_u.to_numpy(dtype=object)
+    shown_u = shown_u.where(key.isin(keep) | ~named, OTHER)
+    return shown_u.to_numpy(dtype=object)[codes]
 
 
-def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per profile dimension: each individual's category, as codes into distinct labels."""
+def _profile_codes(ind: Individuals, threshold: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per profile dimension: each individual's category, as codes into distinct labels
+    (free-text labels shared by fewer than ``threshold`` individuals folded into "Other")."""
     p = ind.people
     main = p["main_substance"]
     # profiles only: where neither an assessment nor an NSP visit names a substance, the
@@ -366,48 +444,56 @@ def _profile_codes(ind: Individuals) -> dict[str, tuple[np.ndarray, np.ndarray]]
         main = main.where(~missing, from_int.reindex(p.index))
     gender, genders = pd.factorize(p["gender"])
     gender_labels = pd.Series([*genders, np.nan], dtype=object).map(GENDERS).fillna(NOT_KNOWN)
+    gender_of = gender_labels.to_numpy()[np.where(gender < 0, len(genders), gender)]
+    age_codes, age_labels = _age_band(p["age"])
     raw = {
-        "gender": (np.where(gender < 0, len(genders), gender), gender_labels.to_numpy()),
-        "age_band": _age_band(p["age"]),
-        "substance_1": _display_labels(main),
-        "substance_2": _display_labels(p["substance_2"]),
-        "accommodation": _display_labels(p["accommodation"]),
-        "employment": _display_labels(p["employment"]),
+        "gender": gender_of,
+        "age_band": age_labels[age_codes],
+        "substance_1": _display_labels(main, threshold),
+        "substance_2": _display_labels(p["substance_2"], threshold),
+        "accommodation": _display_labels(p["accommodation"], threshold),
+        "employment": _display_labels(p["employment"], threshold),
     }
     out = {}
-    for dim, (codes, labels) in raw.items():
-        label_codes, distinct = pd.factorize(labels)
-        out[dim] = label_codes[codes], np.asarray(distinct, dtype=object)
+    for dim, labels in raw.items():
+        codes, distinct = pd.factorize(labels)
+        out[dim] = codes, np.asarray(distinct, dtype=object)
     return out
 
 
-def profile_categories(ind: Individuals) -> pd.DataFrame:
+def profile_categories(ind: Individuals, threshold: int = 5) -> pd.DataFrame:
     """Per individual seen: the category of each profile dimension (one column each)."""
     return pd.DataFrame(
-        {dim: labels[codes] for dim, (codes, labels) in _profile_codes(ind).items()},
+        {dim: labels[codes] for dim, (codes, labels) in _profile_codes(ind, threshold).items()},
         index=ind.people.index,
     )
 
 
-def _category_order(dimension: str, counts: pd.Series) -> list[str]:
-    """The categories of a dimension in the order shown; ``counts``: people per category."""
+def _category_order(dimension: str, labels: list[str]) -> list[str]:
+    """The categories of a dimension in the order shown, which never depends on a count:
+    gender and age bands in their fixed order; free-text labels (``labels``, those present)
+    known to the documented vocabulary in its order, then the others alphabetically, then
+    "Other" and "Not stated" (both always shown)."""
     if dimension == "gender":
         return [*GENDERS.values(), NOT_KNOWN]
     if dimension == "age_band":
         return [label for _, _, label in AGE_BANDS] + [NOT_KNOWN]
-    named = [c for c in counts.index if c not in (OTHER, NOT_STATED)]
-    named = sorted(named, key=lambda c: (-counts[c], c))
+    rank = SUBSTANCE_RANK if dimension.startswith("substance") else VOCABULARY_RANK
+    named = [c for c in labels if c not in (OTHER, NOT_STATED)]
+    keys = dict(zip(named, normalise_label(pd.Series(named, dtype=object))))
+    named = sorted(named, key=lambda c: (rank.get(keys[c], len(rank)), c.casefold(), c))
     return [*named, OTHER, NOT_STATED]
 
 
-def _profiles(ind: Individuals) -> CellSet:
-    """Individuals per cohort and category of each profile dimension; categories add to the
-    cohort's total, cohorts add to ``all``."""
+def _profiles(ind: Individuals, threshold: int) -> CellSet:
+    """Individuals per cohort and category of each profile dimension, in a fixed order of
+    labels; categories add to the cohort's total, cohorts add to ``all``."""
     cohort = positions(ind.people["cohort"], list(COHORTS))
     rows, groups = [], []
-    for dim, (codes, labels) in _profile_codes(ind).items():
-        counts = pd.Series(np.bincount(codes, minlength=len(labels)), index=labels)
-        order = _category_order(dim, counts[counts > 0])
+    floors: dict[str, int] = {}
+    for dim, (codes, labels) in _profile_codes(ind, threshold).items():
+        present = np.bincount(codes, minlength=len(labels)) > 0
+        order = _category_order(dim, list(labels[present]))
         code = positions(labels, order)[codes]
         keep = code >= 0
         per = np.bincount(
@@ -424,7 +510,10 @@ def _profiles(ind: Individuals) -> CellSet:
             by = dict(zip(part["cohort"], part["cell_id"]))
             groups.append((by[ALL], [by[c] for c in COHORTS]))
         rows.append(table)
-    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups)
+        if dim in FREE_TEXT:  # a label is shown only when threshold people share it
+            named = table[(table["cohort"] == ALL) & ~table["category"].isin([OTHER, NOT_STATED])]
+            floors.update(dict.fromkeys(named["cell_id"], threshold))
+    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups, floors=floors)
 
 
 def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
@@ -582,3 +671,119 @@ def _completion(
         out.index.name = "code"
         parts.append(out.reset_index().assign(unit=unit))
     return pd.concat(parts, ignore_index=True)
+
+
+BOUNDED = ("nsp_visits", "nsp_returns", "interventions")  # activity that bounds people
+ROWS_OF_PEOPLE = ("nsp_visits", "interventions")  # every activity row is one of these
+
+
+def activity_id(kind: str, code: str, quarter: int | None = None) -> str:
+    """The id of an activity cell: ``act:<kind>:<site or LA code>`` for a site's year (as
+    ``suppress._register`` names it), with ``:q<n>`` for a quarter."""
+    return f"act:{kind}:{code}" + ("" if quarter is None else f":q{quarter}")
+
+
+def activity_cells(
+    site_activity: pd.DataFrame,
+    la_activity: pd.DataFrame,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    events: dict[str, np.ndarray],
+) -> CellSet:
+    """The activity figures that bound counts of people (NSP visits, returns, interventions
+    per site and quarter, per service LA and quarter, in the area per quarter) as cells: a
+    site's quarters add to its year; the sites of an LA to the LA; the LAs and the sites
+    outside them to the area. Bounds: individuals seen at a site (in an LA, the area) in a
+    quarter or the year are at most its visits and interventions and at least 1 where there
+    is one; intervention clients likewise from interventions; returns are at most visits."""
+    codes = list(sites["site_code"])
+    la_of = dict(zip(sites["site_code"], sites["la_code"]))
+    site_q = site_activity.set_index(["site_code", "quarter"])
+    la_q = la_activity.set_index(["la_code", "quarter"])
+    ids, values = [], []
+    for frame, unit in ((site_q, codes), (la_q, [*la_codes, TOTAL])):
+        for code in unit:
+            for q in QUARTERS:
+                for kind in BOUNDED:
+                    ids.append(activity_id(kind, code, q))
+                    values.append(int(frame.at[(code, q), kind]))
+    table = pd.DataFrame({"cell_id": ids, "individuals": np.asarray(values, dtype=np.int64)})
+    value = dict(zip(ids, values))
+
+    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
+        return float(sum(value[activity_id(k, code, q)] for k in ROWS_OF_PEOPLE for q in quarters))
+
+    groups, bounds, at_most = [], [], []
+    in_drop = set(la_codes)
+    outside = [c for c in codes if la_of.get(c) not in in_drop]
+    for kind in BOUNDED:
+        for code in codes:  # a site's quarters add to its year (site_activity.csv)
+            groups.append(
+                (activity_id(kind, code), [activity_id(kind, code, q) for q in QUARTERS])
+            )
+        for q in QUARTERS:
+            for la in la_codes:
+                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
+                groups.append((activity_id(kind, la, q), parts))
+            # the area: its LAs and the sites outside them (when no activity is elsewhere)
+            if not events[kind][-1, q - 1]:
+                parts = [activity_id(kind, la, q) for la in la_codes]
+                parts += [activity_id(kind, c, q) for c in outside]
+                groups.append((activity_id(kind, TOTAL, q), parts))
+    for code in codes:
+        site_la = la_of.get(code)
+        home = (
+            str(site_la) if site_la in in_drop else TOTAL
+        )  # the unit whose activity caps the site's
+        year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
+        bounds.append(
+            ActivityBound(
+                f"site:{code}",
+                tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
+                rows(home),
+                year_row,
+            )
+        )
+        for q in QUARTERS:
+            bounds.append(
+                ActivityBound(
+                    f"siteq:{code}:q{q}",
+                    tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
+                    rows(home, (q,)),
+                    tuple(activity_id(k, code, q) for k in BOUNDED),
+                )
+            )
+            at_most.append(
+                (activity_id("nsp_returns", code, q), activity_id("nsp_visits", code, q))
+            )
+    for la in [*la_codes, TOTAL]:
+        cap = rows(TOTAL) if la != TOTAL else np.inf
+        bounds.append(
+            ActivityBound(
+                svc_id(la, ALL),
+                tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE for q in QUARTERS),
+                cap,
+                tuple(activity_id(k, la, q) for k in BOUNDED for q in QUARTERS),
+            )
+        )
+        for q in QUARTERS:
+            q_cap = rows(TOTAL, (q,)) if la != TOTAL else np.inf
+            bounds.append(
+                ActivityBound(
+                    f"laq:{la}:q{q}:{ALL}",
+                    tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE),
+                    q_cap,
+                    tuple(activity_id(k, la, q) for k in BOUNDED),
+                )
+            )
+            i_cap = value[activity_id("interventions", TOTAL, q)] if la != TOTAL else np.inf
+            bounds.append(
+                ActivityBound(
+                    f"laqi:{la}:q{q}",
+                    (activity_id("interventions", la, q),),
+                    float(i_cap),
+                    (activity_id("interventions", la, q),),
+                )
+            )
+            at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
+    return CellSet("activity", table, groups, people=False, bounds=bounds, at_most=at_most)

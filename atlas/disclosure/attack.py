@@ -46,12 +46,15 @@ class Problem:
     """Cells (columns), what the attacker knows of each, and the additive groups (rows).
 
     ``groups`` holds +1 for each part and -1 for the total of each group, so ``groups @ x = 0``.
+    ``bounds`` (optional) holds further relations the attacker knows, ``bounds @ x <= 0``: a
+    count of people is at most the activity rows they made, and at least 1 where there is one.
     """
 
     lo: np.ndarray  # float, per cell
     hi: np.ndarray  # float, per cell; inf where unbounded
     groups: sparse.csr_matrix
     targets: np.ndarray  # bool, per cell: the cells whose interval is wanted
+    bounds: sparse.csr_matrix | None = None
 
 
 @dataclass
@@ -86,8 +89,14 @@ def intervals(
     out = Intervals(low, high, 0, 0, [])
     if not len(unknown):
         return out
-    g = problem.groups.tocsc()
+    n_eq = problem.groups.shape[0]
+    g = problem.groups
+    if problem.bounds is not None and problem.bounds.shape[0]:
+        g = sparse.vstack([g, problem.bounds])
+    g = g.tocsc()
     rhs = -(g[:, known] @ problem.lo[known])
+    # equality rows: rhs <= a x <= rhs; bound rows: a x <= rhs
+    row_lo = np.where(np.arange(g.shape[0]) < n_eq, rhs, -np.inf)
     sub = g[:, unknown].tocsr()
     labels = _components(sub)
     order = np.argsort(labels, kind="stable")
@@ -102,7 +111,9 @@ def intervals(
         out.components += 1
         rows = np.unique(by_column[:, members].tocoo().row)
         a = sub[rows][:, members].tocsr()
-        result = _solve_component(a, rhs[rows], problem.lo[comp], problem.hi[comp], t, threshold)
+        result = _solve_component(
+            a, (row_lo[rows], rhs[rows]), problem.lo[comp], problem.hi[comp], t, threshold
+        )
         if result is None:
             out.infeasible.extend(comp.tolist())
             continue
@@ -130,21 +141,28 @@ def _components(sub: sparse.csr_matrix) -> np.ndarray:
 
 
 def _propagate(
-    a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, rounds: int = 8
+    a: sparse.csr_matrix,
+    b: tuple[np.ndarray, np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rounds: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds implied by each row alone, repeated: valid outer bounds of the LP's."""
+    """Bounds implied by each row (``b``: its lower and upper bound) alone, repeated: valid
+    outer bounds of the LP's."""
+    b_lo, b_hi = b
     coo = a.tocoo()
     r, c, v = coo.row, coo.col, coo.data
     lo, hi = lo.copy(), hi.copy()
     for _ in range(rounds):
-        act_min = np.where(v > 0, v * lo[c], v * hi[c])  # least each term can add
-        act_max = np.where(v > 0, v * hi[c], v * lo[c])
-        rest_min = _sum_without(r, act_min, len(b))
-        rest_max = _sum_without(r, act_max, len(b))
-        # v * x_c = b - rest  =>  x_c in [(b - rest_max)/v, (b - rest_min)/v] for v > 0
+        with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 and the like: ignored
+            act_min, act_max = _terms(v, lo[c], hi[c])
+        rest_min = _sum_without(r, act_min, len(b_lo))
+        rest_max = _sum_without(r, act_max, len(b_lo))
+        # v * x_c = s - rest, s in [b_lo, b_hi]
+        #   =>  x_c in [(b_lo - rest_max)/v, (b_hi - rest_min)/v] for v > 0
         with np.errstate(invalid="ignore"):
-            one = (b[r] - rest_max) / v
-            two = (b[r] - rest_min) / v
+            one = (b_lo[r] - rest_max) / v
+            two = (b_hi[r] - rest_min) / v
         new_lo = np.where(v > 0, one, two)
         new_hi = np.where(v > 0, two, one)
         nlo = lo.copy()
@@ -155,6 +173,11 @@ def _propagate(
             break
         lo, hi = nlo, nhi
     return lo, hi
+
+
+def _terms(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least and the most each term ``v * x`` can add, x in [lo, hi]."""
+    return np.where(v > 0, v * lo, v * hi), np.where(v > 0, v * hi, v * lo)
 
 
 def _sum_without(rows: np.ndarray, terms: np.ndarray, m: int) -> np.ndarray:
@@ -173,13 +196,14 @@ def _sum_without(rows: np.ndarray, terms: np.ndarray, m: int) -> np.ndarray:
 
 def _solve_component(
     a: sparse.csr_matrix,
-    b: np.ndarray,
+    b: tuple[np.ndarray, np.ndarray],
     lo: np.ndarray,
     hi: np.ndarray,
     targets: np.ndarray,
     threshold: int | None = None,
 ):
-    """Exact [min, max] of every target cell of one component; None if infeasible. With
+    """Exact [min, max] of every target cell of one component (``b``: each row's lower and
+    upper bound); None if infeasible. With
     ``threshold``, a cell the tables found show safe keeps their range instead.
 
     The component is passed to HiGHS once; each bound is then a change of objective solved
@@ -285,9 +309,15 @@ def _sweep(lp: _Solver, found: _Bounds, threshold: int) -> None:
 class _Solver:
     """One component held by HiGHS, re-solved for one objective after another."""
 
-    def __init__(self, a: sparse.csr_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    def __init__(
+        self,
+        a: sparse.csr_matrix,
+        b: tuple[np.ndarray, np.ndarray],
+        lo: np.ndarray,
+        hi: np.ndarray,
+    ):
         self.a, self.b, self.lo, self.hi = a, b, lo, hi
-        self.highs = _highs(a, lo, hi, b, b)
+        self.highs = _highs(a, lo, hi, *b)
         self.highs.setOptionValue("presolve", "off")
         # dual simplex: from the last basis as fast as primal for small components, and
         # tens of times faster for the one giant component that rounding makes
@@ -312,8 +342,8 @@ class _Solver:
             a,
             np.r_[self.lo, np.zeros(n)],
             np.r_[self.hi, cap],
-            np.r_[self.b, np.full(n, -np.inf)],
-            np.r_[self.b, np.zeros(n)],
+            np.r_[self.b[0], np.full(n, -np.inf)],
+            np.r_[self.b[1], np.zeros(n)],
             cost=np.r_[np.zeros(k), -np.ones(n)],
         )
         highs.setOptionValue("presolve", "off")

@@ -39,7 +39,7 @@ from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
 from .identifier_scan import Needles, scan_files
-from .suppress import Attacked, CellTable, _register, knowledge
+from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +299,7 @@ def _attack_tables(
 ) -> None:
     """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
+    structure["site_activity"] = structure["site_activity"].assign(**dict.fromkeys(ACTIVITY, 0))
     cells = CellTable()
     ids = _register(cells, Counts(**structure, cohorts={}, area_name=""))
     where = {c: i for i, c in enumerate(cells.values)}
@@ -340,9 +341,12 @@ def _attack_tables(
         hidden[pos] |= blank
         value[pos] = np.where(blank, value[pos], vals)
         seen[pos] = True
+    _read_activity(frames["site_activity"], ids, index, value, hidden, report)
+    people = np.fromiter((c not in cells.activity for c in names), dtype=bool, count=len(names))
     published = np.nan_to_num(value, nan=0.0)
-    lo, hi = knowledge(published, hidden, report.threshold, report.rounding)
+    lo, hi = knowledge(published, hidden, report.threshold, report.rounding, exact=~people)
     groups = cells.matrix(where)
+    bounds = cells._bound_matrix(where, published, hidden)
     exact = hi - lo <= attack.EPS
     closed = np.asarray(abs(groups)[:, ~exact].sum(axis=1)).ravel() == 0
     residual = groups[closed] @ lo
@@ -350,22 +354,47 @@ def _attack_tables(
         report.exposures.append(
             f"{int((np.abs(residual) > attack.EPS).sum())} fully published group(s) do not add up"
         )
-    report.cells, report.suppressed = len(where), int(hidden.sum())
-    if attacked is not None and _covered(attacked, names, published, hidden, groups, report):
+    report.cells, report.suppressed = int(people.sum()), int((hidden & people).sum())
+    if attacked is not None and _covered(
+        attacked, names, published, hidden, (groups, bounds), report
+    ):
         report.reused = True
         return
     # only as far as the verdict needs: an exposed cell still gets its exact bounds
-    found = attack.intervals(attack.Problem(lo, hi, groups, hidden), threshold=report.threshold)
+    found = attack.intervals(
+        attack.Problem(lo, hi, groups, hidden & people, bounds), threshold=report.threshold
+    )
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
         report.exposures.append(
             "the published numbers contradict each other around "
             + ", ".join(names[i] for i in found.infeasible[:5])
         )
-    for i in np.flatnonzero(hidden & attack.exposed(found.low, found.high, report.threshold)):
+    exposed = attack.exposed(found.low, found.high, report.threshold)
+    for i in np.flatnonzero(hidden & people & exposed):
         report.exposures.append(
             f"cell {names[i]} can be narrowed to {_span(found.low[i], found.high[i])}"
         )
+
+
+def _read_activity(
+    frame: pd.DataFrame,
+    ids: dict[str, pd.Series],
+    index: pd.Index,
+    value: np.ndarray,
+    hidden: np.ndarray,
+    report: AuditReport,
+) -> None:
+    """The activity columns of site_activity.csv into the cells: blank ones hidden."""
+    for kind in ACTIVITY:
+        pos = index.get_indexer(ids[f"site_activity:{kind}"])
+        text = frame[kind].str.strip()
+        blank = (text == "").to_numpy()
+        vals = pd.to_numeric(text, errors="coerce").to_numpy()
+        for line in (frame.index.to_numpy() + 2)[~blank & np.isnan(vals)]:
+            report.exposures.append(f"tables/site_activity.csv line {line}: {kind} is not a count")
+        hidden[pos] = blank
+        value[pos] = np.where(blank | np.isnan(vals), 0.0, vals)
 
 
 def _covered(
@@ -373,12 +402,12 @@ def _covered(
     names: list[str],
     published: np.ndarray,
     hidden: np.ndarray,
-    groups: sparse.csr_matrix,
+    relations: tuple[sparse.csr_matrix, sparse.csr_matrix],
     report: AuditReport,
 ) -> bool:
     """Whether ``attacked`` covers the files' problem: the same threshold and rounding, every
-    cell among its cells, hidden alike and published with the same value, every group
-    (row of ``groups``) equal to one of its groups."""
+    cell among its cells, hidden alike and published with the same value, every group and
+    every activity bound (rows of ``relations``) equal to one of its own."""
     if (attacked.threshold, attacked.rounding) != (report.threshold, report.rounding):
         return False
     pos = pd.Index(attacked.ids).get_indexer(names)
@@ -387,7 +416,18 @@ def _covered(
     shown = ~hidden
     if not np.array_equal(published[shown], attacked.published[pos][shown]):
         return False
-    theirs = attacked.groups.tocsr()
+    return all(
+        _rows_among(mine, theirs, pos)
+        for mine, theirs in zip(relations, (attacked.groups, attacked.bounds))
+    )
+
+
+def _rows_among(groups: sparse.csr_matrix, theirs: sparse.csr_matrix | None, pos: np.ndarray):
+    """Whether every row of ``groups`` (columns: the files' cells, at ``pos`` among theirs)
+    equals a row of ``theirs``."""
+    if theirs is None:
+        return groups.shape[0] == 0
+    theirs = theirs.tocsr()
     mine = sparse.csr_matrix(
         (groups.data, pos[groups.indices], groups.indptr), shape=(groups.shape[0], theirs.shape[1])
     )

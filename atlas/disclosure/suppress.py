@@ -19,6 +19,21 @@ With ``rounding = b`` every published count is rounded to the nearest ``b``: rou
 secondary suppression, then protects the cells that are not small, and complements are added
 only where the attack (which knows rounded cells lie within +-b//2) still finds an exposure.
 
+Activity (NSP visits, returns, interventions per site and service LA, in the year and each
+quarter) counts events, not people, but bounds them: a count of people is at most the visits
+and interventions they made, at least 1 where there is one, 0 where there is none (and returns
+are at most visits). These are cells of the same model (``CellTable.activity``), tied by their
+own groups (a site's quarters add to its year, the sites of an LA to the LA, the LAs and the
+sites outside them to the area) and by the bounds (``CellTable.bounds``: rows of inequalities
+the attack takes). The policy, the least hiding the attack shows safe: activity is published
+unless the attack, knowing it, exposes a suppressed count of people; then that count's
+activity figures (the row: for a site's year, its year and every quarter) are blanked, with
+complements in every activity group left with one blank cell (smallest non-zero first, parts
+before totals), widening through the activity groups while the attack still finds it exposed;
+only when no activity is left to blank is a further count of people suppressed. A blanked
+figure hides no person, so secondary suppression of people is unchanged by the bounds
+wherever blanking activity suffices.
+
 ``protect`` returns the published tables: renderers receive only these.
 """
 
@@ -27,7 +42,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,12 +52,15 @@ from scipy import sparse
 from ..counting.aggregate import Counts
 from ..counting.individuals import ALL, COHORTS
 from ..counting.rates import format_fixed, rate_per_1000
+from ..counting.report_counts import ActivityBound, activity_id
 from ..counting.tally import TOTAL
 from ..errors import DisclosureError
 from . import attack
 
 if TYPE_CHECKING:
     from ..counting.report_counts import CellSet
+
+ACTIVITY = ("nsp_visits", "nsp_returns", "interventions")  # site_activity.csv's activity
 
 
 @dataclass
@@ -74,14 +92,24 @@ class Attacked:
     groups: sparse.csr_matrix
     threshold: int
     rounding: int
+    bounds: sparse.csr_matrix | None = None  # the activity bounds, ``bounds @ x <= 0``
 
 
 class CellTable:
-    """Cells (id -> count) and additive groups (total id, part ids) for secondary suppression."""
+    """Cells (id -> count) and additive groups (total id, part ids) for secondary suppression.
+
+    Activity cells (``activity``: counts of events, not of people) are published exactly and
+    only hidden to protect a count of people: ``bounds`` say what activity tells of people
+    (``ActivityBound``), ``at_most`` pairs (a, b) that a <= b (returns and visits; a quarter
+    and its year)."""
 
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
         self.groups: list[tuple[str, list[str]]] = []
+        self.activity: set[str] = set()
+        self.bounds: list[ActivityBound] = []
+        self.at_most: list[tuple[str, str]] = []
+        self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
         self.attacked: Attacked | None = None  # set by protect
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
@@ -103,7 +131,8 @@ class CellTable:
         exactly one suppressed cell gets its complement (:meth:`_complement`), and the groups
         of that cell are looked at again. Returns whether each cell is hidden."""
         value = [int(v) for v in self.values.values()]
-        hidden = bytearray(0 < v < threshold for v in value)
+        events = self.activity
+        hidden = bytearray(0 < v < threshold and c not in events for c, v in zip(ids, value))
         primary = sum(hidden)
         group = np.repeat(np.arange(len(self.groups)), np.diff(starts))
         # each cell's groups, in group order (a group as often as the cell is in it)
@@ -130,43 +159,184 @@ class CellTable:
         self, threshold: int, rounding: int = 0, max_tries: int = 8
     ) -> tuple[set[str], int, dict[str, int]]:
         """Suppression that survives the LP attack: returns the suppressed ids, the primary
-        count and the published value of every cell (rounded when ``rounding`` > 1)."""
+        count and the published value of every cell (rounded when ``rounding`` > 1).
+
+        A suppressed count of people that its activity figures expose (at most the visits,
+        at least 1 where there is one) first gets those figures blanked, with the activity
+        complements that keep totals from giving them back (no person more is hidden); only
+        where the attack still finds it exposed are further counts of people suppressed."""
         ids = list(self.values)
+        where = _positions(ids)
         true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
-        published = round_to(true, rounding)
-        cells, starts = self._members(_positions(ids))
+        people = np.fromiter((c not in self.activity for c in ids), dtype=bool, count=len(ids))
+        published = np.where(people, round_to(true, rounding), true)
+        cells, starts = self._members(where)
         if rounding > 1:
-            hidden = (true > 0) & (true < threshold)
+            hidden = people & (true > 0) & (true < threshold)
             primary = int(hidden.sum())
         else:
             hidden, primary = self._suppress(threshold, ids, cells, starts)
         groups = self._matrix(cells, starts, len(ids))
         members = groups.tocsc()
+        rows_of = self._bound_rows_of(where)
+        floor = np.zeros(len(ids))
+        floor[[where[c] for c in self.floors]] = list(self.floors.values())
+        closing = _Closing(cells, starts, ~people, published, ids)
+        treated: dict[int, int] = {}  # how often a cell's activity was blanked
         near = None
         while True:
-            problem = self.problem(published, hidden, groups, threshold, rounding)
+            bounds = self._bound_matrix(where, published, hidden)
+            problem = self.problem(
+                published, hidden, groups, threshold, rounding, people, bounds, floor
+            )
             found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
                 raise DisclosureError(
                     "disclosure control: the counts do not add up in their "
                     f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})"
                 )
-            bad = np.flatnonzero(hidden & attack.exposed(found.low, found.high, threshold))
+            bad = np.flatnonzero(
+                hidden & people & attack.exposed(found.low, found.high, threshold)
+            )
             if not len(bad):
                 break
             added = np.zeros(len(ids), dtype=bool)
             for cell in bad.tolist():
+                # blank its activity first (no one more hidden), widening through the
+                # activity groups each time the attack still finds the cell exposed; not
+                # when the groups alone expose it (no activity would help)
+                base, step = rows_of.get(cell, []), treated.get(cell, 0)
+                if (
+                    base
+                    and step == 0
+                    and self._exposed_by_groups(
+                        cell, published, hidden, groups, threshold, rounding, people, floor
+                    )
+                ):
+                    base = []
+                reach = self._widen(base, step, groups, members)
+                if added[reach].any():
+                    continue  # its activity was just blanked: re-attack
+                new = [c for c in reach if not hidden[c]]
+                while base and not new:
+                    step += 1
+                    wider = self._widen(base, step, groups, members)
+                    if len(wider) == len(reach):
+                        break
+                    reach, new = wider, [c for c in wider if not hidden[c]]
+                if new:
+                    treated[cell] = step + 1
+                    hidden[new] = added[new] = True
+                    continue
                 rows = members[:, cell].indices
                 if added[groups[rows].indices].any():
                     continue  # a complement was just added to one of its groups: re-attack
+                open_people = people & ~hidden
+                if not open_people[groups[rows].indices].any() and added.any():
+                    continue  # nothing of its own left to hide: re-attack first
                 pick = self._protector(
-                    cell, published, hidden, groups, members, threshold, rounding, ids, max_tries
+                    cell,
+                    published,
+                    hidden,
+                    groups,
+                    members,
+                    threshold,
+                    rounding,
+                    ids,
+                    max_tries,
+                    people,
+                    where,
+                    floor,
                 )
                 hidden[pick] = added[pick] = True
+            added |= closing.close(hidden)
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())
-        self.attacked = Attacked(ids, published, hidden.copy(), groups, threshold, rounding)
+        self.attacked = Attacked(
+            ids,
+            published,
+            hidden.copy(),
+            groups,
+            threshold,
+            rounding,
+            self._bound_matrix(where, published, hidden),
+        )
         return out, primary, dict(zip(ids, published.tolist()))
+
+    def _exposed_by_groups(
+        self,
+        cell: int,
+        published: np.ndarray,
+        hidden: np.ndarray,
+        groups: sparse.csr_matrix,
+        threshold: int,
+        rounding: int,
+        people: np.ndarray,
+        floor: np.ndarray,
+    ) -> bool:
+        """Whether ``cell`` is exposed by the additive groups alone (no activity bounds)."""
+        only = np.zeros(len(hidden), dtype=bool)
+        only[cell] = True
+        found = attack.intervals(
+            self.problem(published, hidden, groups, threshold, rounding, people, None, floor),
+            cells=only,
+            threshold=threshold,
+        )
+        return bool(attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0])
+
+    @staticmethod
+    def _widen(
+        row: list[int], steps: int, groups: sparse.csr_matrix, members: sparse.csc_matrix
+    ) -> list[int]:
+        """The activity cells ``row`` and, ``steps`` times over, every cell sharing a group
+        with one of them."""
+        reach = set(row)
+        for _ in range(steps):
+            if not reach:
+                break
+            rows = np.unique(members[:, sorted(reach)].indices)
+            reach |= set(groups[rows].indices.tolist())
+        return sorted(reach)
+
+    def _bound_rows_of(self, where: dict[str, int]) -> dict[int, list[int]]:
+        """Per count of people with activity bounds: the activity figures shown with it."""
+        out: dict[int, list[int]] = {}
+        for b in self.bounds:
+            out.setdefault(where[b.people], []).extend(where[c] for c in b.row)
+        return {k: sorted(set(v)) for k, v in out.items()}
+
+    def _bound_matrix(
+        self, where: dict[str, int], published: np.ndarray, hidden: np.ndarray
+    ) -> sparse.csr_matrix:
+        """The activity bounds as rows, ``rows @ x <= 0``: people - activity <= 0; activity -
+        c * people <= 0, with c the published activity where all of it is published (so
+        people >= 1 where it is not 0) and otherwise its published cap; a - b <= 0 for each
+        ``at_most`` pair."""
+        r, c, v = [], [], []
+        n = 0
+        for b in self.bounds:
+            p = where[b.people]
+            acts = [where[a] for a in b.activity]
+            r += [n] * (1 + len(acts))
+            c += [p, *acts]
+            v += [1.0] + [-1.0] * len(acts)
+            n += 1
+            if not hidden[acts].any():
+                scale = max(float(published[acts].sum()), 1.0)
+            elif np.isfinite(b.cap):
+                scale = max(float(b.cap), 1.0)
+            else:
+                continue
+            r += [n] * (1 + len(acts))
+            c += [p, *acts]
+            v += [-scale] + [1.0] * len(acts)
+            n += 1
+        for small, big in self.at_most:
+            r += [n, n]
+            c += [where[small], where[big]]
+            v += [1.0, -1.0]
+            n += 1
+        return sparse.csr_matrix((v, (r, c)), shape=(n, len(where)))
 
     def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
         """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
@@ -185,10 +355,20 @@ class CellTable:
         groups: sparse.csr_matrix,
         threshold: int,
         rounding: int,
+        people: np.ndarray | None = None,
+        bounds: sparse.csr_matrix | None = None,
+        floor: np.ndarray | None = None,
     ) -> attack.Problem:
-        """What an attacker knows of every cell, given what is published."""
-        lo, hi = knowledge(published, hidden, threshold, rounding)
-        return attack.Problem(lo, hi, groups, hidden.copy())
+        """What an attacker knows of every cell, given what is published; the targets are
+        the hidden counts of people (``people``: which cells are; default all). ``floor``:
+        the least value a reader knows a cell has (hidden cells too)."""
+        lo, hi = knowledge(
+            published, hidden, threshold, rounding, exact=None if people is None else ~people
+        )
+        if floor is not None:
+            lo = np.maximum(lo, floor)
+        targets = hidden.copy() if people is None else hidden & people
+        return attack.Problem(lo, hi, groups, targets, bounds)
 
     def _protector(
         self,
@@ -201,6 +381,9 @@ class CellTable:
         rounding: int,
         ids: list[str],
         max_tries: int,
+        people: np.ndarray,
+        where: dict[str, int],
+        floor: np.ndarray,
     ) -> list[int]:
         """The cheapest published cells to suppress so that ``cell`` is safe from the attack:
         one cell sharing a group with it (smallest non-zero first), else such a cell and one
@@ -209,7 +392,7 @@ class CellTable:
 
         def partners(of: int, exclude: set[int]) -> list[int]:
             near: np.ndarray | list[int] = np.unique(groups[by_cell[:, of].indices].indices)
-            near = [c for c in near if not hidden[c] and c not in exclude]
+            near = [c for c in near if not hidden[c] and people[c] and c not in exclude]
             return sorted(near, key=lambda c: (published[c] == 0, published[c], ids[c]))
 
         def cost(picks: tuple[int, ...]) -> tuple:
@@ -233,8 +416,9 @@ class CellTable:
         for picks in singles + pairs:
             trial = hidden.copy()
             trial[list(picks)] = True
+            bounds = self._bound_matrix(where, published, trial)
             found = attack.intervals(
-                self.problem(published, trial, groups, threshold, rounding),
+                self.problem(published, trial, groups, threshold, rounding, people, bounds, floor),
                 cells=only,
                 threshold=threshold,
             )
@@ -273,6 +457,48 @@ class CellTable:
         return cells, starts
 
 
+class _Closing:
+    """The complements of blanked activity: in every group of activity cells (a site's
+    quarters and year, the sites of an LA, the LAs of the area) with exactly one blanked cell,
+    blank the smallest non-zero other, parts before the total; repeat until stable."""
+
+    def __init__(
+        self,
+        cells: np.ndarray,
+        starts: np.ndarray,
+        activity: np.ndarray,
+        value: np.ndarray,
+        ids: list[str],
+    ):
+        self.groups = [
+            cells[a:b].tolist()
+            for a, b in pairwise(starts.tolist())
+            if b > a and activity[cells[a]]
+        ]
+        self.value, self.ids = value, ids
+
+    def close(self, hidden: np.ndarray) -> np.ndarray:
+        """Blank the complements (in ``hidden``); returns which cells were blanked."""
+        added = np.zeros(len(hidden), dtype=bool)
+        changed = True
+        while changed:
+            changed = False
+            for m in self.groups:
+                if int(hidden[m].sum()) != 1:
+                    continue
+                open_cells = [c for c in m if not hidden[c]]
+                if not open_cells:
+                    continue
+                nonzero = [c for c in open_cells if self.value[c] > 0]
+                pick = min(
+                    nonzero or open_cells,
+                    key=lambda c: (c == m[0], self.value[c], self.ids[c]),
+                )
+                hidden[pick] = added[pick] = True
+                changed = True
+        return added
+
+
 def _positions(ids: list[str]) -> dict[str, int]:
     """Each cell id's position."""
     return {c: i for i, c in enumerate(ids)}
@@ -287,16 +513,23 @@ def round_to(values: np.ndarray, base: int) -> np.ndarray:
 
 
 def knowledge(
-    published: np.ndarray, hidden: np.ndarray, threshold: int, rounding: int
+    published: np.ndarray,
+    hidden: np.ndarray,
+    threshold: int,
+    rounding: int,
+    exact: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly;
-    within +-rounding//2 of a rounded value, and 0 or at least the threshold, since small
-    counts are never published; ``[0, inf)`` when suppressed."""
+    """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly
+    (always for ``exact`` cells: activity); within +-rounding//2 of a rounded value, and 0 or
+    at least the threshold, since small counts are never published; ``[0, inf)`` when
+    suppressed."""
     v = np.asarray(published, dtype=float)
     if rounding > 1:
         half = rounding // 2
         lo = np.where(v > 0, np.maximum(v - half, threshold), 0.0)
         hi = np.where(v > 0, v + half, 0.0)
+        if exact is not None:
+            lo, hi = np.where(exact, v, lo), np.where(exact, v, hi)
     else:
         lo, hi = v.copy(), v.copy()
     return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
@@ -340,6 +573,10 @@ def protect(
         )
     }
     tables["service_la"] = _with_rates(tables["service_la"])
+    site_act = tables["site_activity"]
+    for kind in ACTIVITY:  # activity blanked to protect its individuals
+        pos = where.get_indexer(ids[f"site_activity:{kind}"])
+        site_act[kind] = site_act[kind].astype("Int64").mask(attacked.hidden[pos])
     published_extra = {
         cell_set.name: published(cell_set.table, cell_set.table["cell_id"]) for cell_set in extra
     }
@@ -347,7 +584,7 @@ def protect(
         **tables,
         threshold=threshold,
         primary=primary,
-        secondary=len(suppressed) - primary,
+        secondary=len(suppressed - cells.activity) - primary,  # counts of people only
         extra=published_extra,
         rounding=rounding,
         attacked=cells.attacked,
@@ -359,6 +596,15 @@ def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
     published in two tables is one cell), but never a cell that does not exist."""
     for cell_set in extra:
         cells.add(cell_set.table["cell_id"], cell_set.table["individuals"])
+        if not cell_set.people:
+            cells.activity.update(cell_set.table["cell_id"])
+        cells.bounds.extend(cell_set.bounds)
+        cells.at_most.extend(cell_set.at_most)
+        cells.floors.update(cell_set.floors)
+    named = [(b.people, *b.activity, *b.row) for b in cells.bounds] + cells.at_most
+    unknown = [c for c in chain.from_iterable(named) if c not in cells.values]
+    if unknown:
+        raise ValueError(f"activity bounds name unknown cell(s) {', '.join(unknown[:3])}")
     for cell_set in extra:
         for total, parts in cell_set.groups:
             unknown = [c for c in (total, *parts) if c not in cells.values]
@@ -400,6 +646,7 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
         ("site_activity", sites),
     ):
         cells.add(ids[name], frame["individuals"])
+    _register_site_activity(cells, sites, ids)
     # cohorts add to all, in every row of every area table
     for name, key in (
         ("residence_lsoa", "lsoa_code"),
@@ -420,6 +667,25 @@ def _register(cells: CellTable, counts: Counts) -> dict[str, pd.Series]:
             cells, counts.residence_msoa, counts.msoa_of, lsoa_ids, la_ids
         )
     return ids
+
+
+def _register_site_activity(
+    cells: CellTable, sites: pd.DataFrame, ids: dict[str, pd.Series]
+) -> None:
+    """A site's activity in the year (``act:<kind>:<site>``) as cells, and what it tells of
+    its individuals: at most its visits and interventions, at least 1 where there is one;
+    returns at most visits."""
+    codes = sites["site_code"].astype(str).tolist()
+    for kind in ACTIVITY:
+        ids[f"site_activity:{kind}"] = pd.Series(
+            [activity_id(kind, c) for c in codes], index=sites.index
+        )
+        cells.add(ids[f"site_activity:{kind}"], sites[kind])
+        cells.activity.update(ids[f"site_activity:{kind}"])
+    for code in codes:
+        row = tuple(activity_id(k, code) for k in ACTIVITY)
+        cells.bounds.append(ActivityBound(f"site:{code}", (row[0], row[2]), np.inf, row))
+        cells.at_most.append((row[1], row[0]))
 
 
 def _cohort_groups(cells: CellTable, frame: pd.DataFrame, key: str) -> None:

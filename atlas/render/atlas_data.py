@@ -430,7 +430,7 @@ def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any
             "name": str(name),
             "type": str(kind),
             "services": str(services or ""),
-            "visits": int(visits),
+            "visits": None if pd.isna(visits) else int(visits),  # blank: withheld
             "people": str(p),
         }
         for lat, lng, name, kind, services, visits, p in zip(
@@ -439,7 +439,7 @@ def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any
             placed["site_name"],
             placed["site_type"],
             placed["services"].fillna(""),
-            act["nsp_visits"].fillna(0),
+            act["nsp_visits"],
             people,
         )
     ]

@@ -21,7 +21,14 @@ from markupsafe import Markup
 
 from ..counting.individuals import ALL, COHORT_LABELS, COHORT_ORDER
 from ..counting.rates import half_up, round_half_up
-from ..counting.report_counts import ASSESSMENT_ITEMS, PROFILE_DIMENSIONS, QUARTERS, ReportCounts
+from ..counting.report_counts import (
+    ASSESSMENT_ITEMS,
+    BOUNDED,
+    PROFILE_DIMENSIONS,
+    QUARTERS,
+    ReportCounts,
+    activity_id,
+)
 from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
@@ -127,8 +134,11 @@ def _per(numerator: pd.Series, people: pd.Series) -> pd.Series:
     return (numerator.astype(float) / n.where(n > 0)).astype(float)
 
 
-def _returns_text(visits: int, returns: int) -> str:
-    """As published: "1 return to every 3.2 visits (31.4% of visits)"."""
+def _returns_text(visits: Any, returns: Any) -> str:
+    """As published: "1 return to every 3.2 visits (31.4% of visits)"; blank where either is
+    withheld."""
+    if _missing(visits) or _missing(returns):
+        return ""
     if visits == 0:
         return "no visits"
     if returns == 0:
@@ -254,7 +264,7 @@ def _monitoring_tables(
         summary[col] = summary[col].astype("Int64")
     summary.insert(0, "period", published_period(counts))
 
-    act = counts.la_activity.merge(names, on="la_code")
+    act = _published_activity(counts.la_activity, "la_code", published).merge(names, on="la_code")
     clients = published.extra["intervention_clients"][["la_code", "quarter", "individuals"]]
     act = act.merge(
         clients.rename(columns={"individuals": "intervention_clients"}),
@@ -267,9 +277,8 @@ def _monitoring_tables(
     act["returns_per_visit_pct"] = round_half_up(
         _share(act["nsp_returns"], act["nsp_visits"].astype("Int64")), 1
     )
-    act["visits_per_return"] = round_half_up(
-        act["nsp_visits"] / act["nsp_returns"].where(act["nsp_returns"] > 0), 1
-    )
+    visits, returns = act["nsp_visits"].astype(float), act["nsp_returns"].astype(float)
+    act["visits_per_return"] = round_half_up(visits / returns.where(returns > 0), 1)
     act["intervention_clients_suppressed"] = act["intervention_clients"].isna()
     order = {c: i for i, c in enumerate(names["la_code"])}
     act = act.sort_values(
@@ -485,10 +494,14 @@ def _data_quality_tables(
     site_ind["twelve_months"] = site_ind["individuals"]
     site_ind = site_ind.drop(columns=["individuals"])
 
-    act = counts.site_activity.merge(
+    act = _published_activity(counts.site_activity, "site_code", published).merge(
         site_info[["site_code", "site_name", "la_name"]], on="site_code"
     )
-    la_act = counts.la_activity.merge(names, on="la_code").rename(columns={"la_code": "code"})
+    la_act = (
+        _published_activity(counts.la_activity, "la_code", published)
+        .merge(names, on="la_code")
+        .rename(columns={"la_code": "code"})
+    )
     site_act = act.rename(columns={"site_code": "code", "site_name": "name"})
     la_act = la_act.rename(columns={"la_name": "name"}).assign(
         unit="la", la_name=la_act["la_name"]
@@ -564,6 +577,17 @@ def _data_quality_tables(
         "data_quality_activity": activity,
         "data_quality_assessments": units,
     }
+
+
+def _published_activity(frame: pd.DataFrame, unit: str, published: Published) -> pd.DataFrame:
+    """Activity per ``unit`` and quarter as published: the figures that bound a count of
+    people (visits, returns, interventions) blank where disclosure control withheld them."""
+    cells = published.extra["activity"].set_index("cell_id")["individuals"]
+    out = frame.copy()
+    for kind in BOUNDED:
+        keys = [activity_id(kind, c, q) for c, q in zip(frame[unit], frame["quarter"])]
+        out[kind] = cells.reindex(keys).astype("Int64").array
+    return out
 
 
 def _site_order(site_activity: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:

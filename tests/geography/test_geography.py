@@ -224,7 +224,8 @@ def test_build_reports_unplaced_sites_in_rejects_and_says_so(tmp_path):
     assert ledger["sites_unplaced"] == 1 and ledger["files"]["sites.csv"]["rejected"] == 0
     with open(tmp_path / "out" / "tables" / "site_activity.csv") as fh:
         s2 = next(r for r in csv.DictReader(fh) if r["site_code"] == "S2")
-    assert (s2["la_code"], s2["nsp_visits"]) == ("E06000002", "1")  # still counted
+    # still counted, in its LA; its one visit is withheld with its one client (issue 13)
+    assert (s2["la_code"], s2["suppressed"], s2["nsp_visits"]) == ("E06000002", "true", "")
 
 
 def test_directory_reader_is_reexported_for_old_callers(tmp_path):

@@ -227,15 +227,14 @@ def test_assessed_profiles_and_trend_by_hand(content):
         "35–44": 1,
         "55 and over": 1,
     }
+    # threshold 2: a label one person has is counted in "Other"
     assert {k[1]: v for k, v in prof.items() if k[0] == "substance_1" and k[2] == "all"} == {
         "Alcohol": 2,
-        "Cannabis": 1,
-        "Heroin": 1,
-        "Steroids": 1,
+        "Other": 3,
     }
     assert {k[1]: v for k, v in prof.items() if k[0] == "accommodation" and k[2] == "all"} == {
         "Settled": 2,
-        "NFA": 1,
+        "Other": 1,
         "Not stated": 2,
     }
     assert _cells(content, "trend", ["year", "cohort"]) == {
@@ -275,15 +274,25 @@ def test_activity_and_completion_by_hand(content):
 def test_monitoring_report_cells(content):
     page = parse(content.files["reports/monitoring.html"])
     activity = {tuple(r[:2]): r[2:] for r in page.tables["la-activity"][1:]}
-    # Alpha Q4: 2 visits, no returns, 2 interventions to 2 clients: 1.00 each
-    assert activity[("Alpha", "Q4")][:6] == ["2", "0", "no returns recorded", "2", "2", "1.00"]
+    # the area in Q4: 2 visits, no returns, 3 interventions to 2 clients: 1.50 each
+    assert activity[("Test Area", "Q4")][:6] == [
+        "2",
+        "0",
+        "no returns recorded",
+        "3",
+        "2",
+        "1.50",
+    ]
     assert activity[("Alpha", "Q1")][:3] == [
         "1",
         "1",
         "1 return to every 1.0 visits (100.0% of visits)",
     ]
-    # Beta Q2: one client is a suppressed count, and so is the average that depends on it
-    assert activity[("Beta", "Q2")][3:6] == ["1", "*", "*"]
+    # Beta Q2: one client is a suppressed count, and so is the average that depends on it;
+    # its one intervention would say the client count is 1, so it is withheld too, and so is
+    # Alpha's Q4 activity, else the area's total would give Beta's back
+    assert activity[("Beta", "Q2")][3:6] == ["*", "*", "*"]
+    assert activity[("Alpha", "Q4")][:6] == ["*", "*", "", "*", "2", "*"]
     trend = page.tables["trend-table"]
     assert trend[1] == ["2016-17", "2", "2", "0", "0"]
     assert len(page.tables["profile-gender"]) == 2 + 4
