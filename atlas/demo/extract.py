@@ -1139,15 +1139,7 @@ def _make_assessments(rng, people, sites, nsp, interventions, p0, p1) -> pd.Data
             "local_authority": local_authority,
         }
     )
-    for col in (
-        "accommodation",
-        "employment",
-        "parental_status",
-        "substance_1",
-        "substance_2",
-        "substance_3",
-        "injecting",
-    ):
+    for col in SPECS["assessments.csv"].optional[2:]:  # accommodation ... injecting
         frame[col] = people[col].to_numpy()[owners]
     nfa = people["postcode_kind"].to_numpy()[owners] == "nfa"
     frame.loc[nfa & (rng.random(m) < 0.8), "accommodation"] = "NFA"

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..counting.aggregate import COLUMNS
 from ..counting.individuals import ALL, COHORT_LABELS, COHORT_ORDER
 from ..counting.rates import half_up, round_half_up
 from ..counting.report_counts import (
+    ACTIVITY_COLUMNS,
     ASSESSMENT_ITEMS,
     BOUNDED,
     PROFILE_DIMENSIONS,
@@ -238,17 +240,8 @@ def _monitoring_tables(
     svc = published.service_la
     quarter = published.extra["quarter_individuals"]
     last = quarter[quarter["quarter"] == 4][["la_code", "cohort", "individuals"]]
-    year = svc[
-        [
-            "la_code",
-            "cohort",
-            "individuals",
-            "population",
-            "rate_per_1000",
-            "rate_lower",
-            "rate_upper",
-        ]
-    ]
+    shown = COLUMNS["tables/service_la_cohorts.csv"][1]
+    year = svc[[c for c in shown if c not in ("la_name", "suppressed")]]
     summary = names.merge(pd.DataFrame({"cohort": list(COHORT_ORDER)}), how="cross")
     summary = summary.merge(
         last.rename(columns={"individuals": "last_quarter"}), on=["la_code", "cohort"], how="left"
@@ -515,21 +508,7 @@ def _data_quality_tables(
         [site_act.sort_values(["_o", "quarter"]), la_act.sort_values(["_o", "quarter"])],
         ignore_index=True,
     )
-    activity = activity[
-        [
-            "unit",
-            "code",
-            "name",
-            "la_name",
-            "quarter",
-            "nsp_visits",
-            "nsp_returns",
-            "interventions",
-            "wellbeing_reviews",
-            "referrals_in",
-            "referrals_out",
-        ]
-    ]
+    activity = activity[["unit", "code", "name", "la_name", "quarter", *ACTIVITY_COLUMNS]]
 
     assessed = published.extra["assessed"].pivot(
         index="code", columns="assessment", values="individuals"
