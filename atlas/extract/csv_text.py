@@ -16,7 +16,7 @@ import operator
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -261,10 +261,14 @@ def _recase(values: pa.Array, case: Callable[[str], str]) -> pa.Array:
 
 @dataclass
 class Rows:
-    """The well-formed records of a file: their line numbers and their columns of text."""
+    """The well-formed records of a file: their line numbers and their columns of text; and
+    the header and the fields of every mis-shaped record (set aside, but still read: the audit
+    looks for the personal values of every record)."""
 
     lines: np.ndarray
     columns: dict[str, TextColumn]
+    header: list[str] = field(default_factory=list)
+    misshaped: list[list[str]] = field(default_factory=list)
 
 
 def read_rows(
@@ -294,13 +298,14 @@ def read_rows(
     width = len(header)
     arrays = _read_plain(source.utf8, width, index) if plain else None
     bad: list[tuple[int, str]] = []
+    misshaped: list[list[str]] = []
     if arrays is not None:
         lines = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
         plain = True
     else:
         reader = csv.reader(io.StringIO(source.text, newline=""))
         next(reader)
-        frame, lines, bad = _read_records(reader, width, wanted, index)
+        frame, lines, bad, misshaped = _read_records(reader, width, wanted, index)
         arrays = [
             pa.chunked_array([pa.array(frame[col].to_numpy(), pa.string())]) for col in wanted
         ]
@@ -310,16 +315,18 @@ def read_rows(
         if col not in columns:
             columns[col] = TextColumn.blank(len(lines))
     bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return Rows(np.asarray(lines, dtype=np.int64), columns), bad_frame
+    return Rows(np.asarray(lines, dtype=np.int64), columns, header, misshaped), bad_frame
 
 
 def _read_records(
     reader, width: int, wanted: list[str], index: list[int]
-) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]]]:
-    """The general reader (quotes, blank and mis-shaped records): record by record."""
+) -> tuple[pd.DataFrame, list[int], list[tuple[int, str]], list[list[str]]]:
+    """The general reader (quotes, blank and mis-shaped records): record by record. Also
+    returns the fields of the mis-shaped records."""
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
+    misshaped: list[list[str]] = []
     pick = operator.itemgetter(*index) if len(index) > 1 else (lambda r: (r[index[0]],))
     for line, record in enumerate(reader, start=2):
         if len(record) == width and "".join(record).strip():
@@ -329,10 +336,11 @@ def _read_records(
             bad.append((line, "blank line"))
         else:
             bad.append((line, f"has {len(record)} fields; the header has {width}"))
+            misshaped.append(record)
     frame = pd.DataFrame(rows, columns=wanted, dtype=object)
     for col in wanted:
         frame[col] = frame[col].astype(str).str.strip()
-    return frame, lines, bad
+    return frame, lines, bad, misshaped
 
 
 # Characters on which the plain reader's result could differ from the csv module's and

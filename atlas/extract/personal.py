@@ -1,0 +1,190 @@
+"""The personal values of every record read, accepted or rejected (spec section 2: no published
+file may hold a client's ``client_ref``, attributor, date of birth or full postcode).
+
+Gathered as each file is read, whatever validation then decides, because a rejected or shifted
+record reaches the drop as surely as an accepted one (a date of birth in the gender column, a
+postcode in free text): every ``client_ref`` of every file; every date written anywhere in
+clients.csv (its one date is the date of birth); every postcode written anywhere in clients.csv
+and assessments.csv (where clients live); and each client record's attributor. The audit then
+looks for them in every published byte (:mod:`atlas.disclosure.identifier_scan`).
+
+A reference that is an ordinary word or number (``false``, ``TOTAL``, ``1``: ``ORDINARY_REF``)
+cannot be told apart from the same word or count on a page, so is set aside, with where it was
+first read, for the audit to say so rather than fail on every page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .csv_text import Rows
+
+# A date: year-month-day (four digits, then one or two, one or two) or day-month-year (one or
+# two, one or two, then two or four), its parts joined by the same ``-``, ``/`` or ``.``, not
+# inside a longer run of digits. Zero-width, so that overlapping dates are all found.
+DATE_TEXT = re.compile(
+    r"(?<![0-9])(?=([0-9]{4})([./-])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])"
+    r"|([0-9]{1,2})([./-])([0-9]{1,2})\6([0-9]{4}|[0-9]{2})(?![0-9]))"
+)
+# A full postcode in either case: outward code, any run of spaces, tabs and hyphens (or none),
+# inward code, not inside a longer run of letters and digits.
+POSTCODE_TEXT = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)[ \t-]*([0-9][A-Za-z]{2})(?![A-Za-z0-9])"
+)
+POSTCODE_KEY = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # upper case, no space
+# References too ordinary to search for: up to three characters, a number of up to five digits
+# or with a decimal point, or words of letters only.
+ORDINARY_REF = re.compile(
+    r"(?:.{1,3}|[+-]?[0-9]{1,5}|[+-]?[0-9]*[.,][0-9]+|[^\W\d_]+(?:[ '-][^\W\d_]+)*)"
+)
+DATE_FILES = ("clients.csv",)
+POSTCODE_FILES = ("clients.csv", "assessments.csv")
+ATTRIBUTOR = ("first_initial", "last_initial", "date_of_birth", "gender")
+
+
+def dates_in(text: str) -> list[str]:
+    """Every date written in the text, as ISO ``YYYY-MM-DD`` (a two-digit year as both of its
+    centuries); parts out of range (month 13, day 32) are no date."""
+    found = []
+    for m in DATE_TEXT.finditer(text):
+        if m.group(1):
+            years, month, day = [m.group(1)], m.group(3), m.group(4)
+        else:
+            year, month, day = m.group(8), m.group(7), m.group(5)
+            years = [year] if len(year) == 4 else ["19" + year, "20" + year]
+        if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+            found += [f"{y}-{int(month):02d}-{int(day):02d}" for y in years]
+    return found
+
+
+def postcodes_in(text: str) -> list[str]:
+    """Every full postcode written in the text, upper case without space."""
+    return [(m.group(1) + m.group(2)).upper() for m in POSTCODE_TEXT.finditer(text)]
+
+
+@dataclass
+class PersonalValues:
+    """The personal values read from the extract's records (see the module's docstring)."""
+
+    refs: list[pa.Array] = field(default_factory=list)  # distinct per file, none ordinary
+    ordinary: dict[str, str] = field(default_factory=dict)  # ordinary ref -> where first read
+    dates: list[pa.Array] = field(default_factory=list)  # ISO
+    postcodes: list[pa.Array] = field(default_factory=list)  # upper case, no space
+    attributors: list[pa.Array] = field(default_factory=list)
+
+    def add(self, name: str, rows: Rows) -> None:
+        """Gather the personal values of one file's records, well-formed or not."""
+        cols = rows.columns
+        if "client_ref" in cols:
+            self._add_refs(name, rows)
+        everything = [col.arr for col in cols.values()]
+        if rows.misshaped:
+            everything.append(pa.chunked_array([pa.array(_flat(rows.misshaped), pa.string())]))
+        if name in DATE_FILES:
+            self.dates += [_dates(arr) for arr in everything]
+        if name in POSTCODE_FILES:
+            self.postcodes += [_postcodes(arr) for arr in everything]
+        if all(c in cols for c in ATTRIBUTOR):
+            first, last, born, gender = (cols[c].whole() for c in ATTRIBUTOR)
+            born = pc.utf8_slice_codeunits(born, 0, 10)
+            text = pc.binary_join_element_wise(first, last, born, gender, "|")
+            given = text.filter(pc.not_equal(born, ""))
+            self.attributors.append(pc.unique(given))
+
+    def _add_refs(self, name: str, rows: Rows) -> None:
+        whole = rows.columns["client_ref"].whole()
+        refs = pc.unique(whole)
+        if rows.misshaped and "client_ref" in rows.header:
+            at = rows.header.index("client_ref")
+            odd = [r[at].strip() for r in rows.misshaped if len(r) > at]
+            refs = pc.unique(pa.concat_arrays([refs, pa.array(odd, refs.type)]))
+        refs = refs.filter(pc.not_equal(refs, ""))
+        ordinary = _ordinary(refs)
+        for ref in refs.filter(pa.array(ordinary)).to_pylist():
+            if ref not in self.ordinary:
+                at = pc.index(whole, ref).as_py()
+                self.ordinary[ref] = f"{name} line {rows.lines[at]}" if at >= 0 else name
+        self.refs.append(refs.filter(pa.array(~ordinary)))
+
+    def client_refs(self) -> pa.Array:
+        """The distinct references to search for."""
+        return _union(self.refs)
+
+    def dates_of_birth(self) -> pa.Array:
+        """The distinct dates of birth (any date in clients.csv), ISO."""
+        return _union(self.dates)
+
+    def full_postcodes(self) -> pa.Array:
+        """The distinct full postcodes, upper case without space."""
+        return _union(self.postcodes)
+
+    def client_attributors(self) -> pa.Array:
+        """The distinct attributors (initials, date of birth, gender joined by ``|``)."""
+        return _union(self.attributors)
+
+
+def _flat(records: Iterable[list[str]]) -> list[str]:
+    return [value for record in records for value in record]
+
+
+def _union(arrays: list[pa.Array]) -> pa.Array:
+    """The distinct values of the arrays, as large strings."""
+    if not arrays:
+        return pa.array([], pa.large_string())
+    return pc.unique(pa.concat_arrays([a.cast(pa.large_string()) for a in arrays]))
+
+
+def _ordinary(refs: pa.Array) -> np.ndarray:
+    """Which refs are ``ORDINARY_REF`` (the regular expression runs only on the few that may
+    be: short, or without a letter and digit both)."""
+    maybe = pc.or_(
+        pc.less_equal(pc.utf8_length(refs), 5),
+        pc.invert(
+            pc.and_(
+                pc.match_substring_regex(refs, "[0-9]"), pc.match_substring_regex(refs, r"\pL")
+            )
+        ),
+    )
+    few = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    out = np.zeros(len(refs), dtype=bool)
+    out[few] = [ORDINARY_REF.fullmatch(r) is not None for r in refs.take(few).to_pylist()]
+    return out
+
+
+def _dates(arr: pa.ChunkedArray) -> pa.Array:
+    """The dates written in the values, ISO (a whole ISO value without the regular
+    expression: a date of birth column is mostly those)."""
+    text = pc.utf8_trim_whitespace(arr)
+    iso = pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    rest = text.filter(pc.and_(pc.invert(iso), pc.match_substring_regex(text, "[0-9][./-][0-9]")))
+    found = [d for value in pc.unique(rest).to_pylist() for d in dates_in(value)]
+    return pa.concat_arrays(
+        [
+            pc.unique(text.filter(iso)).cast(pa.string()),
+            pa.array(found, pa.string()),
+        ]
+    )
+
+
+def _postcodes(arr: pa.ChunkedArray) -> pa.Array:
+    """The full postcodes written in the values, upper case without space (a whole value
+    that is one without the regular expression: a postcode column is mostly those)."""
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
+    compact = pc.replace_substring_regex(text, r"[ \t-]+", "")
+    whole = pc.match_substring_regex(compact, f"^{POSTCODE_KEY.pattern}$")
+    rest = text.filter(
+        pc.and_(pc.invert(whole), pc.match_substring_regex(text, "[0-9][A-Z][A-Z]"))
+    )
+    found = [p for value in pc.unique(rest).to_pylist() for p in postcodes_in(value)]
+    return pa.concat_arrays(
+        [
+            pc.unique(compact.filter(whole)).cast(pa.string()),
+            pa.array(found, pa.string()),
+        ]
+    )
