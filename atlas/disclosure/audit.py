@@ -29,9 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from ..counting.aggregate import COLUMNS, Counts
+from ..counting.individuals import attributors
 from ..errors import DisclosureError
 from ..extract.reader import Extract
 from . import attack
@@ -70,13 +73,13 @@ class Identifiers:
         personal = extract.personal
         ordinary = list(personal.ordinary.values())
         if ordinary:
-            log.warning(
-                "identifier scan: %s",
-                _ordinary_note(ordinary),
-            )
+            log.warning("identifier scan: %s", _ordinary_note(ordinary))
+        clients = extract["clients.csv"]
+        accepted, _ = attributors(clients)
+        accepted = pa.array(accepted[clients["date_of_birth"].notna()], pa.large_string())
         return cls(
             personal.client_refs(),
-            personal.client_attributors(),
+            pc.unique(pa.concat_arrays([accepted, personal.client_attributors()])),
             personal.dates_of_birth(),
             personal.full_postcodes(),
             ordinary,

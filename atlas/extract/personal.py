@@ -43,7 +43,7 @@ POSTCODE_KEY = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # upper cas
 ORDINARY_REF = re.compile(
     r"(?:.{1,3}|[+-]?[0-9]{1,5}|[+-]?[0-9]*[.,][0-9]+|[^\W\d_]+(?:[ '-][^\W\d_]+)*)"
 )
-DATE_FILES = ("clients.csv",)
+DATE_FILES = ("clients.csv",)  # (tuples: added together)
 POSTCODE_FILES = ("clients.csv", "assessments.csv")
 ATTRIBUTOR = ("first_initial", "last_initial", "date_of_birth", "gender")
 
@@ -78,39 +78,64 @@ class PersonalValues:
     postcodes: list[pa.Array] = field(default_factory=list)  # upper case, no space
     attributors: list[pa.Array] = field(default_factory=list)
 
-    def add(self, name: str, rows: Rows) -> None:
-        """Gather the personal values of one file's records, well-formed or not."""
+    def add(self, name: str, rows: Rows, kept: np.ndarray) -> None:
+        """Gather the personal values of one file's records, well-formed or not, once
+        validated (``kept``: which well-formed records were accepted). A column is read once
+        per distinct value, but for a key or reference (mostly distinct), read in the records
+        set aside only: an accepted one's is a key of sites.csv or clients.csv."""
         cols = rows.columns
+        rejected = np.flatnonzero(~kept)
         if "client_ref" in cols:
-            self._add_refs(name, rows)
-        everything = [col.arr for col in cols.values()]
-        if rows.misshaped:
-            everything.append(pa.chunked_array([pa.array(_flat(rows.misshaped), pa.string())]))
+            self._add_refs(name, rows, rejected)
+        if name not in DATE_FILES + POSTCODE_FILES:
+            return
+        values = [
+            pa.array(col.values(rejected) if col.keyed else col.distinct()[1], pa.string())
+            for col in cols.values()
+        ]
+        values.append(pa.array(_flat(rows.misshaped), pa.string()))
         if name in DATE_FILES:
-            self.dates += [_dates(arr) for arr in everything]
+            self.dates += [_dates(v) for v in values]
         if name in POSTCODE_FILES:
-            self.postcodes += [_postcodes(arr) for arr in everything]
-        if all(c in cols for c in ATTRIBUTOR):
-            first, last, born, gender = (cols[c].whole() for c in ATTRIBUTOR)
-            born = pc.utf8_slice_codeunits(born, 0, 10)
-            text = pc.binary_join_element_wise(first, last, born, gender, "|")
-            given = text.filter(pc.not_equal(born, ""))
-            self.attributors.append(pc.unique(given))
+            self.postcodes += [_postcodes(v) for v in values]
+        if all(c in cols for c in ATTRIBUTOR):  # the accepted records': from their frame
+            parts = [pa.array(cols[c].values(rejected), pa.string()) for c in ATTRIBUTOR]
+            parts[2] = pc.utf8_slice_codeunits(parts[2], 0, 10)
+            text = pc.binary_join_element_wise(*parts, "|")
+            self.attributors.append(text.filter(pc.not_equal(parts[2], "")))
 
-    def _add_refs(self, name: str, rows: Rows) -> None:
-        whole = rows.columns["client_ref"].whole()
-        refs = pc.unique(whole)
+    def _add_refs(self, name: str, rows: Rows, rejected: np.ndarray) -> None:
+        """Every reference: a key's distinct values; elsewhere those of the records set aside
+        (an accepted record refers to a key of clients.csv)."""
+        col = rows.columns["client_ref"]
+        if name == "clients.csv":
+            refs = col.firsts()[2]
+        else:
+            refs = pc.unique(pa.array(col.values(rejected), pa.string()))
         if rows.misshaped and "client_ref" in rows.header:
             at = rows.header.index("client_ref")
             odd = [r[at].strip() for r in rows.misshaped if len(r) > at]
-            refs = pc.unique(pa.concat_arrays([refs, pa.array(odd, refs.type)]))
+            refs = pc.unique(
+                pa.concat_arrays([refs.cast(pa.string()), pa.array(odd, pa.string())])
+            )
         refs = refs.filter(pc.not_equal(refs, ""))
         ordinary = _ordinary(refs)
-        for ref in refs.filter(pa.array(ordinary)).to_pylist():
-            if ref not in self.ordinary:
-                at = pc.index(whole, ref).as_py()
-                self.ordinary[ref] = f"{name} line {rows.lines[at]}" if at >= 0 else name
+        if ordinary.any():
+            self._add_ordinary(name, rows, refs.filter(pa.array(ordinary)))
         self.refs.append(refs.filter(pa.array(~ordinary)))
+
+    def _add_ordinary(self, name: str, rows: Rows, refs: pa.Array) -> None:
+        """Note where each ordinary reference not seen before is first read, in file order."""
+        refs = pa.array([r for r in refs.to_pylist() if r not in self.ordinary], pa.string())
+        pos = pc.fill_null(pc.index_in(rows.columns["client_ref"].whole(), value_set=refs), -1)
+        pos = pos.to_numpy(zero_copy_only=False)
+        first = np.full(len(refs), len(pos))
+        found = np.flatnonzero(pos >= 0)
+        np.minimum.at(first, pos[found], found)
+        line = np.append(rows.lines, 0)[first]  # 0: only in a mis-shaped record
+        for at in np.argsort(np.where(line > 0, line, np.iinfo(np.int64).max), kind="stable"):
+            ref = refs[int(at)].as_py()
+            self.ordinary[ref] = f"{name} line {line[at]}" if line[at] else name
 
     def client_refs(self) -> pa.Array:
         """The distinct references to search for."""
@@ -157,7 +182,7 @@ def _ordinary(refs: pa.Array) -> np.ndarray:
     return out
 
 
-def _dates(arr: pa.ChunkedArray) -> pa.Array:
+def _dates(arr: pa.Array) -> pa.Array:
     """The dates written in the values, ISO (a whole ISO value without the regular
     expression: a date of birth column is mostly those)."""
     text = pc.utf8_trim_whitespace(arr)
@@ -166,13 +191,13 @@ def _dates(arr: pa.ChunkedArray) -> pa.Array:
     found = [d for value in pc.unique(rest).to_pylist() for d in dates_in(value)]
     return pa.concat_arrays(
         [
-            pc.unique(text.filter(iso)).cast(pa.string()),
+            pc.unique(text.filter(iso)),
             pa.array(found, pa.string()),
         ]
     )
 
 
-def _postcodes(arr: pa.ChunkedArray) -> pa.Array:
+def _postcodes(arr: pa.Array) -> pa.Array:
     """The full postcodes written in the values, upper case without space (a whole value
     that is one without the regular expression: a postcode column is mostly those)."""
     text = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
@@ -184,7 +209,7 @@ def _postcodes(arr: pa.ChunkedArray) -> pa.Array:
     found = [p for value in pc.unique(rest).to_pylist() for p in postcodes_in(value)]
     return pa.concat_arrays(
         [
-            pc.unique(compact.filter(whole)).cast(pa.string()),
+            pc.unique(compact.filter(whole)),
             pa.array(found, pa.string()),
         ]
     )

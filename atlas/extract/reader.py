@@ -204,7 +204,7 @@ def read_extract(folder: Path, encoding: str | None = None) -> Extract:
                 raise parsed
             rows, bad_shape = parsed
             accepted, rejected, keep = _validate(spec, rows, known)
-            personal.add(name, rows)
+            personal.add(name, rows, keep)
             rejected = pd.concat([bad_shape, rejected], ignore_index=True)
             frames[name] = accepted
             rejects.append(rejected.assign(file=name))
