@@ -5,7 +5,10 @@ additive groups are declared by the same code that protected them (``suppress._r
 and the LP attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and
 largest value consistent with everything published. A cell is *exposed* when that interval
 holds one whole value or lies wholly within 1..threshold-1. Every file is also scanned for the
-identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode.
+identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode,
+from every record read, accepted or rejected (:mod:`atlas.extract.personal`), found however
+written (:mod:`atlas.disclosure.identifier_scan`); but for the build's own date where the build
+writes it, and references too ordinary to search for (said so in the log and the summary).
 
 ``audit_files`` runs as the last step of every build, before anything is written; ``ims-atlas
 audit DROP`` runs it on a written drop. During a build, disclosure control has just attacked the

@@ -190,8 +190,9 @@ def _scan(data: bytes, needles: Needles) -> list[tuple[int, str]]:
     hits = [(p, POSTCODE) for p in _postcodes(data, arr, alnum, digit, needles).tolist()]
     hits += [(p, DATE_OF_BIRTH) for p in _dates(arr, digit, needles).tolist()]
     starts, ends = _runs(alnum)
+    signature = _signatures(arr, starts, ends) if len(starts) else np.zeros(0, dtype=np.int64)
     for kind, words in ((CLIENT_REF, needles.client_refs), (ATTRIBUTOR, needles.attributors)):
-        hits += [(p, kind) for p in _words(data, arr, digit, starts, ends, words)]
+        hits += [(p, kind) for p in _words(data, arr, digit, starts, ends, signature, words)]
     return hits
 
 
@@ -290,7 +291,16 @@ def _dates(arr: np.ndarray, digit: np.ndarray, needles: Needles) -> np.ndarray:
     if n < 5:
         return np.zeros(0, dtype=np.int64)
     sep = (arr == ord("-")) | (arr == ord("/")) | (arr == ord("."))
-    at = np.flatnonzero(sep[1:-1] & digit[:-2] & digit[2:]) + 1
+    # a separator between digits, the same one again after one or two more digits
+    same_at_2 = np.r_[arr[:-2] == arr[2:], False, False]
+    same_at_3 = np.r_[arr[:-3] == arr[3:], False, False, False]
+    digit_at_2 = np.r_[digit[2:], False, False]
+    at = np.flatnonzero(
+        sep
+        & np.r_[False, digit[:-1]]
+        & np.r_[digit[1:], False]
+        & (same_at_2 | (digit_at_2 & same_at_3))
+    )
     if len(at) == 0:
         return at
     starts, ends = _runs(digit)
@@ -332,12 +342,13 @@ def _words(
     digit: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
+    signature: np.ndarray,
     words: Words,
 ) -> list[int]:
-    """Offsets where one of the words occurs (see the module's docstring), given the start and
-    end of every run of letters and digits."""
+    """Offsets where one of the words occurs (see the module's docstring), given the start,
+    end and signature of every run of letters and digits."""
     hits: list[int] = []
-    maybe = np.flatnonzero(words.signed[_signatures(arr, starts, ends)]) if len(starts) else []
+    maybe = np.flatnonzero(words.signed[signature])
     if len(maybe):
         starts, ends = starts[maybe], ends[maybe]
         offsets = np.r_[0, np.cumsum(ends - starts)].astype(np.int64)
@@ -345,7 +356,9 @@ def _words(
         runs = pa.LargeStringArray.from_buffers(
             len(starts), pa.py_buffer(offsets), pa.py_buffer(arr[keep].tobytes())
         )
-        whole = pc.is_in(runs, value_set=words.whole).to_numpy(zero_copy_only=False)
+        # the runs are fewer than the words: the words are looked up in a table of the runs
+        present = words.whole.filter(pc.is_in(words.whole, value_set=pc.unique(runs)))
+        whole = pc.is_in(runs, value_set=present).to_numpy(zero_copy_only=False)
         s, e = starts[whole], ends[whole]
         decimal = (_at(digit, s) & (_at(arr, s - 1) == ord(".")) & _at(digit, s - 2)) | (
             _at(digit, e - 1) & (_at(arr, e) == ord(".")) & _at(digit, e + 1)
