@@ -92,10 +92,12 @@ class Identifiers:
 def _ordinary_note(places: list[str]) -> str:
     """One line on the references not searched for: how many, and where the first are."""
     shown = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
-    return (
-        f"{len(places)} client_ref{'s are' if len(places) > 1 else ' is'} an ordinary word or "
-        f"number (like false, TOTAL or 1), not searched for in the drop ({shown})"
+    what = (
+        "client_refs are ordinary words or numbers"
+        if len(places) > 1
+        else "client_ref is an ordinary word or number"
     )
+    return f"{len(places)} {what} (like false, TOTAL or 1), not searched for in the drop ({shown})"
 
 
 @dataclass
@@ -145,7 +147,7 @@ class AuditReport:
                 if self.scanned
                 else "no extract given, client identifiers not scanned"
             )
-            + (f" ({_ordinary_note(self.ordinary)})" if self.scanned and self.ordinary else "")
+            + (f"; {_ordinary_note(self.ordinary)}" if self.scanned and self.ordinary else "")
         )
 
 

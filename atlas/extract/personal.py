@@ -5,8 +5,11 @@ Gathered as each file is read, whatever validation then decides, because a rejec
 record reaches the drop as surely as an accepted one (a date of birth in the gender column, a
 postcode in free text): every ``client_ref`` of every file; every date written anywhere in
 clients.csv (its one date is the date of birth); every postcode written anywhere in clients.csv
-and assessments.csv (where clients live); and each client record's attributor. The audit then
-looks for them in every published byte (:mod:`atlas.disclosure.identifier_scan`).
+and assessments.csv (where clients live); and the attributors of the client records set aside
+(the accepted ones' come from their frame). The audit then looks for them in every published
+byte (:mod:`atlas.disclosure.identifier_scan`). A column is read once per distinct value; a
+key or reference column (mostly distinct) only in the records set aside, since an accepted
+record's is a key of clients.csv (all of whose references are gathered) or of sites.csv.
 
 A reference that is an ordinary word or number (``false``, ``TOTAL``, ``1``: ``ORDINARY_REF``)
 cannot be told apart from the same word or count on a page, so is set aside, with where it was
@@ -43,7 +46,7 @@ POSTCODE_KEY = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # upper cas
 ORDINARY_REF = re.compile(
     r"(?:.{1,3}|[+-]?[0-9]{1,5}|[+-]?[0-9]*[.,][0-9]+|[^\W\d_]+(?:[ '-][^\W\d_]+)*)"
 )
-DATE_FILES = ("clients.csv",)  # (tuples: added together)
+DATE_FILES = ("clients.csv",)
 POSTCODE_FILES = ("clients.csv", "assessments.csv")
 ATTRIBUTOR = ("first_initial", "last_initial", "date_of_birth", "gender")
 
@@ -80,9 +83,7 @@ class PersonalValues:
 
     def add(self, name: str, rows: Rows, kept: np.ndarray) -> None:
         """Gather the personal values of one file's records, well-formed or not, once
-        validated (``kept``: which well-formed records were accepted). A column is read once
-        per distinct value, but for a key or reference (mostly distinct), read in the records
-        set aside only: an accepted one's is a key of sites.csv or clients.csv."""
+        validated (``kept``: which well-formed records were accepted)."""
         cols = rows.columns
         rejected = np.flatnonzero(~kept)
         if "client_ref" in cols:

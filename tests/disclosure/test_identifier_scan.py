@@ -12,7 +12,7 @@ from conftest import assessment, client, nsp, write_extract
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas.disclosure.audit import Identifiers, scan
+from atlas.disclosure.audit import Identifiers, audit_files, scan
 from atlas.extract.personal import DATE_TEXT, POSTCODE_TEXT, dates_in
 from atlas.extract.reader import read_extract
 
@@ -263,10 +263,16 @@ def test_an_ordinary_word_as_a_reference_is_not_searched_for_and_said_so(tmp_pat
     with caplog.at_level(logging.WARNING, logger="atlas.disclosure.audit"):
         ids = Identifiers.from_extract(extract)
     assert caplog.messages == [
-        "identifier scan: 3 client_refs are an ordinary word or number (like false, TOTAL or "
+        "identifier scan: 3 client_refs are ordinary words or numbers (like false, TOTAL or "
         "1), not searched for in the drop (clients.csv line 3, clients.csv line 4, "
         "nsp_transactions.csv line 3)"
     ]
     assert scan("t.csv", b"la_code,suppressed\nTOTAL,false\n1,C000001\n", ids) == [
         "t.csv line 3: a client_ref"
     ]
+    summary = audit_files({"t.csv": b"TOTAL,false,1\n"}, 5, identifiers=ids).summary()
+    assert summary.endswith(
+        "1 files scanned for client identifiers: 0 found; 3 client_refs are ordinary words or "
+        "numbers (like false, TOTAL or 1), not searched for in the drop (clients.csv line 3, "
+        "clients.csv line 4, nsp_transactions.csv line 3)"
+    )
