@@ -80,13 +80,24 @@ class Identifiers:
         clients = extract["clients.csv"]
         accepted, _ = attributors(clients)
         accepted = pa.array(accepted[clients["date_of_birth"].notna()], pa.large_string())
+        dates = personal.dates_of_birth()
         return cls(
             personal.client_refs(),
-            pc.unique(pa.concat_arrays([accepted, personal.client_attributors()])),
-            personal.dates_of_birth(),
+            _not_dated(
+                pc.unique(pa.concat_arrays([accepted, personal.client_attributors()])), dates
+            ),
+            dates,
             personal.full_postcodes(),
             ordinary,
         )
+
+
+def _not_dated(attributors: pa.Array, dates: pa.Array) -> pa.Array:
+    """The attributors whose date of birth is not among ``dates``: one that is holds it between
+    ``|`` and is found by the scan as that date of birth, so is not searched for again."""
+    found = pc.extract_regex(attributors, r"\|(?P<d>[0-9]{4}-[0-9]{2}-[0-9]{2})\|")
+    dated = pc.is_in(pc.struct_field(found, [0]), value_set=dates)
+    return attributors.filter(pc.invert(pc.fill_null(dated, False)))
 
 
 def _ordinary_note(places: list[str]) -> str:

@@ -77,8 +77,8 @@ class PersonalValues:
 
     refs: list[pa.Array] = field(default_factory=list)  # distinct per file, none ordinary
     ordinary: dict[str, str] = field(default_factory=dict)  # ordinary ref -> where first read
-    dates: list[pa.Array] = field(default_factory=list)  # ISO
-    postcodes: list[pa.Array] = field(default_factory=list)  # upper case, no space
+    date_texts: list[pa.Array] = field(default_factory=list)  # values that may hold dates
+    postcode_texts: list[pa.Array] = field(default_factory=list)  # ... or postcodes
     attributors: list[pa.Array] = field(default_factory=list)
 
     def add(self, name: str, rows: Rows, kept: np.ndarray) -> None:
@@ -95,10 +95,10 @@ class PersonalValues:
             for col in cols.values()
         ]
         values.append(pa.array(_flat(rows.misshaped), pa.string()))
-        if name in DATE_FILES:
-            self.dates += [_dates(v) for v in values]
+        if name in DATE_FILES:  # read for dates (and postcodes) once all are gathered
+            self.date_texts += values
         if name in POSTCODE_FILES:
-            self.postcodes += [_postcodes(v) for v in values]
+            self.postcode_texts += values
         if all(c in cols for c in ATTRIBUTOR):  # the accepted records': from their frame
             parts = [pa.array(cols[c].values(rejected), pa.string()) for c in ATTRIBUTOR]
             parts[2] = pc.utf8_slice_codeunits(parts[2], 0, 10)
@@ -144,11 +144,11 @@ class PersonalValues:
 
     def dates_of_birth(self) -> pa.Array:
         """The distinct dates of birth (any date in clients.csv), ISO."""
-        return _union(self.dates)
+        return pc.unique(_dates(_union(self.date_texts)))
 
     def full_postcodes(self) -> pa.Array:
         """The distinct full postcodes, upper case without space."""
-        return _union(self.postcodes)
+        return pc.unique(_postcodes(_union(self.postcode_texts)))
 
     def client_attributors(self) -> pa.Array:
         """The distinct attributors (initials, date of birth, gender joined by ``|``)."""
@@ -156,7 +156,7 @@ class PersonalValues:
 
 
 def _flat(records: Iterable[list[str]]) -> list[str]:
-    return [value for record in records for value in record]
+    return [value.strip() for record in records for value in record]
 
 
 def _union(arrays: list[pa.Array]) -> pa.Array:
@@ -183,34 +183,23 @@ def _ordinary(refs: pa.Array) -> np.ndarray:
     return out
 
 
-def _dates(arr: pa.Array) -> pa.Array:
-    """The dates written in the values, ISO (a whole ISO value without the regular
+def _dates(text: pa.Array) -> pa.Array:
+    """The dates written in the values (stripped), ISO (a whole ISO value without the regular
     expression: a date of birth column is mostly those)."""
-    text = pc.utf8_trim_whitespace(arr)
     iso = pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    rest = text.filter(pc.and_(pc.invert(iso), pc.match_substring_regex(text, "[0-9][./-][0-9]")))
-    found = [d for value in pc.unique(rest).to_pylist() for d in dates_in(value)]
-    return pa.concat_arrays(
-        [
-            pc.unique(text.filter(iso)),
-            pa.array(found, pa.string()),
-        ]
-    )
+    rest = text.filter(pc.invert(iso))
+    rest = rest.filter(pc.match_substring_regex(rest, "[0-9][./-][0-9]"))
+    found = [d for value in rest.to_pylist() for d in dates_in(value)]
+    return pa.concat_arrays([text.filter(iso), pa.array(found, text.type)])
 
 
-def _postcodes(arr: pa.Array) -> pa.Array:
-    """The full postcodes written in the values, upper case without space (a whole value
-    that is one without the regular expression: a postcode column is mostly those)."""
-    text = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
-    compact = pc.replace_substring_regex(text, r"[ \t-]+", "")
+def _postcodes(text: pa.Array) -> pa.Array:
+    """The full postcodes written in the values (stripped), upper case without space (a whole
+    value that is one without the regular expression: a postcode column is mostly those)."""
+    upper = pc.ascii_upper(text)
+    compact = pc.replace_substring_regex(upper, "[ \t-]+", "")
     whole = pc.match_substring_regex(compact, f"^{POSTCODE_KEY.pattern}$")
-    rest = text.filter(
-        pc.and_(pc.invert(whole), pc.match_substring_regex(text, "[0-9][A-Z][A-Z]"))
-    )
-    found = [p for value in pc.unique(rest).to_pylist() for p in postcodes_in(value)]
-    return pa.concat_arrays(
-        [
-            pc.unique(compact.filter(whole)),
-            pa.array(found, pa.string()),
-        ]
-    )
+    rest = text.filter(pc.invert(whole))
+    rest = rest.filter(pc.match_substring_regex(rest, "[0-9][A-Za-z][A-Za-z]"))
+    found = [p for value in rest.to_pylist() for p in postcodes_in(value)]
+    return pa.concat_arrays([compact.filter(whole), pa.array(found, text.type)])
