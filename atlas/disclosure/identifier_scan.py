@@ -3,9 +3,9 @@
 It finds, at every place one starts, what these find (the reference the tests compare against),
 at a fraction of the cost of Python's ``re`` on the tens of megabytes of a national drop:
 
-- a client's full postcode: ``personal.POSTCODE_TEXT``, in either case, with any run of spaces,
-  tabs and hyphens between its outward and inward codes, or none (``ZX1 1AD``, ``zx1-1ad``,
-  ``ZX11AD``);
+- a client's full postcode: ``personal.POSTCODE_TEXT``, in either case, with any run of spaces
+  (also no-break), tabs and hyphens between its outward and inward codes, or none (``ZX1 1AD``,
+  ``zx1-1ad``, ``ZX11AD``);
 - a client's date of birth: ``personal.DATE_TEXT``, ISO or year-month-day, or day-month-year
   joined by ``.``, ``/`` or ``-``, with or without leading zeros, with a four-digit year or two
   digits standing for any century (``1976-12-27``, ``27.12.1976``, ``27/12/76``, ``7-1-1976``);
@@ -44,7 +44,9 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DIGITS = b"0123456789"
-_SPACING = b" \t-"  # what may stand between a postcode's outward and inward codes
+# what may stand between a postcode's outward and inward codes: spaces, tabs, hyphens and the
+# bytes of a no-break space (C2 A0; no other run of these bytes before a digit is text)
+_SPACING = b" \t-\xc2\xa0"
 
 
 def _table(members: bytes) -> bytes:

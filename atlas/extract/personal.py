@@ -35,10 +35,11 @@ DATE_TEXT = re.compile(
     r"(?<![0-9])(?=([0-9]{4})([./-])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])"
     r"|([0-9]{1,2})([./-])([0-9]{1,2})\6([0-9]{4}|[0-9]{2})(?![0-9]))"
 )
-# A full postcode in either case: outward code, any run of spaces, tabs and hyphens (or none),
-# inward code, not inside a longer run of letters and digits.
+# A full postcode in either case: outward code, any run of spaces (also no-break), tabs and
+# hyphens (or none), inward code, not inside a longer run of letters and digits.
 POSTCODE_TEXT = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)[ \t-]*([0-9][A-Za-z]{2})(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)[ \t\xa0-]*([0-9][A-Za-z]{2})"
+    r"(?![A-Za-z0-9])"
 )
 POSTCODE_KEY = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # upper case, no space
 # References too ordinary to search for: up to three characters, a number of up to five digits
@@ -197,7 +198,7 @@ def _postcodes(text: pa.Array) -> pa.Array:
     """The full postcodes written in the values (stripped), upper case without space (a whole
     value that is one without the regular expression: a postcode column is mostly those)."""
     upper = pc.ascii_upper(text)
-    compact = pc.replace_substring_regex(upper, "[ \t-]+", "")
+    compact = pc.replace_substring_regex(upper, "[ \t\u00a0-]+", "")
     whole = pc.match_substring_regex(compact, f"^{POSTCODE_KEY.pattern}$")
     rest = text.filter(pc.invert(whole))
     rest = rest.filter(pc.match_substring_regex(rest, "[0-9][A-Za-z][A-Za-z]"))
