@@ -5,7 +5,10 @@ additive groups are declared by the same code that protected them (``suppress._r
 and the LP attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and
 largest value consistent with everything published. A cell is *exposed* when that interval
 holds one whole value or lies wholly within 1..threshold-1. Every file is also scanned for the
-identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode.
+identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode,
+from every record read, accepted or rejected (:mod:`atlas.extract.personal`), found however
+written (:mod:`atlas.disclosure.identifier_scan`); but for the build's own date where the build
+writes it, and references too ordinary to search for (said so in the log and the summary).
 
 ``audit_files`` runs as the last step of every build, before anything is written; ``ims-atlas
 audit DROP`` runs it on a written drop. During a build, disclosure control has just attacked the
@@ -38,15 +41,17 @@ from ..counting.individuals import attributors
 from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
-from .identifier_scan import Needles, scan_files
+from .identifier_scan import DATE_OF_BIRTH, Needles, scan_files
 from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
 
 log = logging.getLogger(__name__)
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 DERIVED = ("rate_per_1000", "rate_lower", "rate_upper")
-# refs like these cannot be told apart from counts or ordinary words of a page, so are not
-# searched for: up to 5 digits, or up to 3 characters of any kind
-SHORT_REF = re.compile(r"^(\d{1,5}|.{1,3})$")
+# where the build writes its own date (manifest.json's build_time, the atlas page's "built"):
+# a date of birth there is the build's date, not a client's
+BUILD_DATE_PLACES = (b'"build_time": "', b" built ")
+BYTE_PLACES = (".html", ".js")  # files of long lines: a place is a byte offset, not a line
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Identifiers:
     attributors: Collection[str] = field(default_factory=set)
     dates_of_birth: Collection[str] = field(default_factory=set)  # ISO
     postcodes: Collection[str] = field(default_factory=set)  # upper case, no space
+    ordinary: list[str] = field(default_factory=list)  # where each ref not searched for is read
 
     def needles(self) -> Needles:
         """The identifiers in the forms the scan compares."""
@@ -64,61 +70,45 @@ class Identifiers:
 
     @classmethod
     def from_extract(cls, extract: Extract) -> Identifiers:
-        """The identifiers of the extract's clients (and its assessments' postcodes)."""
+        """The identifiers in every record of the extract, accepted or rejected
+        (:mod:`atlas.extract.personal`); logs how many references are too ordinary a word or
+        number to search for, and where the first are read."""
+        personal = extract.personal
+        ordinary = list(personal.ordinary.values())
+        if ordinary:
+            log.warning("identifier scan: %s", _ordinary_note(ordinary))
         clients = extract["clients.csv"]
-        born = clients["date_of_birth"]
-        dob = pd.Series(born.dropna().unique()).dt.strftime("%Y-%m-%d")
-        text, _ = attributors(clients)
-        codes = pa.concat_arrays(
-            [_present(clients, "postcode"), _present(extract["assessments.csv"], "postcode")]
-        )
-        refs = _text(clients["client_ref"].astype(str))
+        accepted, _ = attributors(clients)
+        accepted = pa.array(accepted[clients["date_of_birth"].notna()], pa.large_string())
+        dates = personal.dates_of_birth()
         return cls(
-            refs.filter(pa.array(~_short_refs(refs))),
-            _text(text[born.notna()]),
-            _text(dob),
-            _postcode_keys(pc.unique(codes)),
+            personal.client_refs(),
+            _not_dated(
+                pc.unique(pa.concat_arrays([accepted, personal.client_attributors()])), dates
+            ),
+            dates,
+            personal.full_postcodes(),
+            ordinary,
         )
 
 
-def _text(values: pd.Series) -> pa.Array:
-    """The values (text) as an Arrow string array."""
-    return pa.array(values, type=pa.large_string())
+def _not_dated(attributors: pa.Array, dates: pa.Array) -> pa.Array:
+    """The attributors whose date of birth is not among ``dates``: one that is holds it between
+    ``|`` and is found by the scan as that date of birth, so is not searched for again."""
+    found = pc.extract_regex(attributors, r"\|(?P<d>[0-9]{4}-[0-9]{2}-[0-9]{2})\|")
+    dated = pc.is_in(pc.struct_field(found, [0]), value_set=dates)
+    return attributors.filter(pc.invert(pc.fill_null(dated, False)))
 
 
-def _present(frame: pd.DataFrame, column: str) -> pa.Array:
-    """The column's values that are not missing, as text (``dropna().astype(str)``)."""
-    if column not in frame:
-        return pa.array([], type=pa.large_string())
-    values = frame[column]
-    try:
-        return pc.drop_null(pa.array(values, type=pa.large_string(), from_pandas=True))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
-        return _text(values.dropna().astype(str))
-
-
-def _short_refs(refs: pa.Array) -> np.ndarray:
-    """Which refs are too short to search for (``SHORT_REF``; only refs of up to 5 characters
-    can be, so only those are matched)."""
-    short = np.zeros(len(refs), dtype=bool)
-    few = np.flatnonzero(pc.utf8_length(refs).to_numpy(zero_copy_only=False) <= 5)
-    short[few] = [SHORT_REF.fullmatch(r) is not None for r in refs.take(few).to_pylist()]
-    return short
-
-
-POSTCODE_KEY = r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}"
-_PY_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]+"  # Python's ``\s`` on ASCII text, for RE2
-
-
-def _postcode_keys(codes: pa.Array) -> pa.Array:
-    """The values that look like full postcodes, upper case without spaces (pyarrow
-    when the text is all ASCII, where it cases and splits exactly as Python does)."""
-    if len(codes) and pc.all(pc.string_is_ascii(codes)).as_py() is False:
-        text = pd.Series(codes.to_numpy(zero_copy_only=False), dtype=object)
-        text = text.str.upper().str.replace(r"\s+", "", regex=True)
-        return _text(text[text.str.fullmatch(POSTCODE_KEY)])
-    keys = pc.replace_substring_regex(pc.ascii_upper(codes), _PY_SPACE, "")
-    return keys.filter(pc.match_substring_regex(keys, f"^{POSTCODE_KEY}$"))
+def _ordinary_note(places: list[str]) -> str:
+    """One line on the references not searched for: how many, and where the first are."""
+    shown = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+    what = (
+        "client_refs are ordinary words or numbers"
+        if len(places) > 1
+        else "client_ref is an ordinary word or number"
+    )
+    return f"{len(places)} {what} (like false, TOTAL or 1), not searched for in the drop ({shown})"
 
 
 @dataclass
@@ -135,6 +125,7 @@ class AuditReport:
     exposures: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     scanned: int = 0  # files scanned for identifiers (0: no extract given)
+    ordinary: list[str] = field(default_factory=list)  # refs not searched for: where read
     reused: bool = False  # the build's disclosure-control attack covered this one
 
     @property
@@ -167,6 +158,7 @@ class AuditReport:
                 if self.scanned
                 else "no extract given, client identifiers not scanned"
             )
+            + (f"; {_ordinary_note(self.ordinary)}" if self.scanned and self.ordinary else "")
         )
 
 
@@ -206,11 +198,10 @@ def audit_files(
                 "from the table it adds up to, so the drop cannot be audited"
             )
     if scanning is not None:
-        found = scanning.result()
-        report.leaks.extend(
-            f"{path} line {line}: {kind}" for path, hits in found.items() for line, kind in hits
-        )
+        assert identifiers is not None  # the scan runs only with identifiers
+        report.leaks.extend(_leaks(files, scanning.result()))
         report.scanned = len(files)
+        report.ordinary = list(identifiers.ordinary)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -447,8 +438,38 @@ def _span(low: float, high: float) -> str:
 
 
 def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
-    """Every client identifier found in one file, by kind and line (never the value)."""
-    return [
-        f"{path} line {line}: {kind}"
-        for line, kind in scan_files({path: data}, ids.needles())[path]
-    ]
+    """Every client identifier found in one file, by kind and place (never the value)."""
+    return _leaks({path: data}, scan_files({path: data}, ids.needles()))
+
+
+def _leaks(files: dict[str, bytes], found: dict[str, list[tuple[int, int, str]]]) -> list[str]:
+    """A line per identifier found, naming its file, place and kind, but for a date at a place
+    where the build writes its own date (``BUILD_DATE_PLACES``)."""
+    own = _build_date(files)
+    leaks = []
+    for path, hits in found.items():
+        data = files[path]
+        for offset, line, kind in hits:
+            if kind == DATE_OF_BIRTH and _is_build_date(data, offset, own):
+                continue
+            place = f"byte {offset}" if path.endswith(BYTE_PLACES) else f"line {line}"
+            leaks.append(f"{path} {place}: {kind}")
+    return leaks
+
+
+def _is_build_date(data: bytes, offset: int, own: bytes) -> bool:
+    """Whether the date at ``offset`` is the build's own date, where the build writes it."""
+    return (
+        bool(own)
+        and data[offset : offset + len(own)] == own
+        and any(data[offset - len(m) : offset] == m for m in BUILD_DATE_PLACES)
+    )
+
+
+def _build_date(files: dict[str, bytes]) -> bytes:
+    """The build's date (``YYYY-MM-DD``) from manifest.json, or nothing."""
+    try:
+        built = json.loads(files.get("manifest.json", b"{}")).get("build_time", "")
+    except (ValueError, AttributeError):
+        return b""
+    return str(built)[:10].encode() if ISO_DAY.fullmatch(str(built)[:10]) else b""

@@ -1,27 +1,26 @@
-"""The audit's scan of a published file for client identifiers, vectorised over its bytes.
+"""The audit's scan of published bytes for client identifiers, vectorised over the bytes.
 
-It finds exactly what these regular expressions find when read left to right without overlaps
-(the reference the tests compare against), at a fraction of the cost on the tens of megabytes of
-a national drop (Python's ``re`` takes seconds over the LSOA GeoJSON):
+It finds, at every place one starts, what these find (the reference the tests compare against),
+at a fraction of the cost of Python's ``re`` on the tens of megabytes of a national drop:
 
-- a full postcode: ``(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})
-  (?![A-Za-z0-9])``, upper-cased without the space, among the clients' postcodes;
-- a date of birth: ``(?<![0-9])(\\d{4})-(\\d{2})-(\\d{2})(?![0-9])`` or the same as
-  ``dd/mm/yyyy``, read as ISO, among the clients' dates of birth;
-- a client_ref or attributor: a whole token (``[^\\s,;:"'<>()\\[\\]{}=&]+``) equal to one, placed
-  at the first place its text occurs.
+- a client's full postcode: ``personal.POSTCODE_TEXT``, in either case, with any run of spaces
+  (also no-break), tabs and hyphens between its outward and inward codes, or none (``ZX1 1AD``,
+  ``zx1-1ad``, ``ZX11AD``);
+- a client's date of birth: ``personal.DATE_TEXT``, ISO or year-month-day, or day-month-year
+  joined by ``.``, ``/`` or ``-``, with or without leading zeros, with a four-digit year or two
+  digits standing for any century (``1976-12-27``, ``27.12.1976``, ``27/12/76``, ``7-1-1976``);
+- a client_ref or attributor: its text anywhere, inside longer tokens too (``C000002`` in
+  ``C000002-visit1``), unless it would split a run of ASCII letters and digits (its first or
+  last byte is one and so is the byte beside it) or a decimal number (it starts with a digit
+  just after ``d.``, or ends with one just before ``.d``).
 
-How, in terms of maximal runs of letters and digits (``[A-Za-z0-9]``, ASCII only): a postcode
-match is one run of 5 to 7 characters, or a run of 2 to 4 followed by one space and a run of 3;
-a match never starts inside a run and the two forms cannot both start at the same run, and
-since every client postcode has that shape, a run (or pair) is a hit exactly when its upper-case
-text is a client postcode; every match ends with its inward code (a digit and two letters), so
-only the places where one ends are examined. A date match is three runs of ASCII digits (4-2-2
-joined by ``-`` or 2-2-4 joined by ``/``), examined where ``d-dd-`` or ``d/dd/`` occurs;
-overlapping candidates (the last run of one starting the next) are taken left to right, as the
-regular expression does. ``\\d`` also matches non-ASCII decimal digits: a text holding any is
-searched for dates with the regular expression itself. Tokens are looked up only when their
-length, first and last byte are those of an identifier.
+How, in terms of maximal runs of ASCII letters and digits: a postcode ends with its inward
+code (a digit and two letters ending a run), so only those places are examined, the outward code
+read back from each, in the same run or before a run of spacing. A date is three runs of digits
+joined by one separator twice, examined at each separator between two digits. A word is found
+through its longest run of letters and digits (its anchor): wherever the word occurs, that is a
+whole run of the text, so the text's runs are looked up among the anchors (after a test on their
+length, first and last byte) and only the few that are one are compared in full.
 """
 
 from __future__ import annotations
@@ -34,36 +33,33 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..extract.personal import POSTCODE_KEY
 from ..geography.directory import char_matrix
 
-DATE_RE = re.compile(
-    r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})(?![0-9])|(?<![0-9])(\d{2})/(\d{2})/(\d{4})"
-    r"(?![0-9])"
-)
+POSTCODE = "a client's full postcode"
+DATE_OF_BIRTH = "a client's date of birth"
+CLIENT_REF = "a client_ref"
+ATTRIBUTOR = "a client attributor"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-POSTCODE_SHAPE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")  # what a match reads as
 
-# byte tables for bytes.translate: 1 where a byte is a letter or digit, a digit, a separator
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DIGITS = b"0123456789"
-# token separators: Python's \s on ASCII, and the punctuation of the token pattern
-_SEPARATORS = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ,;:\"'<>()[]{}=&"
+# what may stand between a postcode's outward and inward codes: spaces, tabs, hyphens and the
+# bytes of a no-break space (C2 A0; no other run of these bytes before a digit is text)
+_SPACING = b" \t-\xc2\xa0"
 
 
 def _table(members: bytes) -> bytes:
+    """A byte table for ``bytes.translate``: 1 where a byte is one of ``members``."""
     return bytes(1 if b in members else 0 for b in range(256))
 
 
-_ALNUM_TABLE, _DIGIT_TABLE, _SEP_TABLE = (
+_ALNUM_TABLE, _DIGIT_TABLE, _SPACING_TABLE = (
     _table(_LETTERS + _DIGITS),
     _table(_DIGITS),
-    _table(_SEPARATORS),
+    _table(_SPACING),
 )
-# Python's \s beyond ASCII (str.isspace), as UTF-8: also token separators
-UNICODE_SPACES = (
-    "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-)
-_SPACE_SEQS = [c.encode() for c in UNICODE_SPACES]
+_ALNUM_RUN = re.compile(rb"[A-Za-z0-9]+")
 
 # base-37 value of a letter or digit, letters in either case (as directory.postcode_keys)
 _VALUE = np.zeros(256, dtype=np.int64)
@@ -75,27 +71,44 @@ _POWERS = 37 ** np.arange(6, -1, -1, dtype=np.int64)
 
 @dataclass(frozen=True)
 class Words:
-    """Whole tokens to look for, and which (length, first byte, last byte) signatures they
-    have: a token whose signature none has cannot be one of them, so only the few that share
-    one get compared in full."""
+    """Texts to find inside longer ones (see the module's docstring): those that are one run of
+    letters and digits (most references) are hits wherever a run of the text equals one; the
+    others are found through their anchor run."""
 
-    values: pa.Array
-    signed: np.ndarray  # indexed by signature: whether a value has it
+    whole: pa.Array  # the words that are one run of letters and digits
+    anchors: dict[bytes, set[tuple[int, int]]]  # the others': anchor -> (offset in word, length)
+    others: frozenset[bytes]
+    loose: tuple[bytes, ...]  # words without a letter or digit, searched for as they are
+    signed: np.ndarray  # indexed by signature: whether a whole word or an anchor has it
 
     @classmethod
-    def of(cls, values: pa.Array) -> Words:
-        values = pc.drop_null(values)
+    def of(cls, values: Collection[str] | pa.Array) -> Words:
+        values = _strings(values)
+        values = values.filter(pc.greater(pc.binary_length(values), 0))
+        one_run = pc.match_substring_regex(values, "^[A-Za-z0-9]+$")
+        whole = values.filter(one_run)
+        anchors: dict[bytes, set[tuple[int, int]]] = {}
+        others: set[bytes] = set()
+        loose: list[bytes] = []
+        for word in values.filter(pc.invert(one_run)).to_pylist():
+            data = word.encode()
+            runs = [m.span() for m in _ALNUM_RUN.finditer(data)]
+            if not runs:
+                loose.append(data)
+                continue
+            start, end = max(runs, key=lambda r: r[1] - r[0])  # the first longest
+            anchors.setdefault(data[start:end], set()).add((start, len(data)))
+            others.add(data)
         signed = np.zeros(1 << 24, dtype=bool)
-        data = values.buffers()[2]
-        if len(values) and data is not None:
-            offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
-            offsets = offsets[values.offset : values.offset + len(values) + 1]
-            starts, ends = offsets[:-1], offsets[1:]
-            keep = ends > starts  # an empty value is never a token
-            signed[_signatures(np.frombuffer(data, dtype=np.uint8), starts[keep], ends[keep])] = (
-                True
-            )
-        return cls(values, signed)
+        if len(whole):
+            offsets = np.frombuffer(whole.buffers()[1], dtype=np.int64)
+            offsets = offsets[whole.offset : whole.offset + len(whole) + 1]
+            arr = np.frombuffer(whole.buffers()[2], dtype=np.uint8)
+            signed[_signatures(arr, offsets[:-1], offsets[1:])] = True
+        for anchor in anchors:
+            arr = np.frombuffer(anchor, dtype=np.uint8)
+            signed[_signatures(arr, np.array([0]), np.array([len(arr)]))] = True
+        return cls(whole, anchors, frozenset(others), tuple(sorted(set(loose))), signed)
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ class Needles:
 
     postcodes: np.ndarray  # sorted base-37 keys of the upper-case compact postcodes
     dates: np.ndarray  # sorted yyyymmdd of the ISO dates of birth
-    date_texts: pa.Array  # every date of birth as given
+    short_dates: np.ndarray  # sorted yymmdd of the same (a two-digit year)
     client_refs: Words
     attributors: Words
 
@@ -117,15 +130,16 @@ class Needles:
         attributors: Collection[str] | pa.Array,
     ) -> Needles:
         codes = _strings(postcodes)
-        codes = codes.filter(pc.match_substring_regex(codes, f"^{POSTCODE_SHAPE.pattern}$"))
+        codes = codes.filter(pc.match_substring_regex(codes, f"^{POSTCODE_KEY.pattern}$"))
         text = _strings(dates)
         iso = text.filter(pc.match_substring_regex(text, f"^{ISO_DATE.pattern}$"))
+        days = _distinct(pc.cast(pc.replace_substring(iso, "-", ""), pa.int64()).to_numpy())
         return cls(
             _distinct(_VALUE[char_matrix(codes, 7)] @ _POWERS),
-            _distinct(pc.cast(pc.replace_substring(iso, "-", ""), pa.int64()).to_numpy()),
-            text,
-            Words.of(_strings(client_refs)),
-            Words.of(_strings(attributors)),
+            days,
+            _distinct(days % 1_000_000),
+            Words.of(client_refs),
+            Words.of(attributors),
         )
 
 
@@ -136,12 +150,12 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 
 def _strings(values: Collection[str] | pa.Array) -> pa.Array:
-    """The values as an Arrow large-string array."""
+    """The values (no nulls) as an Arrow large-string array."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not isinstance(values, pa.Array):
         values = pa.array(list(values), type=pa.large_string())
-    return values.cast(pa.large_string())
+    return pc.drop_null(values.cast(pa.large_string()))
 
 
 def _signatures(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -154,71 +168,44 @@ def _signatures(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
     )
 
 
-def scan_files(files: Mapping[str, bytes], needles: Needles) -> dict[str, list[tuple[int, str]]]:
-    """(line, kind) of every identifier found in each file (UTF-8; invalid bytes read as
-    U+FFFD), in the order of their places, one per place and kind."""
-    found: dict[str, list[tuple[int, str]]] = {}
-    texts: dict[str, bytes] = {}  # each file's bytes, valid UTF-8
+def scan_files(
+    files: Mapping[str, bytes], needles: Needles
+) -> dict[str, list[tuple[int, int, str]]]:
+    """(byte offset, line, kind) of every identifier found in each file (UTF-8; invalid bytes
+    read as U+FFFD, offsets then in those bytes), in the order of their places, one per place
+    and kind."""
+    found: dict[str, list[tuple[int, int, str]]] = {}
     for path, data in files.items():
         try:
-            text = data.decode("utf-8")
+            data.decode("utf-8")
         except UnicodeDecodeError:
-            text = data.decode("utf-8", "replace")
-            data = text.encode("utf-8")
-        texts[path] = data
-        arr = np.frombuffer(data, dtype=np.uint8)
-        digit = _mask(data, _DIGIT_TABLE)
-        hits = [
-            (int(p), "a client's full postcode")
-            for p in _postcodes(arr, _mask(data, _ALNUM_TABLE), digit, needles)
-        ]
-        if _unicode_digits(arr, text):
-            wanted = set(needles.date_texts.to_pylist())
-            hits += [
-                (len(text[: m.start()].encode()), "a client's date of birth")
-                for m in DATE_RE.finditer(text)
-                if _iso(m) in wanted
-            ]
-        else:
-            hits += [(int(p), "a client's date of birth") for p in _dates(arr, digit, needles)]
-        starts, ends = _tokens(data, arr)
-        signature = _signatures(arr, starts, ends)
-        for kind, words in (
-            ("a client_ref", needles.client_refs),
-            ("a client attributor", needles.attributors),
-        ):
-            maybe = np.flatnonzero(words.signed[signature])
-            hits += [
-                (data.find(token.encode()), kind)
-                for token in _among(arr, starts[maybe], ends[maybe], words.values)
-            ]
-        found[path] = hits
-    return {path: _lines(texts[path], hits) for path, hits in found.items()}
+            data = data.decode("utf-8", "replace").encode("utf-8")
+        found[path] = _lines(data, _scan(data, needles))
+    return found
 
 
-def _among(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, values: pa.Array) -> list[str]:
-    """The distinct slices of ``arr`` that are among ``values``."""
-    if len(starts) == 0:
-        return []
-    offsets = np.r_[0, np.cumsum(ends - starts)].astype(np.int64)
-    keep = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(offsets[-1])
-    slices = pc.unique(
-        pa.LargeStringArray.from_buffers(
-            len(starts), pa.py_buffer(offsets), pa.py_buffer(arr[keep].tobytes())
-        )
-    )
-    # the slices are few: look them up in a table of theirs, not the values in a table of all
-    present = values.filter(pc.is_in(values, value_set=slices))
-    return slices.filter(pc.is_in(slices, value_set=present)).to_pylist()
+def _scan(data: bytes, needles: Needles) -> list[tuple[int, str]]:
+    """(offset, kind) of every identifier in one text's bytes."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    alnum = _mask(data, _ALNUM_TABLE)
+    digit = _mask(data, _DIGIT_TABLE)
+    hits = [(p, POSTCODE) for p in _postcodes(data, arr, alnum, digit, needles).tolist()]
+    hits += [(p, DATE_OF_BIRTH) for p in _dates(arr, digit, needles).tolist()]
+    starts, ends = _runs(alnum)
+    signature = _signatures(arr, starts, ends) if len(starts) else np.zeros(0, dtype=np.int64)
+    for kind, words in ((CLIENT_REF, needles.client_refs), (ATTRIBUTOR, needles.attributors)):
+        hits += [(p, kind) for p in _words(data, arr, digit, starts, ends, signature, words)]
+    return hits
 
 
-def _lines(data: bytes, hits: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """The hits sorted by place without repeats, their offsets turned into line numbers."""
+def _lines(data: bytes, hits: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """The hits sorted by place without repeats, with their line numbers."""
     if not hits:
         return []
     at, kinds = zip(*sorted(set(hits)))
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-    return list(zip((np.searchsorted(newlines, np.array(at)) + 1).tolist(), kinds))
+    lines = (np.searchsorted(newlines, np.array(at)) + 1).tolist()
+    return list(zip(at, lines, kinds))
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -253,11 +240,13 @@ def _values(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
 
 
 def _postcodes(
-    arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray, needles: Needles
+    data: bytes, arr: np.ndarray, alnum: np.ndarray, digit: np.ndarray, needles: Needles
 ) -> np.ndarray:
-    """Offsets of the postcode matches that are client postcodes. Every match ends with a
-    digit and two letters before a byte that is neither (its inward code): the few places
-    where that happens are found over the whole text, the rest is read around them."""
+    """Offsets of the postcode matches that are client postcodes. Every match ends with its
+    inward code (a digit and two letters ending a run): the few places where that happens are
+    found over the whole text, the outward code read back from each (the rest of the same
+    run, of 5 to 7 in all; or a run of 2 to 4 before a run of spacing and an inward code
+    that is a run of 3)."""
     n = len(arr)
     if n < 5:
         return np.zeros(0, dtype=np.int64)
@@ -269,14 +258,16 @@ def _postcodes(
     starts = ends - size
     whole = (size >= 5) & (size <= 7) & _at(letter, starts)
     hit = starts[whole][_member(_values(arr, starts[whole], ends[whole]), needles.postcodes)]
-    # outward code, one space, inward code (a run of exactly three)
-    pair = (size == 3) & (_at(arr, ends - 4) == ord(" "))
-    gap, ends = ends[pair] - 4, ends[pair]
+    spacing = _mask(data, _SPACING_TABLE)
+    apart = (size == 3) & _at(spacing, ends - 4)
+    inward_at, ends = ends[apart] - 3, ends[apart]
+    gap_starts, gap_ends = _runs(spacing)
+    gap = gap_starts[np.searchsorted(gap_ends, inward_at)]  # the run of spacing before
     outward = _trailing(alnum, gap, 5)
     first = gap - outward
     ok = (outward >= 2) & (outward <= 4) & _at(letter, first)
-    first, gap, ends = first[ok], gap[ok], ends[ok]
-    keys = _values(arr, first, gap) * 37**3 + _values(arr, gap + 1, ends)
+    first, gap, inward_at, ends = first[ok], gap[ok], inward_at[ok], ends[ok]
+    keys = _values(arr, first, gap) * 37**3 + _values(arr, inward_at, ends)
     return np.concatenate([hit, first[_member(keys, needles.postcodes)]])
 
 
@@ -294,82 +285,127 @@ def _at(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.where(inside, values[np.clip(idx, 0, len(values) - 1)], 0).astype(values.dtype)
 
 
-def _unicode_digits(arr: np.ndarray, text: str) -> bool:
-    """Whether the text holds a decimal digit beyond ASCII (which ``\\d`` matches)."""
-    if not (arr >= 0x80).any():
-        return False
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    return any(chr(c).isdecimal() for c in np.unique(points[points >= 0x80]).tolist())
-
-
-def _iso(m: re.Match[str]) -> str:
-    y, mo, d = (
-        (m.group(1), m.group(2), m.group(3))
-        if m.group(1)
-        else (m.group(6), m.group(5), m.group(4))
-    )
-    return f"{y}-{mo}-{d}"
-
-
 def _dates(arr: np.ndarray, digit: np.ndarray, needles: Needles) -> np.ndarray:
-    """Offsets of the date matches (ASCII digits) that are clients' dates of birth: found at
-    each ``d-dd-`` or ``d/dd/`` in the text, then checked whole (runs of exactly 4, 2 and 2
-    digits joined by ``-``, or 2, 2 and 4 joined by ``/``)."""
+    """Offsets of the date matches that are clients' dates of birth: found at each ``-``, ``/``
+    or ``.`` between two digits, then read as three runs of digits joined by it twice (4, 1-2
+    and 1-2 digits long: year, month, day; or 1-2, 1-2 and 2 or 4: day, month, year)."""
     n = len(arr)
-    if n < 10:
+    if n < 5:
         return np.zeros(0, dtype=np.int64)
-    core = digit[:-4] & digit[2:-2] & digit[3:-1]
-    dash = arr == ord("-")
-    slash = arr == ord("/")
-    p = np.flatnonzero(core & ((dash[1:-3] & dash[4:]) | (slash[1:-3] & slash[4:]))) + 1
-    is_iso = arr[p] == ord("-")
-
-    def exactly(first: int, last: int) -> np.ndarray:  # digits at these offsets from p, only
-        out = ~_at(digit, p + first - 1) & ~_at(digit, p + last + 1)
-        for k in range(first, last + 1):
-            out &= _at(digit, p + k)
-        return out
-
-    ok = np.where(is_iso, exactly(-4, -1) & exactly(4, 5), exactly(-2, -1) & exactly(4, 7))
-    start = np.where(is_iso, p - 4, p - 2)[ok]
-    is_iso = is_iso[ok]
-    order = np.argsort(start, kind="stable")
-    start, is_iso = start[order], is_iso[order]
-    if len(start) == 0:
-        return start
-    # a match overlapping the one before (its last two digits starting the next) is taken
-    # only when that one was not: left to right, as the regular expression reads
-    chain_start = np.r_[True, start[1:] >= start[:-1] + 10]
-    first_of_chain = np.maximum.accumulate(np.where(chain_start, np.arange(len(start)), 0))
-    keep = (np.arange(len(start)) - first_of_chain) % 2 == 0
-    start, is_iso = start[keep], is_iso[keep]
-
-    def number(offset: int, width: int) -> np.ndarray:
-        idx = start[:, None] + offset + np.arange(width)
-        return (arr[idx].astype(np.int64) - 48) @ (10 ** np.arange(width - 1, -1, -1))
-
-    y = np.where(is_iso, number(0, 4), number(6, 4))
-    mo = np.where(is_iso, number(5, 2), number(3, 2))
-    d = np.where(is_iso, number(8, 2), number(0, 2))
-    return start[_member(y * 10_000 + mo * 100 + d, needles.dates)]
-
-
-def _tokens(data: bytes, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end of every token of the text: the maximal runs between separators."""
-    sep = _mask(data, _SEP_TABLE)
-    if (arr >= 0x80).any():
-        sep = sep.copy()
-        _mark_unicode_spaces(arr, sep)
-    return _runs(~sep)
+    sep = (arr == ord("-")) | (arr == ord("/")) | (arr == ord("."))
+    # a separator between digits, the same one again after one or two more digits
+    same_at_2 = np.r_[arr[:-2] == arr[2:], False, False]
+    same_at_3 = np.r_[arr[:-3] == arr[3:], False, False, False]
+    digit_at_2 = np.r_[digit[2:], False, False]
+    at = np.flatnonzero(
+        sep
+        & np.r_[False, digit[:-1]]
+        & np.r_[digit[1:], False]
+        & (same_at_2 | (digit_at_2 & same_at_3))
+    )
+    if len(at) == 0:
+        return at
+    starts, ends = _runs(digit)
+    first = np.searchsorted(starts, at - 1, "right") - 1  # the run before the separator
+    second = first + 1  # the run just after it
+    then = ends[np.minimum(second, len(ends) - 1)]  # where the second separator must be
+    ok = (ends[second] - starts[second] <= 2) & (then < n - 1)
+    at, first, second, then = at[ok], first[ok], second[ok], then[ok]
+    ok = (arr[then] == arr[at]) & digit[np.minimum(then + 1, n - 1)]
+    at, first, second = at[ok], first[ok], second[ok]
+    third = second + 1
+    size = [ends[r] - starts[r] for r in (first, second, third)]
+    value = [_number(arr, starts[r], s) for r, s in zip((first, second, third), size)]
+    ymd = (size[0] == 4) & (size[2] <= 2)
+    dmy = (size[0] <= 2) & ((size[2] == 4) | (size[2] == 2))
+    full = np.where(ymd, value[0], value[2]) * 10_000 + value[1] * 100
+    full += np.where(ymd, value[2], value[0])
+    known = np.where(
+        dmy & (size[2] == 2),
+        _member(full, needles.short_dates),
+        (ymd | dmy) & _member(full, needles.dates),
+    )
+    return starts[first][known]
 
 
-def _mark_unicode_spaces(arr: np.ndarray, sep: np.ndarray) -> None:
-    """Mark every byte of the non-ASCII white space characters in ``sep``."""
-    lead = np.flatnonzero((arr == 0xC2) | (arr == 0xE1) | (arr == 0xE2) | (arr == 0xE3))
-    for seq in _SPACE_SEQS:
-        at = lead[arr[lead] == seq[0]]
-        at = at[at + len(seq) <= len(arr)]
-        for k in range(1, len(seq)):
-            at = at[arr[at + k] == seq[k]]
-        for k in range(len(seq)):
-            sep[at + k] = True
+def _number(arr: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The value of each run of up to four digits (longer runs: a number never compared)."""
+    value = np.zeros(len(starts), dtype=np.int64)
+    for k in range(4):
+        more = k < sizes
+        digit = arr[np.minimum(starts + k, len(arr) - 1)].astype(np.int64) - ord("0")
+        value = np.where(more, value * 10 + digit, value)
+    return value
+
+
+def _words(
+    data: bytes,
+    arr: np.ndarray,
+    digit: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    signature: np.ndarray,
+    words: Words,
+) -> list[int]:
+    """Offsets where one of the words occurs (see the module's docstring), given the start,
+    end and signature of every run of letters and digits."""
+    hits: list[int] = []
+    maybe = np.flatnonzero(words.signed[signature])
+    if len(maybe):
+        starts, ends = starts[maybe], ends[maybe]
+        offsets = np.r_[0, np.cumsum(ends - starts)].astype(np.int64)
+        keep = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(offsets[-1])
+        runs = pa.LargeStringArray.from_buffers(
+            len(starts), pa.py_buffer(offsets), pa.py_buffer(arr[keep].tobytes())
+        )
+        # the runs are fewer than the words: the words are looked up in a table of the runs
+        present = words.whole.filter(pc.is_in(words.whole, value_set=pc.unique(runs)))
+        whole = pc.is_in(runs, value_set=present).to_numpy(zero_copy_only=False)
+        s, e = starts[whole], ends[whole]
+        decimal = (_at(digit, s) & (_at(arr, s - 1) == ord(".")) & _at(digit, s - 2)) | (
+            _at(digit, e - 1) & (_at(arr, e) == ord(".")) & _at(digit, e + 1)
+        )
+        hits += s[~decimal].tolist()
+        if words.anchors:
+            anchors = pa.array([a.decode() for a in words.anchors], pa.large_string())
+            anchored = pc.is_in(runs, value_set=anchors).to_numpy(zero_copy_only=False)
+            for s, e in zip(starts[anchored].tolist(), ends[anchored].tolist()):
+                for offset, length in words.anchors[data[s:e]]:
+                    start = s - offset
+                    end = start + length
+                    if (
+                        start >= 0
+                        and data[start:end] in words.others
+                        and _bounded(data, start, end)
+                    ):
+                        hits.append(start)
+    for word in words.loose:
+        at = data.find(word)
+        while at >= 0:
+            hits.append(at)
+            at = data.find(word, at + 1)
+    return hits
+
+
+def _bounded(data: bytes, start: int, end: int) -> bool:
+    """Whether the word at ``data[start:end]`` splits no run of letters and digits and no
+    decimal number."""
+    first, last = data[start], data[end - 1]
+    before = data[start - 1] if start > 0 else 0
+    after = data[end] if end < len(data) else 0
+    if first in _ALNUM_SET and before in _ALNUM_SET:
+        return False
+    if last in _ALNUM_SET and after in _ALNUM_SET:
+        return False
+    if first in _DIGIT_SET and before == ord(".") and start > 1 and data[start - 2] in _DIGIT_SET:
+        return False
+    return not (
+        last in _DIGIT_SET
+        and after == ord(".")
+        and end + 1 < len(data)
+        and data[end + 1] in _DIGIT_SET
+    )
+
+
+_ALNUM_SET = frozenset(_LETTERS + _DIGITS)
+_DIGIT_SET = frozenset(_DIGITS)

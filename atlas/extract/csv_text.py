@@ -17,7 +17,7 @@ import operator
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -272,6 +272,10 @@ class Rows:
     physical: int = 0
     blank: int = 0
     continued: int = 0
+    # the header and the fields of every record set aside (mis-shaped, or a line with an
+    # unbalanced quote): still read, as the audit looks for the personal values of every record
+    header: list[str] = field(default_factory=list)
+    misshaped: list[list[str]] = field(default_factory=list)
 
 
 def read_rows(
@@ -293,7 +297,7 @@ def read_rows(
     arrays = _read_plain(source.utf8, len(header), index) if plain else None
     if arrays is not None:
         numbers = np.arange(2, 2 + len(arrays[0]), dtype=np.int64)
-        counts, bad = (1 + len(numbers), 0, 0), []
+        counts, bad, misshaped = (1 + len(numbers), 0, 0), [], []
     else:
         if plain:  # plain, but not as plain as pyarrow reads: blank or mis-shaped lines
             lines = io.StringIO(source.text, newline="").readlines()
@@ -302,12 +306,13 @@ def read_rows(
         arrays = records.columns(wanted)
         numbers = np.asarray(records.numbers, dtype=np.int64)
         counts, bad, plain = (len(lines), records.blank, records.continued), records.bad, False
+        misshaped = records.misshaped
     columns = {col: TextColumn(arr, plain, case.get(col)) for col, arr in zip(wanted, arrays)}
     for col in optional:
         if col not in columns:
             columns[col] = TextColumn.blank(len(numbers))
     bad_frame = pd.DataFrame(bad, columns=["line", "reason"])
-    return Rows(numbers, columns, *counts), bad_frame
+    return Rows(numbers, columns, *counts, header, misshaped), bad_frame
 
 
 def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
@@ -359,6 +364,7 @@ class _Records:
         self.bad: list[tuple[int, str]] = []
         self.blank = 0
         self.continued = 0
+        self.misshaped: list[list[str]] = []  # the fields of the records set aside
 
     def read(self) -> None:
         """Read every line after the header."""
@@ -372,6 +378,7 @@ class _Records:
                     end = base + reader.line_num
                     if (end - start > 1 or end == n) and not self._well_formed(start, end, record):
                         self.bad.append((number, self._unbalanced(lines[start])))
+                        self.misshaped.append(lines[start].rstrip("\r\n").split(","))
                         start, number = start + 1, number + 1
                         break
                     self._add(number, record)
@@ -381,6 +388,7 @@ class _Records:
                     start = n
             except csv.Error:  # a field beyond the csv module's limit: a quote never closed
                 self.bad.append((number, self._unbalanced(lines[start])))
+                self.misshaped.append(lines[start].rstrip("\r\n").split(","))
                 start, number = start + 1, number + 1
 
     def columns(self, wanted: list[str]) -> list[pa.ChunkedArray]:
@@ -401,6 +409,7 @@ class _Records:
             self.bad.append(
                 (number, f"has {len(record)} fields where the header has {self.width}")
             )
+            self.misshaped.append(record)
 
     def _well_formed(self, start: int, end: int, record: list[str]) -> bool:
         """Whether lines start..end-1 make one record with its quotes closed (asked where the

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from ..errors import ExtractError
 from .csv_text import Rows, TextColumn, decode, read_rows
+from .personal import PersonalValues
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -168,13 +169,15 @@ _LOWER = {"site_type"}
 
 @dataclass
 class Extract:
-    """The accepted rows of each file as typed frames, plus the rejects and the ledger."""
+    """The accepted rows of each file as typed frames, plus the rejects and the ledger (and
+    the personal values of every record read, for the audit)."""
 
     frames: dict[str, pd.DataFrame]
     rejects: pd.DataFrame
     ledger: dict[str, dict[str, int]]
     paths: dict[str, Path]
     warnings: list[str] = field(default_factory=list)
+    personal: PersonalValues = field(default_factory=PersonalValues)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -191,6 +194,7 @@ def read_extract(
     ledger: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
     known: dict[str, _Keys] = {}  # keys of sites and clients, for reference checks
+    personal = PersonalValues()
     loaded = _one_ahead(
         [name for name in SPECS if name in paths],
         lambda name: _load(name, paths[name], SPECS[name], encoding),
@@ -209,6 +213,7 @@ def read_extract(
             rows, bad_shape = parsed
             checked = _validate(spec, rows, known, date_format)
             accepted, keep = checked.accepted, checked.keep
+            personal.add(name, rows, keep)
             rejected = pd.concat([bad_shape, checked.rejected], ignore_index=True)
             rejected = rejected.sort_values("line", kind="stable")
             frames[name] = accepted
@@ -223,7 +228,7 @@ def read_extract(
             del rows, parsed
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
     all_rejects = all_rejects[["file", "line", "reason"]].astype({"line": int})
-    return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings)
+    return Extract(frames, all_rejects.reset_index(drop=True), ledger, paths, warnings, personal)
 
 
 def _one_ahead(items: list[str], load: Callable[[str], _T]) -> Generator[_T, None, None]:

@@ -3,13 +3,15 @@ the scan for client identifiers (spec section 2, *Disclosure control*)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, client, nsp, write_extract, write_recipe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -322,16 +324,18 @@ def test_the_scan_finds_a_planted_postcode_date_of_birth_and_client_ref(demo_dro
     row = clients[clients["postcode"].str.fullmatch(r"[A-Z]{2}\d+ \d[A-Z]{2}", na=False)].iloc[0]
     with open(drop / "rejects.csv", "a") as fh:
         fh.write(f"clients.csv,7,bad postcode {row['postcode'].lower().replace(' ', '')}\n")
-    page = (drop / "reports" / "monitoring.html").read_text()
-    (drop / "reports" / "monitoring.html").write_text(
-        page.replace("</body>", f"<p>{row['client_ref']} born {row['date_of_birth']}</p></body>")
-    )
+    page = (drop / "reports" / "monitoring.html").read_bytes()
+    planted = f"<p>{row['client_ref']} born {row['date_of_birth']}</p></body>".encode()
+    (drop / "reports" / "monitoring.html").write_bytes(page.replace(b"</body>", planted))
     result = CliRunner().invoke(main, ["audit", str(drop), "--extract", str(DEMO_EXTRACT)])
     assert result.exit_code == 1
     lines = (drop / "rejects.csv").read_text().count("\n")
-    assert f"rejects.csv line {lines}: a client's full postcode" in result.output
-    assert "reports/monitoring.html line" in result.output
-    assert ": a client_ref" in result.output and ": a client's date of birth" in result.output
+    at = page.index(b"</body>") + 3  # the byte offset of the client_ref in the page
+    assert result.output.splitlines()[1:] == [
+        f"  rejects.csv line {lines}: a client's full postcode",
+        f"  reports/monitoring.html byte {at}: a client_ref",
+        f"  reports/monitoring.html byte {at + 13}: a client's date of birth",
+    ]
     assert row["postcode"] not in result.output and row["client_ref"] not in result.output
 
 
@@ -397,3 +401,70 @@ def test_tables_that_do_not_agree_fail_the_audit_with_a_clear_message(demo_drop,
     result = CliRunner().invoke(main, ["audit", str(drop)])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "the tables do not agree" in result.output and "E06999999" in result.output
+
+
+def _tiny_recipe(tmp_path, geo, people: list[dict[str, str]]):
+    """A recipe for the tiny geography and an extract of these clients, one NSP visit each."""
+    visits = [nsp(f"T{i}", c["client_ref"]) for i, c in enumerate(people)]
+    extract = write_extract(
+        tmp_path / "ex", {"clients.csv": people, "nsp_transactions.csv": visits}
+    )
+    return write_recipe(tmp_path, geo, extract)
+
+
+def test_the_build_date_is_not_taken_for_a_date_of_birth(tmp_path, geo, monkeypatch):
+    """Issue 13, point 8: SOURCE_DATE_EPOCH=0 dates the build 1970-01-01, a client's birthday;
+    the date where the build writes its own is not a leak, the same date anywhere else is."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    people = [
+        client(f"C00000{i}", fi=chr(65 + i), dob="1970-01-01", postcode="AA1 1AA")
+        for i in range(6)
+    ]
+    content = drop_module.compute_drop(load_recipe(_tiny_recipe(tmp_path, geo, people)))
+    assert b"built 1970-01-01</p>" in content.files["atlas.html"]
+    assert json.loads(content.files["manifest.json"])["build_time"].startswith("1970-01-01T")
+    files = dict(content.files)
+    page = files["reports/monitoring.html"]
+    files["reports/monitoring.html"] = page.replace(b"</body>", b"<p>1970-01-01</p></body>")
+    ids = Identifiers.from_extract(read_extract(tmp_path / "ex"))
+    with pytest.raises(
+        DisclosureError,
+        match=rf"\n  reports/monitoring.html byte {page.index(b'</body>') + 3}: "
+        r"a client's date of birth$",
+    ):
+        audit_files(files, 5, identifiers=ids).check()
+
+
+def test_a_reference_that_is_an_ordinary_word_is_not_searched_for_and_said_so(
+    tmp_path, geo, caplog
+):
+    """Issue 13, point 8: a client_ref of ``false`` failed every build (every table publishes
+    ``false``) without saying which reference."""
+    people = [client(f"C00000{i}", fi=chr(65 + i), postcode="AA1 1AA") for i in range(5)]
+    people.append(client("false", fi="Z", postcode="AA1 1AA"))
+    recipe = load_recipe(_tiny_recipe(tmp_path, geo, people))
+    with caplog.at_level(logging.WARNING, logger="atlas.disclosure.audit"):
+        content = drop_module.compute_drop(recipe)
+    assert caplog.messages == [
+        "identifier scan: 1 client_ref is an ordinary word or number (like false, TOTAL or 1), "
+        "not searched for in the drop (clients.csv line 7)"
+    ]
+    assert b",false\n" in content.files["tables/site_activity.csv"]
+
+
+def test_a_transaction_id_holding_a_reference_fails_the_audit(tmp_path):
+    """Issue 13, point 4: the scan looked for whole tokens, and ``C000002-visit1`` is not one."""
+    extract = write_extract(
+        tmp_path / "ex",
+        {
+            "clients.csv": [client("C000002")],
+            "nsp_transactions.csv": [nsp("C000002-visit1", "C000002")] * 2,
+        },
+    )
+    ids = Identifiers.from_extract(read_extract(extract))
+    rejects = (
+        b"file,line,reason\n"
+        b"nsp_transactions.csv,3,duplicate transaction_id 'C000002-visit1' (first at line 2)\n"
+    )
+    report = audit_files({"rejects.csv": rejects}, 5, identifiers=ids)
+    assert report.leaks == ["rejects.csv line 2: a client_ref"]
