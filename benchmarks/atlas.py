@@ -25,6 +25,8 @@ sys.path[0] = str(ROOT)  # this file is named atlas.py: import the package, not 
 import folium  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmarks.build import CM_LAS  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 DIRECTORY = DATA / "derived" / "NSPL_CM_derived.csv"
 BOUNDARIES = DATA / "raw" / "uk-geojson-lsoa11"
@@ -35,17 +37,7 @@ LOOKUP = (
     / "ons-oa11-lsoa11-msoa11-lad17-lookup"
     / "OA11_LSOA11_MSOA11_LAD17_OAC_lookup_9LA.csv"
 )
-LAS = [
-    "E06000049",
-    "E06000050",
-    "E06000006",
-    "E06000007",
-    "E08000011",
-    "E08000012",
-    "E08000013",
-    "E08000014",
-    "E08000015",
-]
+LAS = CM_LAS
 FIRST_SHAPE = """
 window.__firstShape = null;
 new MutationObserver(function (ms, obs) {

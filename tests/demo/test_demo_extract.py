@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CM_DIRECTORY, CM_LAS
 
 from atlas.demo.extract import make_demo_extract, read_directory
 from atlas.errors import GeographyError
@@ -54,18 +55,8 @@ DATE_COLUMNS = {
 IPED_LABELS = {"Steroids", "Anabolic steroids", "Growth hormone", "Melanotan", "Other IPED"}
 P0, P1 = "2017-04-01", "2018-03-31"
 SYNTHETIC_LAS = ["E06990001", "E06990002", "E06990003"]
-REAL_DIRECTORY = Path("/work/shared/data/derived/NSPL_CM_derived.csv")
-REAL_LAS = [
-    "E06000049",
-    "E06000050",
-    "E06000006",
-    "E06000007",
-    "E08000011",
-    "E08000012",
-    "E08000013",
-    "E08000014",
-    "E08000015",
-]
+REAL_DIRECTORY = CM_DIRECTORY
+REAL_LAS = CM_LAS
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import CM_LAS, SHARED_DATA
 
 from atlas.geography.directory import read_directory
 from atlas.geography.geocode import geocode
 
 NSPL_WN = SHARED_DATA / "raw" / "nspl-nov2021" / "NSPL_NOV_2021_UK_WN.csv"
 DERIVED = SHARED_DATA / "derived" / "NSPL_CM_derived.csv"
-CM = {
-    "E06000049",
-    "E06000050",
-    "E06000006",
-    "E06000007",
-    "E08000011",
-    "E08000012",
-    "E08000013",
-    "E08000014",
-    "E08000015",
-}
+CM = set(CM_LAS)
 
 
 @pytest.fixture(scope="module")
