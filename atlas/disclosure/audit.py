@@ -147,7 +147,9 @@ class AuditReport:
     reused: bool = False  # the build's disclosure-control attack covered this one
     files: int = 0  # files read back into the model
     settings_from: str = ""  # where threshold and rounding came from, when not given
-    values: dict[str, float] = field(default_factory=dict)  # each cell as published (NaN: hidden)
+    values: dict[str, float] = field(
+        default_factory=dict, repr=False
+    )  # each cell as published (NaN: hidden)
 
     @property
     def clean(self) -> bool:

@@ -14,11 +14,11 @@ cell behind it) is a *problem*, named by file and place. Figures that are functi
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,8 @@ _PAGE_DATA = re.compile(
     r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
 )
 _CHUNK = re.compile(r"^atlasLsoas\((.*)\);\n?$", re.DOTALL)
+_PROPERTIES = re.compile(r'"properties":\s*(\{[^{}]*\})')
+_FEATURE = re.compile(r'"type":\s*"Feature"(?!Collection)')
 _NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
 LEVEL_PREFIX = {"lsoa": "lsoa", "msoa": "msoa", "la": "la"}
 PAGE_MEASURES = {"n", "rate", "lo", "hi"}
@@ -448,14 +450,16 @@ def _ledger(data: bytes, model: FileModel) -> None:
 
 def _geojson(data: bytes, model: FileModel) -> None:
     """Each LSOA feature's cohort counts: the LSOA table's cells."""
-    try:
-        features = json.loads(data.decode("utf-8"))["features"]
-    except (ValueError, KeyError, TypeError):
-        model.problems.append(f"{LSOA_GEOJSON}: not a GeoJSON feature collection")
+    text = data.decode("utf-8", errors="replace")
+    try:  # the properties alone: the coordinates hold no count and are most of the file
+        features = [json.loads(p) for p in _PROPERTIES.findall(text)]
+    except ValueError:
+        features = []
+    if not features or len(features) != len(_FEATURE.findall(text)):
+        model.problems.append(f"{LSOA_GEOJSON}: not a GeoJSON feature collection of the drop")
         return
     known = {"lsoa_code", "lsoa_name", "la_code", *COHORT_ORDER}
-    for k, feature in enumerate(features):
-        props = feature.get("properties") or {}
+    for k, props in enumerate(features):
         place = f"{LSOA_GEOJSON} feature {k + 1}"
         extra = sorted(set(props) - known)
         if extra:
@@ -518,6 +522,9 @@ def _atlas_page(
                     )
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
+    if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
+        lsoa_codes = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
+        _siting(files, data["siting"], lsoa_codes, threshold, model)
 
 
 def _page_sites(points: list[dict], sites: pd.DataFrame, threshold: int, model: FileModel) -> None:
@@ -577,42 +584,29 @@ def _chunks(files: dict[str, bytes], data: dict, model: FileModel) -> None:
 # --- the report HTML -------------------------------------------------------------------------
 
 
-class _Cells(HTMLParser):
-    """The text of every table data cell of a page, with its table's id."""
+_TABLE = re.compile(r"<table\b([^>]*)>(.*?)</table>", re.DOTALL | re.IGNORECASE)
+_TD = re.compile(r"<td\b[^>]*>(.*?)</td>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_ID = re.compile(r'\bid="([^"]*)"')
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.table: list[str] = []
-        self.cells: list[tuple[str, str]] = []
-        self.depth = 0
-        self.text: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self.table.append(dict(attrs).get("id") or "")
-        elif tag == "td":
-            self.depth += 1
-            self.text = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table" and self.table:
-            self.table.pop()
-        elif tag == "td" and self.depth:
-            self.depth -= 1
-            self.cells.append((self.table[-1] if self.table else "", "".join(self.text)))
-
-    def handle_data(self, data: str) -> None:
-        if self.depth:
-            self.text.append(data)
+def table_cells(page: str) -> list[tuple[str, str]]:
+    """The text of every table data cell of a page (tags dropped, entities decoded), with the
+    id of its table."""
+    out = []
+    for attrs, body in _TABLE.findall(page):
+        found = _ID.search(attrs)
+        table = found.group(1) if found else ""
+        out.extend((table, html.unescape(_TAG.sub("", cell))) for cell in _TD.findall(body))
+    return out
 
 
 def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
     """Every number in a table cell of a report page must be one its CSV tables (and the
     siting tables) publish, as the page formats it: else it is a figure no cell stands for."""
     allowed = _formatted(files, path)
-    parser = _Cells()
-    parser.feed(files[path].decode("utf-8", errors="replace"))
-    for n, (table, text) in enumerate(parser.cells):
+    cells = table_cells(files[path].decode("utf-8", errors="replace"))
+    for n, (table, text) in enumerate(cells):
         for token in _NUMBER_TOKEN.findall(text):
             if _canonical(token) not in allowed:
                 model.problems.append(
@@ -640,3 +634,98 @@ def _canonical(token: str) -> str:
     """A number as text without separator, percent sign or trailing decimal zeros."""
     text = token.rstrip("%").replace(",", "")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- the siting figures -----------------------------------------------------------------------
+
+PWID = ("pwid_psychoactive", "pwid_ipeds")
+
+
+def published_demand(lsoa: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Per LSOA of the published LSOA table (not "LSOA not known"): the PWID demand the
+    siting figures are computed from (``siting.publish.published_demand``, from the published
+    cells alone): both PWID cells where published, else ``all`` minus ``bi``, else each
+    suppressed PWID cell as half the threshold; and the demand a reader can read (``known``)."""
+    lsoa = lsoa[~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    text = lsoa.pivot(index="lsoa_code", columns="cohort", values="individuals")
+    value = text.apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
+    direct = value[list(PWID)].notna().all(axis=1)
+    by_rest = value[ALL].notna() & value["bi"].notna()
+    known = value[list(PWID)].sum(axis=1).where(direct, (value[ALL] - value["bi"]).clip(lower=0))
+    known = known.where(direct | by_rest)
+    estimate = value[list(PWID)].fillna(threshold // 2).sum(axis=1)
+    la = lsoa.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"]
+    return pd.DataFrame(
+        {"demand": known.fillna(estimate), "known": known, "la_code": la.reindex(value.index)}
+    )
+
+
+def _pct_text(part: float, whole: float) -> str:
+    return "" if not whole else f"{half_up(100 * part / whole, 2):.2f}"
+
+
+def _siting(
+    files: dict[str, bytes], page: dict, lsoa_codes: list[str], threshold: int, model: FileModel
+) -> None:
+    """Every siting percentage is the share of the published demand of the LSOAs the page
+    marks covered (and added, by rank), of the area's or the LA's; the demand the page shows
+    is the one the tables give, else withheld."""
+    lsoa = pd.read_csv(
+        io.BytesIO(files["tables/residence_lsoa_cohorts.csv"]), dtype=str, keep_default_na=False
+    )
+    d = published_demand(lsoa, threshold).reindex(pd.Index(lsoa_codes))
+    status = np.array(list(page.get("status", "")))
+    if len(status) != len(d):
+        model.problems.append(f"{ATLAS_PAGE} siting: its LSOA status is not one per LSOA")
+        return
+    rank = np.zeros(len(d), dtype=int)
+    for i, r in page.get("added", []):
+        rank[i] = r
+    planned = status != "-"
+    demand = d["demand"].fillna(0).to_numpy()
+    total = float(demand[planned].sum())
+    want = {0: float(demand[status == "c"].sum())}
+    for r in sorted(set(rank[rank > 0].tolist())):
+        want[r] = float(demand[rank == r].sum())
+    place = f"{ATLAS_PAGE} siting"
+    for i, shown in enumerate(page.get("need", [])):
+        known = d["known"].iloc[i]
+        expect = None
+        if status[i] in ("u", "a") and not pd.isna(known) and not 0 < known < threshold:
+            expect = int(known)
+        if shown != expect:
+            model.problems.append(
+                f"{place} LSOA {lsoa_codes[i]}: demand {shown} is not what the tables give "
+                f"({'withheld' if expect is None else expect})"
+            )
+    if "tables/nsp_siting.csv" in files:
+        path = "tables/nsp_siting.csv"
+        table = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        cumulative = 0.0
+        for k, row in enumerate(table.to_dict("records")):
+            added = want.get(int(row["rank"]), 0.0)
+            cumulative += added
+            for column, value in (("added_pct", added), ("cumulative_pct", cumulative)):
+                expect = _pct_text(value, total)
+                if row[column] != expect:
+                    model.problems.append(
+                        f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
+                        f"published demand gives {expect or 'blank'}"
+                    )
+    if "tables/nsp_coverage_la.csv" in files:
+        path = "tables/nsp_coverage_la.csv"
+        table = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        in_la = d["la_code"].to_numpy()
+        for k, row in enumerate(table.to_dict("records")):
+            mine = planned & (in_la == row["la_code"])
+            whole = float(demand[mine].sum())
+            for column, covered in (
+                ("coverage_pct", status == "c"),
+                ("coverage_pct_after", (status == "c") | (rank > 0)),
+            ):
+                expect = _pct_text(float(demand[mine & covered].sum()), whole)
+                if row[column] != expect:
+                    model.problems.append(
+                        f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
+                        f"published demand gives {expect or 'blank'}"
+                    )
