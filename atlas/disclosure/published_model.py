@@ -523,7 +523,7 @@ def _atlas_page(
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
-        lsoa_codes = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
+        lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
 
 
@@ -593,7 +593,7 @@ _ID = re.compile(r'\bid="([^"]*)"')
 def table_cells(page: str) -> list[tuple[str, str]]:
     """The text of every table data cell of a page (tags dropped, entities decoded), with the
     id of its table."""
-    out = []
+    out: list[tuple[str, str]] = []
     for attrs, body in _TABLE.findall(page):
         found = _ID.search(attrs)
         table = found.group(1) if found else ""
@@ -706,11 +706,11 @@ def _siting(
             added = want.get(int(row["rank"]), 0.0)
             cumulative += added
             for column, value in (("added_pct", added), ("cumulative_pct", cumulative)):
-                expect = _pct_text(value, total)
-                if row[column] != expect:
+                pct = _pct_text(value, total)
+                if row[column] != pct:
                     model.problems.append(
                         f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
-                        f"published demand gives {expect or 'blank'}"
+                        f"published demand gives {pct or 'blank'}"
                     )
     if "tables/nsp_coverage_la.csv" in files:
         path = "tables/nsp_coverage_la.csv"
@@ -723,9 +723,9 @@ def _siting(
                 ("coverage_pct", status == "c"),
                 ("coverage_pct_after", (status == "c") | (rank > 0)),
             ):
-                expect = _pct_text(float(demand[mine & covered].sum()), whole)
-                if row[column] != expect:
+                pct = _pct_text(float(demand[mine & covered].sum()), whole)
+                if row[column] != pct:
                     model.problems.append(
                         f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
-                        f"published demand gives {expect or 'blank'}"
+                        f"published demand gives {pct or 'blank'}"
                     )
