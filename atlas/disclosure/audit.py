@@ -1,9 +1,12 @@
 """The audit of a drop (spec section 2, *Audit*): attack what is published, look for clients.
 
 Works from the drop's files alone. The published tables are read back, their cells and
-additive groups are declared by the same code that protected them (``suppress._register``),
-and the LP attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and
-largest value consistent with everything published. A cell is *exposed* when that interval
+additive groups are declared by the same code that protected them (``suppress._register``);
+every other file that shows a number (the MSOA table, the report CSVs and HTML, the GeoJSON, the
+atlas page and its LSOA scripts, the siting tables, the ledger) is read back into the same model
+by :mod:`.published_model`, each place a cell is shown checked against the others; and the LP
+attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and largest value
+consistent with everything published. A cell is *exposed* when that interval
 holds one whole value or lies wholly within 1..threshold-1. Every file is also scanned for the
 identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode.
 
@@ -162,7 +165,14 @@ class AuditReport:
         lines = self.exposures[:20] + self.leaks[:20]
         more = len(self.exposures) + len(self.leaks) - len(lines)
         raise DisclosureError(
-            "the drop fails its disclosure audit and must not be published:\n"
+            "the drop fails its disclosure audit and must not be published"
+            + (
+                f" (threshold {self.threshold} and rounding {self.rounding} from "
+                f"{self.settings_from})"
+                if self.settings_from
+                else ""
+            )
+            + ":\n"
             + "\n".join(f"  {line}" for line in lines)
             + (f"\n  … and {more} more" if more > 0 else "")
         )

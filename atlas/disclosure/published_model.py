@@ -50,6 +50,22 @@ _FEATURE = re.compile(r'"type":\s*"Feature"(?!Collection)')
 _NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
 LEVEL_PREFIX = {"lsoa": "lsoa", "msoa": "msoa", "la": "la"}
 PAGE_MEASURES = {"n", "rate", "lo", "hi"}
+# what the page data holds (``render.atlas_data.page_data``): anything else is unknown
+PAGE_KEYS = {
+    "threshold",
+    "scale",
+    "origin",
+    "bounds",
+    "scheme",
+    "cohorts",
+    "measures",
+    "levels",
+    "sites",
+    "districts",
+    "siting",
+    "lazy",
+}
+LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks"}
 
 
 @dataclass
@@ -487,7 +503,15 @@ def _atlas_page(
     except ValueError:
         model.problems.append(f"{ATLAS_PAGE}: the atlas data is not valid JSON")
         return
+    extra = sorted(set(data) - PAGE_KEYS)
+    if extra:
+        model.problems.append(f"{ATLAS_PAGE}: the page data's {extra[0]!r} is no cell of the drop")
     for level in data.get("levels", []):
+        extra = sorted(set(level) - LEVEL_KEYS)
+        if extra:
+            model.problems.append(
+                f"{ATLAS_PAGE} level {level.get('id')}: {extra[0]!r} is no cell of the drop"
+            )
         prefix = LEVEL_PREFIX.get(level.get("id"))
         if prefix is None:
             model.problems.append(f"{ATLAS_PAGE} level {level.get('id')!r}: no table of the drop")

@@ -231,10 +231,28 @@ TAMPERS = {
             "tables/residence_lsoa_cohorts.csv line 2"
         ],
     ),
+    "an atlas level given a figure of its own": (
+        "atlas.html",
+        lambda t: t.replace('"id":"msoa",', '"id":"msoa","total":2500,', 1),
+        ["atlas.html level msoa: 'total' is no cell of the drop"],
+    ),
     "an atlas site's individuals altered": (
         "atlas.html",
         _site_people,
         ["atlas.html site 1: site:AG001 is 117 here but 116 in tables/site_activity.csv line 2"],
+    ),
+    "a siting percentage altered": (
+        "tables/nsp_siting.csv",
+        lambda t: t.replace("E06900002,2.81,27.56", "E06900002,2.90,27.56"),
+        ["tables/nsp_siting.csv line 3: added_pct is 2.90, but the published demand gives 2.81"],
+    ),
+    "an LA's coverage altered": (
+        "tables/nsp_coverage_la.csv",
+        lambda t: t.replace("E06900001,15.63,", "E06900001,15.64,"),
+        [
+            "tables/nsp_coverage_la.csv line 2: coverage_pct is 15.64, but the published "
+            "demand gives 15.63"
+        ],
     ),
     "an extra number in the monitoring report": (
         "reports/monitoring.html",
@@ -289,6 +307,14 @@ def test_a_ledger_threshold_edited_to_2_fails_at_the_recipes(demo_drop, tmp_path
     assert "ledger.json suppression.threshold: the drop says 2, but it is audited at 5" in (
         result.output
     )
-    # without options the ledger's settings are used, and the summary says so
+    # without options the ledger's settings are used, and the failure says so: at threshold
+    # 2 the siting figures, made at 5 (a suppressed cell counted as 2), no longer agree
     result = CliRunner().invoke(main, ["audit", str(drop)])
-    assert "threshold and rounding from the drop's ledger.json" in result.output
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "error: the drop fails its disclosure audit and must not be published (threshold 2 "
+        "and rounding 0 from the drop's ledger.json (not given: --threshold and --rounding)):"
+    )
+    assert "tables/nsp_siting.csv line 2: added_pct is 24.75, but the published demand" in (
+        result.output
+    )
