@@ -227,11 +227,11 @@ def audit_files(
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
     else:
         model = read_model(files, threshold)
-        report.exposures.extend(model.problems)
         report.files = len(model_files(files))
         try:
             _attack_tables(frames, report, attacked, model)
         except KeyError as exc:  # a table names an area its parent table does not have
+            report.exposures.extend(model.problems)
             report.exposures.append(
                 f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
                 "from the table it adds up to, so the drop cannot be audited"
@@ -432,6 +432,7 @@ def _attack_tables(
     try:
         _register_extra(cells, model.sets)
     except ValueError as exc:
+        report.exposures.extend(model.problems)
         report.exposures.append(f"the files do not agree: {exc}, so the drop cannot be audited")
         return
     where = {c: i for i, c in enumerate(cells.values)}
@@ -478,6 +479,7 @@ def _attack_tables(
         value[pos] = np.where(blank, value[pos], vals)
         seen[pos] = True
     _read_activity(frames["site_activity"], ids, index, value, hidden, seen, first, report)
+    report.exposures.extend(model.problems)  # after the spec tables' own findings
     _read_model(model, where, people, value, hidden, seen, first, report)
     hidden |= ~seen  # a cell no file shows is not known to the reader
     published = np.nan_to_num(value, nan=0.0)

@@ -14,10 +14,13 @@ cell behind it) is a *problem*, named by file and place. Figures that are functi
 
 from __future__ import annotations
 
+import csv
+import functools
 import html
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,7 +125,8 @@ def _place(path: str, index: int) -> str:
 
 def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
     """Every count of individuals the drop's files show beyond the four spec tables (and the
-    activity of the reports), as cells, relations and readings."""
+    activity of the reports), as cells, relations and readings. A file that cannot be read as
+    the drop writes it is a problem naming it."""
     f = _Files(files)
     model = FileModel()
     if not f.has("tables/site_activity.csv"):
@@ -133,31 +137,65 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         f.csv("tables/service_la_cohorts.csv") if f.has("tables/service_la_cohorts.csv") else None
     )
     las = [] if svc is None else sorted(set(svc["la_code"]) - {TOTAL})
-    readers = [
-        ("monitoring_cohort_summary.csv", _cohort_summary),
-        ("data_quality_la_individuals.csv", _la_quarters),
-        ("monitoring_la_activity.csv", _la_activity),
-        ("data_quality_site_individuals.csv", _site_quarters),
-        ("data_quality_activity.csv", _activity_figures),
-        ("data_quality_assessments.csv", _assessed),
-        ("monitoring_trend.csv", _trend),
+    readers: list[tuple[str, Callable[[], None]]] = [
+        (REPORT_CSV + name, functools.partial(reader, f, REPORT_CSV + name, model))
+        for name, reader in (
+            ("monitoring_cohort_summary.csv", _cohort_summary),
+            ("data_quality_la_individuals.csv", _la_quarters),
+            ("monitoring_la_activity.csv", _la_activity),
+            ("data_quality_site_individuals.csv", _site_quarters),
+            ("data_quality_activity.csv", _activity_figures),
+            ("data_quality_assessments.csv", _assessed),
+            ("monitoring_trend.csv", _trend),
+        )
     ]
-    for name, reader in readers:
-        if f.has(REPORT_CSV + name):
-            reader(f.csv(REPORT_CSV + name), REPORT_CSV + name, model)
-    if f.has(REPORT_CSV + "monitoring_profiles.csv"):
-        _profiles(f.csv(REPORT_CSV + "monitoring_profiles.csv"), threshold, model)
-    if f.has(REPORT_CSV + "data_quality_activity.csv"):
-        _activity_relations(f, sites, la_of, las, model)
-    if f.has("ledger.json"):
-        _ledger(files["ledger.json"], model)
-    if f.has(LSOA_GEOJSON):
-        _geojson(files[LSOA_GEOJSON], model)
-    if f.has(ATLAS_PAGE):
-        _atlas_page(files, sites, threshold, model)
-    for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html")):
-        _report_html(files, path, model)
+    readers += [
+        (
+            REPORT_CSV + "monitoring_profiles.csv",
+            lambda: _profiles(f.csv(REPORT_CSV + "monitoring_profiles.csv"), threshold, model),
+        ),
+        (
+            REPORT_CSV + "data_quality_activity.csv",
+            lambda: _activity_relations(f, sites, la_of, las, model),
+        ),
+        ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
+        (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
+        (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
+    ]
+    readers += [
+        (path, functools.partial(_report_html, files, path, model))
+        for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html"))
+    ]
+    for path, read in readers:
+        if not f.has(path):
+            continue
+        try:
+            read()
+        except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+            model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
     return model
+
+
+def _problem(exc: Exception) -> str:
+    """What is wrong with a file, in a few words (never a value of it)."""
+    if isinstance(exc, AttributeError) and exc.name:  # a row without the column
+        return f"no column {exc.name!r}"
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text at byte {exc.start + 1}"
+    return f"cannot be read: {type(exc).__name__}"
+
+
+def _csv_reader(
+    read: Callable[[pd.DataFrame, str, FileModel], None],
+) -> Callable[[_Files, str, FileModel], None]:
+    """A reader of one report CSV, given the files."""
+
+    def run(f: _Files, path: str, model: FileModel) -> None:
+        read(f.csv(path), path, model)
+
+    return run
 
 
 # --- the report CSVs ------------------------------------------------------------------------
@@ -167,6 +205,7 @@ def _read(model: FileModel, cell: str, text: str, path: str, index: int) -> None
     model.readings.append(Reading(cell, text.strip(), _place(path, index)))
 
 
+@_csv_reader
 def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Last quarter (``laq:<la>:q4:<cohort>``) and twelve months (the service-LA cells)."""
     cells = []
@@ -185,6 +224,7 @@ def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
     _shares(t, path, "twelve_months", "share_of_all", model)
 
 
+@_csv_reader
 def _la_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Individuals per service LA (and the area) and quarter: at most the year's count."""
     cells, at_most = [], []
@@ -199,6 +239,7 @@ def _la_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
     model.sets.append(CellSet("la_quarters", _cells(cells), at_most=at_most))
 
 
+@_csv_reader
 def _la_activity(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Intervention clients per service LA and quarter, and the LA's activity figures."""
     cells, at_most = [], []
@@ -212,6 +253,7 @@ def _la_activity(t: pd.DataFrame, path: str, model: FileModel) -> None:
     model.sets.append(CellSet("intervention_clients", _cells(cells), at_most=at_most))
 
 
+@_csv_reader
 def _site_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Individuals per site and quarter: at most the site's year."""
     cells, at_most = [], []
@@ -225,6 +267,7 @@ def _site_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
     model.sets.append(CellSet("site_quarters", _cells(cells), at_most=at_most))
 
 
+@_csv_reader
 def _activity_figures(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """NSP visits, returns and interventions per site and service LA and quarter."""
     for i, r in enumerate(t.itertuples()):
@@ -232,6 +275,7 @@ def _activity_figures(t: pd.DataFrame, path: str, model: FileModel) -> None:
             _read(model, activity_id(kind, r.code, int(r.quarter)), getattr(r, kind), path, i)
 
 
+@_csv_reader
 def _assessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Seen = with + without an assessment, per site, LA and the area."""
     cells, groups = [], []
@@ -247,6 +291,7 @@ def _assessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
     _shares(t, path, "with_assessment", "with_assessment_pct", model, whole="seen")
 
 
+@_csv_reader
 def _trend(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Individuals per cohort and financial year; the drop's own year is the area total."""
     years = sorted(set(t["year"]))
@@ -625,33 +670,62 @@ def table_cells(page: str) -> list[tuple[str, str]]:
     return out
 
 
+# the tables each report table is drawn from (its CSV, linked beside it); a table not named
+# here may show only numbers some table of the drop publishes
+HTML_SOURCES = {
+    "cohort-summary": ("reports/csv/monitoring_cohort_summary.csv",),
+    "cohort-summary-la": ("reports/csv/monitoring_cohort_summary.csv",),
+    "la-rates": ("tables/service_la_cohorts.csv",),
+    "la-activity": ("reports/csv/monitoring_la_activity.csv",),
+    "profile-": ("reports/csv/monitoring_profiles.csv",),
+    "trend-table": ("reports/csv/monitoring_trend.csv",),
+    "nsp-siting": ("tables/nsp_siting.csv",),
+    "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),
+    "dq-la-individuals": ("reports/csv/data_quality_la_individuals.csv",),
+    "dq-site-individuals": ("reports/csv/data_quality_site_individuals.csv",),
+    "dq-la-activity": ("reports/csv/data_quality_activity.csv",),
+    "dq-site-activity": ("reports/csv/data_quality_activity.csv",),
+    "dq-la-assessments": ("reports/csv/data_quality_assessments.csv",),
+    "dq-site-assessments": ("reports/csv/data_quality_assessments.csv",),
+}
+
+
 def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
-    """Every number in a table cell of a report page must be one its CSV tables (and the
-    siting tables) publish, as the page formats it: else it is a figure no cell stands for."""
-    allowed = _formatted(files, path)
+    """Every number in a table cell of a report page must be one the table it is drawn from
+    (``HTML_SOURCES``) publishes, as the page formats it: else it is a figure no cell stands
+    for."""
+    numbers: dict[str, set[str]] = {}
+
+    def allowed(table: str) -> set[str]:
+        key = next(
+            (k for k in HTML_SOURCES if table == k or (k.endswith("-") and table.startswith(k))),
+            None,
+        )
+        sources = HTML_SOURCES[key] if key else tuple(p for p in files if p.endswith(".csv"))
+        out = {"0", "1"}  # "1 return to every ... visits"
+        for source in sources:
+            if source not in numbers:
+                numbers[source] = _numbers(files.get(source, b""))
+            out |= numbers[source]
+        return out
+
     cells = table_cells(files[path].decode("utf-8", errors="replace"))
+    by_table: dict[str, set[str]] = {}
     for n, (table, text) in enumerate(cells):
         for token in _NUMBER_TOKEN.findall(text):
-            if _canonical(token) not in allowed:
+            if table not in by_table:
+                by_table[table] = allowed(table)
+            if _canonical(token) not in by_table[table]:
                 model.problems.append(
                     f"{path} table {table or '(no id)'} cell {n + 1}: {token} is no published "
                     "figure of its tables"
                 )
 
 
-def _formatted(files: dict[str, bytes], page: str) -> set[str]:
-    """Every number the tables beside a report publish, as text (no thousands separator):
-    whole numbers, and decimals to one and two places as published."""
-    stem = page.rsplit("/", 1)[-1].removesuffix(".html")
-    paths = [p for p in files if p.startswith(f"{REPORT_CSV}{stem}_")]
-    paths += [p for p in files if p.startswith("tables/nsp_") and stem == "monitoring"]
-    out = {"0", "1"}  # "1 return to every ... visits"
-    for path in paths:
-        t = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
-        for col in t.columns:
-            for v in t[col]:
-                out.update(_NUMBER_TOKEN.findall(v))
-    return {_canonical(v) for v in out}
+def _numbers(data: bytes) -> set[str]:
+    """Every number a CSV table publishes, in canonical text (:func:`_canonical`)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+    return {_canonical(v) for row in rows for field in row for v in _NUMBER_TOKEN.findall(field)}
 
 
 def _canonical(token: str) -> str:

@@ -254,6 +254,11 @@ TAMPERS = {
             "demand gives 15.63"
         ],
     ),
+    "a report table without a column": (
+        "reports/csv/data_quality_assessments.csv",
+        lambda t: t.replace(",seen,", ",people,", 1),
+        ["reports/csv/data_quality_assessments.csv: not as the drop writes it (no column 'seen')"],
+    ),
     "an extra number in the monitoring report": (
         "reports/monitoring.html",
         lambda t: t.replace('<td class="n">2,500</td>', '<td class="n">2,500 (4,321)</td>', 1),
