@@ -102,6 +102,7 @@ class FileModel:
     readings: list[Reading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
+    period: str = ""  # the drop's financial year, as the cohort summary gives it
 
 
 class _Files:
@@ -209,6 +210,7 @@ def _read(model: FileModel, cell: str, text: str, path: str, index: int) -> None
 def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Last quarter (``laq:<la>:q4:<cohort>``) and twelve months (the service-LA cells)."""
     cells = []
+    model.period = str(t["period"].iloc[0]) if len(t) else ""
     for i, r in enumerate(t.itertuples()):
         last = f"laq:{r.la_code}:q{QUARTERS[-1]}:{r.cohort}"
         _read(model, last, r.last_quarter, path, i)
@@ -293,16 +295,17 @@ def _assessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
 
 @_csv_reader
 def _trend(t: pd.DataFrame, path: str, model: FileModel) -> None:
-    """Individuals per cohort and financial year; the drop's own year is the area total."""
-    years = sorted(set(t["year"]))
-    own = years[-1] if years else ""
+    """Individuals per cohort and financial year; the drop's own year (the cohort summary's
+    period) is the area total."""
+    own = model.period  # the drop's own year is the area total cells; others are its own
+    years = sorted(set(t["year"]) - {own})
     cells, groups = [], []
     for i, r in enumerate(t.itertuples()):
         cell = f"total:{r.cohort}" if r.year == own else f"trend:{r.year}:{r.cohort}"
         _read(model, cell, r.individuals, path, i)
         if r.year != own:
             cells.append(cell)
-    for year in years[:-1]:
+    for year in years:
         groups.append((f"trend:{year}:{ALL}", [f"trend:{year}:{c}" for c in COHORTS]))
     model.sets.append(CellSet("trend", _cells(cells), groups))
 
@@ -799,6 +802,15 @@ def _siting(
     if "tables/nsp_siting.csv" in files:
         path = "tables/nsp_siting.csv"
         table = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        shown = {str(r["rank"]): r for r in table.to_dict("records")}
+        for point in page.get("recommended", []):
+            row = shown.get(str(point.get("rank")))
+            for key, column in (("added", "added_pct"), ("cumulative", "cumulative_pct")):
+                if row is None or point.get(key) != row[column]:
+                    model.problems.append(
+                        f"{place} recommended site {point.get('rank')}: {key} "
+                        f"{point.get(key)!r} is not the figure of {path}"
+                    )
         cumulative = 0.0
         for k, row in enumerate(table.to_dict("records")):
             added = want.get(int(row["rank"]), 0.0)

@@ -246,6 +246,14 @@ TAMPERS = {
         lambda t: t.replace("E06900002,2.81,27.56", "E06900002,2.90,27.56"),
         ["tables/nsp_siting.csv line 3: added_pct is 2.90, but the published demand gives 2.81"],
     ),
+    "a recommended site's figure altered on the map": (
+        "atlas.html",
+        lambda t: t.replace('"added":"2.81","code":"FZ025"', '"added":"2.91","code":"FZ025"', 1),
+        [
+            "atlas.html siting recommended site 1: added '2.91' is not the figure of "
+            "tables/nsp_siting.csv"
+        ],
+    ),
     "an LA's coverage altered": (
         "tables/nsp_coverage_la.csv",
         lambda t: t.replace("E06900001,15.63,", "E06900001,15.64,"),
