@@ -51,6 +51,7 @@ _CHUNK = re.compile(r"^atlasLsoas\((.*)\);\n?$", re.DOTALL)
 _PROPERTIES = re.compile(r'"properties":\s*(\{[^{}]*\})')
 _FEATURE = re.compile(r'"type":\s*"Feature"(?!Collection)')
 _NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
+RATES = ("rate_per_1000", "rate_lower", "rate_upper")
 LEVEL_PREFIX = {"lsoa": "lsoa", "msoa": "msoa", "la": "la"}
 PAGE_MEASURES = {"n", "rate", "lo", "hi"}
 # what the page data holds (``render.atlas_data.page_data``): anything else is unknown
@@ -223,6 +224,12 @@ def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
         if all(c in by for c in (ALL, *COHORTS)):
             groups.append((by[ALL], [by[c] for c in COHORTS]))
     model.sets.append(CellSet("summary_last_quarter", _cells(cells), groups))
+    for i, r in enumerate(t.to_dict("records")):
+        shown = [c for c in RATES if str(r.get(c, "")).strip()]
+        if shown and not str(r["twelve_months"]).strip():
+            model.problems.append(
+                f"{_place(path, i)}: {shown[0]} is published for a suppressed count"
+            )
     _shares(t, path, "twelve_months", "share_of_all", model)
 
 
@@ -252,6 +259,14 @@ def _la_activity(t: pd.DataFrame, path: str, model: FileModel) -> None:
             _read(model, activity_id(kind, r.la_code, int(r.quarter)), getattr(r, kind), path, i)
         cells.append(cell)
         at_most.append((cell, f"laq:{r.la_code}:q{r.quarter}:{ALL}"))
+        act = {k: activity_id(k, r.la_code, int(r.quarter)) for k in BOUNDED}
+        for column, kind, a, b, places in (
+            ("interventions_per_person", "per", act["interventions"], cell, 2),
+            ("returns_per_visit_pct", "share", act["nsp_returns"], act["nsp_visits"], 1),
+            ("visits_per_return", "per", act["nsp_visits"], act["nsp_returns"], 1),
+        ):
+            text = str(getattr(r, column)).strip()
+            model.derived.append(Derived(_place(path, i), column, text, kind, a, b, places))
     model.sets.append(CellSet("intervention_clients", _cells(cells), at_most=at_most))
 
 

@@ -262,6 +262,25 @@ TAMPERS = {
             "demand gives 15.63"
         ],
     ),
+    "a per-person figure altered": (
+        "reports/csv/monitoring_la_activity.csv",
+        lambda t: t.replace(",163,false,3.33,", ",163,false,3.43,", 1),
+        [
+            "reports/csv/monitoring_la_activity.csv line 2: interventions_per_person is 3.43, "
+            "but the cells it is computed from give 3.33"
+        ],
+    ),
+    "a rate left beside a count withheld": (
+        "reports/csv/monitoring_cohort_summary.csv",
+        lambda t: t.replace(
+            "Easterholm,all,263,687,78467,8.8,8.1,9.4,100.0,false",
+            "Easterholm,all,263,,78467,8.8,8.1,9.4,,true",
+        ),
+        [
+            "reports/csv/monitoring_cohort_summary.csv line 2: rate_per_1000 is published for a "
+            "suppressed count"
+        ],
+    ),
     "a report table without a column": (
         "reports/csv/data_quality_assessments.csv",
         lambda t: t.replace(",seen,", ",people,", 1),
