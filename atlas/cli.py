@@ -128,13 +128,21 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="The extract the drop was built from: scan for its clients.",
 )
-@click.option("--threshold", type=int, help="Disclosure threshold (default: the drop's ledger).")
-@click.option("--rounding", type=int, help="Rounding base (default: the drop's ledger).")
+@click.option(
+    "--threshold",
+    type=int,
+    help="Disclosure threshold (default: the drop's ledger, and the summary says so).",
+)
+@click.option(
+    "--rounding",
+    type=int,
+    help="Rounding base (default: the drop's ledger, and the summary says so).",
+)
 def audit(
     drop: Path, extract_dir: Path | None, threshold: int | None, rounding: int | None
 ) -> None:
-    """Attack DROP's published tables by linear programming and scan it for client identifiers;
-    exit non-zero naming every exposed cell or identifier found."""
+    """Read back every file of DROP, attack everything it publishes by linear programming and
+    scan it for client identifiers; exit non-zero naming every finding."""
     from .disclosure.audit import audit_drop
     from .extract.reader import read_extract
 

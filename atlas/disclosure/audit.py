@@ -1,9 +1,12 @@
 """The audit of a drop (spec section 2, *Audit*): attack what is published, look for clients.
 
 Works from the drop's files alone. The published tables are read back, their cells and
-additive groups are declared by the same code that protected them (``suppress._register``),
-and the LP attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and
-largest value consistent with everything published. A cell is *exposed* when that interval
+additive groups are declared by the same code that protected them (``suppress._register``);
+every other file that shows a number (the MSOA table, the report CSVs and HTML, the GeoJSON, the
+atlas page and its LSOA scripts, the siting tables, the ledger) is read back into the same model
+by :mod:`.published_model`, each place a cell is shown checked against the others; and the LP
+attacker (:mod:`atlas.attack`) finds, for every suppressed cell, the smallest and largest value
+consistent with everything published. A cell is *exposed* when that interval
 holds one whole value or lies wholly within 1..threshold-1. Every file is also scanned for the
 identifiers of the extract's clients: ``client_ref``, attributor, date of birth, full postcode,
 from every record read, accepted or rejected (:mod:`atlas.extract.personal`), found however
@@ -42,7 +45,15 @@ from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
 from .identifier_scan import DATE_OF_BIRTH, Needles, scan_files
-from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
+from .published_model import (
+    ATLAS_PAGE,
+    LSOA_GEOJSON,
+    MSOA_TABLE,
+    FileModel,
+    evaluate,
+    read_model,
+)
+from .suppress import ACTIVITY, Attacked, CellTable, _register, _register_extra, knowledge
 
 log = logging.getLogger(__name__)
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -52,6 +63,7 @@ DERIVED = ("rate_per_1000", "rate_lower", "rate_upper")
 # a date of birth there is the build's date, not a client's
 BUILD_DATE_PLACES = (b'"build_time": "', b" built ")
 BYTE_PLACES = (".html", ".js")  # files of long lines: a place is a byte offset, not a line
+TABLES = {attr: path for path, (attr, _) in COLUMNS.items()} | {"residence_msoa": MSOA_TABLE}
 
 
 @dataclass
@@ -127,6 +139,11 @@ class AuditReport:
     scanned: int = 0  # files scanned for identifiers (0: no extract given)
     ordinary: list[str] = field(default_factory=list)  # refs not searched for: where read
     reused: bool = False  # the build's disclosure-control attack covered this one
+    files: int = 0  # files read back into the model
+    settings_from: str = ""  # where threshold and rounding came from, when not given
+    values: dict[str, float] = field(
+        default_factory=dict, repr=False
+    )  # each cell as published (NaN: hidden)
 
     @property
     def clean(self) -> bool:
@@ -139,7 +156,14 @@ class AuditReport:
         lines = self.exposures[:20] + self.leaks[:20]
         more = len(self.exposures) + len(self.leaks) - len(lines)
         raise DisclosureError(
-            "the drop fails its disclosure audit and must not be published:\n"
+            "the drop fails its disclosure audit and must not be published"
+            + (
+                f" (threshold {self.threshold} and rounding {self.rounding} from "
+                f"{self.settings_from})"
+                if self.settings_from
+                else ""
+            )
+            + ":\n"
             + "\n".join(f"  {line}" for line in lines)
             + (f"\n  … and {more} more" if more > 0 else "")
         )
@@ -151,6 +175,8 @@ class AuditReport:
             else f"attacked in {self.components:,} components ({self.solves:,} linear programs"
         )
         return (
+            (f"threshold and rounding from {self.settings_from}; " if self.settings_from else "")
+            + f"{self.files} files read back, "
             f"{self.cells:,} cells, {self.suppressed:,} suppressed, {attacked}, "
             f"{self.seconds:.1f} s): {len(self.exposures)} exposed; "
             + (
@@ -186,17 +212,24 @@ def audit_files(
         for path, (attr, columns) in COLUMNS.items()
         if path in files
     }
+    if MSOA_TABLE in files:
+        frames["residence_msoa"] = _read_table(MSOA_TABLE, files[MSOA_TABLE], ["individuals"])
     missing = [p for p in COLUMNS if p not in files]
     if missing:
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
     else:
+        model = read_model(files, threshold)
+        report.files = len(model_files(files))
         try:
-            _attack_tables(frames, report, attacked)
+            _attack_tables(frames, report, attacked, model)
         except KeyError as exc:  # a table names an area its parent table does not have
+            report.exposures.extend(model.problems)
             report.exposures.append(
                 f"the tables do not agree: {exc.args[0]!r} is named in one table but missing "
                 "from the table it adds up to, so the drop cannot be audited"
             )
+        _check_derived(model, report)
+    _check_ledger_settings(files, report)
     if scanning is not None:
         assert identifiers is not None  # the scan runs only with identifiers
         report.leaks.extend(_leaks(files, scanning.result()))
@@ -224,12 +257,13 @@ def audit_drop(
     if not files:
         raise UsageError(f"{folder}: an empty folder, not a drop")
     settings = _ledger_settings(folder, files["ledger.json"]) if "ledger.json" in files else {}
+    given = [k for k, v in (("threshold", threshold), ("rounding", rounding)) if v is None]
     threshold = threshold or settings.get("threshold")
     if threshold is None:
         raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
     rounding = settings.get("rounding", 0) if rounding is None else rounding
     try:
-        return audit_files(
+        report = audit_files(
             files,
             int(threshold),
             int(rounding),
@@ -237,6 +271,11 @@ def audit_drop(
         )
     except UnreadableTable as exc:
         raise UnreadableTable(f"{folder / str(exc)}") from None
+    if given:  # not given: taken from the drop's own ledger, and the summary says so
+        report.settings_from = (
+            "the drop's ledger.json (not given: " + " and ".join(f"--{k}" for k in given) + ")"
+        )
+    return report
 
 
 def _ledger_settings(folder: Path, data: bytes) -> dict:
@@ -260,6 +299,79 @@ def _ledger_settings(folder: Path, data: bytes) -> dict:
             f"{folder / 'ledger.json'}: its suppression settings are not those of a drop"
         )
     return settings
+
+
+def _check_ledger_settings(files: dict[str, bytes], report: AuditReport) -> None:
+    """A ledger whose threshold or rounding is not the audit's is a finding: the drop says it
+    was protected otherwise than it is audited."""
+    if "ledger.json" not in files:
+        return
+    try:
+        settings = json.loads(files["ledger.json"].decode("utf-8")).get("suppression", {})
+    except (ValueError, AttributeError):
+        report.exposures.append("ledger.json: not a drop's ledger, its settings cannot be read")
+        return
+    for key, audited in (("threshold", report.threshold), ("rounding", report.rounding)):
+        said = (
+            settings.get(key, 0 if key == "rounding" else None)
+            if isinstance(settings, dict)
+            else None
+        )
+        if said != audited:
+            report.exposures.append(
+                f"ledger.json suppression.{key}: the drop says {said!r}, "
+                f"but it is audited at {audited}"
+            )
+
+
+def _check_derived(model: FileModel, report: AuditReport) -> None:
+    """Every declared function of cells (a share, a per-person figure) equals its value
+    recomputed from the cells as published, and is withheld where they are."""
+    if not report.values:
+        return
+    for d in model.derived:
+        want = evaluate(d, report.values)
+        if d.text == want:
+            continue
+        try:
+            if want and float(d.text) == float(want):
+                continue
+        except ValueError:
+            pass
+        report.exposures.append(
+            f"{d.place}: {d.column} is {d.text or 'withheld'}, but the cells it is computed "
+            f"from give {want or 'nothing (withheld)'}"
+        )
+
+
+def msoa_links(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each LSOA's MSOA, as a reader finds it: an LSOA is named after its MSOA with one more
+    letter ("Haverlow 001A" in "Haverlow 001"); an MSOA with no LA code straddles LAs."""
+    lsoa = frames["residence_lsoa"].drop_duplicates("lsoa_code")
+    msoa = frames["residence_msoa"].drop_duplicates("msoa_code")
+    code_of = dict(zip(msoa["msoa_name"], msoa["msoa_code"]))
+    la_of = dict(zip(msoa["msoa_code"], msoa["la_code"]))
+    links = pd.DataFrame(
+        {
+            "lsoa_code": lsoa["lsoa_code"],
+            "la_code": lsoa["la_code"],
+            "msoa_code": lsoa["lsoa_name"].str[:-1].map(code_of),
+        }
+    ).dropna(subset=["msoa_code"])
+    links["msoa_la_code"] = links["msoa_code"].map(la_of).fillna("")
+    return links.reset_index(drop=True)
+
+
+def model_files(files: dict[str, bytes]) -> list[str]:
+    """The files whose numbers the audit reads back."""
+    return [
+        p
+        for p in files
+        if p in COLUMNS
+        or p in (MSOA_TABLE, LSOA_GEOJSON, ATLAS_PAGE, "ledger.json")
+        or (p.startswith("reports/") and p.endswith((".csv", ".html")))
+        or (p.startswith("atlas/") and p.endswith(".js"))
+    ]
 
 
 class UnreadableTable(DisclosureError):
@@ -286,21 +398,44 @@ def _read_table(path: str, data: bytes, columns: list[str]) -> pd.DataFrame:
 
 
 def _attack_tables(
-    frames: dict[str, pd.DataFrame], report: AuditReport, attacked: Attacked | None = None
+    frames: dict[str, pd.DataFrame],
+    report: AuditReport,
+    attacked: Attacked | None = None,
+    model: FileModel | None = None,
 ) -> None:
-    """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
+    """Rebuild the cells and groups from the tables (and ``model``: the other files), check
+    that every place showing a cell shows it alike, then attack every suppressed cell."""
+    model = model or FileModel()
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
     structure["site_activity"] = structure["site_activity"].assign(**dict.fromkeys(ACTIVITY, 0))
+    msoa = structure.pop("residence_msoa", None)
     cells = CellTable()
-    ids = _register(cells, Counts(**structure, cohorts={}, area_name=""))
+    ids = _register(
+        cells,
+        Counts(
+            **structure,
+            cohorts={},
+            area_name="",
+            residence_msoa=msoa,
+            msoa_of=None if msoa is None else msoa_links(frames),
+        ),
+    )
+    try:
+        _register_extra(cells, model.sets)
+    except ValueError as exc:
+        report.exposures.extend(model.problems)
+        report.exposures.append(f"the files do not agree: {exc}, so the drop cannot be audited")
+        return
     where = {c: i for i, c in enumerate(cells.values)}
     names = list(cells.values)
     index = pd.Index(names)  # every id the tables name is one of its cells
     value = np.full(len(where), np.nan)
     hidden = np.zeros(len(where), dtype=bool)
     seen = np.zeros(len(where), dtype=bool)
+    first = np.empty(len(where), dtype=object)  # where each cell was first read
+    people = np.fromiter((c not in cells.activity for c in names), dtype=bool, count=len(names))
     for attr, frame in frames.items():
-        path = next(p for p, (a, _) in COLUMNS.items() if a == attr)
+        path = TABLES[attr]
         pos = index.get_indexer(ids[attr])
         text = frame["individuals"].str.strip()
         blank = (text == "").to_numpy()
@@ -329,21 +464,32 @@ def _attack_tables(
                 f"{path} line {line}: {names[pos[lines == line][0]]} "
                 "differs from the same cell in another table"
             )
+        new = ~seen[pos]
+        first[pos[new]] = [f"{path} line {line}" for line in lines[new]]
         hidden[pos] |= blank
         value[pos] = np.where(blank, value[pos], vals)
         seen[pos] = True
-    _read_activity(frames["site_activity"], ids, index, value, hidden, report)
-    people = np.fromiter((c not in cells.activity for c in names), dtype=bool, count=len(names))
+    _read_activity(frames["site_activity"], ids, index, value, hidden, seen, first, report)
+    report.exposures.extend(model.problems)  # after the spec tables' own findings
+    _read_model(model, where, people, value, hidden, seen, first, report)
+    hidden |= ~seen  # a cell no file shows is not known to the reader
     published = np.nan_to_num(value, nan=0.0)
+    report.values = dict(zip(names, np.where(hidden, np.nan, value).tolist()))
     lo, hi = knowledge(published, hidden, report.threshold, report.rounding, exact=~people)
+    if cells.floors:
+        floor = np.zeros(len(where))
+        floor[[where[c] for c in cells.floors]] = list(cells.floors.values())
+        lo = np.maximum(lo, floor)
     groups = cells.matrix(where)
     bounds = cells._bound_matrix(where, published, hidden)
     exact = hi - lo <= attack.EPS
     closed = np.asarray(abs(groups)[:, ~exact].sum(axis=1)).ravel() == 0
     residual = groups[closed] @ lo
-    if np.any(np.abs(residual) > attack.EPS):
+    for row in np.flatnonzero(closed)[np.abs(residual) > attack.EPS][:20]:
+        members = groups[row].indices
+        total = next(i for i in members if groups[row, i] < 0)
         report.exposures.append(
-            f"{int((np.abs(residual) > attack.EPS).sum())} fully published group(s) do not add up"
+            f"the published parts of {names[total]} ({first[total]}) do not add up to it"
         )
     report.cells, report.suppressed = int(people.sum()), int((hidden & people).sum())
     if attacked is not None and _covered(
@@ -368,12 +514,55 @@ def _attack_tables(
         )
 
 
+def _read_model(
+    model: FileModel,
+    where: dict[str, int],
+    people: np.ndarray,
+    value: np.ndarray,
+    hidden: np.ndarray,
+    seen: np.ndarray,
+    first: np.ndarray,
+    report: AuditReport,
+) -> None:
+    """Every reading of the other files into the cells: a cell the model lacks, a figure that
+    is not a count, a small count, or one shown otherwise elsewhere is a finding."""
+    for r in model.readings:
+        i = where.get(r.cell)
+        if i is None:
+            report.exposures.append(f"{r.place}: {r.cell} is no cell of the drop's tables")
+            continue
+        blank = r.text == ""
+        try:
+            v = np.nan if blank else float(r.text)
+        except ValueError:
+            report.exposures.append(f"{r.place}: {r.text!r} is not a count")
+            continue
+        if not blank and (v != int(v) or v < 0):
+            report.exposures.append(f"{r.place}: {r.text!r} is not a count")
+            continue
+        if people[i] and not blank and 0 < v < report.threshold:
+            report.exposures.append(f"{r.place}: a count below {report.threshold} is published")
+        if seen[i]:
+            if hidden[i] != blank or (not blank and value[i] != v):
+                shown = "suppressed" if blank else r.text
+                was = "suppressed" if hidden[i] else f"{value[i]:g}"
+                report.exposures.append(
+                    f"{r.place}: {r.cell} is {shown} here but {was} in {first[i]}"
+                )
+            continue
+        seen[i], first[i], hidden[i] = True, r.place, blank
+        if not blank:
+            value[i] = v
+
+
 def _read_activity(
     frame: pd.DataFrame,
     ids: dict[str, pd.Series],
     index: pd.Index,
     value: np.ndarray,
     hidden: np.ndarray,
+    seen: np.ndarray,
+    first: np.ndarray,
     report: AuditReport,
 ) -> None:
     """The activity columns of site_activity.csv into the cells: blank ones hidden."""
@@ -386,6 +575,8 @@ def _read_activity(
             report.exposures.append(f"tables/site_activity.csv line {line}: {kind} is not a count")
         hidden[pos] = blank
         value[pos] = np.where(blank | np.isnan(vals), 0.0, vals)
+        seen[pos] = True
+        first[pos] = [f"tables/site_activity.csv line {line}" for line in frame.index + 2]
 
 
 def _covered(

@@ -425,4 +425,9 @@ def test_the_audit_attacks_site_activity_with_its_individuals(small):
     files["tables/site_activity.csv"] = re.sub(
         r"^(S3,[^,]*,[^,]*,[^,]*),,,,", r"\1,1,0,0,", text, flags=re.M
     ).encode()
-    assert audit_files(files, THRESHOLD).exposures == ["cell site:S3 can be narrowed to exactly 1"]
+    assert audit_files(files, THRESHOLD).exposures == [
+        # the atlas page still shows the visits withheld: the files disagree
+        "atlas.html site 3: act:nsp_visits:S3 is suppressed here but 1 in "
+        "tables/site_activity.csv line 4",
+        "cell site:S3 can be narrowed to exactly 1",
+    ]

@@ -1,0 +1,856 @@
+"""The model of what a drop publishes, rebuilt from its files alone (issue 13, point 7).
+
+Beside the four spec tables (read by :mod:`.audit`), a drop shows counts of individuals in the
+MSOA table, the report CSVs, the ledger, the LSOA GeoJSON and the atlas page. Each is read back
+here as *cells* named as ``counting.report_counts`` and ``suppress._register`` name them, with
+the groups, activity bounds, "at most" pairs and floors the build declared, so that the audit
+attacks them together (the whole model at once); and every place a cell is shown becomes a
+*reading* (cell, text as published, place), so that two places showing one cell must agree.
+
+A number about individuals that the model does not know (a property, key or figure with no
+cell behind it) is a *problem*, named by file and place. Figures that are functions of cells
+(shares, rates per person, percentages) are recomputed from the cells and compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import html
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..counting.individuals import ALL, COHORT_ORDER, COHORTS
+from ..counting.rates import half_up
+from ..counting.report_counts import (
+    BOUNDED,
+    FREE_TEXT,
+    QUARTERS,
+    ROWS_OF_PEOPLE,
+    ActivityBound,
+    CellSet,
+    activity_id,
+    svc_id,
+)
+from ..counting.tally import TOTAL
+
+REPORT_CSV = "reports/csv/"
+LSOA_GEOJSON = "tables/residence_lsoa.geojson"
+MSOA_TABLE = "tables/residence_msoa_cohorts.csv"
+ATLAS_PAGE = "atlas.html"
+_PAGE_DATA = re.compile(
+    r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
+)
+_CHUNK = re.compile(r"^atlasLsoas\((.*)\);\n?$", re.DOTALL)
+_PROPERTIES = re.compile(r'"properties":\s*(\{[^{}]*\})')
+_FEATURE = re.compile(r'"type":\s*"Feature"(?!Collection)')
+_NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
+RATES = ("rate_per_1000", "rate_lower", "rate_upper")
+LEVEL_PREFIX = {"lsoa": "lsoa", "msoa": "msoa", "la": "la"}
+PAGE_MEASURES = {"n", "rate", "lo", "hi"}
+# what the page data holds (``render.atlas_data.page_data``): anything else is unknown
+PAGE_KEYS = {
+    "threshold",
+    "scale",
+    "origin",
+    "bounds",
+    "scheme",
+    "cohorts",
+    "measures",
+    "levels",
+    "sites",
+    "districts",
+    "siting",
+    "lazy",
+}
+LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks"}
+
+
+@dataclass
+class Reading:
+    """One place a cell is shown: its id, the text published there ("" when withheld)."""
+
+    cell: str
+    text: str
+    place: str
+
+
+@dataclass
+class Derived:
+    """A published figure that is a function of two cells: ``share`` (100 a / b) or ``per``
+    (a / b), to ``places`` decimals, withheld (blank) where either cell is or b is 0."""
+
+    place: str
+    column: str
+    text: str
+    kind: str
+    a: str
+    b: str
+    places: int = 1
+
+
+@dataclass
+class FileModel:
+    """The cells, relations and readings of the files beyond the spec tables."""
+
+    sets: list[CellSet] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+    period: str = ""  # the drop's financial year, as the cohort summary gives it
+
+
+class _Files:
+    """The drop's files (path -> bytes), read as tables on demand."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+
+    def has(self, path: str) -> bool:
+        return path in self.files
+
+    def csv(self, path: str) -> pd.DataFrame:
+        return pd.read_csv(
+            io.BytesIO(self.files[path]), dtype=str, keep_default_na=False, encoding="utf-8"
+        )
+
+
+def _place(path: str, index: int) -> str:
+    return f"{path} line {index + 2}"
+
+
+def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
+    """Every count of individuals the drop's files show beyond the four spec tables (and the
+    activity of the reports), as cells, relations and readings. A file that cannot be read as
+    the drop writes it is a problem naming it."""
+    f = _Files(files)
+    model = FileModel()
+    if not f.has("tables/site_activity.csv"):
+        return model
+    sites = f.csv("tables/site_activity.csv")
+    la_of = dict(zip(sites["site_code"], sites["la_code"]))
+    svc = (
+        f.csv("tables/service_la_cohorts.csv") if f.has("tables/service_la_cohorts.csv") else None
+    )
+    las = [] if svc is None else sorted(set(svc["la_code"]) - {TOTAL})
+    readers: list[tuple[str, Callable[[], None]]] = [
+        (REPORT_CSV + name, functools.partial(reader, f, REPORT_CSV + name, model))
+        for name, reader in (
+            ("monitoring_cohort_summary.csv", _cohort_summary),
+            ("data_quality_la_individuals.csv", _la_quarters),
+            ("monitoring_la_activity.csv", _la_activity),
+            ("data_quality_site_individuals.csv", _site_quarters),
+            ("data_quality_activity.csv", _activity_figures),
+            ("data_quality_assessments.csv", _assessed),
+            ("monitoring_trend.csv", _trend),
+        )
+    ]
+    readers += [
+        (
+            REPORT_CSV + "monitoring_profiles.csv",
+            lambda: _profiles(f.csv(REPORT_CSV + "monitoring_profiles.csv"), threshold, model),
+        ),
+        (
+            REPORT_CSV + "data_quality_activity.csv",
+            lambda: _activity_relations(f, sites, la_of, las, model),
+        ),
+        ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
+        (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
+        (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
+    ]
+    readers += [
+        (path, functools.partial(_report_html, files, path, model))
+        for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html"))
+    ]
+    for path, read in readers:
+        if not f.has(path):
+            continue
+        try:
+            read()
+        except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+            model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
+    return model
+
+
+def _problem(exc: Exception) -> str:
+    """What is wrong with a file, in a few words (never a value of it)."""
+    if isinstance(exc, AttributeError) and exc.name:  # a row without the column
+        return f"no column {exc.name!r}"
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text at byte {exc.start + 1}"
+    return f"cannot be read: {type(exc).__name__}"
+
+
+def _csv_reader(
+    read: Callable[[pd.DataFrame, str, FileModel], None],
+) -> Callable[[_Files, str, FileModel], None]:
+    """A reader of one report CSV, given the files."""
+
+    def run(f: _Files, path: str, model: FileModel) -> None:
+        read(f.csv(path), path, model)
+
+    return run
+
+
+# --- the report CSVs ------------------------------------------------------------------------
+
+
+def _read(model: FileModel, cell: str, text: str, path: str, index: int) -> None:
+    model.readings.append(Reading(cell, text.strip(), _place(path, index)))
+
+
+@_csv_reader
+def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Last quarter (``laq:<la>:q4:<cohort>``) and twelve months (the service-LA cells)."""
+    cells = []
+    model.period = str(t["period"].iloc[0]) if len(t) else ""
+    for i, r in enumerate(t.itertuples()):
+        last = f"laq:{r.la_code}:q{QUARTERS[-1]}:{r.cohort}"
+        _read(model, last, r.last_quarter, path, i)
+        _read(model, svc_id(r.la_code, r.cohort), r.twelve_months, path, i)
+        cells.append(last)
+    last = t.assign(cell_id=cells)
+    groups = []
+    for _, part in last.groupby("la_code", sort=False):
+        by = dict(zip(part["cohort"], part["cell_id"]))
+        if all(c in by for c in (ALL, *COHORTS)):
+            groups.append((by[ALL], [by[c] for c in COHORTS]))
+    model.sets.append(CellSet("summary_last_quarter", _cells(cells), groups))
+    for i, r in enumerate(t.to_dict("records")):
+        shown = [c for c in RATES if str(r.get(c, "")).strip()]
+        if shown and not str(r["twelve_months"]).strip():
+            model.problems.append(
+                f"{_place(path, i)}: {shown[0]} is published for a suppressed count"
+            )
+    _shares(t, path, "twelve_months", "share_of_all", model)
+
+
+@_csv_reader
+def _la_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Individuals per service LA (and the area) and quarter: at most the year's count."""
+    cells, at_most = [], []
+    for i, r in enumerate(t.itertuples()):
+        year = svc_id(r.la_code, ALL)
+        _read(model, year, r.twelve_months, path, i)
+        for q in QUARTERS:
+            cell = f"laq:{r.la_code}:q{q}:{ALL}"
+            _read(model, cell, getattr(r, f"q{q}"), path, i)
+            cells.append(cell)
+            at_most.append((cell, year))
+    model.sets.append(CellSet("la_quarters", _cells(cells), at_most=at_most))
+
+
+@_csv_reader
+def _la_activity(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Intervention clients per service LA and quarter, and the LA's activity figures."""
+    cells, at_most = [], []
+    for i, r in enumerate(t.itertuples()):
+        cell = f"laqi:{r.la_code}:q{r.quarter}"
+        _read(model, cell, r.intervention_clients, path, i)
+        for kind in BOUNDED:
+            _read(model, activity_id(kind, r.la_code, int(r.quarter)), getattr(r, kind), path, i)
+        cells.append(cell)
+        at_most.append((cell, f"laq:{r.la_code}:q{r.quarter}:{ALL}"))
+        act = {k: activity_id(k, r.la_code, int(r.quarter)) for k in BOUNDED}
+        for column, kind, a, b, places in (
+            ("interventions_per_person", "per", act["interventions"], cell, 2),
+            ("returns_per_visit_pct", "share", act["nsp_returns"], act["nsp_visits"], 1),
+            ("visits_per_return", "per", act["nsp_visits"], act["nsp_returns"], 1),
+        ):
+            text = str(getattr(r, column)).strip()
+            model.derived.append(Derived(_place(path, i), column, text, kind, a, b, places))
+    model.sets.append(CellSet("intervention_clients", _cells(cells), at_most=at_most))
+
+
+@_csv_reader
+def _site_quarters(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Individuals per site and quarter: at most the site's year."""
+    cells, at_most = [], []
+    for i, r in enumerate(t.itertuples()):
+        _read(model, f"site:{r.site_code}", r.twelve_months, path, i)
+        for q in QUARTERS:
+            cell = f"siteq:{r.site_code}:q{q}"
+            _read(model, cell, getattr(r, f"q{q}"), path, i)
+            cells.append(cell)
+            at_most.append((cell, f"site:{r.site_code}"))
+    model.sets.append(CellSet("site_quarters", _cells(cells), at_most=at_most))
+
+
+@_csv_reader
+def _activity_figures(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """NSP visits, returns and interventions per site and service LA and quarter."""
+    for i, r in enumerate(t.itertuples()):
+        for kind in BOUNDED:
+            _read(model, activity_id(kind, r.code, int(r.quarter)), getattr(r, kind), path, i)
+
+
+@_csv_reader
+def _assessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Seen = with + without an assessment, per site, LA and the area."""
+    cells, groups = [], []
+    for i, r in enumerate(t.itertuples()):
+        seen = f"site:{r.code}" if r.unit == "site" else svc_id(r.code, ALL)
+        _read(model, seen, r.seen, path, i)
+        parts = [f"assessed:{r.code}:with", f"assessed:{r.code}:without"]
+        _read(model, parts[0], r.with_assessment, path, i)
+        _read(model, parts[1], r.without_assessment, path, i)
+        cells += parts
+        groups.append((seen, parts))
+    model.sets.append(CellSet("assessed", _cells(cells), groups))
+    _shares(t, path, "with_assessment", "with_assessment_pct", model, whole="seen")
+
+
+@_csv_reader
+def _trend(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Individuals per cohort and financial year; the drop's own year (the cohort summary's
+    period) is the area total."""
+    own = model.period  # the drop's own year is the area total cells; others are its own
+    years = sorted(set(t["year"]) - {own})
+    cells, groups = [], []
+    for i, r in enumerate(t.itertuples()):
+        cell = f"total:{r.cohort}" if r.year == own else f"trend:{r.year}:{r.cohort}"
+        _read(model, cell, r.individuals, path, i)
+        if r.year != own:
+            cells.append(cell)
+    for year in years:
+        groups.append((f"trend:{year}:{ALL}", [f"trend:{year}:{c}" for c in COHORTS]))
+    model.sets.append(CellSet("trend", _cells(cells), groups))
+
+
+def _profiles(t: pd.DataFrame, threshold: int, model: FileModel) -> None:
+    """Categories add to the cohort's total, cohorts to ``all``; a free-text label is shown
+    only when ``threshold`` people share it (a floor the reader knows)."""
+    path = REPORT_CSV + "monitoring_profiles.csv"
+    ids = "profile:" + t["dimension"] + ":" + t["category"] + ":" + t["cohort"]
+    for i, (cell, text) in enumerate(zip(ids, t["individuals"])):
+        _read(model, cell, text, path, i)
+    frame = t.assign(cell_id=ids)
+    groups, floors = [], {}
+    for dim, part in frame.groupby("dimension", sort=False):
+        for c in COHORT_ORDER:
+            groups.append((f"total:{c}", list(part.loc[part["cohort"] == c, "cell_id"])))
+        for cat, cells in part.groupby("category", sort=False):
+            by = dict(zip(cells["cohort"], cells["cell_id"]))
+            if all(c in by for c in (ALL, *COHORTS)):
+                groups.append((by[ALL], [by[c] for c in COHORTS]))
+            if dim in FREE_TEXT and cat not in ("Other", "Not stated") and ALL in by:
+                floors[by[ALL]] = threshold
+    model.sets.append(CellSet("profiles", _cells(list(ids)), groups, floors=floors))
+    _shares(t.assign(total="total:" + t["cohort"]), path, "individuals", "share", model, "total")
+
+
+def _activity_relations(
+    f: _Files, sites: pd.DataFrame, la_of: dict[str, str], las: list[str], model: FileModel
+) -> None:
+    """The activity cells of the reports and what they tell of people, as the build declares
+    them (``report_counts.activity_cells``); caps from the published figures."""
+    text = {r.cell: r.text for r in model.readings if r.cell.startswith("act:")}
+    for kind in BOUNDED:  # the site's year, from site_activity.csv
+        for code, shown_value in zip(sites["site_code"], sites[kind]):
+            text[activity_id(kind, code)] = shown_value.strip()
+    codes = list(sites["site_code"])
+    units = [*codes, *las, TOTAL]
+    ids = [activity_id(k, c, q) for c in units for q in QUARTERS for k in BOUNDED]
+    missing = [i for i in ids if i not in text]
+    if missing:
+        model.problems.append(
+            f"{REPORT_CSV}data_quality_activity.csv: no figure for {missing[0]} "
+            f"({len(missing)} missing): the reports do not show every site's activity"
+        )
+        return
+
+    def value(cell: str) -> float:
+        t = text[cell]
+        return float(t) if t else np.nan
+
+    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
+        total = sum(value(activity_id(k, code, q)) for k in ROWS_OF_PEOPLE for q in quarters)
+        return np.inf if np.isnan(total) else float(total)
+
+    groups, bounds, at_most = [], [], []
+    outside = [c for c in codes if la_of.get(c) not in set(las)]
+    for kind in BOUNDED:
+        for code in codes:
+            groups.append(
+                (activity_id(kind, code), [activity_id(kind, code, q) for q in QUARTERS])
+            )
+        for q in QUARTERS:
+            for la in las:
+                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
+                groups.append((activity_id(kind, la, q), parts))
+            parts = [activity_id(kind, la, q) for la in las]
+            parts += [activity_id(kind, c, q) for c in outside]
+            shown = [value(p) for p in parts]
+            total = value(activity_id(kind, TOTAL, q))
+            # the area adds its LAs and the sites outside them unless activity elsewhere (at
+            # sites not listed) makes it more: then the published parts fall short of it
+            if np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any():
+                groups.append((activity_id(kind, TOTAL, q), parts))
+    for code in codes:
+        home = la_of.get(code) if la_of.get(code) in set(las) else TOTAL
+        year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
+        bounds.append(
+            ActivityBound(
+                f"site:{code}",
+                tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
+                rows(str(home)),
+                year_row,
+            )
+        )
+        for q in QUARTERS:
+            bounds.append(
+                ActivityBound(
+                    f"siteq:{code}:q{q}",
+                    tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
+                    rows(str(home), (q,)),
+                    tuple(activity_id(k, code, q) for k in BOUNDED),
+                )
+            )
+            at_most.append(
+                (activity_id("nsp_returns", code, q), activity_id("nsp_visits", code, q))
+            )
+    for la in [*las, TOTAL]:
+        bounds.append(
+            ActivityBound(
+                svc_id(la, ALL),
+                tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE for q in QUARTERS),
+                rows(TOTAL) if la != TOTAL else np.inf,
+                tuple(activity_id(k, la, q) for k in BOUNDED for q in QUARTERS),
+            )
+        )
+        for q in QUARTERS:
+            bounds.append(
+                ActivityBound(
+                    f"laq:{la}:q{q}:{ALL}",
+                    tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE),
+                    rows(TOTAL, (q,)) if la != TOTAL else np.inf,
+                    tuple(activity_id(k, la, q) for k in BOUNDED),
+                )
+            )
+            cap = value(activity_id("interventions", TOTAL, q)) if la != TOTAL else np.inf
+            bounds.append(
+                ActivityBound(
+                    f"laqi:{la}:q{q}",
+                    (activity_id("interventions", la, q),),
+                    np.inf if np.isnan(cap) else float(cap),
+                    (activity_id("interventions", la, q),),
+                )
+            )
+            at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
+    quarterly = [i for i in ids if i.count(":") == 3]
+    model.sets.append(
+        CellSet(
+            "activity",
+            _cells(quarterly),
+            groups,
+            people=False,
+            bounds=bounds,
+            at_most=at_most,
+        )
+    )
+
+
+def _cells(ids: list[str]) -> pd.DataFrame:
+    """A cell set's table: the ids, each with a placeholder count (the audit reads values
+    from the readings)."""
+    unique = list(dict.fromkeys(ids))
+    return pd.DataFrame({"cell_id": unique, "individuals": np.zeros(len(unique), dtype=np.int64)})
+
+
+# --- functions of cells -------------------------------------------------------------------
+
+
+def _shares(
+    t: pd.DataFrame, path: str, part: str, share: str, model: FileModel, whole: str | None = None
+) -> None:
+    """Declare column ``share`` of each row as 100 * part / whole (one decimal): the row's
+    cohort over its ``all`` (cohort summary), with over seen (assessments), a category over
+    its cohort's area total (profiles)."""
+    for i, r in enumerate(t.to_dict("records")):
+        if path.endswith("monitoring_cohort_summary.csv"):
+            a, b = svc_id(r["la_code"], r["cohort"]), svc_id(r["la_code"], ALL)
+        elif path.endswith("data_quality_assessments.csv"):
+            a = f"assessed:{r['code']}:with"
+            b = f"site:{r['code']}" if r["unit"] == "site" else svc_id(r["code"], ALL)
+        else:
+            a = f"profile:{r['dimension']}:{r['category']}:{r['cohort']}"
+            b = str(r[whole or "total"])
+        model.derived.append(Derived(_place(path, i), share, str(r[share]).strip(), "share", a, b))
+
+
+def evaluate(d: Derived, value: dict[str, float]) -> str:
+    """The text a declared function of cells must be published as, given the cells' published
+    values (NaN: withheld)."""
+    a, b = value.get(d.a, np.nan), value.get(d.b, np.nan)
+    if np.isnan(a) or np.isnan(b) or b == 0:
+        return ""
+    x = 100 * a / b if d.kind == "share" else a / b
+    return f"{half_up(x, d.places):.{d.places}f}"
+
+
+# --- the ledger, the GeoJSON, the atlas page -------------------------------------------------
+
+
+def _ledger(data: bytes, model: FileModel) -> None:
+    """The ledger's counts of individuals: the cohorts (the area totals) and the match levels
+    (``match:<level>``, adding to ``total:all``)."""
+    try:
+        ledger = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return  # reported by the audit's reading of the ledger's settings
+    if not isinstance(ledger, dict):
+        return
+    for section, prefix in (("cohorts", "total:"), ("match_levels", "match:")):
+        values = ledger.get(section)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            model.problems.append(f"ledger.json {section}: not a table of counts")
+            continue
+        for key, v in values.items():
+            place = f"ledger.json {section}.{key}"
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                model.problems.append(f"{place}: {v!r} is not a count")
+                continue
+            model.readings.append(Reading(f"{prefix}{key}", "" if v is None else str(v), place))
+    levels = ledger.get("match_levels")
+    if isinstance(levels, dict) and levels:
+        cells = [f"match:{k}" for k in levels]
+        model.sets.append(CellSet("match_levels", _cells(cells), [(f"total:{ALL}", cells)]))
+
+
+def _geojson(data: bytes, model: FileModel) -> None:
+    """Each LSOA feature's cohort counts: the LSOA table's cells."""
+    text = data.decode("utf-8", errors="replace")
+    try:  # the properties alone: the coordinates hold no count and are most of the file
+        features = [json.loads(p) for p in _PROPERTIES.findall(text)]
+    except ValueError:
+        features = []
+    if not features or len(features) != len(_FEATURE.findall(text)):
+        model.problems.append(f"{LSOA_GEOJSON}: not a GeoJSON feature collection of the drop")
+        return
+    known = {"lsoa_code", "lsoa_name", "la_code", *COHORT_ORDER}
+    for k, props in enumerate(features):
+        place = f"{LSOA_GEOJSON} feature {k + 1}"
+        extra = sorted(set(props) - known)
+        if extra:
+            model.problems.append(f"{place}: property {extra[0]!r} is no cell of the drop")
+        code = props.get("lsoa_code")
+        for cohort in COHORT_ORDER:
+            v = props.get(cohort)
+            model.readings.append(
+                Reading(f"lsoa:{code}:{cohort}", "" if v is None else str(v), place)
+            )
+
+
+def _atlas_page(
+    files: dict[str, bytes], sites: pd.DataFrame, threshold: int, model: FileModel
+) -> None:
+    """The page data: every level's counts per cohort (the area tables' cells), a rate only
+    beside a published count, the sites' visits and individuals; the per-LA LSOA scripts hold
+    shapes only."""
+    found = _PAGE_DATA.search(files[ATLAS_PAGE].decode("utf-8", errors="replace"))
+    if found is None:
+        model.problems.append(f'{ATLAS_PAGE}: holds no atlas data (no <script id="atlas-data">)')
+        return
+    try:
+        data = json.loads(found.group(1))
+    except ValueError:
+        model.problems.append(f"{ATLAS_PAGE}: the atlas data is not valid JSON")
+        return
+    extra = sorted(set(data) - PAGE_KEYS)
+    if extra:
+        model.problems.append(f"{ATLAS_PAGE}: the page data's {extra[0]!r} is no cell of the drop")
+    for level in data.get("levels", []):
+        extra = sorted(set(level) - LEVEL_KEYS)
+        if extra:
+            model.problems.append(
+                f"{ATLAS_PAGE} level {level.get('id')}: {extra[0]!r} is no cell of the drop"
+            )
+        prefix = LEVEL_PREFIX.get(level.get("id"))
+        if prefix is None:
+            model.problems.append(f"{ATLAS_PAGE} level {level.get('id')!r}: no table of the drop")
+            continue
+        codes = level.get("codes", [])
+        for cohort, measures in level.get("values", {}).items():
+            place = f"{ATLAS_PAGE} level {level['id']} {cohort}"
+            if cohort not in COHORT_ORDER or set(measures) - PAGE_MEASURES:
+                extra = (
+                    cohort
+                    if cohort not in COHORT_ORDER
+                    else sorted(set(measures) - PAGE_MEASURES)[0]
+                )
+                model.problems.append(f"{place}: {extra!r} is no cell of the drop")
+                continue
+            counts = measures.get("n", [])
+            for i, code in enumerate(codes):
+                v = counts[i] if i < len(counts) else None
+                model.readings.append(
+                    Reading(
+                        f"{prefix}:{code}:{cohort}",
+                        "" if v is None else str(v),
+                        f"{place} area {code}",
+                    )
+                )
+                if v is None and any(
+                    i < len(measures.get(m, [])) and measures[m][i] is not None
+                    for m in ("rate", "lo", "hi")
+                ):
+                    model.problems.append(
+                        f"{place} area {code}: a rate is published for a suppressed count"
+                    )
+    _page_sites(data.get("sites", []), sites, threshold, model)
+    _chunks(files, data, model)
+    if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
+        lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
+        _siting(files, data["siting"], lsoa_codes, threshold, model)
+
+
+def _page_sites(points: list[dict], sites: pd.DataFrame, threshold: int, model: FileModel) -> None:
+    """Each site point is the next site of site_activity.csv (by code) with its name and
+    type; its visits and individuals are that site's cells."""
+    table = sites.sort_values("site_code").reset_index(drop=True)
+    k = 0
+    small = f"fewer than {threshold}"
+    for n, point in enumerate(points):
+        while k < len(table) and not (
+            table.at[k, "site_name"].lstrip("'") == str(point.get("name", "")).lstrip("'")
+            and table.at[k, "site_type"] == point.get("type")
+        ):
+            k += 1
+        place = f"{ATLAS_PAGE} site {n + 1}"
+        if k == len(table):
+            model.problems.append(f"{place}: {point.get('name')!r} is no site of the drop")
+            return
+        code = table.at[k, "site_code"]
+        extra = sorted(set(point) - {"lat", "lng", "name", "type", "services", "visits", "people"})
+        if extra:
+            model.problems.append(f"{place}: {extra[0]!r} is no cell of the drop")
+        visits = point.get("visits")
+        model.readings.append(
+            Reading(activity_id("nsp_visits", code), "" if visits is None else str(visits), place)
+        )
+        people = str(point.get("people", ""))
+        model.readings.append(Reading(f"site:{code}", "" if people == small else people, place))
+        k += 1
+
+
+def _chunks(files: dict[str, bytes], data: dict, model: FileModel) -> None:
+    """The per-LA LSOA scripts: each the shapes of the LSOAs of one LA, nothing more."""
+    lazy = data.get("lazy") or {}
+    la_of = lazy.get("la_of", [])
+    for path in sorted(p for p in files if p.startswith("atlas/") and p.endswith(".js")):
+        found = _CHUNK.match(files[path].decode("utf-8", errors="replace"))
+        try:
+            chunk = json.loads(found.group(1)) if found else None
+        except ValueError:
+            chunk = None
+        if not isinstance(chunk, dict):
+            model.problems.append(f"{path}: not an LSOA script of the atlas")
+            continue
+        extra = sorted(set(chunk) - {"la", "index", "shapes"})
+        if extra:
+            model.problems.append(f"{path}: {extra[0]!r} is no cell of the drop")
+        files_ = lazy.get("files", [])
+        k = files_.index(path) if path in files_ else -1
+        want = [i for i, la in enumerate(la_of) if la == k]
+        if chunk.get("index") != want or len(chunk.get("shapes", [])) != len(want):
+            model.problems.append(
+                f"{path}: its LSOAs are not those the page gives its local authority"
+            )
+
+
+# --- the report HTML -------------------------------------------------------------------------
+
+
+_TABLE = re.compile(r"<table\b([^>]*)>(.*?)</table>", re.DOTALL | re.IGNORECASE)
+_TD = re.compile(r"<td\b[^>]*>(.*?)</td>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_ID = re.compile(r'\bid="([^"]*)"')
+
+
+def table_cells(page: str) -> list[tuple[str, str]]:
+    """The text of every table data cell of a page (tags dropped, entities decoded), with the
+    id of its table."""
+    out: list[tuple[str, str]] = []
+    for attrs, body in _TABLE.findall(page):
+        found = _ID.search(attrs)
+        table = found.group(1) if found else ""
+        out.extend((table, html.unescape(_TAG.sub("", cell))) for cell in _TD.findall(body))
+    return out
+
+
+# the tables each report table is drawn from (its CSV, linked beside it); a table not named
+# here may show only numbers some table of the drop publishes
+HTML_SOURCES = {
+    "cohort-summary": ("reports/csv/monitoring_cohort_summary.csv",),
+    "cohort-summary-la": ("reports/csv/monitoring_cohort_summary.csv",),
+    "la-rates": ("tables/service_la_cohorts.csv",),
+    "la-activity": ("reports/csv/monitoring_la_activity.csv",),
+    "profile-": ("reports/csv/monitoring_profiles.csv",),
+    "trend-table": ("reports/csv/monitoring_trend.csv",),
+    "nsp-siting": ("tables/nsp_siting.csv",),
+    "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),
+    "dq-la-individuals": ("reports/csv/data_quality_la_individuals.csv",),
+    "dq-site-individuals": ("reports/csv/data_quality_site_individuals.csv",),
+    "dq-la-activity": ("reports/csv/data_quality_activity.csv",),
+    "dq-site-activity": ("reports/csv/data_quality_activity.csv",),
+    "dq-la-assessments": ("reports/csv/data_quality_assessments.csv",),
+    "dq-site-assessments": ("reports/csv/data_quality_assessments.csv",),
+}
+
+
+def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
+    """Every number in a table cell of a report page must be one the table it is drawn from
+    (``HTML_SOURCES``) publishes, as the page formats it: else it is a figure no cell stands
+    for."""
+    numbers: dict[str, set[str]] = {}
+
+    def allowed(table: str) -> set[str]:
+        key = next(
+            (k for k in HTML_SOURCES if table == k or (k.endswith("-") and table.startswith(k))),
+            None,
+        )
+        sources = HTML_SOURCES[key] if key else tuple(p for p in files if p.endswith(".csv"))
+        out = {"0", "1"}  # "1 return to every ... visits"
+        for source in sources:
+            if source not in numbers:
+                numbers[source] = _numbers(files.get(source, b""))
+            out |= numbers[source]
+        return out
+
+    cells = table_cells(files[path].decode("utf-8", errors="replace"))
+    by_table: dict[str, set[str]] = {}
+    for n, (table, text) in enumerate(cells):
+        for token in _NUMBER_TOKEN.findall(text):
+            if table not in by_table:
+                by_table[table] = allowed(table)
+            if _canonical(token) not in by_table[table]:
+                model.problems.append(
+                    f"{path} table {table or '(no id)'} cell {n + 1}: {token} is no published "
+                    "figure of its tables"
+                )
+
+
+def _numbers(data: bytes) -> set[str]:
+    """Every number a CSV table publishes, in canonical text (:func:`_canonical`)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+    return {_canonical(v) for row in rows for field in row for v in _NUMBER_TOKEN.findall(field)}
+
+
+def _canonical(token: str) -> str:
+    """A number as text without separator, percent sign or trailing decimal zeros."""
+    text = token.rstrip("%").replace(",", "")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- the siting figures -----------------------------------------------------------------------
+
+PWID = ("pwid_psychoactive", "pwid_ipeds")
+
+
+def published_demand(lsoa: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Per LSOA of the published LSOA table (not "LSOA not known"): the PWID demand the
+    siting figures are computed from (``siting.publish.published_demand``, from the published
+    cells alone): both PWID cells where published, else ``all`` minus ``bi``, else each
+    suppressed PWID cell as half the threshold; and the demand a reader can read (``known``)."""
+    lsoa = lsoa[~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    text = lsoa.pivot(index="lsoa_code", columns="cohort", values="individuals")
+    value = text.apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
+    direct = value[list(PWID)].notna().all(axis=1)
+    by_rest = value[ALL].notna() & value["bi"].notna()
+    known = value[list(PWID)].sum(axis=1).where(direct, (value[ALL] - value["bi"]).clip(lower=0))
+    known = known.where(direct | by_rest)
+    estimate = value[list(PWID)].fillna(threshold // 2).sum(axis=1)
+    la = lsoa.drop_duplicates("lsoa_code").set_index("lsoa_code")["la_code"]
+    return pd.DataFrame(
+        {"demand": known.fillna(estimate), "known": known, "la_code": la.reindex(value.index)}
+    )
+
+
+def _pct_text(part: float, whole: float) -> str:
+    return "" if not whole else f"{half_up(100 * part / whole, 2):.2f}"
+
+
+def _siting(
+    files: dict[str, bytes], page: dict, lsoa_codes: list[str], threshold: int, model: FileModel
+) -> None:
+    """Every siting percentage is the share of the published demand of the LSOAs the page
+    marks covered (and added, by rank), of the area's or the LA's; the demand the page shows
+    is the one the tables give, else withheld."""
+    lsoa = pd.read_csv(
+        io.BytesIO(files["tables/residence_lsoa_cohorts.csv"]), dtype=str, keep_default_na=False
+    )
+    d = published_demand(lsoa, threshold).reindex(pd.Index(lsoa_codes))
+    status = np.array(list(page.get("status", "")))
+    if len(status) != len(d):
+        model.problems.append(f"{ATLAS_PAGE} siting: its LSOA status is not one per LSOA")
+        return
+    rank = np.zeros(len(d), dtype=int)
+    for i, r in page.get("added", []):
+        rank[i] = r
+    planned = status != "-"
+    demand = d["demand"].fillna(0).to_numpy()
+    total = float(demand[planned].sum())
+    want = {0: float(demand[status == "c"].sum())}
+    for r in sorted(set(rank[rank > 0].tolist())):
+        want[r] = float(demand[rank == r].sum())
+    place = f"{ATLAS_PAGE} siting"
+    for i, shown in enumerate(page.get("need", [])):
+        known = d["known"].iloc[i]
+        expect = None
+        if status[i] in ("u", "a") and not pd.isna(known) and not 0 < known < threshold:
+            expect = int(known)
+        if shown != expect:
+            model.problems.append(
+                f"{place} LSOA {lsoa_codes[i]}: demand {shown} is not what the tables give "
+                f"({'withheld' if expect is None else expect})"
+            )
+    if "tables/nsp_siting.csv" in files:
+        path = "tables/nsp_siting.csv"
+        table = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        shown = {str(r["rank"]): r for r in table.to_dict("records")}
+        for point in page.get("recommended", []):
+            row = shown.get(str(point.get("rank")))
+            for key, column in (("added", "added_pct"), ("cumulative", "cumulative_pct")):
+                if row is None or point.get(key) != row[column]:
+                    model.problems.append(
+                        f"{place} recommended site {point.get('rank')}: {key} "
+                        f"{point.get(key)!r} is not the figure of {path}"
+                    )
+        cumulative = 0.0
+        for k, row in enumerate(table.to_dict("records")):
+            added = want.get(int(row["rank"]), 0.0)
+            cumulative += added
+            for column, value in (("added_pct", added), ("cumulative_pct", cumulative)):
+                pct = _pct_text(value, total)
+                if row[column] != pct:
+                    model.problems.append(
+                        f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
+                        f"published demand gives {pct or 'blank'}"
+                    )
+    if "tables/nsp_coverage_la.csv" in files:
+        path = "tables/nsp_coverage_la.csv"
+        table = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        in_la = d["la_code"].to_numpy()
+        for k, row in enumerate(table.to_dict("records")):
+            mine = planned & (in_la == row["la_code"])
+            whole = float(demand[mine].sum())
+            for column, covered in (
+                ("coverage_pct", status == "c"),
+                ("coverage_pct_after", (status == "c") | (rank > 0)),
+            ):
+                pct = _pct_text(float(demand[mine & covered].sum()), whole)
+                if row[column] != pct:
+                    model.problems.append(
+                        f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
+                        f"published demand gives {pct or 'blank'}"
+                    )
