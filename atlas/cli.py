@@ -130,11 +130,22 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
 )
 @click.option("--threshold", type=int, help="Disclosure threshold (default: the drop's ledger).")
 @click.option("--rounding", type=int, help="Rounding base (default: the drop's ledger).")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An earlier issue of the drop: attack the two issues together.",
+)
 def audit(
-    drop: Path, extract_dir: Path | None, threshold: int | None, rounding: int | None
+    drop: Path,
+    extract_dir: Path | None,
+    threshold: int | None,
+    rounding: int | None,
+    previous: Path | None,
 ) -> None:
     """Attack DROP's published tables by linear programming and scan it for client identifiers;
-    exit non-zero naming every exposed cell or identifier found."""
+    exit non-zero naming every exposed cell or identifier found. With --previous, also attack
+    DROP and its earlier issue together: every difference that singles out fewer than the
+    threshold's people is named."""
     from .disclosure.audit import audit_drop
     from .extract.reader import read_extract
 
@@ -143,6 +154,12 @@ def audit(
     report = audit_drop(drop, extract, threshold, rounding)
     report.check()
     click.echo(f"audit of {drop} passed: {report.summary()}")
+    if previous is not None:
+        from .disclosure.reissue import audit_reissue
+
+        reissue = audit_reissue(drop, previous, threshold)
+        reissue.check()
+        click.echo(f"audit of {drop} against {previous} passed: {reissue.summary()}")
 
 
 @main.command("demo-data")
