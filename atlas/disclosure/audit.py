@@ -38,6 +38,7 @@ from ..counting.individuals import attributors
 from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
+from .cell_key import SMALL
 from .identifier_scan import Needles, scan_files
 from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
 
@@ -136,6 +137,7 @@ class AuditReport:
     leaks: list[str] = field(default_factory=list)
     scanned: int = 0  # files scanned for identifiers (0: no extract given)
     reused: bool = False  # the build's disclosure-control attack covered this one
+    perturbation: int = 0  # a cell-key drop's largest perturbation (0: not perturbed)
 
     @property
     def clean(self) -> bool:
@@ -176,12 +178,14 @@ def audit_files(
     rounding: int = 0,
     identifiers: Identifiers | None = None,
     attacked: Attacked | None = None,
+    perturbation: int = 0,
 ) -> AuditReport:
     """Attack the published tables among ``files`` (path in the drop -> bytes) and scan every
     file for the identifiers. ``attacked``: what the build's disclosure control found safe,
-    reused when it covers the files' cells and groups."""
+    reused when it covers the files' cells and groups. ``perturbation``: a cell-key drop's
+    largest perturbation (each published count of people within that of the true one)."""
     started = time.perf_counter()
-    report = AuditReport(threshold, rounding)
+    report = AuditReport(threshold, rounding, perturbation=perturbation)
     scanning = None
     if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
@@ -237,12 +241,14 @@ def audit_drop(
     if threshold is None:
         raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
     rounding = settings.get("rounding", 0) if rounding is None else rounding
+    perturbed = settings.get("protection") == "cell_key"
     try:
         return audit_files(
             files,
             int(threshold),
             int(rounding),
             Identifiers.from_extract(extract) if extract is not None else None,
+            perturbation=int(settings.get("perturbation", 0)) if perturbed else 0,
         )
     except UnreadableTable as exc:
         raise UnreadableTable(f"{folder / str(exc)}") from None
@@ -320,11 +326,10 @@ def _attack_tables(
             report.exposures.append(f"{path} line {line}: a suppressed count is published")
         for line in lines[~blank & np.isnan(vals)]:
             report.exposures.append(f"{path} line {line}: individuals is not a count")
-        small = ~blank & (vals > 0) & (vals < report.threshold)
+        floor = SMALL + 1 if report.perturbation else report.threshold  # cell key: no 1s, 2s
+        small = ~blank & (vals > 0) & (vals < floor)
         for line in lines[small]:
-            report.exposures.append(
-                f"{path} line {line}: a count below {report.threshold} is published"
-            )
+            report.exposures.append(f"{path} line {line}: a count below {floor} is published")
         for col in DERIVED:
             if col in frame:
                 for line in lines[blank & (frame[col].str.strip() != "").to_numpy()]:
@@ -344,7 +349,15 @@ def _attack_tables(
     _read_activity(frames["site_activity"], ids, index, value, hidden, report)
     people = np.fromiter((c not in cells.activity for c in names), dtype=bool, count=len(names))
     published = np.nan_to_num(value, nan=0.0)
-    lo, hi = knowledge(published, hidden, report.threshold, report.rounding, exact=~people)
+    lo, hi = knowledge(
+        published,
+        hidden,
+        report.threshold,
+        report.rounding,
+        exact=~people,
+        perturbation=report.perturbation,
+    )
+    targets = (hidden | (report.perturbation > 0)) & people
     groups = cells.matrix(where)
     bounds = cells._bound_matrix(where, published, hidden)
     exact = hi - lo <= attack.EPS
@@ -362,7 +375,7 @@ def _attack_tables(
         return
     # only as far as the verdict needs: an exposed cell still gets its exact bounds
     found = attack.intervals(
-        attack.Problem(lo, hi, groups, hidden & people, bounds), threshold=report.threshold
+        attack.Problem(lo, hi, groups, targets, bounds), threshold=report.threshold
     )
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
@@ -371,7 +384,7 @@ def _attack_tables(
             + ", ".join(names[i] for i in found.infeasible[:5])
         )
     exposed = attack.exposed(found.low, found.high, report.threshold)
-    for i in np.flatnonzero(hidden & people & exposed):
+    for i in np.flatnonzero(targets & exposed):
         report.exposures.append(
             f"cell {names[i]} can be narrowed to {_span(found.low[i], found.high[i])}"
         )
@@ -408,7 +421,8 @@ def _covered(
     """Whether ``attacked`` covers the files' problem: the same threshold and rounding, every
     cell among its cells, hidden alike and published with the same value, every group and
     every activity bound (rows of ``relations``) equal to one of its own."""
-    if (attacked.threshold, attacked.rounding) != (report.threshold, report.rounding):
+    mine = (report.threshold, report.rounding, report.perturbation)
+    if (attacked.threshold, attacked.rounding, attacked.perturbation) != mine:
         return False
     pos = pd.Index(attacked.ids).get_indexer(names)
     if (pos < 0).any() or not np.array_equal(hidden, attacked.hidden[pos]):
