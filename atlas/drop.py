@@ -252,7 +252,7 @@ def _cell_keys(
             ],
         )
     keys = record_keys(extract["clients.csv"], ind.person_of, secret)
-    tables, _, sets = key_sums(extract, ind, keys, counts, extra, count)
+    tables, _, sets = key_sums(extract, ind, keys, counts, extra, count, recipe.threshold)
     return CellKeys(tables, sets)
 
 

@@ -11,9 +11,10 @@ A cell's key is worked out without tracing which people each cell holds: the rec
 bits are counted apart. For bit ``b``, the people whose record key has that bit set (and
 their rows of the extract) are counted by the very code that counts everyone; a cell's key
 is then the sum over bits of ``2**b`` times its count there, modulo 256. Every count of people
-is additive over people, so this is the sum of its people's record keys. Free-text labels
-(profiles) are folded into "Other" by how many people share them; a bit's subset is counted
-with nothing folded, and what the full count folded into "Other" is added back to it.
+is additive over people, so this is the sum of its people's record keys. The profiles are the
+exception: which free-text labels are shown (and in which spelling) depends on how many people
+share them, so a subset would fold them differently; their keys are summed directly from each
+person's category (:func:`report_counts.profile_categories`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import pandas as pd
 
 from ..extract.reader import Extract
 from .aggregate import Counts
-from .individuals import Individuals, _attributors
-from .report_counts import OTHER, CellSet
+from .individuals import ALL, Individuals, _attributors
+from .report_counts import CellSet, profile_categories
 
 BITS = 8  # record keys 0..255
+PROFILES = "profiles"  # the cell set whose keys are summed directly
 COUNT_TABLES = ("service_la", "residence_lsoa", "residence_la", "site_activity", "residence_msoa")
 
 # counts every table of an extract and its individuals: the spec tables and the cell sets
@@ -58,12 +60,12 @@ def key_sums(
     counts: Counts,
     cells: list[CellSet],
     count: Counter,
+    threshold: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, dict[str, int]]]:
     """The cell key of every count of people: per table of ``counts`` (row-aligned arrays of
     ``individuals``), for the cohorts, and per cell set (cell id -> key).
 
-    ``count`` counts an extract and its individuals as the build did (``threshold`` 1 for the
-    bits' subsets, so that no label is folded)."""
+    ``count`` counts an extract and its individuals as the build did, with ``threshold``."""
     tables = {
         name: np.zeros(len(getattr(counts, name)), dtype=np.int64)
         for name in COUNT_TABLES
@@ -73,7 +75,7 @@ def key_sums(
     sets: dict[str, dict[str, int]] = {c.name: dict.fromkeys(c.table["cell_id"], 0) for c in cells}
     for bit in range(BITS):
         sub_extract, sub_ind = _subset(extract, ind, (keys >> bit) & 1 == 1)
-        sub_counts, sub_cells = count(sub_extract, sub_ind, 1)
+        sub_counts, sub_cells = count(sub_extract, sub_ind, threshold)
         weight = 1 << bit
         for name in tables:
             table, sub = getattr(counts, name), getattr(sub_counts, name)
@@ -87,13 +89,15 @@ def key_sums(
         for cohort in cohorts:
             cohorts[cohort] += weight * int(sub_counts.cohorts.get(cohort, 0))
         for cell_set in sub_cells:
-            if cell_set.name not in sets or not cell_set.people:
+            if cell_set.name not in sets or not cell_set.people or cell_set.name == PROFILES:
                 continue
             target = sets[cell_set.name]
             for cell, n in zip(cell_set.table["cell_id"], cell_set.table["individuals"]):
-                cell = cell if cell in target else _folded(cell, target)
-                if cell is not None:
-                    target[cell] += weight * int(n)
+                if cell not in target:
+                    raise AssertionError(f"cell keys: {cell} is not among the full count's")
+                target[cell] += weight * int(n)
+    if PROFILES in sets:
+        sets[PROFILES] = _profile_keys(ind, keys, threshold, sets[PROFILES])
     return (
         {k: v % 256 for k, v in tables.items()},
         {k: v % 256 for k, v in cohorts.items()},
@@ -101,14 +105,23 @@ def key_sums(
     )
 
 
-def _folded(cell: str, known: dict[str, int]) -> str | None:
-    """The full count's "Other" cell of a profile label it folded (None: no such cell)."""
-    if not cell.startswith("profile:"):
-        return None
-    dim = cell.split(":", 2)[1]
-    cohort = cell.rsplit(":", 1)[1]
-    other = f"profile:{dim}:{OTHER}:{cohort}"
-    return other if other in known else None
+def _profile_keys(
+    ind: Individuals, keys: np.ndarray, threshold: int, cells: dict[str, int]
+) -> dict[str, int]:
+    """The profiles' cell keys (``cells``: their ids), summed from each person's category."""
+    categories = profile_categories(ind, threshold)
+    person = categories.index.to_numpy(dtype=np.int64)
+    cohort = ind.people["cohort"].reindex(categories.index).astype(str).to_numpy()
+    out = dict.fromkeys(cells, 0)
+    for dim in categories:
+        frame = pd.DataFrame({"category": categories[dim].to_numpy(), "key": keys[person]})
+        for cohort_of, part in ((ALL, frame), *frame.groupby(cohort, sort=True)):
+            for category, total in part.groupby("category")["key"].sum().items():
+                cell = f"profile:{dim}:{category}:{cohort_of}"
+                if cell not in out:
+                    raise AssertionError(f"cell keys: {cell} is not among the profiles' cells")
+                out[cell] = int(total)
+    return out
 
 
 def _subset(extract: Extract, ind: Individuals, chosen: np.ndarray) -> tuple[Extract, Individuals]:

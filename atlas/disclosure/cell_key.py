@@ -12,6 +12,8 @@ the tests:
 * a zero stays 0 (an empty cell has no people and no key);
 * no 1s and no 2s are published: counts of 1 and 2 become 0 or 4, counts of 3, 4 and 5 are
   kept off 1 and 2;
+* a reader knowing the ptable learns the true count lies in :func:`possible` of the published
+  value (0 -> 0..3, 3 -> 3..6, v -> v-3..v+3 from 9 up): the attack and the audit use it;
 * every row has mean perturbation 0 (the published figures are unbiased), and from 6 up
   every count gets the same spread, -3..3 with weights 8, 24, 56, 80, 56, 24, 8 (variance
   1.75).
@@ -58,3 +60,32 @@ def perturb(counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.int64)
     keys = np.asarray(keys, dtype=np.int64) % 256
     return counts + _TABLE[np.minimum(counts, LAST), keys]
+
+
+def _possible() -> np.ndarray:
+    """Per published value 0..LAST + 2D: the least and the largest count the ptable turns into
+    it (beyond: within D of it)."""
+    top = LAST + 2 * MAX_PERTURBATION
+    out = np.zeros((top + 1, 2), dtype=np.int64)
+    for value in range(top + 1):
+        counts = [
+            c
+            for c in range(value + MAX_PERTURBATION + 1)
+            if any(c + p == value for p, _ in PTABLE[min(c, LAST)])
+        ]
+        out[value] = (min(counts), max(counts)) if counts else (value, value)
+    return out
+
+
+_POSSIBLE = _possible()
+
+
+def possible(published: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader who knows the ptable learns of each true count from its published value:
+    the least and the largest count that can be published so (0 -> 0..3, 3 -> 3..6, 4 -> 1..7,
+    and v -> v-3..v+3 from 9 up)."""
+    v = np.asarray(published, dtype=np.int64)
+    small = np.minimum(v, len(_POSSIBLE) - 1)
+    lo = np.where(v < len(_POSSIBLE), _POSSIBLE[small, 0], v - MAX_PERTURBATION)
+    hi = np.where(v < len(_POSSIBLE), _POSSIBLE[small, 1], v + MAX_PERTURBATION)
+    return lo.astype(float), hi.astype(float)

@@ -85,13 +85,11 @@ class Settings:
 
     def interval(self, value: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What a reader knows of each count of people: exact, within +-rounding//2 (and
-        never 1..threshold-1), within +-D of a perturbed value, or ``[0, inf)`` when hidden."""
-        if self.perturbation:
-            v = np.asarray(value, dtype=float)
-            lo = np.maximum(v - self.perturbation, 0.0)
-            hi = v + self.perturbation
-            return np.where(hidden, 0.0, lo), np.where(hidden, np.inf, hi)
-        return knowledge(value, hidden, self.threshold, self.rounding)
+        never 1..threshold-1), the counts the cell key's ptable turns into a perturbed value, or
+        ``[0, inf)`` when hidden."""
+        return knowledge(
+            value, hidden, self.threshold, self.rounding, perturbation=self.perturbation
+        )
 
 
 @dataclass

@@ -585,8 +585,10 @@ def knowledge(
     at least the threshold, since small counts are never published; ``[0, inf)`` when
     suppressed."""
     v = np.asarray(published, dtype=float)
-    if perturbation:  # the cell key: within +-D of the published value
-        lo, hi = np.maximum(v - perturbation, 0.0), v + perturbation
+    if perturbation:  # the cell key: the counts the ptable turns into the published value
+        from .cell_key import possible
+
+        lo, hi = possible(v)
         if exact is not None:
             lo, hi = np.where(exact, v, lo), np.where(exact, v, hi)
     elif rounding > 1:

@@ -113,9 +113,11 @@ def keyed(tmp_path_factory) -> dict[str, Path]:
     (root / "secret.txt").write_bytes(SECRET + b"\n")
     drop = f'protection = "cell_key"\ncell_key_secret_file = "{root / "secret.txt"}"'
     late = late_extract(root / "late-extract")
+    visit = late_extract(root / "visit-extract", new_client=False)
     return {
         "base": build_demo(root, "base", drop=drop),
         "late": build_demo(root, "late", late, drop=drop),
+        "visit": build_demo(root, "visit", visit, drop=drop),
         "secret": root / "secret.txt",
     }
 
@@ -150,10 +152,14 @@ def _csv(drop: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(drop / name, dtype={"individuals": "Int64"}, keep_default_na=True)
 
 
-def test_one_late_person_is_lost_in_the_noise(keyed):
-    report = audit_reissue(keyed["late"], keyed["base"])
+@pytest.mark.parametrize("late", ["late", "visit"])
+def test_a_late_person_or_visit_is_lost_in_the_noise(keyed, late):
+    report = audit_reissue(keyed[late], keyed["base"])
     assert report.exposures == []
-    assert report.changed > 0  # the late person moved some figures
+    assert report.changed > 0  # the late row moved some figures
+
+
+def test_the_late_persons_cohort_moves_within_the_noise(keyed):
     result = CliRunner().invoke(
         main, ["audit", str(keyed["late"]), "--previous", str(keyed["base"])]
     )
@@ -201,6 +207,12 @@ def test_a_published_figure_is_the_count_perturbed_by_its_peoples_keys(keyed):
     count, key = len(people), int(keys[sorted(people)].sum()) % 256
     sites = _csv(keyed["base"], "tables/site_activity.csv").set_index("site_code")
     assert sites.loc["PH010", "individuals"] == perturb(np.array([count]), np.array([key]))[0]
+    # a profile cell (keys summed apart from the counting): the men seen in the year
+    men = ind.people.index[ind.people["gender"] == "M"].to_numpy()
+    count, key = len(men), int(keys[men].sum()) % 256
+    profiles = pd.read_csv(keyed["base"] / "reports/csv/monitoring_profiles.csv")
+    shown = profiles.query("dimension == 'gender' and category == 'Male' and cohort == 'all'")
+    assert shown["individuals"].tolist() == [perturb(np.array([count]), np.array([key]))[0]]
 
 
 def test_no_1s_or_2s_and_the_notes_say_the_tables_need_not_add_up(keyed):

@@ -24,15 +24,19 @@ from atlas.disclosure.reissue import (
 ROOT = Path(__file__).resolve().parents[2]
 LATE_CLIENT = "C999999,PH010,Q,Z,1981-03-04,M,ZX6 5AD,White British\n"
 LATE_VISIT = "T9999999,C999999,PH010,2018-02-10,N,,10,10,0,10,0,0,0\n"
+# an existing client's late visit, in Q4, to a site they had not used that year
+LATE_VISIT_OF_A_CLIENT = "T9999998,C000001,AG004,2018-03-01,N,,10,10,0,10,0,0,0\n"
 
 
-def late_extract(folder: Path) -> Path:
-    """The demo extract with one new client and their one NSP visit in Q4, sent late."""
+def late_extract(folder: Path, new_client: bool = True) -> Path:
+    """The demo extract with one new client and their one NSP visit in Q4, sent late (or,
+    ``new_client`` False, one late visit of an existing client)."""
     shutil.copytree(ROOT / "boundaries" / "demo" / "extract", folder)
-    with open(folder / "clients.csv", "a", encoding="utf-8") as fh:
-        fh.write(LATE_CLIENT)
+    if new_client:
+        with open(folder / "clients.csv", "a", encoding="utf-8") as fh:
+            fh.write(LATE_CLIENT)
     with open(folder / "nsp_transactions.csv", "a", encoding="utf-8") as fh:
-        fh.write(LATE_VISIT)
+        fh.write(LATE_VISIT if new_client else LATE_VISIT_OF_A_CLIENT)
     return folder
 
 
@@ -58,9 +62,11 @@ def issues(tmp_path_factory) -> dict[str, Path]:
     """The demo and the demo with one late person, suppressed and rounded to 5."""
     root = tmp_path_factory.mktemp("issues")
     late = late_extract(root / "late-extract")
+    visit = late_extract(root / "visit-extract", new_client=False)
     return {
         "base": build_demo(root, "base"),
         "late": build_demo(root, "late", late),
+        "visit": build_demo(root, "visit", visit),
         "base5": build_demo(root, "base5", drop="rounding = 5"),
         "late5": build_demo(root, "late5", late, drop="rounding = 5"),
     }
@@ -96,6 +102,20 @@ def test_suppression_single_out_the_late_person(issues):
         atlas.errors.DisclosureError, match=r"cohorts\.all: 2500 -> 2501, 1 person more"
     ):
         atlas.audit(issues["late"], previous=issues["base"])
+
+
+def test_suppression_single_out_a_clients_late_visit(issues):
+    """Found: one late visit of a known client to a new site adds them to the site's people,
+    its Q4 and its LA's: each by exactly one."""
+    report = audit_reissue(issues["visit"], issues["base"])
+    for line in (
+        "tables/site_activity.csv AG004 individuals: 314 -> 315, 1 person more",
+        "reports/csv/data_quality_site_individuals.csv AG004 q4: 113 -> 114, 1 person more",
+        "tables/service_la_cohorts.csv E06900003:pwid_psychoactive individuals: 174 -> 175, "
+        "1 person more",
+    ):
+        assert line in report.exposures
+    assert not any(e.startswith("ledger.json cohorts") for e in report.exposures)  # not new
 
 
 def test_rounding_to_5_hides_the_late_person(issues):
