@@ -23,7 +23,6 @@ Two attacks:
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Collection
@@ -194,7 +193,10 @@ def _published_counts(files: dict[str, bytes], folder: Path) -> dict[str, tuple[
     for path, (keys, columns) in PEOPLE_COUNTS.items():
         if path not in files:
             continue
-        frame = pd.read_csv(io.BytesIO(files[path]), dtype=str, keep_default_na=False)
+        try:
+            frame = _read_table(path, files[path], [])
+        except DisclosureError as exc:
+            raise DisclosureError(f"{folder / str(exc)}") from None
         missing = [c for c in (*keys, *columns) if c not in frame]
         if missing:
             raise DisclosureError(

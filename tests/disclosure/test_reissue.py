@@ -162,6 +162,23 @@ def test_the_lp_pins_a_difference_suppressed_in_one_issue():
     assert report.exposures == []
 
 
+def test_a_previous_issue_that_is_not_a_drop_is_one_line(issues, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(issues["base"], old)
+    (old / "reports/csv/monitoring_trend.csv").write_bytes(b"year,cohort\n\xff\xfe,1\n")
+    result = CliRunner().invoke(main, ["audit", str(issues["base"]), "--previous", str(old)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"error: {old}/reports/csv/monitoring_trend.csv: not UTF-8 text (byte 13): "
+        "not a table of a drop"
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["audit", str(issues["base"]), "--previous", str(empty)])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == f"error: {empty}: holds no table of a drop"
+
+
 @pytest.mark.parametrize(
     ("low", "high", "singled"),
     [
