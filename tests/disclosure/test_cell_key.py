@@ -123,14 +123,14 @@ def keyed(tmp_path_factory) -> dict[str, Path]:
 
 
 class _ById(HTMLParser):
-    """The text of the element with one id."""
+    """The text of the element with one id (or other attribute)."""
 
-    def __init__(self, wanted: str):
+    def __init__(self, wanted: str, attribute: str = "id"):
         super().__init__()
-        self.wanted, self.depth, self.text = wanted, 0, []
+        self.wanted, self.attribute, self.depth, self.text = wanted, attribute, 0, []
 
     def handle_starttag(self, tag, attrs):
-        if self.depth or dict(attrs).get("id") == self.wanted:
+        if self.depth or dict(attrs).get(self.attribute) == self.wanted:
             self.depth += 1
 
     def handle_endtag(self, tag):
@@ -142,8 +142,8 @@ class _ById(HTMLParser):
             self.text.append(data)
 
 
-def _text_of(html: str, wanted: str) -> str:
-    parser = _ById(wanted)
+def _text_of(html: str, wanted: str, attribute: str = "id") -> str:
+    parser = _ById(wanted, attribute)
     parser.feed(html)
     return " ".join("".join(parser.text).split())
 
@@ -223,6 +223,10 @@ def test_no_1s_or_2s_and_the_notes_say_the_tables_need_not_add_up(keyed):
     note = _text_of((drop / "reports" / "monitoring.html").read_text(), "note-suppressed")
     assert note.startswith("Perturbed counts.")
     assert "so a table need not add up" in note
+    page = (drop / "atlas.html").read_text()
+    atlas_note = _text_of(page, "atlas-notes-title", "aria-labelledby")
+    assert "every count of individuals is perturbed by the cell-key method" in atlas_note
+    assert "counts from 1 to 4 are suppressed" not in atlas_note
     result = CliRunner().invoke(main, ["audit", str(drop)])
     assert result.exit_code == 0, result.output
 
