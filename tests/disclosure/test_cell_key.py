@@ -178,6 +178,18 @@ def test_the_late_persons_cohort_moves_within_the_noise(keyed):
     assert shown[0]["suppression"]["perturbation"] == MAX_PERTURBATION
 
 
+def test_the_same_people_give_the_same_figure_in_every_issue(keyed):
+    """Only the cells the late person joined move: their LSOA's, and no other."""
+    name = "tables/residence_lsoa_cohorts.csv"
+    base, late, visit = (_csv(keyed[k], name) for k in ("base", "late", "visit"))
+    moved = base.compare(late)
+    assert set(base.loc[moved.index, "lsoa_code"]) == {"E01900059"}  # where ZX6 5AD lies
+    assert base.equals(visit)  # a late visit of a known client: no residence cell moves
+    sites = [_csv(keyed[k], "tables/site_activity.csv") for k in ("base", "visit")]
+    moved = sites[0].compare(sites[1])
+    assert set(sites[0].loc[moved.index, "site_code"]) == {"AG004"}
+
+
 def test_the_same_people_give_the_same_figure_in_every_table(keyed):
     drop = keyed["base"]
     sites = _csv(drop, "tables/site_activity.csv").set_index("site_code")["individuals"]
