@@ -38,7 +38,6 @@ from ..counting.individuals import attributors
 from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
-from .cell_key import SMALL
 from .identifier_scan import Needles, scan_files
 from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
 
@@ -304,6 +303,8 @@ def _attack_tables(
     frames: dict[str, pd.DataFrame], report: AuditReport, attacked: Attacked | None = None
 ) -> None:
     """Rebuild the cells and groups from the tables, then attack every suppressed cell."""
+    from . import cell_key  # the ptable's rules, for a cell-key drop
+
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
     structure["site_activity"] = structure["site_activity"].assign(**dict.fromkeys(ACTIVITY, 0))
     cells = CellTable()
@@ -326,7 +327,7 @@ def _attack_tables(
             report.exposures.append(f"{path} line {line}: a suppressed count is published")
         for line in lines[~blank & np.isnan(vals)]:
             report.exposures.append(f"{path} line {line}: individuals is not a count")
-        floor = SMALL + 1 if report.perturbation else report.threshold  # cell key: no 1s, 2s
+        floor = cell_key.SMALL + 1 if report.perturbation else report.threshold  # no 1s, 2s
         small = ~blank & (vals > 0) & (vals < floor)
         for line in lines[small]:
             report.exposures.append(f"{path} line {line}: a count below {floor} is published")
