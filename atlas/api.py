@@ -37,18 +37,26 @@ def audit(
     threshold: int | None = None,
     rounding: int | None = None,
     *,
+    previous: str | Path | None = None,
     check: bool = True,
 ) -> AuditReport:
     """Audit a written drop, as ``ims-atlas audit DROP [--extract DIR] [--threshold N]
-    [--rounding N]``: attack its published tables and, given the extract, scan it for client
-    identifiers. Threshold and rounding default to the drop's ledger. Returns the report; a
-    failing audit raises DisclosureError naming every exposed cell and identifier, as the
-    command exits on it (``check=False``: return the failing report instead)."""
+    [--rounding N] [--previous OLD]``: attack its published tables and, given the extract,
+    scan it for client identifiers; given ``previous`` (an earlier issue), attack the two
+    issues together, its findings among the report's ``exposures``. Threshold and rounding
+    default to the drop's ledger. Returns the report; a failing audit raises DisclosureError
+    naming every exposed cell and identifier, as the command exits on it (``check=False``:
+    return the failing report instead)."""
     from .disclosure.audit import audit_drop
+    from .disclosure.reissue import audit_reissue
     from .extract.reader import read_extract
 
     read = read_extract(Path(extract)) if extract is not None else None
     report = audit_drop(Path(drop_path), read, threshold, rounding)
+    if previous is not None:
+        report.exposures.extend(
+            audit_reissue(Path(drop_path), Path(previous), threshold).exposures
+        )
     if check:
         report.check()
     return report

@@ -138,11 +138,22 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
     type=int,
     help="Rounding base (default: the drop's ledger, and the summary says so).",
 )
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An earlier issue of the drop: attack the two issues together.",
+)
 def audit(
-    drop: Path, extract_dir: Path | None, threshold: int | None, rounding: int | None
+    drop: Path,
+    extract_dir: Path | None,
+    threshold: int | None,
+    rounding: int | None,
+    previous: Path | None,
 ) -> None:
     """Read back every file of DROP, attack everything it publishes by linear programming and
-    scan it for client identifiers; exit non-zero naming every finding."""
+    scan it for client identifiers; exit non-zero naming every finding. With --previous, also
+    attack DROP and its earlier issue together: every difference that singles out fewer than
+    the threshold's people is named."""
     from .disclosure.audit import audit_drop
     from .extract.reader import read_extract
 
@@ -151,6 +162,12 @@ def audit(
     report = audit_drop(drop, extract, threshold, rounding)
     report.check()
     click.echo(f"audit of {drop} passed: {report.summary()}")
+    if previous is not None:
+        from .disclosure.reissue import audit_reissue
+
+        reissue = audit_reissue(drop, previous, threshold)
+        reissue.check()
+        click.echo(f"audit of {drop} against {previous} passed: {reissue.summary()}")
 
 
 @main.command("demo-data")

@@ -26,13 +26,14 @@ import pandas as pd
 
 from . import __version__
 from .counting.aggregate import Counts, count_all
+from .counting.cell_keys import Counter, key_sums, record_keys
 from .counting.individuals import Individuals, build_individuals
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
-from .counting.report_counts import ReportCounts, count_reports
+from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
 from .disclosure.audit import Identifiers, audit_files
-from .disclosure.suppress import Published, protect
+from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
 from .errors import OutputError, RecipeError
 from .extract.quality import check_quality, quality_problems
@@ -124,6 +125,8 @@ def _inputs(recipe: Recipe) -> dict[str, Path]:
     """What the build reads, by the name a refusal gives it: the target may hold none of it."""
     inputs = {"the recipe": recipe.path, "the extract": recipe.extract_path}
     inputs.update({f"the input {p.name}": p for p in recipe.input_files()})
+    if recipe.cell_key_secret_file is not None:
+        inputs["the cell key's secret file"] = recipe.cell_key_secret_file
     return inputs
 
 
@@ -201,18 +204,56 @@ def compute_stages(
     )
     progress("counting")
     msoa_of = msoa_table(geo)
+
+    def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
+        counted = count_reports(ex, people, sites, geo.la_codes, threshold)
+        return (
+            count_all(people, geo, sites, recipe.area_name, msoa_of),
+            [*counted.cells, match_level_cells(people.people)],
+        )
+
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
+    extra = [*report_counts.cells, match_level_cells(ind.people)]
+    keys = None
+    if recipe.protection == "cell_key":
+        progress("cell keys")
+        keys = _cell_keys(recipe, extract, ind, counts, extra, count)
     progress("disclosure control")
-    published = protect(
-        counts,
-        recipe.threshold,
-        recipe.rounding,
-        extra=[*report_counts.cells, match_level_cells(ind.people)],
-    )
+    published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
     return Stages(
         extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
     )
+
+
+def _cell_keys(
+    recipe: Recipe,
+    extract: Extract,
+    ind: Individuals,
+    counts: Counts,
+    extra: list[CellSet],
+    count: Counter,
+) -> CellKeys:
+    """The cell key of every count of people, from the record keys the secret gives."""
+    path = recipe.cell_key_secret_file
+    assert path is not None  # the recipe requires it with protection = "cell_key"
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise RecipeError(
+            str(recipe.path), [f"drop.cell_key_secret_file: cannot read {path}: {exc.strerror}"]
+        ) from None
+    if len(secret) < 16:
+        raise RecipeError(
+            str(recipe.path),
+            [
+                f"drop.cell_key_secret_file: {path} holds {len(secret)} bytes; "
+                "a secret needs 16 or more"
+            ],
+        )
+    keys = record_keys(extract["clients.csv"], ind.person_of, secret)
+    tables, _, sets = key_sums(extract, ind, keys, counts, extra, count, recipe.threshold)
+    return CellKeys(tables, sets)
 
 
 def compute_drop(
@@ -293,6 +334,7 @@ def finish_drop(
         recipe.rounding,
         Identifiers.from_extract(extract),
         published.attacked,
+        perturbation=published.perturbation,
     )
     log.info("audit: %s", report.summary())
     report.check()
@@ -347,6 +389,11 @@ def _ledger(
             "primary_cells": published.primary,
             "secondary_cells": published.secondary,
             "rounding": published.rounding,
+            **(
+                {"protection": "cell_key", "perturbation": published.perturbation}
+                if published.perturbation
+                else {}
+            ),
         },
     }
 

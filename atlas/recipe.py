@@ -64,6 +64,20 @@ OPTIONS: tuple[Option, ...] = (
         default=0,
         minimum=0,
     ),
+    Option(
+        "drop.protection",
+        "choice",
+        "how counts of individuals are protected: suppression (small counts blanked) or "
+        "cell_key (every count perturbed by the ONS cell-key method)",
+        default="suppression",
+        choices=("suppression", "cell_key"),
+    ),
+    Option(
+        "drop.cell_key_secret_file",
+        "path",
+        "file holding the cell key's secret (kept outside the published folder); "
+        'required with protection = "cell_key"',
+    ),
     Option("extract.path", "dir", "folder holding the extract's CSV files", required=True),
     Option(
         "extract.encoding",
@@ -157,6 +171,8 @@ class Recipe:
     siting: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     rounding: int = 0
+    protection: str = "suppression"
+    cell_key_secret_file: Path | None = None
     date_format: str | None = None
     max_rejected_pct: float = 5
 
@@ -205,6 +221,8 @@ def load_recipe(path: str | Path) -> Recipe:
         siting=siting if "siting" in raw else {},
         raw=raw,
         rounding=values["drop.rounding"],
+        protection=values["drop.protection"],
+        cell_key_secret_file=values["drop.cell_key_secret_file"],
         date_format=values["extract.date_format"],
         max_rejected_pct=values["extract.max_rejected_pct"],
     )
@@ -232,6 +250,20 @@ def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
             "siting.candidates: missing (required when [siting] is given: a CSV of "
             "site_code, site_name, postcode)"
         )
+    if values.get("drop.protection") == "cell_key":
+        if (
+            values.get("drop.cell_key_secret_file") is None
+            and "drop.cell_key_secret_file" not in flat
+        ):
+            problems.append(
+                'drop.cell_key_secret_file: missing (required with protection = "cell_key": '
+                "a file outside the published folder holding the secret of the record keys)"
+            )
+        if values.get("drop.rounding"):
+            problems.append(
+                'drop.rounding: cannot be combined with protection = "cell_key" (the cell key '
+                "perturbs every count already)"
+            )
     target = values.get("siting.target_pct")
     if isinstance(target, (int, float)) and not isinstance(target, bool) and target > 100:
         problems.append(f"siting.target_pct: must be at most 100, got {target}")

@@ -1,6 +1,6 @@
 """Benchmark: a whole drop build, from raw extract to every output.
 
-    python benchmarks/build.py [--runs 3] [--scale 10] [--keep DIR]
+    python benchmarks/build.py [--runs 3] [--scale 10] [--keep DIR] [--cell-key]
 
 Makes a fake extract at the given scale (10 is about Cheshire & Merseyside: ~30,000 client
 records, ~80,000 NSP visits and ~50,000 interventions in the year), on the real C&M geography of
@@ -10,6 +10,7 @@ size of every output, with the machine's core count, and the median time of each
 the extract, geography, individuals, geocode, count, suppress, render, audit, write: the
 moments the build reports its progress). A first build with an empty cache is reported apart
 (``cold_cache``): it reads the postcode directory and the boundaries from their sources.
+``--cell-key`` builds with ``protection = "cell_key"`` (a fixed benchmark secret).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ print(json.dumps({"wall": marks[-1][1] - t0, "stages": stages,
 """
 
 
-def make_inputs(work: Path, scale: float) -> tuple[Path, str]:
+def make_inputs(work: Path, scale: float, cell_key: bool = False) -> tuple[Path, str]:
     """Write the extract and recipe; return the recipe and a description of the geography."""
     if (SHARED / "derived" / "NSPL_CM_derived.csv").is_file():
         directory = SHARED / "derived" / "NSPL_CM_derived.csv"
@@ -90,10 +91,14 @@ population = "{demo}/population.csv"
         args += ["--la", la]
     subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     recipe = work / "bench.toml"
+    protection = ""
+    if cell_key:
+        (work / "secret.txt").write_text("a fixed secret for benchmarks only\n")
+        protection = 'protection = "cell_key"\ncell_key_secret_file = "secret.txt"\n'
     recipe.write_text(f"""[drop]
 name = "bench"
 period = "2017-18"
-
+{protection}
 [extract]
 path = "extract"
 
@@ -110,16 +115,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="keep the inputs and drop here")
+    parser.add_argument(
+        "--cell-key", action="store_true", help='build with protection = "cell_key"'
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="ims-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    recipe, label = make_inputs(work, args.scale)
+    recipe, label = make_inputs(work, args.scale, args.cell_key)
     result = run_builds(recipe, work / "drop", args.runs)
     print(
         json.dumps(
             {
                 "geography": label,
                 "scale": args.scale,
+                "protection": "cell_key" if args.cell_key else "suppression",
                 "extract_rows": count_rows(work / "extract"),
                 **result,
             },

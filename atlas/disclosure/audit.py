@@ -44,6 +44,7 @@ from ..counting.individuals import attributors
 from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
+from .cell_key import SMALL as SMALL_UNDER_CELL_KEY
 from .identifier_scan import DATE_OF_BIRTH, Needles, scan_files
 from .published_model import (
     ATLAS_PAGE,
@@ -144,6 +145,7 @@ class AuditReport:
     values: dict[str, float] = field(
         default_factory=dict, repr=False
     )  # each cell as published (NaN: hidden)
+    perturbation: int = 0  # a cell-key drop's largest perturbation (0: not perturbed)
 
     @property
     def clean(self) -> bool:
@@ -194,12 +196,14 @@ def audit_files(
     rounding: int = 0,
     identifiers: Identifiers | None = None,
     attacked: Attacked | None = None,
+    perturbation: int = 0,
 ) -> AuditReport:
     """Attack the published tables among ``files`` (path in the drop -> bytes) and scan every
     file for the identifiers. ``attacked``: what the build's disclosure control found safe,
-    reused when it covers the files' cells and groups."""
+    reused when it covers the files' cells and groups. ``perturbation``: a cell-key drop's
+    largest perturbation (each published count of people within that of the true one)."""
     started = time.perf_counter()
-    report = AuditReport(threshold, rounding)
+    report = AuditReport(threshold, rounding, perturbation=perturbation)
     scanning = None
     if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
@@ -262,12 +266,14 @@ def audit_drop(
     if threshold is None:
         raise DisclosureError(f"{folder}: ledger.json gives no threshold; pass --threshold")
     rounding = settings.get("rounding", 0) if rounding is None else rounding
+    perturbed = settings.get("protection") == "cell_key"
     try:
         report = audit_files(
             files,
             int(threshold),
             int(rounding),
             Identifiers.from_extract(extract) if extract is not None else None,
+            perturbation=int(settings.get("perturbation", 0)) if perturbed else 0,
         )
     except UnreadableTable as exc:
         raise UnreadableTable(f"{folder / str(exc)}") from None
@@ -405,6 +411,8 @@ def _attack_tables(
 ) -> None:
     """Rebuild the cells and groups from the tables (and ``model``: the other files), check
     that every place showing a cell shows it alike, then attack every suppressed cell."""
+    from . import cell_key  # the ptable's rules, for a cell-key drop
+
     model = model or FileModel()
     structure = {k: f.assign(individuals=0) for k, f in frames.items()}
     structure["site_activity"] = structure["site_activity"].assign(**dict.fromkeys(ACTIVITY, 0))
@@ -446,11 +454,10 @@ def _attack_tables(
             report.exposures.append(f"{path} line {line}: a suppressed count is published")
         for line in lines[~blank & np.isnan(vals)]:
             report.exposures.append(f"{path} line {line}: individuals is not a count")
-        small = ~blank & (vals > 0) & (vals < report.threshold)
+        floor = cell_key.SMALL + 1 if report.perturbation else report.threshold  # no 1s, 2s
+        small = ~blank & (vals > 0) & (vals < floor)
         for line in lines[small]:
-            report.exposures.append(
-                f"{path} line {line}: a count below {report.threshold} is published"
-            )
+            report.exposures.append(f"{path} line {line}: a count below {floor} is published")
         for col in DERIVED:
             if col in frame:
                 for line in lines[blank & (frame[col].str.strip() != "").to_numpy()]:
@@ -475,11 +482,19 @@ def _attack_tables(
     hidden |= ~seen  # a cell no file shows is not known to the reader
     published = np.nan_to_num(value, nan=0.0)
     report.values = dict(zip(names, np.where(hidden, np.nan, value).tolist()))
-    lo, hi = knowledge(published, hidden, report.threshold, report.rounding, exact=~people)
+    lo, hi = knowledge(
+        published,
+        hidden,
+        report.threshold,
+        report.rounding,
+        exact=~people,
+        perturbation=report.perturbation,
+    )
     if cells.floors:
-        floor = np.zeros(len(where))
-        floor[[where[c] for c in cells.floors]] = list(cells.floors.values())
-        lo = np.maximum(lo, floor)
+        shown_at_least = np.zeros(len(where))
+        shown_at_least[[where[c] for c in cells.floors]] = list(cells.floors.values())
+        lo = np.maximum(lo, shown_at_least)
+    targets = (hidden | (report.perturbation > 0)) & people
     groups = cells.matrix(where)
     bounds = cells._bound_matrix(where, published, hidden)
     exact = hi - lo <= attack.EPS
@@ -499,7 +514,7 @@ def _attack_tables(
         return
     # only as far as the verdict needs: an exposed cell still gets its exact bounds
     found = attack.intervals(
-        attack.Problem(lo, hi, groups, hidden & people, bounds), threshold=report.threshold
+        attack.Problem(lo, hi, groups, targets, bounds), threshold=report.threshold
     )
     report.components, report.solves = found.components, found.solves
     if found.infeasible:
@@ -508,7 +523,7 @@ def _attack_tables(
             + ", ".join(names[i] for i in found.infeasible[:5])
         )
     exposed = attack.exposed(found.low, found.high, report.threshold)
-    for i in np.flatnonzero(hidden & people & exposed):
+    for i in np.flatnonzero(targets & exposed):
         report.exposures.append(
             f"cell {names[i]} can be narrowed to {_span(found.low[i], found.high[i])}"
         )
@@ -540,8 +555,9 @@ def _read_model(
         if not blank and (v != int(v) or v < 0):
             report.exposures.append(f"{r.place}: {r.text!r} is not a count")
             continue
-        if people[i] and not blank and 0 < v < report.threshold:
-            report.exposures.append(f"{r.place}: a count below {report.threshold} is published")
+        small = SMALL_UNDER_CELL_KEY + 1 if report.perturbation else report.threshold
+        if people[i] and not blank and 0 < v < small:
+            report.exposures.append(f"{r.place}: a count below {small} is published")
         if seen[i]:
             if hidden[i] != blank or (not blank and value[i] != v):
                 shown = "suppressed" if blank else r.text
@@ -590,7 +606,8 @@ def _covered(
     """Whether ``attacked`` covers the files' problem: the same threshold and rounding, every
     cell among its cells, hidden alike and published with the same value, every group and
     every activity bound (rows of ``relations``) equal to one of its own."""
-    if (attacked.threshold, attacked.rounding) != (report.threshold, report.rounding):
+    mine = (report.threshold, report.rounding, report.perturbation)
+    if (attacked.threshold, attacked.rounding, attacked.perturbation) != mine:
         return False
     pos = pd.Index(attacked.ids).get_indexer(names)
     if (pos < 0).any() or not np.array_equal(hidden, attacked.hidden[pos]):

@@ -78,6 +78,7 @@ class Published:
     residence_msoa: pd.DataFrame | None = None  # when the recipe gives an MSOA lookup
     rounding: int = 0  # published counts rounded to the nearest this (0: not rounded)
     attacked: Attacked | None = None  # the cells and groups the final attack found safe
+    perturbation: int = 0  # the cell key's largest perturbation (0: counts not perturbed)
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Attacked:
     threshold: int
     rounding: int
     bounds: sparse.csr_matrix | None = None  # the activity bounds, ``bounds @ x <= 0``
+    perturbation: int = 0  # the cell key's largest perturbation (0: counts not perturbed)
 
 
 class CellTable:
@@ -111,6 +113,7 @@ class CellTable:
         self.at_most: list[tuple[str, str]] = []
         self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
         self.attacked: Attacked | None = None  # set by protect
+        self.perturbation = 0  # set by protect when counts are perturbed (cell key)
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
         self.values.update(zip(ids, values.astype(int)))
@@ -156,7 +159,11 @@ class CellTable:
         return np.frombuffer(hidden, dtype=bool).copy(), primary
 
     def protect(
-        self, threshold: int, rounding: int = 0, max_tries: int = 8
+        self,
+        threshold: int,
+        rounding: int = 0,
+        max_tries: int = 8,
+        perturbed: dict[str, int] | None = None,
     ) -> tuple[set[str], int, dict[str, int]]:
         """Suppression that survives the LP attack: returns the suppressed ids, the primary
         count and the published value of every cell (rounded when ``rounding`` > 1).
@@ -170,8 +177,17 @@ class CellTable:
         true = np.fromiter(self.values.values(), dtype=np.int64, count=len(ids))
         people = np.fromiter((c not in self.activity for c in ids), dtype=bool, count=len(ids))
         published = np.where(people, round_to(true, rounding), true)
+        if perturbed is not None:  # the cell key: every count of people perturbed, none hidden
+            from .cell_key import MAX_PERTURBATION
+
+            self.perturbation = MAX_PERTURBATION
+            published = np.where(
+                people, np.fromiter(map(perturbed.get, ids, true.tolist()), dtype=np.int64), true
+            )
         cells, starts = self._members(where)
-        if rounding > 1:
+        if perturbed is not None:
+            hidden, primary = np.zeros(len(ids), dtype=bool), 0
+        elif rounding > 1:
             hidden = people & (true > 0) & (true < threshold)
             primary = int(hidden.sum())
         else:
@@ -187,7 +203,15 @@ class CellTable:
         while True:
             bounds = self._bound_matrix(where, published, hidden)
             problem = self.problem(
-                published, hidden, groups, threshold, rounding, people, bounds, floor
+                published,
+                hidden,
+                groups,
+                threshold,
+                rounding,
+                people,
+                bounds,
+                floor,
+                self.perturbation,
             )
             found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
@@ -196,12 +220,19 @@ class CellTable:
                     f"groups (cells {', '.join(ids[i] for i in found.infeasible[:5])})"
                 )
             bad = np.flatnonzero(
-                hidden & people & attack.exposed(found.low, found.high, threshold)
+                (hidden | (self.perturbation > 0))
+                & people
+                & attack.exposed(found.low, found.high, threshold)
             )
             if not len(bad):
                 break
             added = np.zeros(len(ids), dtype=bool)
             for cell in bad.tolist():
+                if self.perturbation and not hidden[cell]:
+                    # a perturbed count the others narrow: withheld itself first (its
+                    # interval is then the others' sum, seldom narrow), no search
+                    hidden[cell] = added[cell] = True
+                    continue
                 # blank its activity first (no one more hidden), widening through the
                 # activity groups each time the attack still finds the cell exposed; not
                 # when the groups alone expose it (no activity would help)
@@ -260,6 +291,7 @@ class CellTable:
             threshold,
             rounding,
             self._bound_matrix(where, published, hidden),
+            self.perturbation,
         )
         return out, primary, dict(zip(ids, published.tolist()))
 
@@ -278,7 +310,17 @@ class CellTable:
         only = np.zeros(len(hidden), dtype=bool)
         only[cell] = True
         found = attack.intervals(
-            self.problem(published, hidden, groups, threshold, rounding, people, None, floor),
+            self.problem(
+                published,
+                hidden,
+                groups,
+                threshold,
+                rounding,
+                people,
+                None,
+                floor,
+                self.perturbation,
+            ),
             cells=only,
             threshold=threshold,
         )
@@ -358,16 +400,24 @@ class CellTable:
         people: np.ndarray | None = None,
         bounds: sparse.csr_matrix | None = None,
         floor: np.ndarray | None = None,
+        perturbation: int = 0,
     ) -> attack.Problem:
         """What an attacker knows of every cell, given what is published; the targets are
-        the hidden counts of people (``people``: which cells are; default all). ``floor``:
-        the least value a reader knows a cell has (hidden cells too)."""
+        the hidden counts of people (``people``: which cells are; default all), and every
+        count of people when counts are perturbed (``perturbation``: the cell key's largest).
+        ``floor``: the least value a reader knows a cell has (hidden cells too)."""
         lo, hi = knowledge(
-            published, hidden, threshold, rounding, exact=None if people is None else ~people
+            published,
+            hidden,
+            threshold,
+            rounding,
+            exact=None if people is None else ~people,
+            perturbation=perturbation,
         )
         if floor is not None:
             lo = np.maximum(lo, floor)
-        targets = hidden.copy() if people is None else hidden & people
+        targets = hidden | (perturbation > 0)
+        targets = targets.copy() if people is None else targets & people
         return attack.Problem(lo, hi, groups, targets, bounds)
 
     def _protector(
@@ -418,7 +468,17 @@ class CellTable:
             trial[list(picks)] = True
             bounds = self._bound_matrix(where, published, trial)
             found = attack.intervals(
-                self.problem(published, trial, groups, threshold, rounding, people, bounds, floor),
+                self.problem(
+                    published,
+                    trial,
+                    groups,
+                    threshold,
+                    rounding,
+                    people,
+                    bounds,
+                    floor,
+                    self.perturbation,
+                ),
                 cells=only,
                 threshold=threshold,
             )
@@ -518,13 +578,20 @@ def knowledge(
     threshold: int,
     rounding: int,
     exact: np.ndarray | None = None,
+    perturbation: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The interval an attacker knows each cell lies in: ``[v, v]`` when published exactly
     (always for ``exact`` cells: activity); within +-rounding//2 of a rounded value, and 0 or
     at least the threshold, since small counts are never published; ``[0, inf)`` when
     suppressed."""
     v = np.asarray(published, dtype=float)
-    if rounding > 1:
+    if perturbation:  # the cell key: the counts the ptable turns into the published value
+        from .cell_key import possible
+
+        lo, hi = possible(v)
+        if exact is not None:
+            lo, hi = np.where(exact, v, lo), np.where(exact, v, hi)
+    elif rounding > 1:
         half = rounding // 2
         lo = np.where(v > 0, np.maximum(v - half, threshold), 0.0)
         hi = np.where(v > 0, v + half, 0.0)
@@ -536,17 +603,25 @@ def knowledge(
 
 
 def protect(
-    counts: Counts, threshold: int, rounding: int = 0, extra: Sequence[CellSet] = ()
+    counts: Counts,
+    threshold: int,
+    rounding: int = 0,
+    extra: Sequence[CellSet] = (),
+    keys: CellKeys | None = None,
 ) -> Published:
     """Apply primary and attack-proof secondary suppression (or rounding) to every table;
-    blank what derives from a suppressed count.
+    blank what derives from a suppressed count. With ``keys`` (the cell key of every count
+    of people, :mod:`atlas.counting.cell_keys`), every count of people is perturbed instead
+    (:mod:`atlas.disclosure.cell_key`) and none is suppressed unless the attack, knowing the
+    activity published beside it, pins it down.
 
     ``extra``: further counts of individuals (the reports' cell sets), protected together
     with the spec tables; they come back in ``Published.extra`` by name."""
     cells = CellTable()
     ids = _register(cells, counts)
     _register_extra(cells, extra)
-    suppressed, primary, _ = cells.protect(threshold, rounding)
+    perturbed = None if keys is None else _perturbed(cells, keys.by_id(counts))
+    suppressed, primary, _ = cells.protect(threshold, rounding, perturbed=perturbed)
     attacked = cells.attacked
     assert attacked is not None  # set by cells.protect
     where = pd.Index(attacked.ids)
@@ -588,7 +663,46 @@ def protect(
         extra=published_extra,
         rounding=rounding,
         attacked=cells.attacked,
+        perturbation=cells.perturbation,
     )
+
+
+@dataclass
+class CellKeys:
+    """The cell key of every count of people: per table of ``Counts`` (its rows' keys, in
+    their order), and per cell set (cell id -> key)."""
+
+    tables: dict[str, np.ndarray]
+    sets: dict[str, dict[str, int]]
+
+    def by_id(self, counts: Counts) -> dict[str, int]:
+        """Every key by cell id (the ids ``_register`` gives the tables' rows)."""
+        keyed = {
+            name: getattr(counts, name).assign(individuals=key)
+            for name, key in self.tables.items()
+        }
+        shadow = CellTable()
+        fields = {**counts.__dict__, **keyed}
+        _register(shadow, Counts(**fields))
+        out = {c: v for c, v in shadow.values.items() if c not in shadow.activity}
+        for got in self.sets.values():
+            out.update(got)
+        return out
+
+
+def _perturbed(cells: CellTable, keys: dict[str, int]) -> dict[str, int]:
+    """The published value of every count of people: perturbed by its cell key."""
+    from .cell_key import perturb
+
+    ids = [c for c in cells.values if c not in cells.activity]
+    missing = [c for c in ids if c not in keys]
+    if missing:
+        raise ValueError(f"cell key: no key for cell(s) {', '.join(missing[:3])}")
+    values = perturb(
+        np.array([cells.values[c] for c in ids], dtype=np.int64),
+        np.array([keys[c] for c in ids], dtype=np.int64),
+    )
+    return dict(zip(ids, values.tolist()))
 
 
 def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:

@@ -63,6 +63,7 @@ class AtlasContext(TypedDict):
     build_date: str
     basemap: str
     threshold: int
+    perturbation: int  # the cell key's largest perturbation (0: counts not perturbed)
     scheme: str
     has_msoa: bool
     cohorts: list[list[str]]
@@ -131,6 +132,7 @@ def render_atlas(
         build_date=build_date,
         basemap=basemap,
         threshold=published.threshold,
+        perturbation=published.perturbation,
         scheme=data["scheme"],
         has_msoa=has_msoa,
         cohorts=data["cohorts"],

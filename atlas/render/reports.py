@@ -49,6 +49,7 @@ class ReportBase(TypedDict):
     period: str
     last_quarter: str
     threshold: int
+    perturbation: int  # the cell key's largest perturbation (0: counts not perturbed)
     mark: str
     cohorts: list[tuple[str, str]]
     quarters: list[str]
@@ -176,6 +177,7 @@ def render_reports(
         period=period,
         last_quarter=counts.last_quarter,
         threshold=published.threshold,
+        perturbation=published.perturbation,
         mark=SUPPRESSED_MARK,
         cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
         quarters=[f"Q{q}" for q in QUARTERS],

@@ -358,7 +358,9 @@ def test_a_build_that_fails_its_audit_leaves_the_earlier_drop_untouched(
     target = tmp_path / "demo"
     shutil.copytree(demo_drop, target)
     before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
-    weak = lambda counts, threshold, rounding=0, extra=(): protect(counts, 2, rounding, extra)  # noqa: E731
+    weak = lambda counts, threshold, rounding=0, extra=(), keys=None: protect(  # noqa: E731
+        counts, 2, rounding, extra, keys
+    )
     monkeypatch.setattr(drop_module, "protect", weak)
     with pytest.raises(
         DisclosureError,
