@@ -288,6 +288,7 @@ def read_rows(
     # a plain file's header is its first line; otherwise its physical lines, as csv splits them
     lines = [] if plain else io.StringIO(source.text, newline="").readlines()
     header = _header(name, source.first_line() if plain else "".join(lines[:1]), required)
+    _no_repeated_columns(name, header, (*required, *optional))
     wanted = [c for c in (*required, *optional) if c in header]
     index = [header.index(c) for c in wanted]
     arrays = _read_plain(source.utf8, len(header), index) if plain else None
@@ -335,6 +336,17 @@ def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
             f"(found: {', '.join(h for h in header if h)})"
         )
     return header
+
+
+def _no_repeated_columns(name: str, header: list[str], read: tuple[str, ...]) -> None:
+    """A column the tool reads must be named once: which of two would be meant is a guess."""
+    for col in read:
+        at = [str(i + 1) for i, h in enumerate(header) if h == col]
+        if len(at) > 1:
+            raise ExtractError(
+                f"{name}: the header names {col} {len(at)} times (columns "
+                f"{', '.join(at[:-1])} and {at[-1]}); keep one"
+            )
 
 
 class _Records:
