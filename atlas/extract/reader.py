@@ -41,6 +41,7 @@ ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
 TIME_RE = r"[T ][0-9:.]+Z?$"  # a time after a date, ignored
 # A date written day (or month) first: 14/09/1984, 14.09.1984, 14-09-1984.
 DAY_FIRST_RE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(?:[T ][0-9:.]+Z?)?$")
+ONS_CODE_RE = r"^[EWSN]\d{8}$"  # an LA's code, as the geocoder reads local_authority
 ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
 # A reject reason names the column and the problem, never the value found there: rejects.csv
@@ -65,6 +66,8 @@ class FileSpec:
     dates: tuple[str, ...] = ()  # must be ISO dates (blank allowed unless also nonblank)
     enums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # blank allowed unless nonblank
     ints: tuple[tuple[str, int, int | None], ...] = ()  # (column, min, max); blank allowed
+    decimals: tuple[str, ...] = ()  # numbers such as coordinates, kept as text; blank allowed
+    codes: tuple[str, ...] = ()  # ONS area codes (E08000012), any case; blank allowed
     refs: tuple[str, ...] = ()  # "client_ref" and/or "site_code"
 
 
@@ -79,6 +82,8 @@ SPECS: dict[str, FileSpec] = {
             nonblank=("site_code", "site_type"),
             dates=("opened", "closed"),
             enums=(("site_type", ("agency", "pharmacy")),),
+            decimals=("latitude", "longitude"),
+            codes=("local_authority",),
         ),
         FileSpec(
             "clients.csv",
@@ -114,6 +119,7 @@ SPECS: dict[str, FileSpec] = {
             nonblank=("client_ref", "site_code", "assessment_date"),
             dates=("assessment_date",),
             enums=(("injecting", ("Y", "N")),),
+            codes=("local_authority",),
             refs=("client_ref", "site_code"),
         ),
         FileSpec(
@@ -430,6 +436,15 @@ def _check(
         codes, values = cols[col].distinct()
         bad = ((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes]
         bad_value(col, bad, f"is not one of {', '.join(allowed)}")
+    for col in spec.decimals:
+        codes, values = cols[col].distinct()
+        bad = (values != "") & np.isnan(pd.to_numeric(values, errors="coerce").astype(float))
+        bad_value(col, bad[codes], "is not a number")
+    for col in spec.codes:
+        codes, values = cols[col].distinct()
+        code = pd.Series(values, dtype=object).str.strip().str.upper()
+        bad = ((values != "") & ~code.str.match(ONS_CODE_RE).to_numpy())[codes]
+        bad_value(col, bad, "is not an ONS area code (like E08000012)")
     for col, lo, hi in spec.ints:
         codes, values = cols[col].distinct()
         num = _whole_numbers(values)
