@@ -56,6 +56,10 @@ def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
     if mapped is not None:  # the same text in every encoding accepted
         return Source(mapped, None), None
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractError(
+            f'{path.name}: the file is UTF-16 (saved as "Unicode Text"); re-export it as CSV UTF-8'
+        )
     if encoding != "cp1252":
         try:
             return Source(data, data.decode("utf-8-sig")), None
@@ -326,6 +330,13 @@ def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
     header = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in header]
     if missing and len(missing) == len(required):
+        for sep, label in (("\t", "tabs"), (";", "semicolons"), ("|", "bars")):
+            names = {h.strip().lower() for h in first.rstrip("\r\n").split(sep)}
+            if sep in first and names & set(required):
+                raise ExtractError(
+                    f"{name}: the header is separated by {label}, not commas; export the file "
+                    "as CSV (comma-separated)"
+                )
         raise ExtractError(
             f"{name}: no header row: the first line names none of the required columns "
             f"({', '.join(required)})"
