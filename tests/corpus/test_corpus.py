@@ -108,13 +108,29 @@ def _copy_over(folder: Path, root: Path, skip: tuple[str, ...] = ()) -> None:
             target.write_bytes(data)
 
 
-def _snapshot(root: Path) -> dict[str, bytes | str]:
-    """Every file and link of the working folder, but the drop's own folders."""
+def _out(args: list[str]) -> str:
+    """The drop's folder, relative to the working folder: ``--out``'s, else ``out``."""
+    return args[args.index("--out") + 1] if "--out" in args else "out"
+
+
+def _ours(name: str, out: str) -> bool:
+    """Whether a path (relative) is the build's own: the drop, its private ledger beside it,
+    or a build's temporary files and lock (``.<name>.*`` beside it)."""
+    parent, _, drop = out.rpartition("/")
+    inside = name[len(parent) + 1 :] if parent else name
+    if parent and not name.startswith(parent + "/"):
+        return False
+    first = inside.split("/")[0]
+    return first in (drop, f"{drop}.private") or first.startswith(f".{drop}.")
+
+
+def _snapshot(root: Path, out: str | None = None) -> dict[str, bytes | str]:
+    """Every file and link of the working folder, but those of the build of ``out``."""
     found: dict[str, bytes | str] = {}
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
-        if name.split("/")[0] in ("out", "out.private", "index.html") or name.startswith(".out."):
-            continue  # the drop, its private ledger and index, a build's temporary files
+        if out is not None and _ours(name, out):
+            continue
         if path.is_symlink():
             found[name] = f"-> {os.readlink(path)}"
         elif path.is_file():
@@ -164,8 +180,9 @@ def test_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert done.exit_code == 0, done.output
     if (case / "then").is_dir():
         _copy_over(case / "then", root)
-    before = _snapshot(root)
     args = [a.replace("{root}", str(root)) for a in spec.get("args", DEFAULT_ARGS)]
+    built = _out(args) if expected["exit"] == 0 else None  # a failure writes nothing at all
+    before = _snapshot(root, built)
 
     result = CliRunner().invoke(main, args)
 
@@ -174,11 +191,9 @@ def test_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         result.exception, SystemExit
     ), repr(result.exception)
     assert (result.exit_code, _printed(result, root)) == (expected["exit"], expected["output"])
-    assert _snapshot(root) == before  # nothing given was changed or deleted
-    assert not list(root.glob(".out.*"))  # no lock, temporary folder or earlier drop left
-    drop = root / "out"
-    if expected["exit"] != 0:
-        assert not (drop / "ledger.json").exists()
+    assert _snapshot(root, built) == before  # nothing given was changed or deleted
+    drop = root / _out(args)
+    assert not list(drop.parent.glob(f".{drop.name}.*"))  # no lock or temporary folder left
     if "files" in expected or "rejects" in expected:
         files, rejects = _read_drop(drop, root / "extract")
         assert files == expected.get("files", files)
