@@ -146,7 +146,8 @@ def audit(
     exit non-zero naming every exposed cell or identifier found. The extract is read as the
     drop's recipe (in its manifest.json) says: its encoding and date_format."""
     from .disclosure.audit import audit_drop, extract_settings
-    from .extract.reader import read_extract
+    from .errors import ExtractError
+    from .extract.reader import DATE_ADVICE, read_extract
     from .recipe import check_date_format
 
     _logging(quiet=True)
@@ -155,7 +156,13 @@ def audit(
         settings = extract_settings(drop)
         if date_format is not None:
             settings["date_format"] = check_date_format(date_format, "--date-format")
-        extract = read_extract(extract_dir, settings.get("encoding"), settings.get("date_format"))
+        try:
+            extract = read_extract(
+                extract_dir, settings.get("encoding"), settings.get("date_format")
+            )
+        except ExtractError as exc:  # the advice for a build names the recipe's key
+            advice = "export ISO dates or give --date-format"
+            raise ExtractError(str(exc).replace(DATE_ADVICE, advice)) from None
     report = audit_drop(drop, extract, threshold, rounding)
     report.check()
     click.echo(f"audit of {drop} passed: {report.summary()}")

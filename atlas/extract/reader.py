@@ -41,6 +41,8 @@ ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
 TIME_RE = r"[T ][0-9:.]+Z?$"  # a time after a date, ignored
 # A date written day (or month) first: 14/09/1984, 14.09.1984, 14-09-1984.
 DAY_FIRST_RE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(?:[T ][0-9:.]+Z?)?$")
+# What to do about dates written day first; ``audit --extract`` gives its own option instead.
+DATE_ADVICE = "export ISO dates or set [extract] date_format"
 ONS_CODE_RE = r"^[EWSN]\d{8}$"  # an LA's code, as the geocoder reads local_authority
 ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
@@ -426,7 +428,7 @@ def _check(
         day_first = _day_first(values, codes, rows.lines) if date_format is None else None
         if day_first is not None:
             form, line = day_first
-            advice = "export ISO dates or set [extract] date_format"
+            advice = DATE_ADVICE
             if col not in spec.optional:
                 raise ExtractError(f"{spec.name}: {col} looks like {form} (line {line}); {advice}")
             odd_notes[col] = _day_first_note(spec.name, col, form, line, advice)
