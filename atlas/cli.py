@@ -129,6 +129,11 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
     help="The extract the drop was built from: scan for its clients.",
 )
 @click.option(
+    "--date-format",
+    help="How the extract's dates are written, as [extract] date_format (default: the drop's "
+    "recipe, else ISO).",
+)
+@click.option(
     "--threshold",
     type=int,
     help="Disclosure threshold (default: the drop's ledger, and the summary says so).",
@@ -146,19 +151,34 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
 def audit(
     drop: Path,
     extract_dir: Path | None,
+    date_format: str | None,
     threshold: int | None,
     rounding: int | None,
     previous: Path | None,
 ) -> None:
     """Read back every file of DROP, attack everything it publishes by linear programming and
-    scan it for client identifiers; exit non-zero naming every finding. With --previous, also
-    attack DROP and its earlier issue together: every difference that singles out fewer than
-    the threshold's people is named."""
-    from .disclosure.audit import audit_drop
-    from .extract.reader import read_extract
+    scan it for client identifiers; exit non-zero naming every finding. The extract is read as
+    the drop's recipe (in its manifest.json) says: its encoding and date_format. With
+    --previous, also attack DROP and its earlier issue together: every difference that singles
+    out fewer than the threshold's people is named."""
+    from .disclosure.audit import audit_drop, extract_settings
+    from .errors import ExtractError
+    from .extract.reader import DATE_ADVICE, read_extract
+    from .recipe import check_date_format
 
     _logging(quiet=True)
-    extract = read_extract(extract_dir) if extract_dir else None
+    extract = None
+    if extract_dir:
+        settings = extract_settings(drop)
+        if date_format is not None:
+            settings["date_format"] = check_date_format(date_format, "--date-format")
+        try:
+            extract = read_extract(
+                extract_dir, settings.get("encoding"), settings.get("date_format")
+            )
+        except ExtractError as exc:  # the advice for a build names the recipe's key
+            advice = "export ISO dates or give --date-format"
+            raise ExtractError(str(exc).replace(DATE_ADVICE, advice)) from None
     report = audit_drop(drop, extract, threshold, rounding)
     report.check()
     click.echo(f"audit of {drop} passed: {report.summary()}")
@@ -191,11 +211,15 @@ def audit(
 def demo_data(
     out: Path, seed: int, scale: float, period: str, postcodes: Path | None, las: tuple[str, ...]
 ) -> None:
-    """Write a realistic fake IMS extract (all seven files) into OUT."""
+    """Write a realistic fake IMS extract (all seven files) into OUT: a new or empty folder,
+    or one this command wrote before."""
     from .demo.extract import make_demo_extract, read_directory
+    from .drop_folder import check_output_folder
+    from .extract.reader import SPECS
 
     if postcodes is not None and not las:
         raise click.UsageError("--postcodes needs the drop's LA codes: --la CODE (repeat)")
+    check_output_folder(out, str(out), SPECS, "the extract")
     directory = read_directory(postcodes or DEMO_GEOGRAPHY / "postcodes.csv")
     counts = make_demo_extract(
         out, directory, list(las) or list(DEMO_LAS), seed=seed, scale=scale, period=period
@@ -290,11 +314,14 @@ def geography_fetch(
     lsoa_service: str | None,
 ) -> None:
     """Download the LSOA and LA boundaries of the named LAs from the ONS Open Geography
-    Portal into OUT (la.geojson, lsoa.geojson). Needs internet."""
+    Portal into OUT (la.geojson, lsoa.geojson): a new or empty folder, or one this command
+    wrote before. Needs internet."""
     from dataclasses import replace
 
-    from .geography.fetch import Services, fetch_boundaries
+    from .drop_folder import check_output_folder
+    from .geography.fetch import BOUNDARY_FILES, Services, fetch_boundaries
 
+    check_output_folder(out_dir, f"--out {out_dir}", BOUNDARY_FILES, "the boundaries")
     given: dict[str, Any] = {  # service names: str fields of Services
         "base_url": base_url,
         "la": la_service,

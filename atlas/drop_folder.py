@@ -153,6 +153,41 @@ def check_replaceable(out: Path, shown: str) -> None:
         )
 
 
+def check_output_folder(
+    out_dir: Path | str, shown: str, ours: Iterable[str], purpose: str
+) -> Path:
+    """Refuse (UsageError, one line) a folder a command other than ``build`` must not write
+    into: the current folder or one holding it, a symbolic link, a file, or a folder holding
+    anything but the files named ``ours`` (what an earlier run of the command wrote there).
+    ``purpose`` ends the message ("the extract"); return the folder's path."""
+    out = target_path(out_dir)
+    cwd = Path.cwd().resolve()
+    if out == cwd:
+        raise UsageError(f"{shown}: is the current folder; give a new folder for {purpose}")
+    if out in cwd.parents or not out.name:
+        raise UsageError(f"{shown}: holds the current folder; give a new folder for {purpose}")
+    if out.is_symlink():
+        raise UsageError(
+            f"{shown}: is a symbolic link (to {os.readlink(out)}); give the folder itself "
+            "or a new one"
+        )
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{shown}: is a file, not a folder")
+    if out.is_dir():
+        mine = set(ours) | _HARMLESS
+        foreign = sorted(
+            p.name + ("/" if _real_dir(p) else "")
+            for p in out.iterdir()
+            if p.name not in mine or p.is_symlink() or not p.is_file()
+        )
+        if foreign:
+            raise UsageError(
+                f"{shown}: holds files IMS Atlas did not write ({_some(foreign)}); give a new "
+                f"or empty folder for {purpose}"
+            )
+    return out
+
+
 def foreign_entries(folder: Path) -> list[str]:
     """Entries of ``folder`` (relative, outermost first) that its marker does not list: all of
     them when it has no marker, none for an empty folder or a drop that is wholly ours."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from .counting.periods import FinancialYear
 from .drop_folder import MAX_NAME
-from .errors import RecipeError
+from .errors import RecipeError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -411,14 +411,29 @@ def _as_choice(opt: Option, value: Any, base: Path) -> str:
 
 def _as_date_format(opt: Option, value: Any, base: Path) -> str:
     value = _as_str(opt, value, base)
-    day = dt.datetime(2017, 12, 31)
-    try:
-        whole = dt.datetime.strptime(day.strftime(value), value) == day
-    except ValueError:
-        whole = False
-    if not whole:
+    if not _whole_date_format(value):
         raise ValueError(
             f'{value!r} is not a strptime format giving the day, month and year (e.g. "%d/%m/%Y")'
+        )
+    return value
+
+
+def _whole_date_format(value: str) -> bool:
+    """Whether ``value`` writes and reads back a whole date (day, month and year)."""
+    day = dt.datetime(2017, 12, 31)
+    try:
+        return dt.datetime.strptime(day.strftime(value), value) == day
+    except ValueError:
+        return False
+
+
+def check_date_format(value: str, shown: str) -> str:
+    """``value`` if it is a date format as ``[extract] date_format`` takes; else UsageError
+    (exit 2) naming it as ``shown`` (e.g. ``--date-format``)."""
+    if not _whole_date_format(value):
+        raise UsageError(
+            f"{shown}: {value!r} is not a strptime format giving the day, month and year "
+            '(e.g. "%d/%m/%Y")'
         )
     return value
 

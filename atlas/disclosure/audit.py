@@ -260,6 +260,11 @@ def audit_drop(
     }
     if not files:
         raise UsageError(f"{folder}: an empty folder, not a drop")
+    if "ledger.json" not in files and threshold is None:
+        raise UsageError(
+            f"{folder}: not a drop (no ledger.json); give a drop folder, or --threshold to "
+            "audit tables without one"
+        )
     settings = _ledger_settings(folder, files["ledger.json"]) if "ledger.json" in files else {}
     given = [k for k, v in (("threshold", threshold), ("rounding", rounding)) if v is None]
     threshold = threshold or settings.get("threshold")
@@ -282,6 +287,20 @@ def audit_drop(
             "the drop's ledger.json (not given: " + " and ".join(f"--{k}" for k in given) + ")"
         )
     return report
+
+
+def extract_settings(folder: Path) -> dict[str, str]:
+    """How the drop's recipe said its extract is written (``encoding``, ``date_format``), from
+    its manifest.json; empty when the drop has no readable manifest or the recipe set neither,
+    so that ``audit --extract`` reads the extract as the build did."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        given = manifest["recipe"]["content"]["extract"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(given, dict):
+        return {}
+    return {k: given[k] for k in ("encoding", "date_format") if isinstance(given.get(k), str)}
 
 
 def _ledger_settings(folder: Path, data: bytes) -> dict:

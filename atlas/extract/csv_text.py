@@ -56,6 +56,10 @@ def decode(path: Path, encoding: str | None) -> tuple[Source, str | None]:
     if mapped is not None:  # the same text in every encoding accepted
         return Source(mapped, None), None
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractError(
+            f'{path.name}: the file is UTF-16 (saved as "Unicode Text"); re-export it as CSV UTF-8'
+        )
     if encoding != "cp1252":
         try:
             return Source(data, data.decode("utf-8-sig")), None
@@ -292,6 +296,7 @@ def read_rows(
     # a plain file's header is its first line; otherwise its physical lines, as csv splits them
     lines = [] if plain else io.StringIO(source.text, newline="").readlines()
     header = _header(name, source.first_line() if plain else "".join(lines[:1]), required)
+    _no_repeated_columns(name, header, (*required, *optional))
     wanted = [c for c in (*required, *optional) if c in header]
     index = [header.index(c) for c in wanted]
     arrays = _read_plain(source.utf8, len(header), index) if plain else None
@@ -330,6 +335,13 @@ def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
     header = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in header]
     if missing and len(missing) == len(required):
+        for sep, label in (("\t", "tabs"), (";", "semicolons"), ("|", "bars")):
+            names = {h.strip().lower() for h in first.rstrip("\r\n").split(sep)}
+            if sep in first and names & set(required):
+                raise ExtractError(
+                    f"{name}: the header is separated by {label}, not commas; export the file "
+                    "as CSV (comma-separated)"
+                )
         raise ExtractError(
             f"{name}: no header row: the first line names none of the required columns "
             f"({', '.join(required)})"
@@ -340,6 +352,17 @@ def _header(name: str, first: str, required: tuple[str, ...]) -> list[str]:
             f"(found: {', '.join(h for h in header if h)})"
         )
     return header
+
+
+def _no_repeated_columns(name: str, header: list[str], read: tuple[str, ...]) -> None:
+    """A column the tool reads must be named once: which of two would be meant is a guess."""
+    for col in read:
+        at = [str(i + 1) for i, h in enumerate(header) if h == col]
+        if len(at) > 1:
+            raise ExtractError(
+                f"{name}: the header names {col} {len(at)} times (columns "
+                f"{', '.join(at[:-1])} and {at[-1]}); keep one"
+            )
 
 
 class _Records:

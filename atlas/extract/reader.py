@@ -42,6 +42,9 @@ ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+Z?)?$"
 TIME_RE = r"[T ][0-9:.]+Z?$"  # a time after a date, ignored
 # A date written day (or month) first: 14/09/1984, 14.09.1984, 14-09-1984.
 DAY_FIRST_RE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(?:[T ][0-9:.]+Z?)?$")
+# What to do about dates written day first; ``audit --extract`` gives its own option instead.
+DATE_ADVICE = "export ISO dates or set [extract] date_format"
+ONS_CODE_RE = r"^[EWSN]\d{8}$"  # an LA's code, as the geocoder reads local_authority
 ITEM_COLUMNS = ("needles", "syringes", "bins", "swabs", "foil", "citric", "other_items")
 ACTIVITY_FILES = ("nsp_transactions.csv", "interventions.csv")
 # A reject reason names the column and the problem, never the value found there: rejects.csv
@@ -66,6 +69,8 @@ class FileSpec:
     dates: tuple[str, ...] = ()  # must be ISO dates (blank allowed unless also nonblank)
     enums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # blank allowed unless nonblank
     ints: tuple[tuple[str, int, int | None], ...] = ()  # (column, min, max); blank allowed
+    decimals: tuple[str, ...] = ()  # numbers such as coordinates, kept as text; blank allowed
+    codes: tuple[str, ...] = ()  # ONS area codes (E08000012), any case; blank allowed
     refs: tuple[str, ...] = ()  # "client_ref" and/or "site_code"
 
 
@@ -80,6 +85,8 @@ SPECS: dict[str, FileSpec] = {
             nonblank=("site_code", "site_type"),
             dates=("opened", "closed"),
             enums=(("site_type", ("agency", "pharmacy")),),
+            decimals=("latitude", "longitude"),
+            codes=("local_authority",),
         ),
         FileSpec(
             "clients.csv",
@@ -115,6 +122,7 @@ SPECS: dict[str, FileSpec] = {
             nonblank=("client_ref", "site_code", "assessment_date"),
             dates=("assessment_date",),
             enums=(("injecting", ("Y", "N")),),
+            codes=("local_authority",),
             refs=("client_ref", "site_code"),
         ),
         FileSpec(
@@ -425,7 +433,7 @@ def _check(
         day_first = _day_first(values, codes, rows.lines) if date_format is None else None
         if day_first is not None:
             form, line = day_first
-            advice = "export ISO dates or set [extract] date_format"
+            advice = DATE_ADVICE
             if col not in spec.optional:
                 raise ExtractError(f"{spec.name}: {col} looks like {form} (line {line}); {advice}")
             odd_notes[col] = _day_first_note(spec.name, col, form, line, advice)
@@ -435,6 +443,15 @@ def _check(
         codes, values = cols[col].distinct()
         bad = ((values != "") & ~pd.Series(values).isin(allowed).to_numpy())[codes]
         bad_value(col, bad, f"is not one of {', '.join(allowed)}")
+    for col in spec.decimals:
+        codes, values = cols[col].distinct()
+        bad = (values != "") & np.isnan(pd.to_numeric(values, errors="coerce").astype(float))
+        bad_value(col, bad[codes], "is not a number")
+    for col in spec.codes:
+        codes, values = cols[col].distinct()
+        code = pd.Series(values, dtype=object).str.strip().str.upper()
+        bad = ((values != "") & ~code.str.match(ONS_CODE_RE).to_numpy())[codes]
+        bad_value(col, bad, "is not an ONS area code (like E08000012)")
     for col, lo, hi in spec.ints:
         codes, values = cols[col].distinct()
         num = _whole_numbers(values)

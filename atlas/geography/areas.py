@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import shapely
+from pyogrio.errors import CRSError, DataLayerError, DataSourceError, FieldError, GeometryError
 
 from ..errors import GeographyError
 from .directory import _source_hashes, canonical_postcode, load_directory, read_directory  # noqa: F401
@@ -177,7 +178,7 @@ def read_lsoa_boundaries(
 def _read_lsoa_boundaries(paths: Sequence[Path]) -> gpd.GeoDataFrame:
     frames = []
     for path in paths:
-        gdf = gpd.read_file(path)
+        gdf = _read_boundaries(path)
         lower = {c.lower(): c for c in gdf.columns}
         code = next((lower[c] for c in LSOA_CODE_COLUMNS if c in lower), None)
         name = next((lower[c] for c in LSOA_NAME_COLUMNS if c in lower), None)
@@ -256,12 +257,31 @@ def _replayed(table: pa.Table) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry="geometry", crs=WGS84)
 
 
+def _read_boundaries(path: Path) -> gpd.GeoDataFrame:
+    """A boundary file as GDAL reads it; GeographyError (one line) when it cannot."""
+    try:
+        return gpd.read_file(path)
+    except (DataSourceError, DataLayerError, FieldError, GeometryError, CRSError) as exc:
+        problem = str(exc).replace(str(path), "").split(";")[0].strip(" '.:")
+        raise GeographyError(
+            f"{path}: cannot be read as boundaries ({problem}); give a GeoJSON, GeoPackage or "
+            "Shapefile"
+        ) from None
+
+
 def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = gdf.total_bounds
+    lon_lat = gdf.empty or (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90)
     if gdf.crs is None:
-        minx, miny, maxx, maxy = gdf.total_bounds
-        guess = WGS84 if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90 else BNG
+        guess = WGS84 if lon_lat else BNG
         log.warning("%s has no CRS; assuming %s from its coordinates", path, guess)
         gdf = gdf.set_crs(guess)
+    elif gdf.crs.is_geographic and not lon_lat:
+        raise GeographyError(
+            f"{path}: coordinates up to {maxx:.0f}, {maxy:.0f} are not longitude and latitude, "
+            f"though the file is read as {gdf.crs.to_string()} (a GeoJSON is always WGS84); "
+            "reproject it to WGS84, or give a GeoPackage or Shapefile with its CRS"
+        )
     return gdf.to_crs(WGS84)
 
 
@@ -299,7 +319,7 @@ def _la_polygons(
         .agg(lambda s: s.mode().iloc[0])
     )
     if la_file is not None:
-        gdf = _to_wgs84(gpd.read_file(la_file), la_file)
+        gdf = _to_wgs84(_read_boundaries(la_file), la_file)
         code = next((c for c in gdf.columns if LA_CODE_RE.match(c.lower())), None)
         name = next((c for c in gdf.columns if LA_NAME_RE.match(c.lower())), None)
         if code is None:
@@ -349,6 +369,7 @@ _POPULATION_COLUMN = re.compile(
     r"^(?:population|total population|all ages|total|persons|mid \d{4} population"
     r"|population \d{4}|mid \d{4})$"
 )
+_AREA_CODE = re.compile(r"^[EWSN]\d{8}$")  # an ONS area code: a row of the table
 _HEADER_SEARCH_LINES = 30  # ONS tables put a title and notes above the header
 
 
@@ -392,10 +413,18 @@ def read_population(path: Path) -> pd.Series:
         encoding_errors="replace",
         skiprows=skip,
         usecols=[area, value],
+        skip_blank_lines=False,  # so that row i is line skip + 2 + i
     )
     # read_csv keeps the file's column order, whatever the order of usecols
     codes, values = table.iloc[:, int(value < area)].str.strip(), table.iloc[:, int(area < value)]
     pop = pd.to_numeric(values.str.replace(",", "", regex=False).str.strip(), errors="coerce")
+    unread = codes.str.match(_AREA_CODE.pattern) & pop.isna()
+    if unread.any():
+        first = int(unread.to_numpy().argmax())
+        raise GeographyError(
+            f"{path} line {skip + 2 + first}: the population of an area is not a number "
+            f"({int(unread.sum())} row(s)); write each as digits, e.g. 1520"
+        )
     pop = pd.Series(pop.to_numpy(), index=codes.to_numpy()).dropna()
     return pop[~pop.index.duplicated()]
 

@@ -50,6 +50,9 @@ class Fetched:
     las: int
 
 
+BOUNDARY_FILES = ("la.geojson", "lsoa.geojson")  # what a fetch writes
+
+
 def fetch_boundaries(
     la_codes: Sequence[str], out_dir: Path, services: Services = Services()
 ) -> Fetched:
@@ -105,7 +108,7 @@ def fetch_boundaries(
     for f in lsoas:
         f["properties"][lk_la] = la_of[f["properties"][lsoa_field]]
     out_dir.mkdir(parents=True, exist_ok=True)
-    la_file, lsoa_file = out_dir / "la.geojson", out_dir / "lsoa.geojson"
+    la_file, lsoa_file = (out_dir / name for name in BOUNDARY_FILES)
     _write(la_file, las, la_field)
     _write(lsoa_file, lsoas, lsoa_field)
     return Fetched(lsoa_file, la_file, len(lsoas), len(las))
