@@ -20,15 +20,25 @@ if TYPE_CHECKING:  # the pipeline is imported when build or audit runs, not befo
 __all__ = ["Drop", "audit", "build", "open_drop"]
 
 
-def build(recipe_path: str | Path, out: str | Path | None = None) -> BuildResult:
-    """Build the drop a recipe describes, as ``ims-atlas build RECIPE [--out OUT]``: into
-    ``out``, by default ``output/<name>`` beside the recipe's ``builders/`` folder. Raises
-    RecipeError for an invalid recipe and DisclosureError when the drop fails its audit (nothing
-    is written then)."""
+def build(
+    recipe_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    previous: str | Path | None = None,
+) -> BuildResult:
+    """Build the drop a recipe describes, as ``ims-atlas build RECIPE [--out OUT]
+    [--previous OLD]``: into ``out``, by default ``output/<name>`` beside the recipe's
+    ``builders/`` folder. Raises RecipeError for an invalid recipe and DisclosureError when the
+    drop fails its audit, or, given the ``previous`` issue, when the two issues together single
+    people out (nothing is written then)."""
     from .drop import build as build_drop
     from .recipe import load_recipe
 
-    return build_drop(load_recipe(recipe_path), Path(out) if out is not None else None)
+    return build_drop(
+        load_recipe(recipe_path),
+        Path(out) if out is not None else None,
+        previous=Path(previous) if previous is not None else None,
+    )
 
 
 def audit(

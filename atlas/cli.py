@@ -91,7 +91,15 @@ def _logging(quiet: bool) -> None:
     help="Publish even when more than [extract] max_rejected_pct of a file's rows are "
     "rejected or no one is seen (the drop's notes then say so).",
 )
-def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) -> None:
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The issue this build replaces (often the --out folder itself): attack the two "
+    "together before writing, and publish nothing if together they single people out.",
+)
+def build(
+    recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool, previous: Path | None
+) -> None:
     """Build the drop described by RECIPE (a TOML file in builders/)."""
     from .drop import build as build_drop
     from .drop import private_ledger_path
@@ -101,7 +109,9 @@ def build(recipe: Path, out_dir: Path | None, quiet: bool, allow_rejects: bool) 
     spec = load_recipe(recipe)
     started = time.perf_counter()
     with StageProgress(quiet=quiet) as show:
-        result = build_drop(spec, out_dir, progress=show, allow_rejects=allow_rejects)
+        result = build_drop(
+            spec, out_dir, progress=show, allow_rejects=allow_rejects, previous=previous
+        )
     if not quiet:
         exact = result.private_ledger or result.ledger  # the analyst's terminal: exact
         files = exact["files"]

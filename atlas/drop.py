@@ -101,9 +101,13 @@ def build(
     out_dir: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
     allow_rejects: bool = False,
+    previous: Path | None = None,
 ) -> BuildResult:
     """Build the recipe's drop into out_dir (default ``output/<name>`` beside ``builders/``).
-    An extract that fails the quality gate stops the build unless ``allow_rejects``.
+    An extract that fails the quality gate stops the build unless ``allow_rejects``. With
+    ``previous`` (the issue this one replaces), the two issues are attacked together before
+    anything is written, and a re-issue that singles out fewer than the threshold's people is
+    not published (DisclosureError).
 
     A target the build must not replace is refused (UsageError) before anything is computed;
     ``index.html`` beside the drop is rewritten only when its folder holds only drops of ours."""
@@ -114,6 +118,13 @@ def build(
         shown = f"--out {out_dir}"
     out = check_target(out_dir, shown, _inputs(recipe))
     content = compute_drop(recipe, progress, allow_rejects)
+    if previous is not None:
+        progress("auditing against the previous issue")
+        from .disclosure.reissue import audit_reissue
+
+        reissue = audit_reissue(out, Path(previous), recipe.threshold, content.files)
+        log.info("audit against %s: %s", previous, reissue.summary())
+        reissue.check()
     progress("writing the drop")
     written = write_atomically(out, content.files, shown)
     write_private_ledger(out, content.private_ledger or content.ledger)

@@ -129,11 +129,18 @@ class ReissueReport:
         )
 
 
-def audit_reissue(new: Path, previous: Path, threshold: int | None = None) -> ReissueReport:
+def audit_reissue(
+    new: Path,
+    previous: Path,
+    threshold: int | None = None,
+    new_files: dict[str, bytes] | None = None,
+) -> ReissueReport:
     """Attack two issues of a drop together (``new`` and the ``previous`` issue); threshold
-    defaults to the new issue's ledger, each issue's rounding or perturbation to its own."""
+    defaults to the new issue's ledger, each issue's rounding or perturbation to its own.
+    ``new_files``: the new issue's files in memory (a build not yet written to ``new``)."""
     started = time.perf_counter()
-    files_new, files_old = _files(Path(new)), _files(Path(previous))
+    files_new = _files(Path(new)) if new_files is None else _wanted(new_files)
+    files_old = _files(Path(previous))
     settings_new = _settings(Path(new), files_new, threshold)
     settings_old = _settings(Path(previous), files_old, settings_new.threshold)
     report = ReissueReport(settings_new.threshold)
@@ -164,6 +171,12 @@ def audit_reissue(new: Path, previous: Path, threshold: int | None = None) -> Re
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _wanted(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files of a drop in memory that the attack reads."""
+    wanted = {*PEOPLE_COUNTS, *COLUMNS, "ledger.json"}
+    return {p: files[p] for p in sorted(wanted) if p in files}
 
 
 def _files(folder: Path) -> dict[str, bytes]:

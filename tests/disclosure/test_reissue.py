@@ -196,3 +196,42 @@ def test_a_previous_issue_that_is_not_a_drop_is_one_line(issues, tmp_path):
 )
 def test_singles_out(low, high, singled):
     assert bool(_singles_out(np.array([low]), np.array([high]), 5)[0]) is singled
+
+
+def _recipe(folder: Path, name: str, extract: Path | None, drop: str = "") -> Path:
+    text = (ROOT / "builders" / "demo.toml").read_text().split("[siting]")[0]
+    text = text.replace('"../boundaries', f'"{ROOT}/boundaries')
+    text = text.replace('name = "demo"', f'name = "base"\n{drop}')
+    if extract is not None:
+        text = text.replace(f'"{ROOT}/boundaries/demo/extract"', f'"{extract}"')
+    recipe = folder / f"{name}.toml"
+    recipe.write_text(text)
+    return recipe
+
+
+def test_a_build_given_its_previous_issue_publishes_nothing_that_singles_out(tmp_path, issues):
+    """``build --previous``: the two issues are attacked before anything is written; a late
+    person under suppression stops the re-issue, and the earlier issue stays as it was."""
+    target = tmp_path / "out" / "base"
+    shutil.copytree(issues["base"], target)
+    before = {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    late = late_extract(tmp_path / "late-extract")
+    recipe = _recipe(tmp_path, "late", late)
+    result = CliRunner().invoke(
+        main, ["build", str(recipe), "--out", str(target), "--previous", str(target), "--quiet"]
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "error: the two issues together single out fewer than 5 people:"
+    assert "  ledger.json cohorts.all: 2500 -> 2501, 1 person more" in lines
+    assert {p.name: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+
+
+def test_a_rounded_reissue_is_published(tmp_path):
+    first = atlas.build(_recipe(tmp_path, "base5", None, "rounding = 5"), tmp_path / "o" / "base")
+    late = late_extract(tmp_path / "late-extract")
+    again = _recipe(tmp_path, "late5", late, "rounding = 5")
+    result = CliRunner().invoke(
+        main, ["build", str(again), "--out", str(first.out_dir), "--previous", str(first.out_dir)]
+    )
+    assert result.exit_code == 0, result.output
