@@ -202,7 +202,9 @@ def compute_stages(
     progress("counting")
     msoa_of = msoa_table(geo)
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
-    report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
+    report_counts = count_reports(
+        extract, ind, sites, geo.la_codes, recipe.threshold, recipe.trend_years
+    )
     progress("disclosure control")
     published = protect(
         counts,
@@ -259,6 +261,8 @@ def finish_drop(
             period=recipe.period.label,
             siting=siting and siting.published,
             quality_notes=st.quality_notes,
+            issue=recipe.issue,
+            intro=recipe.intro,
         )
     )
     files.update(
@@ -267,7 +271,7 @@ def finish_drop(
             geo,
             sites,
             title=recipe.title,
-            period=recipe.period.label,
+            period=recipe.period.heading,
             basemap=recipe.basemap,
             classification=recipe.classification,
             area_name=recipe.area_name,
