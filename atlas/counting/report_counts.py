@@ -266,7 +266,8 @@ def _per_quarter(rows: _Rows, unit: np.ndarray, n: int) -> np.ndarray:
 
 def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSet:
     """Individuals seen per service LA (and the area) and quarter: every quarter for ``all``,
-    the last quarter per cohort too (cohort: the individual's cohort for the year)."""
+    the period's last quarter per cohort too (cohort: the individual's cohort for the 12
+    months). Quarters are keyed by number: a period's 12 months hold each once."""
     n = len(la_codes)
     last_quarter = ind.period.last_quarter.number
     last = used.take(used.quarter == last_quarter)  # the cohort cells' only quarter
