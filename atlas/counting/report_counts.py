@@ -538,10 +538,11 @@ def _trend(
     """Individuals per cohort and activity (NSP visits, returns, interventions) per service LA
     and in the area, in every financial year of the trend (:func:`trends.trend_years`), each
     counted by the same rules. The drop's own year is the service-LA and area cells; another
-    year's cells are ``trend:<year>:<la or TOTAL>:<cohort>`` (cohorts add to all; an LA is at
-    most the area) and ``tact:<kind>:<year>:<la or TOTAL>`` (the LAs add to the area where no
-    activity is elsewhere). The drop's own year has no activity cells: its activity is the
-    sum of its published quarters (:func:`render.reports.trend_tables`)."""
+    year's cells are ``trend:<year>:<la>:<cohort>`` and, the area, ``trend:<year>:<cohort>``
+    (cohorts add to all; an LA is at most the area) and ``tact:<kind>:<year>:<la or TOTAL>``
+    (the LAs add to the area where no activity is elsewhere). The drop's own year has no
+    activity cells: its activity is the sum of its published quarters
+    (:func:`render.reports.trend_tables`)."""
     years = trend_years(extract, ind.period, limit)
     units = [*la_codes, TOTAL]
     people_rows: list[tuple[str, str, list[str], np.ndarray]] = []
@@ -556,7 +557,12 @@ def _trend(
         own = same_months(ty.year, ind.period)
         counts = count_year(year_individuals(extract, ind, ty.year), sites, la_codes)
         ids = [
-            [svc_id(u, c) if own else f"trend:{label}:{u}:{c}" for c in COHORT_ORDER]
+            [
+                svc_id(u, c)
+                if own
+                else (f"trend:{label}:{c}" if u == TOTAL else f"trend:{label}:{u}:{c}")
+                for c in COHORT_ORDER
+            ]
             for u in units
         ]
         for u, row_ids, values in zip(units, ids, counts.people):

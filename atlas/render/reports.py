@@ -376,9 +376,10 @@ def trend_tables(
     published: Published, counts: ReportCounts, names: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
     """The trends as published, per financial year (``partial``: the extract covers the year
-    only in part) and service LA (the area last, as ``TOTAL``): individuals per cohort, and
-    activity (blank where disclosure control withheld it; the drop's own year the sum of its
-    published quarters, blank where one is)."""
+    only in part): individuals per cohort in the area (``monitoring_trend``, its columns as
+    before the LAs had trends) and per service LA (``monitoring_trend_la``); activity per LA
+    and in the area (``TOTAL``, last), blank where disclosure control withheld it (the drop's
+    own year: the sum of its published quarters, blank where one is)."""
     order = {c: i for i, c in enumerate(names["la_code"])}
     la_name = names.set_index("la_code")["la_name"]
 
@@ -386,9 +387,9 @@ def trend_tables(
         out = frame.assign(la_name=frame["la_code"].map(la_name), _o=frame["la_code"].map(order))
         return out.sort_values(["year", "_o"], kind="stable").reset_index(drop=True)
 
-    people = arranged(published.extra["trend"])[
-        ["year", "partial", "la_code", "la_name", "cohort", "individuals", "suppressed"]
-    ]
+    people = arranged(published.extra["trend"])
+    area = people[people["la_code"] == TOTAL]
+    las = people[people["la_code"] != TOTAL]
     own = _own_year_activity(published, counts, names)
     act = published.extra["trend_activity"]
     act = pd.concat([f for f in (act, own) if len(f)] or [act], ignore_index=True)
@@ -400,7 +401,23 @@ def trend_tables(
         .reset_index()
     )
     activity = arranged(wide)[["year", "partial", "la_code", "la_name", *TREND_ACTIVITY]]
-    return {"monitoring_trend": people, "monitoring_trend_activity": activity}
+    return {
+        "monitoring_trend": area[["year", "cohort", "individuals", "suppressed", "partial"]],
+        "monitoring_trend_la": las[
+            ["year", "partial", "la_code", "la_name", "cohort", "individuals", "suppressed"]
+        ],
+        "monitoring_trend_activity": activity,
+    }
+
+
+def trend_people(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Individuals per cohort, year and service LA, the area's rows as ``la_code`` TOTAL."""
+    summary = tables["monitoring_cohort_summary"]
+    name = summary.loc[summary["la_code"] == TOTAL, "la_name"]
+    area = tables["monitoring_trend"].assign(
+        la_code=TOTAL, la_name=name.iloc[0] if len(name) else ""
+    )
+    return pd.concat([tables["monitoring_trend_la"], area], ignore_index=True)
 
 
 def _own_year_activity(
@@ -430,7 +447,7 @@ def trend_rows(
     """The trend sections' rows for one unit (the area, or an LA): per year its cohorts and
     activity, marked partial with the reason; and every LA's individuals per year."""
     why = {y.year.label: y.partial for y in counts.trend}
-    people = tables["monitoring_trend"]
+    people = trend_people(tables)
     mine = people[people["la_code"] == la_code]
     act = tables["monitoring_trend_activity"]
     act = act[act["la_code"] == la_code].set_index("year")
@@ -444,6 +461,12 @@ def trend_rows(
         for year, part in mine.groupby("year", sort=True)
     ]
     alls = people[people["cohort"] == ALL]
+    order = {c: i for i, c in enumerate(dict.fromkeys([*alls["la_code"]]))}  # LAs, the area
+    alls = alls.sort_values(
+        ["la_code", "year"],
+        key=lambda s: s.map(order) if s.name == "la_code" else s,
+        kind="stable",
+    )
     las = [
         {
             "la_code": code,
@@ -451,7 +474,7 @@ def trend_rows(
             "total": code == TOTAL,
             "cells": [r["individuals"] for r in rows],
         }
-        for code, rows in _grouped(alls.sort_values("year", kind="stable"), "la_code")
+        for code, rows in _grouped(alls, "la_code")
     ]
     return {"years": years, "las": las}
 
@@ -568,7 +591,7 @@ def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) ->
                 )
             )
         charts[dim] = stacked_bars(f"{PROFILE_DIMENSIONS[dim]} by cohort", rows, cats)
-    charts["trend"] = trend_chart(tables["monitoring_trend"], counts)
+    charts["trend"] = trend_chart(trend_people(tables), counts)
     return charts
 
 

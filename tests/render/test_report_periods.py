@@ -187,8 +187,25 @@ def test_the_atlas_names_the_quarter_and_its_twelve_months(content):
 def test_a_quarter_drops_trend_is_the_financial_years_ending_by_its_end(content):
     # activity from 30 September 2017: 2017-18 is partial, 2018-19 ends after the period
     rows = _csv(content, "reports/csv/monitoring_trend.csv")
-    area = {r["cohort"]: r for r in rows if r["la_code"] == "TOTAL"}
+    assert list(rows[0]) == ["year", "cohort", "individuals", "suppressed", "partial"]
+    area = {r["cohort"]: r for r in rows}
     assert {r["year"] for r in rows} == {"2017-18"}
+    las = _csv(content, "reports/csv/monitoring_trend_la.csv")
+    assert list(las[0]) == [
+        "year",
+        "partial",
+        "la_code",
+        "la_name",
+        "cohort",
+        "individuals",
+        "suppressed",
+    ]
+    assert [
+        (r["la_code"], r["cohort"], r["individuals"]) for r in las if r["cohort"] == "all"
+    ] == [
+        ("E06000001", "all", "6"),
+        ("E06000002", "all", "0"),
+    ]
     # 2017-18 by its own rules: B, X (Heroin by 31 March 2018) and O, twice each
     assert {c: (r["individuals"], r["partial"]) for c, r in area.items()} == {
         "all": ("6", "true"),
@@ -340,7 +357,10 @@ def small_year(tmp_path_factory):
 
 
 def test_trend_counts_are_protected_like_every_count(small_year):
-    rows = _csv(small_year, "reports/csv/monitoring_trend.csv")
+    rows = _csv(small_year, "reports/csv/monitoring_trend_la.csv")
+    rows += [
+        dict(r, la_code="TOTAL") for r in _csv(small_year, "reports/csv/monitoring_trend.csv")
+    ]
     cell = {
         (r["year"], r["la_code"], r["cohort"]): (r["individuals"], r["suppressed"]) for r in rows
     }
