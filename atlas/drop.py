@@ -224,7 +224,9 @@ def compute_stages(
         )
 
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
-    report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
+    report_counts = count_reports(
+        extract, ind, sites, geo.la_codes, recipe.threshold, recipe.trend_years
+    )
     extra = [*report_counts.cells, match_level_cells(ind.people)]
     keys = None
     if recipe.protection == "cell_key":
@@ -311,6 +313,8 @@ def finish_drop(
             period=recipe.period.label,
             siting=siting and siting.published,
             quality_notes=st.quality_notes,
+            issue=recipe.issue,
+            intro=recipe.intro,
         )
     )
     files.update(
@@ -319,7 +323,7 @@ def finish_drop(
             geo,
             sites,
             title=recipe.title,
-            period=recipe.period.label,
+            period=recipe.period.heading,
             basemap=recipe.basemap,
             classification=recipe.classification,
             area_name=recipe.area_name,

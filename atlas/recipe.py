@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .counting.periods import FinancialYear
+from .counting.periods import Period, parse_period
 from .drop_folder import MAX_NAME
 from .errors import RecipeError, UsageError
 
@@ -46,7 +46,13 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("drop.name", "str", "the output folder's name", required=True),
-    Option("drop.period", "period", "financial year covered, written YYYY-YY", required=True),
+    Option(
+        "drop.period",
+        "period",
+        "period covered: a financial year written YYYY-YY (2017-18), or a quarter written "
+        "YYYY-YY Qn (2018-19 Q2: the 12 months ending with it)",
+        required=True,
+    ),
     Option("drop.title", "str", "title shown on the atlas and reports", default="IMS Atlas"),
     Option("drop.area_name", "str", "name of the whole area, for TOTAL rows", default="All areas"),
     Option(
@@ -145,6 +151,27 @@ OPTIONS: tuple[Option, ...] = (
     Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
     Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
     Option("siting.target_pct", "number", "coverage target in percent", minimum=0),
+    Option(
+        "reports.issue",
+        "int",
+        "the report's issue number, shown at the top of every report (a re-issue with late "
+        "data: 2, 3, ...)",
+        minimum=1,
+    ),
+    Option(
+        "reports.intro",
+        "str",
+        "an introduction shown at the top of every report, in Markdown (paragraphs, "
+        "emphasis, links, lists; no HTML)",
+        default="",
+    ),
+    Option(
+        "reports.trend_years",
+        "int",
+        "how many financial years the trends show, up to the drop's (the most recent)",
+        default=6,
+        minimum=1,
+    ),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -155,7 +182,7 @@ class Recipe:
 
     path: Path
     name: str
-    period: FinancialYear
+    period: Period
     threshold: int
     title: str
     area_name: str
@@ -175,6 +202,9 @@ class Recipe:
     cell_key_secret_file: Path | None = None
     date_format: str | None = None
     max_rejected_pct: float = 5
+    issue: int | None = None
+    intro: str = ""
+    trend_years: int = 6
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -197,7 +227,7 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(str(path), [f"not valid TOML: {exc}"]) from None
     except OSError as exc:
         raise RecipeError(str(path), [f"cannot read it: {exc.strerror or exc}"]) from None
-    values, problems = _check(raw, path.parent.resolve())
+    values, problems = _check(raw, path.parent.resolve(), _key_lines(text))
     problems = _unknown(raw, text) + problems
     if problems:
         raise RecipeError(str(path), problems)
@@ -225,11 +255,17 @@ def load_recipe(path: str | Path) -> Recipe:
         cell_key_secret_file=values["drop.cell_key_secret_file"],
         date_format=values["extract.date_format"],
         max_rejected_pct=values["extract.max_rejected_pct"],
+        issue=values["reports.issue"],
+        intro=values["reports.intro"],
+        trend_years=values["reports.trend_years"],
     )
 
 
-def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
-    """Check every declared option. Returns (values, problems)."""
+def _check(
+    raw: dict[str, Any], base: Path, lines: dict[str, int] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Check every declared option. Returns (values, problems); a bad period names its line
+    in the file (``lines``: :func:`_key_lines`)."""
     problems: list[str] = []
     flat = _flatten(raw)
     values: dict[str, Any] = {}
@@ -244,7 +280,8 @@ def _check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Any], list[str]]:
         try:
             values[opt.key] = _CHECKERS[opt.kind](opt, flat[opt.key], base)
         except ValueError as exc:
-            problems.append(f"{opt.key}: {exc}")
+            line = (lines or {}).get(opt.key) if opt.kind == "period" else None
+            problems.append(f"line {line}: {opt.key}: {exc}" if line else f"{opt.key}: {exc}")
     if "siting" in raw and "siting.candidates" not in flat:
         problems.append(
             "siting.candidates: missing (required when [siting] is given: a CSV of "
@@ -438,13 +475,14 @@ def check_date_format(value: str, shown: str) -> str:
     return value
 
 
-def _as_period(opt: Option, value: Any, base: Path) -> FinancialYear:
+def _as_period(opt: Option, value: Any, base: Path) -> Period:
     value = _as_str(opt, value, base)
     try:
-        return FinancialYear.parse(value)
+        return parse_period(value)
     except ValueError:
         raise ValueError(
-            f"{value!r} is not a financial year written YYYY-YY (e.g. 2017-18)"
+            f"{value!r} is not a financial year written YYYY-YY (e.g. 2017-18) nor a quarter "
+            "written YYYY-YY Qn with n from 1 to 4 (e.g. 2018-19 Q2)"
         ) from None
 
 

@@ -45,8 +45,9 @@ def test_every_problem_is_reported_at_once_naming_the_key(tmp_path):
     )
     assert problems[1] == "drop.name: missing (required: the output folder's name)"
     assert (
-        "drop.period: '2017/18' is not a financial year written YYYY-YY (e.g. 2017-18)" in problems
-    )
+        "line 2: drop.period: '2017/18' is not a financial year written YYYY-YY (e.g. 2017-18) "
+        "nor a quarter written YYYY-YY Qn with n from 1 to 4 (e.g. 2018-19 Q2)"
+    ) in problems
     assert "drop.threshold: expected an integer, got a string ('five')" in problems
     assert any(
         p.startswith("extract.path: path does not exist: ") and "no/such/folder" in p
@@ -164,7 +165,7 @@ def test_a_misspelt_section_stops_the_build_in_one_line(tmp_path, geo, monkeypat
         (
             lambda t: t + "\n[zzz]\nx = 1\n",
             "line 17: [zzz]: unknown section (known sections: drop, extract, geography, atlas, "
-            "siting)",
+            "siting, reports)",
         ),
         (
             lambda t: t + "\n[drop.notes]\nwho = 1\n",

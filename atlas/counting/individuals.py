@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..extract.reader import CLIENT_ROW, Extract
-from .periods import FinancialYear
+from .periods import Period
 from .substances import substance_group
 
 COHORTS = ("pwid_psychoactive", "pwid_ipeds", "bi")
@@ -39,7 +39,7 @@ COHORT_LABELS = {
 class Individuals:
     """Who was seen in a period, in which cohort, and their activity in that period."""
 
-    period: FinancialYear
+    period: Period
     person_of: pd.Series  # client_ref -> person id (every accepted client record)
     people: pd.DataFrame  # one row per individual seen, indexed by person id
     nsp: pd.DataFrame  # NSP visits in the period, with a ``person`` column
@@ -92,7 +92,7 @@ def link_clients(clients: pd.DataFrame) -> pd.Series:
 
 def build_individuals(
     extract: Extract,
-    period: FinancialYear,
+    period: Period,
     person_of: pd.Series | None = None,
     cohorts_only: bool = False,
 ) -> Individuals:
@@ -165,7 +165,7 @@ def _with_person(
 def _in_period(
     frame: pd.DataFrame,
     date_col: str,
-    period: FinancialYear,
+    period: Period,
     clients: pd.DataFrame,
     person_at: np.ndarray,
 ) -> pd.DataFrame:
@@ -312,7 +312,7 @@ def _profile(
     person_at: np.ndarray,
     count: int,
     seen: np.ndarray,
-    period: FinancialYear,
+    period: Period,
 ) -> dict[str, np.ndarray | pd.Series]:
     """Gender, age at the period's end and the latest assessment's circumstances (reports)."""
     order = np.argsort(clients["line"].to_numpy(), kind="stable")

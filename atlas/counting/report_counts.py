@@ -21,13 +21,20 @@ import numpy as np
 import pandas as pd
 
 from ..extract.reader import Extract
-from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, build_individuals, row_persons
-from .periods import FinancialYear, financial_year_start, fiscal_quarter
+from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, row_persons
+from .periods import Period, fiscal_quarter
 from .substances import LABELS, normalise_label
 from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
+from .trends import (
+    TREND_ACTIVITY,
+    TrendYear,
+    count_year,
+    same_months,
+    trend_years,
+    year_individuals,
+)
 
-QUARTERS = (1, 2, 3, 4)
-LAST_QUARTER = 4
+QUARTERS = (1, 2, 3, 4)  # a period's quarters by number (its 12 months hold each once)
 AGE_BANDS = (
     (0, 17, "Under 18"),
     (18, 24, "18–24"),
@@ -140,6 +147,8 @@ class ReportCounts:
     completion: pd.DataFrame  # unit (site code, la code or TOTAL), assessments, item shares
     years: list[str]  # financial years of the trend, oldest first
     last_quarter: str  # e.g. "2017-18 Q4"
+    period: Period  # the drop's 12 months (quarters: ``period.quarters()``, oldest first)
+    trend: list[TrendYear] = field(default_factory=list)  # the years, each partial or whole
 
     def cell_set(self, name: str) -> CellSet:
         return next(c for c in self.cells if c.name == name)
@@ -151,15 +160,17 @@ def count_reports(
     sites: pd.DataFrame,
     la_codes: list[str],
     threshold: int = 5,
+    trend_years: int = 6,
 ) -> ReportCounts:
     """All report counts for the drop's period from its individuals and the placed sites;
     ``threshold``: the drop's disclosure threshold (free-text labels shared by fewer people
-    are folded into "Other")."""
+    are folded into "Other"); ``trend_years``: at most this many financial years in the
+    trends."""
     la_of = sites.set_index("site_code")["la_code"]
     la_of = la_of[la_of.isin(la_codes)]
     rows = _Rows.of(ind, sites, la_codes)
     used = rows.distinct()
-    trend, years = _trend(extract, ind)
+    trend, trend_activity, years = _trend(extract, ind, sites, la_codes, trend_years)
     events = _site_events(extract, ind, rows, sites)
     la_activity = _activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL])
     site_activity = _activity(events, rows.la_of_site, "site_code", list(sites["site_code"]))
@@ -172,14 +183,17 @@ def count_reports(
             _profiles(ind, threshold),
             trend,
             activity_cells(site_activity, la_activity, sites, la_codes, events),
+            trend_activity,
         ],
         la_activity=la_activity,
         site_activity=site_activity,
         completion=_completion(
             extract["assessments.csv"], ind.period, la_of, la_codes, list(sites["site_code"])
         ),
-        years=years,
-        last_quarter=ind.period.quarter_labels()[LAST_QUARTER - 1],
+        years=[y.year.label for y in years],
+        last_quarter=ind.period.last_quarter.label,
+        period=ind.period,
+        trend=years,
     )
 
 
@@ -252,9 +266,11 @@ def _per_quarter(rows: _Rows, unit: np.ndarray, n: int) -> np.ndarray:
 
 def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSet:
     """Individuals seen per service LA (and the area) and quarter: every quarter for ``all``,
-    the last quarter per cohort too (cohort: the individual's cohort for the year)."""
+    the period's last quarter per cohort too (cohort: the individual's cohort for the 12
+    months). Quarters are keyed by number: a period's 12 months hold each once."""
     n = len(la_codes)
-    last = used.take(used.quarter == LAST_QUARTER)  # the cohort cells' only quarter
+    last_quarter = ind.period.last_quarter.number
+    last = used.take(used.quarter == last_quarter)  # the cohort cells' only quarter
     cohort = cohort_of(ind.people)[last.person]
     by_cohort = np.column_stack(
         [
@@ -271,14 +287,14 @@ def _quarter_cells(ind: Individuals, used: _Rows, la_codes: list[str]) -> CellSe
     counts = {ALL: _per_quarter(used, used.la, n), **dict(zip(COHORTS, by_cohort))}
     rows = []
     for cohort in COHORT_ORDER:
-        quarters = list(QUARTERS) if cohort == ALL else [LAST_QUARTER]
+        quarters = list(QUARTERS) if cohort == ALL else [last_quarter]
         grid = _grid(la_code=[*la_codes, TOTAL], quarter=quarters, cohort=[cohort])
         rows.append(grid.assign(individuals=counts[cohort]))
     table = pd.concat(rows, ignore_index=True)
     table["cell_id"] = (
         "laq:" + table["la_code"] + ":q" + table["quarter"].astype(str) + ":" + table["cohort"]
     )
-    last = table[table["quarter"] == LAST_QUARTER].pivot(
+    last = table[table["quarter"] == last_quarter].pivot(
         index="la_code", columns="cohort", values="cell_id"
     )
     groups = [(r[ALL], [r[c] for c in COHORTS]) for _, r in last.iterrows()]
@@ -516,55 +532,95 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
     return CellSet("profiles", pd.concat(rows, ignore_index=True), groups, floors=floors)
 
 
-def _trend(extract: Extract, ind: Individuals) -> tuple[CellSet, list[str]]:
-    """Individuals per cohort in every financial year of the extract up to the drop's, each
-    year counted by the same rules; the drop's own year is the area total cells."""
-    months = _months(
-        extract["nsp_transactions.csv"]["visit_date"],
-        extract["interventions.csv"]["intervention_date"],
-    )
-    starts = sorted(
-        int(y)
-        for y in financial_year_start(months).dropna().unique()
-        if int(y) <= ind.period.start_year
-    )
-    rows, groups = [], []
-    for start in starts:
-        fy = FinancialYear(start)
-        year = (
-            ind
-            if fy == ind.period
-            else build_individuals(extract, fy, ind.person_of, cohorts_only=True)
-        )
-        counts = year.people["cohort"].value_counts()
-        n = [len(year.people), *(int(counts.get(c, 0)) for c in COHORTS)]
-        ids = [f"total:{c}" if fy == ind.period else f"trend:{fy.label}:{c}" for c in COHORT_ORDER]
-        rows.append(
-            pd.DataFrame(
-                {"year": fy.label, "cohort": COHORT_ORDER, "individuals": n, "cell_id": ids}
+def _trend(
+    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str], limit: int
+) -> tuple[CellSet, CellSet, list[TrendYear]]:
+    """Individuals per cohort and activity (NSP visits, returns, interventions) per service LA
+    and in the area, in every financial year of the trend (:func:`trends.trend_years`), each
+    counted by the same rules. The drop's own year is the service-LA and area cells; another
+    year's cells are ``trend:<year>:<la>:<cohort>`` and, the area, ``trend:<year>:<cohort>``
+    (cohorts add to all; an LA is at most the area) and ``tact:<kind>:<year>:<la or TOTAL>``
+    (the LAs add to the area where no activity is elsewhere). The drop's own year has no
+    activity cells: its activity is the sum of its published quarters
+    (:func:`render.reports.trend_tables`)."""
+    years = trend_years(extract, ind.period, limit)
+    units = [*la_codes, TOTAL]
+    people_rows: list[tuple[str, str, list[str], np.ndarray]] = []
+    activity_rows_: list[tuple[str, str, list[str], np.ndarray]] = []
+    groups: list[tuple[str, list[str]]] = []
+    act_groups: list[tuple[str, list[str]]] = []
+    at_most: list[tuple[str, str]] = []
+    act_at_most: list[tuple[str, str]] = []
+    bounds: list[ActivityBound] = []
+    for ty in years:
+        label = ty.year.label
+        own = same_months(ty.year, ind.period)
+        counts = count_year(year_individuals(extract, ind, ty.year), sites, la_codes)
+        ids = [
+            [
+                svc_id(u, c)
+                if own
+                else (f"trend:{label}:{c}" if u == TOTAL else f"trend:{label}:{u}:{c}")
+                for c in COHORT_ORDER
+            ]
+            for u in units
+        ]
+        for u, row_ids, values in zip(units, ids, counts.people):
+            people_rows.append((label, u, row_ids, values))
+            if not own:
+                groups.append((row_ids[0], row_ids[1:]))
+                if u != TOTAL:
+                    at_most.extend(zip(row_ids, ids[-1]))
+        if own:  # its activity is the sum of its published quarters (``act:`` cells)
+            continue
+        act = {(kind, u): f"tact:{kind}:{label}:{u}" for kind in TREND_ACTIVITY for u in units}
+        for i, u in enumerate(units):
+            activity_rows_.append(
+                (label, u, [act[kind, u] for kind in TREND_ACTIVITY], counts.activity[i])
             )
+        for k, kind in enumerate(TREND_ACTIVITY):
+            if not counts.elsewhere[k]:  # the LAs add to the area
+                act_groups.append((act[kind, TOTAL], [act[kind, la] for la in la_codes]))
+        area_rows = float(counts.activity[-1][[0, 2]].sum())
+        for i, u in enumerate(units):
+            bounds.append(
+                ActivityBound(
+                    ids[i][0],
+                    (act["nsp_visits", u], act["interventions", u]),
+                    area_rows if u != TOTAL else np.inf,
+                    tuple(act[kind, u] for kind in TREND_ACTIVITY),
+                )
+            )
+            act_at_most.append((act["nsp_returns", u], act["nsp_visits", u]))
+    partial = {ty.year.label: ty.partial for ty in years}
+
+    def frame(rows: list, columns: list[str]) -> pd.DataFrame:
+        records = [
+            (year, unit, name, cell, int(v))
+            for year, unit, cells, values in rows
+            for name, cell, v in zip(columns, cells, values)
+        ]
+        out = pd.DataFrame(
+            records, columns=["year", "la_code", "measure", "cell_id", "individuals"]
         )
-        if fy != ind.period:
-            groups.append((ids[0], ids[1:]))
-    table = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(columns=["year", "cohort", "individuals", "cell_id"])
-    )
-    return CellSet("trend", table, groups), [FinancialYear(s).label for s in starts]
+        out.insert(1, "partial", out["year"].map(partial).fillna("") != "")
+        return out
 
-
-def _months(*dates: pd.Series) -> pd.Series:
-    """The first day of each distinct month of the dates (missing ones left out)."""
-    month = np.concatenate(
-        [d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]") for d in dates]
+    people = frame(people_rows, list(COHORT_ORDER)).rename(columns={"measure": "cohort"})
+    activity = frame(activity_rows_, list(TREND_ACTIVITY)).rename(columns={"measure": "kind"})
+    activity["individuals"] = activity["individuals"].astype(np.int64)
+    return (
+        CellSet("trend", people, groups, at_most=at_most),
+        CellSet(
+            "trend_activity",
+            activity,
+            act_groups,
+            people=False,
+            bounds=bounds,
+            at_most=act_at_most,
+        ),
+        years,
     )
-    month = month[~np.isnat(month)].astype(np.int64)
-    if not len(month):
-        return pd.Series([], dtype="datetime64[ns]")
-    first = month.min()
-    seen = np.flatnonzero(np.bincount(month - first)) + first
-    return pd.Series(seen.astype("datetime64[M]").astype("datetime64[ns]"))
 
 
 ACTIVITY_COLUMNS = (
@@ -635,7 +691,7 @@ def _activity(
 
 def _completion(
     assessments: pd.DataFrame,
-    period: FinancialYear,
+    period: Period,
     la_of: pd.Series,
     la_codes: list[str],
     site_codes: list[str],

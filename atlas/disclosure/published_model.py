@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS
+from ..counting.periods import parse_period
 from ..counting.rates import half_up
 from ..counting.report_counts import (
     BOUNDED,
@@ -149,6 +150,8 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             ("data_quality_activity.csv", _activity_figures),
             ("data_quality_assessments.csv", _assessed),
             ("monitoring_trend.csv", _trend),
+            ("monitoring_trend_la.csv", _trend_la),
+            ("monitoring_trend_activity.csv", _trend_activity),
         )
     ]
     readers += [
@@ -212,8 +215,9 @@ def _cohort_summary(t: pd.DataFrame, path: str, model: FileModel) -> None:
     """Last quarter (``laq:<la>:q4:<cohort>``) and twelve months (the service-LA cells)."""
     cells = []
     model.period = str(t["period"].iloc[0]) if len(t) else ""
+    number = parse_period(model.period).last_quarter.number if model.period else QUARTERS[-1]
     for i, r in enumerate(t.itertuples()):
-        last = f"laq:{r.la_code}:q{QUARTERS[-1]}:{r.cohort}"
+        last = f"laq:{r.la_code}:q{number}:{r.cohort}"
         _read(model, last, r.last_quarter, path, i)
         _read(model, svc_id(r.la_code, r.cohort), r.twelve_months, path, i)
         cells.append(last)
@@ -323,6 +327,72 @@ def _trend(t: pd.DataFrame, path: str, model: FileModel) -> None:
     for year in years:
         groups.append((f"trend:{year}:{ALL}", [f"trend:{year}:{c}" for c in COHORTS]))
     model.sets.append(CellSet("trend", _cells(cells), groups))
+
+
+@_csv_reader
+def _trend_la(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Individuals per cohort, financial year and service LA: the drop's own year is the
+    service-LA cells; another year's cohorts add to its all, and an LA is at most the area."""
+    own = model.period
+    cells, groups, at_most = [], [], []
+    for i, r in enumerate(t.itertuples()):
+        if r.year == own:
+            _read(model, svc_id(r.la_code, r.cohort), r.individuals, path, i)
+            continue
+        cell = f"trend:{r.year}:{r.la_code}:{r.cohort}"
+        _read(model, cell, r.individuals, path, i)
+        cells.append(cell)
+        at_most.append((cell, f"trend:{r.year}:{r.cohort}"))
+    for (year, la), _ in t[t["year"] != own].groupby(["year", "la_code"], sort=False):
+        groups.append((f"trend:{year}:{la}:{ALL}", [f"trend:{year}:{la}:{c}" for c in COHORTS]))
+    model.sets.append(CellSet("trend_la", _cells(cells), groups, at_most=at_most))
+
+
+@_csv_reader
+def _trend_activity(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Activity per financial year and service LA (``TOTAL``: the area), as the build
+    declares it (``report_counts._trend``): the LAs add to the area unless activity elsewhere
+    makes it more; people at most the visits and interventions, at least 1 where there is
+    one. The drop's own year is the sum of its quarters' figures, no cells of its own."""
+    own = model.period
+    t = t[t["year"] != own]
+    kinds = ("nsp_visits", "nsp_returns", "interventions")
+    cells, groups, bounds, at_most = [], [], [], []
+
+    def value(text: str) -> float:
+        return float(text) if text.strip() else np.nan
+
+    for year, part in t.groupby("year", sort=False):
+        rows = {r.la_code: r for r in part.itertuples()}
+        ids = {(k, u): f"tact:{k}:{year}:{u}" for k in kinds for u in rows}
+        for i, r in zip(part.index, part.itertuples()):
+            for k in kinds:
+                _read(model, ids[k, r.la_code], getattr(r, k), path, int(i))
+                cells.append(ids[k, r.la_code])
+        las = [u for u in rows if u != TOTAL]
+        for k in kinds:
+            shown = [value(getattr(rows[u], k)) for u in las]
+            total = value(getattr(rows[TOTAL], k)) if TOTAL in rows else np.nan
+            if np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any():
+                groups.append((ids[k, TOTAL], [ids[k, u] for u in las]))
+        area = rows.get(TOTAL)
+        cap = value(area.nsp_visits) + value(area.interventions) if area is not None else np.nan
+        for u in rows:
+            people = f"trend:{year}:{ALL}" if u == TOTAL else f"trend:{year}:{u}:{ALL}"
+            bounds.append(
+                ActivityBound(
+                    people,
+                    (ids["nsp_visits", u], ids["interventions", u]),
+                    np.inf if u == TOTAL or np.isnan(cap) else float(cap),
+                    tuple(ids[k, u] for k in kinds),
+                )
+            )
+            at_most.append((ids["nsp_returns", u], ids["nsp_visits", u]))
+    model.sets.append(
+        CellSet(
+            "trend_activity", _cells(cells), groups, people=False, bounds=bounds, at_most=at_most
+        )
+    )
 
 
 def _profiles(t: pd.DataFrame, threshold: int, model: FileModel) -> None:

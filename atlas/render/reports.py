@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from ..counting.aggregate import COLUMNS
 from ..counting.individuals import ALL, COHORT_LABELS, COHORT_ORDER
+from ..counting.periods import Period
 from ..counting.rates import half_up, round_half_up
 from ..counting.report_counts import (
     ACTIVITY_COLUMNS,
@@ -32,8 +33,10 @@ from ..counting.report_counts import (
     activity_id,
 )
 from ..counting.tally import TOTAL
+from ..counting.trends import TREND_ACTIVITY, same_months
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
+from .markdown_text import markdown_html
 from .tables import to_csv_bytes
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -41,19 +44,30 @@ SUPPRESSED_MARK = "*"
 COMPLETION_TARGET = 90.0  # assessment items completed below this share are flagged to fix
 
 
-class ReportBase(TypedDict):
+class PeriodContext(TypedDict):
+    """How the reports name a drop's period and its quarters (part of ``ReportBase``)."""
+
+    period_heading: str  # "financial year 2017-18 (...)", "Quarter 2 2018-19: 12 months ..."
+    twelve_months: str  # "the full year 2017-18", "the 12 months 1 October 2017 – ..."
+    months: str  # "1 October 2017 – 30 September 2018"
+    last_quarter: str  # "2017-18 Q4"
+    quarters: list[str]  # the period's quarters, oldest first: "Q3 2017-18", ...
+    quarter_columns: list[str]  # their columns in the quarter tables, in that order: "q3", ...
+
+
+class ReportBase(PeriodContext):
     """What every report template receives about the drop, whatever the report."""
 
     title: str
     area_name: str
-    period: str
-    last_quarter: str
+    period: str  # as the recipe writes it: "2017-18", "2018-19 Q2"
     threshold: int
     perturbation: int  # the cell key's largest perturbation (0: counts not perturbed)
     mark: str
     cohorts: list[tuple[str, str]]
-    quarters: list[str]
     quality_notes: list[str]  # why the extract failed the quality gate (built anyway)
+    issue: int | None  # the report's issue number ([reports] issue)
+    intro: Markup  # the recipe's introduction ([reports] intro), as safe HTML
 
 
 class ReportContext(ReportBase):
@@ -161,9 +175,12 @@ def render_reports(
     period: str,
     siting: Any = None,
     quality_notes: list[str] | None = None,
+    issue: int | None = None,
+    intro: str = "",
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
-    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway."""
+    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
+    ``issue``, ``intro`` (Markdown): shown at the top of every report."""
     names = _names(published, area_name)
     tables = {
         **_monitoring_tables(published, counts, names),
@@ -175,13 +192,14 @@ def render_reports(
         title=title,
         area_name=area_name,
         period=period,
-        last_quarter=counts.last_quarter,
+        **period_context(counts.period),
         threshold=published.threshold,
         perturbation=published.perturbation,
         mark=SUPPRESSED_MARK,
         cohorts=[(c, COHORT_LABELS[c]) for c in COHORT_ORDER],
-        quarters=[f"Q{q}" for q in QUARTERS],
         quality_notes=list(quality_notes or []),
+        issue=issue,
+        intro=markdown_html(intro),
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
@@ -204,6 +222,25 @@ def render_reports(
         env.get_template("data_quality.html.j2").render(**dq).encode()
     )
     return files
+
+
+def period_context(period: Period) -> PeriodContext:
+    """The period's names for the report templates: its heading, its 12 months, its last
+    quarter and its quarters, oldest first, each labelled by its real quarter."""
+    quarters = period.quarters()
+    return PeriodContext(
+        period_heading=period.heading,
+        twelve_months=period.full_year,
+        months=period.months,
+        last_quarter=period.last_quarter.label,
+        quarters=[q.short for q in quarters],
+        quarter_columns=[f"q{q.number}" for q in quarters],
+    )
+
+
+def quarter_order(period: Period) -> dict[int, int]:
+    """Each quarter number's place in the period's 12 months (the oldest 0)."""
+    return {q.number: i for i, q in enumerate(period.quarters())}
 
 
 def siting_section(pub: Any) -> dict[str, Any]:
@@ -241,7 +278,8 @@ def _monitoring_tables(
 ) -> dict[str, pd.DataFrame]:
     svc = published.service_la
     quarter = published.extra["quarter_individuals"]
-    last = quarter[quarter["quarter"] == 4][["la_code", "cohort", "individuals"]]
+    last_quarter = counts.period.last_quarter.number
+    last = quarter[quarter["quarter"] == last_quarter][["la_code", "cohort", "individuals"]]
     shown = COLUMNS["tables/service_la_cohorts.csv"][1]
     year = svc[[c for c in shown if c not in ("la_name", "suppressed")]]
     summary = names.merge(pd.DataFrame({"cohort": list(COHORT_ORDER)}), how="cross")
@@ -276,8 +314,9 @@ def _monitoring_tables(
     act["visits_per_return"] = round_half_up(visits / returns.where(returns > 0), 1)
     act["intervention_clients_suppressed"] = act["intervention_clients"].isna()
     order = {c: i for i, c in enumerate(names["la_code"])}
+    when = quarter_order(counts.period)
     act = act.sort_values(
-        ["la_code", "quarter"], key=lambda s: s.map(order) if s.name == "la_code" else s
+        ["la_code", "quarter"], key=lambda s: s.map(order if s.name == "la_code" else when)
     ).reset_index(drop=True)
     act = act[
         [
@@ -315,17 +354,124 @@ def _monitoring_tables(
         ]
     ].reset_index(drop=True)
 
-    trend = published.extra["trend"][["year", "cohort", "individuals", "suppressed"]]
     return {
         "monitoring_cohort_summary": summary,
         "monitoring_la_activity": act,
         "monitoring_profiles": prof,
-        "monitoring_trend": trend.reset_index(drop=True),
+        **trend_tables(published, counts, names),
     }
 
 
 def published_period(counts: ReportCounts) -> str:
-    return counts.last_quarter.split()[0]
+    """The period as the recipe writes it: ``2017-18``, ``2018-19 Q2``."""
+    return counts.period.label
+
+
+def trend_tables(
+    published: Published, counts: ReportCounts, names: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """The trends as published, per financial year (``partial``: the extract covers the year
+    only in part): individuals per cohort in the area (``monitoring_trend``, its columns as
+    before the LAs had trends) and per service LA (``monitoring_trend_la``); activity per LA
+    and in the area (``TOTAL``, last), blank where disclosure control withheld it (the drop's
+    own year: the sum of its published quarters, blank where one is)."""
+    order = {c: i for i, c in enumerate(names["la_code"])}
+    la_name = names.set_index("la_code")["la_name"]
+
+    def arranged(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.assign(la_name=frame["la_code"].map(la_name), _o=frame["la_code"].map(order))
+        return out.sort_values(["year", "_o"], kind="stable").reset_index(drop=True)
+
+    people = arranged(published.extra["trend"])
+    area = people[people["la_code"] == TOTAL]
+    las = people[people["la_code"] != TOTAL]
+    own = _own_year_activity(published, counts, names)
+    act = published.extra["trend_activity"]
+    act = pd.concat([f for f in (act, own) if len(f)] or [act], ignore_index=True)
+    wide = (
+        act.set_index(["year", "partial", "la_code", "kind"])["individuals"]
+        .astype("Int64")
+        .unstack("kind")
+        .reindex(columns=list(TREND_ACTIVITY))
+        .reset_index()
+    )
+    activity = arranged(wide)[["year", "partial", "la_code", "la_name", *TREND_ACTIVITY]]
+    return {
+        "monitoring_trend": area[["year", "cohort", "individuals", "suppressed", "partial"]],
+        "monitoring_trend_la": las[
+            ["year", "partial", "la_code", "la_name", "cohort", "individuals", "suppressed"]
+        ],
+        "monitoring_trend_activity": activity,
+    }
+
+
+def trend_people(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Individuals per cohort, year and service LA, the area's rows as ``la_code`` TOTAL."""
+    summary = tables["monitoring_cohort_summary"]
+    name = summary.loc[summary["la_code"] == TOTAL, "la_name"]
+    area = tables["monitoring_trend"].assign(
+        la_code=TOTAL, la_name=name.iloc[0] if len(name) else ""
+    )
+    return pd.concat([tables["monitoring_trend_la"], area], ignore_index=True)
+
+
+def _own_year_activity(
+    published: Published, counts: ReportCounts, names: pd.DataFrame
+) -> pd.DataFrame:
+    """The trend's activity rows for the drop's own year, if it is one of the trend's: per LA
+    and the area, the sum of the published quarters (missing where one is withheld)."""
+    own = [y for y in counts.trend if same_months(y.year, counts.period)]
+    columns = ["year", "partial", "la_code", "kind", "individuals"]
+    if not own:
+        return pd.DataFrame(columns=columns)
+    cells = published.extra["activity"].set_index("cell_id")["individuals"]
+    rows = []
+    for code in names["la_code"]:
+        for kind in TREND_ACTIVITY:
+            values = cells.reindex([activity_id(kind, code, q) for q in QUARTERS])
+            total = pd.NA if values.isna().any() else int(values.sum())
+            rows.append((own[0].year.label, bool(own[0].partial), code, kind, total))
+    out = pd.DataFrame(rows, columns=columns)
+    out["individuals"] = out["individuals"].astype("Int64")
+    return out
+
+
+def trend_rows(
+    tables: dict[str, pd.DataFrame], counts: ReportCounts, la_code: str = TOTAL
+) -> dict[str, Any]:
+    """The trend sections' rows for one unit (the area, or an LA): per year its cohorts and
+    activity, marked partial with the reason; and every LA's individuals per year."""
+    why = {y.year.label: y.partial for y in counts.trend}
+    people = trend_people(tables)
+    mine = people[people["la_code"] == la_code]
+    act = tables["monitoring_trend_activity"]
+    act = act[act["la_code"] == la_code].set_index("year")
+    years = [
+        {
+            "year": year,
+            "partial": why.get(year, ""),
+            "cells": list(part.set_index("cohort").loc[list(COHORT_ORDER), "individuals"]),
+            "activity": [act.at[year, kind] for kind in TREND_ACTIVITY],
+        }
+        for year, part in mine.groupby("year", sort=True)
+    ]
+    alls = people[people["cohort"] == ALL]
+    order = {c: i for i, c in enumerate(dict.fromkeys([*alls["la_code"]]))}  # LAs, the area
+    alls = alls.sort_values(
+        ["la_code", "year"],
+        key=lambda s: s.map(order) if s.name == "la_code" else s,
+        kind="stable",
+    )
+    las = [
+        {
+            "la_code": code,
+            "la_name": rows[0]["la_name"],
+            "total": code == TOTAL,
+            "cells": [r["individuals"] for r in rows],
+        }
+        for code, rows in _grouped(alls, "la_code")
+    ]
+    return {"years": years, "las": las}
 
 
 def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Any]:
@@ -351,6 +497,7 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
             }
         )
     area = next(r for r in by_la if r["total"])
+    label = {q.number: q.short for q in counts.period.quarters()}
     activity = [
         {
             "la_name": rows[0]["la_name"],
@@ -358,6 +505,7 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
             "quarters": [
                 dict(
                     r,
+                    label=label[r["quarter"]],
                     average=_average(r),
                     returns_text=_returns_text(r["nsp_visits"], r["nsp_returns"]),
                 )
@@ -380,18 +528,13 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
                 }
             )
         profiles.append({"dimension": dim, "label": PROFILE_DIMENSIONS[dim], "rows": rows})
-    trend = tables["monitoring_trend"]
-    years = [
-        {"year": y, "cells": list(part.set_index("cohort").loc[list(COHORT_ORDER), "individuals"])}
-        for y, part in trend.groupby("year", sort=True)
-    ]
     return {
         "by_la": by_la,
         "area": area,
         "activity": activity,
         "area_last": area_last,
         "profiles": profiles,
-        "trend": years,
+        "trend": trend_rows(tables, counts),
     }
 
 
@@ -443,18 +586,22 @@ def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) ->
                 )
             )
         charts[dim] = stacked_bars(f"{PROFILE_DIMENSIONS[dim]} by cohort", rows, cats)
-    trend = tables["monitoring_trend"]
+    charts["trend"] = trend_chart(trend_people(tables), counts)
+    return charts
+
+
+def trend_chart(trend: pd.DataFrame, counts: ReportCounts, la_code: str = TOTAL) -> Markup:
+    """Individuals per cohort and financial year for one unit (the area, or an LA): whole
+    years only, a partial one is left out of the chart (the table marks it)."""
+    years = [y.year.label for y in counts.trend if not y.partial]
+    trend = trend[trend["la_code"] == la_code]
     series = []
     for c in COHORT_ORDER:
         vals = trend[trend["cohort"] == c].set_index("year")["individuals"]
         series.append(
-            (
-                COHORT_LABELS[c],
-                [None if _missing(vals.get(y)) else float(vals[y]) for y in counts.years],
-            )
+            (COHORT_LABELS[c], [None if _missing(vals.get(y)) else float(vals[y]) for y in years])
         )
-    charts["trend"] = line_chart("Individuals per cohort and financial year", counts.years, series)
-    return charts
+    return line_chart("Individuals per cohort and financial year", years, series)
 
 
 # --- data quality -------------------------------------------------------------------------
@@ -469,22 +616,23 @@ def _data_quality_tables(
     quarter = quarter[quarter["cohort"] == ALL]
     site_info = _site_order(published.site_activity, names)
 
-    # every quarter a column, even with no one seen (no sites, no activity)
+    # every quarter a column (oldest first), even with no one seen (no sites, no activity)
+    quarters = [q.number for q in counts.period.quarters()]
     la_q = quarter.pivot(index="la_code", columns="quarter", values="individuals").reindex(
-        columns=list(QUARTERS)
+        columns=quarters
     )
     la_ind = names.copy()
-    for q in QUARTERS:
+    for q in quarters:
         la_ind[f"q{q}"] = la_ind["la_code"].map(la_q[q]).astype("Int64")
     la_ind["twelve_months"] = la_ind["la_code"].map(year_la).astype("Int64")
 
     sq = (
         published.extra["site_quarter_individuals"]
         .pivot(index="site_code", columns="quarter", values="individuals")
-        .reindex(columns=list(QUARTERS))
+        .reindex(columns=quarters)
     )
     site_ind = site_info.copy()
-    for q in QUARTERS:
+    for q in quarters:
         site_ind[f"q{q}"] = site_ind["site_code"].map(sq[q]).astype("Int64")
     site_ind["twelve_months"] = site_ind["individuals"]
     site_ind = site_ind.drop(columns=["individuals"])
@@ -506,8 +654,11 @@ def _data_quality_tables(
     la_rank = {c: i for i, c in enumerate(names["la_code"])}
     site_act["_o"] = site_act["code"].map(site_rank)
     la_act["_o"] = la_act["code"].map(la_rank)
+    when = quarter_order(counts.period)
+    site_act["_q"] = site_act["quarter"].map(when)
+    la_act["_q"] = la_act["quarter"].map(when)
     activity = pd.concat(
-        [site_act.sort_values(["_o", "quarter"]), la_act.sort_values(["_o", "quarter"])],
+        [site_act.sort_values(["_o", "_q"]), la_act.sort_values(["_o", "_q"])],
         ignore_index=True,
     )
     activity = activity[["unit", "code", "name", "la_name", "quarter", *ACTIVITY_COLUMNS]]
