@@ -27,6 +27,7 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.individuals import Individuals, build_individuals
+from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import ReportCounts, count_reports
@@ -49,7 +50,10 @@ from .geography.geocode import (
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
-from .render.reports import render_reports
+from .render.packs import pack_las, pack_links, render_packs
+from .render.pdf import MISSING as PDF_MISSING
+from .render.pdf import find_browser, print_reports
+from .render.reports import render_reports, report_base, report_tables
 from .render.tables import render_tables, siting_tables, to_csv_bytes
 
 if TYPE_CHECKING:
@@ -204,12 +208,18 @@ def compute_stages(
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(extract, ind, sites, geo.la_codes, recipe.threshold)
     progress("disclosure control")
-    published = protect(
-        counts,
-        recipe.threshold,
-        recipe.rounding,
-        extra=[*report_counts.cells, match_level_cells(ind.people)],
-    )
+    extra = [*report_counts.cells, match_level_cells(ind.people)]
+    if recipe.la_packs:  # the packs' own counts join the one problem
+        extra.append(
+            la_profile_cells(
+                ind,
+                sites,
+                geo.la_codes,
+                report_counts.cell_set("profiles").table,
+                recipe.threshold,
+            )
+        )
+    published = protect(counts, recipe.threshold, recipe.rounding, extra=extra)
     return Stages(
         extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
     )
@@ -249,6 +259,12 @@ def finish_drop(
     hashing.shutdown(wait=False)
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
+    tables = report_tables(published, report_counts, sites, recipe.area_name)
+    las = pack_las(tables) if recipe.la_packs else []
+    browser = find_browser()
+    if browser is None:
+        log.warning(PDF_MISSING)
+    links = pack_links(las, recipe.area_name, browser is not None) if las else []
     files.update(
         render_reports(
             published,
@@ -259,8 +275,21 @@ def finish_drop(
             period=recipe.period.label,
             siting=siting and siting.published,
             quality_notes=st.quality_notes,
+            tables=tables,
+            packs=links,
         )
     )
+    if las:
+        progress("rendering the LA report packs")
+        base = report_base(
+            published,
+            report_counts,
+            title=recipe.title,
+            area_name=recipe.area_name,
+            period=recipe.period.label,
+            quality_notes=st.quality_notes,
+        )
+        files.update(render_packs(published, report_counts, tables, base, browser is not None))
     files.update(
         render_atlas(
             published,
@@ -274,9 +303,15 @@ def finish_drop(
             build_date=build_time()[:10],
             msoa_of=msoa_of,
             siting=siting.published if siting is not None else None,
+            packs=las,
         )
     )
     files.update(render_geojson(published, geo))
+    if browser is not None:
+        progress("printing the reports to PDF")
+        files.update(
+            print_reports(files, browser, recipe.title, recipe.period.label, build_time())
+        )
     files["ledger.json"] = _json_bytes(ledger)
     rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:

@@ -131,6 +131,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
     Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
     Option("siting.target_pct", "number", "coverage target in percent", minimum=0),
+    Option(
+        "reports.la_packs",
+        "bool",
+        "write a report pack (reports, PDFs, CSV files) for each LA in reports/la/<la_code>/",
+        default=True,
+    ),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -159,6 +165,7 @@ class Recipe:
     rounding: int = 0
     date_format: str | None = None
     max_rejected_pct: float = 5
+    la_packs: bool = True  # a report pack per LA ([reports] la_packs)
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -207,6 +214,7 @@ def load_recipe(path: str | Path) -> Recipe:
         rounding=values["drop.rounding"],
         date_format=values["extract.date_format"],
         max_rejected_pct=values["extract.max_rejected_pct"],
+        la_packs=values["reports.la_packs"],
     )
 
 
@@ -354,6 +362,12 @@ def _as_str(opt: Option, value: Any, base: Path) -> str:
     return value
 
 
+def _as_bool(opt: Option, value: Any, base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)} ({value!r})")
+    return value
+
+
 def _as_int(opt: Option, value: Any, base: Path) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_type_name(value)} ({value!r})")
@@ -440,6 +454,7 @@ def _as_paths(opt: Option, value: Any, base: Path) -> list[Path]:
 _CHECKERS: dict[str, Callable[[Option, Any, Path], Any]] = {
     "str": _as_str,
     "int": _as_int,
+    "bool": _as_bool,
     "number": _as_number,
     "choice": _as_choice,
     "period": _as_period,

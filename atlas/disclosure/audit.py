@@ -39,6 +39,7 @@ from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
 from .identifier_scan import Needles, scan_files
+from .pdf_text import scannable
 from .suppress import ACTIVITY, Attacked, CellTable, _register, knowledge
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,9 @@ def audit_files(
     if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
         scanning = pool.submit(
-            scan_files, {path: files[path] for path in sorted(files)}, identifiers.needles()
+            lambda: scan_files(
+                scannable({path: files[path] for path in sorted(files)}), identifiers.needles()
+            )
         )
         pool.shutdown(wait=False)
     frames = {
@@ -450,5 +453,5 @@ def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
     """Every client identifier found in one file, by kind and line (never the value)."""
     return [
         f"{path} line {line}: {kind}"
-        for line, kind in scan_files({path: data}, ids.needles())[path]
+        for line, kind in scan_files(scannable({path: data}), ids.needles())[path]
     ]

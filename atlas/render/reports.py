@@ -53,12 +53,23 @@ class ReportBase(TypedDict):
     quality_notes: list[str]  # why the extract failed the quality gate (built anyway)
 
 
+class PackLink(TypedDict):
+    """A report pack as the reports' navigation links to it (paths relative to the page)."""
+
+    name: str
+    monitoring: str
+    data_quality: str
+    monitoring_pdf: str | None  # None: no PDFs in this drop
+    data_quality_pdf: str | None
+
+
 class ReportContext(ReportBase):
     """What every report template receives."""
 
     tables: dict[str, Any]  # table name -> rows for the template
     charts: dict[str, Markup]  # chart name -> inline SVG
     csv: dict[str, str]  # table name -> CSV path relative to the report
+    packs: list[PackLink]  # the area's reports, then every LA pack ([]: none)
 
 
 @functools.cache
@@ -158,17 +169,72 @@ def render_reports(
     period: str,
     siting: Any = None,
     quality_notes: list[str] | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
+    packs: list[PackLink] | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
-    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway."""
+    ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
+    ``tables``: the :func:`report_tables` when already made; ``packs``: the links to the
+    area's reports and every LA pack, relative to ``reports/``."""
+    if tables is None:
+        tables = report_tables(published, counts, sites, area_name)
+    files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
+    env = environment()
+    base = report_base(
+        published,
+        counts,
+        title=title,
+        area_name=area_name,
+        period=period,
+        quality_notes=quality_notes,
+    )
+    mon_rows = _monitoring_rows(tables, counts)
+    mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon = ReportContext(
+        **base,
+        tables=mon_rows,
+        charts=_monitoring_charts(tables, counts),
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")},
+        packs=list(packs or []),
+    )
+    dq = ReportContext(
+        **base,
+        tables=_dq_rows(tables),
+        charts={},
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")},
+        packs=list(packs or []),
+    )
+    files["reports/monitoring.html"] = (
+        env.get_template("monitoring.html.j2").render(**mon).encode()
+    )
+    files["reports/data_quality.html"] = (
+        env.get_template("data_quality.html.j2").render(**dq).encode()
+    )
+    return files
+
+
+def report_tables(
+    published: Published, counts: ReportCounts, sites: pd.DataFrame, area_name: str
+) -> dict[str, pd.DataFrame]:
+    """Every table of the area's two reports (name -> tidy frame, as its CSV is written)."""
     names = _names(published, area_name)
-    tables = {
+    return {
         **_monitoring_tables(published, counts, names),
         **_data_quality_tables(published, counts, names, sites),
     }
-    files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
-    env = environment()
-    base = ReportBase(
+
+
+def report_base(
+    published: Published,
+    counts: ReportCounts,
+    *,
+    title: str,
+    area_name: str,
+    period: str,
+    quality_notes: list[str] | None = None,
+) -> ReportBase:
+    """What every report of the drop (the area's and each pack's) says about the drop."""
+    return ReportBase(
         title=title,
         area_name=area_name,
         period=period,
@@ -179,27 +245,6 @@ def render_reports(
         quarters=[f"Q{q}" for q in QUARTERS],
         quality_notes=list(quality_notes or []),
     )
-    mon_rows = _monitoring_rows(tables, counts)
-    mon_rows["siting"] = siting_section(siting) if siting is not None else None
-    mon = ReportContext(
-        **base,
-        tables=mon_rows,
-        charts=_monitoring_charts(tables, counts),
-        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")},
-    )
-    dq = ReportContext(
-        **base,
-        tables=_dq_rows(tables),
-        charts={},
-        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")},
-    )
-    files["reports/monitoring.html"] = (
-        env.get_template("monitoring.html.j2").render(**mon).encode()
-    )
-    files["reports/data_quality.html"] = (
-        env.get_template("data_quality.html.j2").render(**dq).encode()
-    )
-    return files
 
 
 def siting_section(pub: Any) -> dict[str, Any]:
@@ -429,11 +474,15 @@ def _ci(lo: Any, hi: Any) -> str:
     return "" if _missing(lo) or _missing(hi) else f"{lo}–{hi}"
 
 
-def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Markup]:
+def _monitoring_charts(
+    tables: dict[str, pd.DataFrame], counts: ReportCounts, unit: str = TOTAL
+) -> dict[str, Markup]:
+    """The monitoring report's charts; ``unit``: whose cohort totals the profiles are shares
+    of (the area, or an LA of its pack)."""
     charts: dict[str, Markup] = {}
     prof = tables["monitoring_profiles"]
     totals = tables["monitoring_cohort_summary"]
-    totals = totals[totals["la_code"] == TOTAL].set_index("cohort")["twelve_months"]
+    totals = totals[totals["la_code"] == unit].set_index("cohort")["twelve_months"]
     for dim, part in prof.groupby("dimension", sort=False):
         cats = list(dict.fromkeys(part["category"]))
         rows = []
