@@ -309,9 +309,7 @@ def finish_drop(
     files.update(render_geojson(published, geo))
     if browser is not None:
         progress("printing the reports to PDF")
-        files.update(
-            print_reports(files, browser, recipe.title, recipe.period.label, build_time())
-        )
+        files.update(print_reports(files, browser, recipe.title, recipe.period.label, _pdf_date()))
     files["ledger.json"] = _json_bytes(ledger)
     rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:
@@ -453,6 +451,12 @@ def build_time() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return when.replace(microsecond=0).isoformat()
+
+
+def _pdf_date() -> str | None:
+    """The PDFs' date: ``SOURCE_DATE_EPOCH`` when set, else none (the build time is in the
+    manifest only, so the same inputs give the same bytes)."""
+    return build_time() if os.environ.get("SOURCE_DATE_EPOCH") else None
 
 
 def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:

@@ -144,6 +144,9 @@ def _complete(index: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.
     return out
 
 
+BEYOND_THE_AREA = "All services in the extract"  # the service total, when not the area's
+
+
 def _total_rows(cohorts: dict[str, int], area_name: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -169,15 +172,23 @@ def _service_la(
     las = pd.DataFrame(geo.las[["la_code", "la_name"]])
     la = positions(sites["la_code"], las["la_code"])[site]  # -1: not an LA of the drop
     n = len(las)
+    # the total counts everyone seen; when some were seen at services placed in LAs outside
+    # the drop's it is not the area's, so it is not named for it nor given a rate on the
+    # area's population (unplaced sites may lie in the area: the total stays the area's)
+    used = sites["la_code"].iloc[np.unique(site[site >= 0])]
+    beyond = bool((used.notna() & ~used.isin(las["la_code"])).any())
     la, person = distinct_pairs(la, person)
     counts = _per_cohort(la, cohort_of(ind.people)[person], n)
     table = _complete(las, _long(las[["la_code"]], counts), ["la_code"])
     table = table.sort_values(["la_code", "cohort"])
-    table = pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
+    total_name = BEYOND_THE_AREA if beyond else area_name
+    table = pd.concat([table, _total_rows(cohorts, total_name)], ignore_index=True)
     pops = geo.las.set_index("la_code")["population"]
-    table["population"] = (
-        table["la_code"].map(pops).where(table["la_code"] != TOTAL, pops.sum()).astype(np.int64)
-    )
+    population = table["la_code"].map(pops).where(table["la_code"] != TOTAL, pops.sum())
+    if beyond:
+        table["population"] = population.astype("Int64").mask(table["la_code"] == TOTAL)
+    else:
+        table["population"] = population.astype(np.int64)
     table["cohort"] = table["cohort"].astype(str)
     return table.reset_index(drop=True)
 

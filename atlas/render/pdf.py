@@ -69,8 +69,9 @@ def print_pdfs(
 ) -> dict[str, bytes]:
     """Print HTML pages to PDF: ``pages`` maps the PDF's path in the drop to the page's
     bytes, its title and its period (shown on every page). Returns path -> PDF bytes.
-    ``when``: the build time (ISO, UTC) written as the PDFs' creation and modification
-    dates, so that the same inputs give the same bytes."""
+    ``when``: the time (ISO, UTC; ``SOURCE_DATE_EPOCH`` for a reproducible build) written as
+    the PDFs' creation and modification dates; None: no dates, so that the same inputs give
+    the same bytes."""
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ims-atlas-pdf-") as tmp, _Chromium(browser) as cdp:
         session = cdp.open_tab()
@@ -103,10 +104,10 @@ _DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,7}\)")
 
 
 def _dated(pdf: bytes, when: str | None) -> bytes:
-    """The PDF with its dates set to ``when`` (same length: the cross-reference offsets
-    stay right)."""
+    """The PDF with its dates set to ``when``, or left out (blanked) when None: the build
+    time is in the manifest only. Same length: the cross-reference offsets stay right."""
     if when is None:
-        return pdf
+        return _DATE.sub(lambda m: b" " * len(m.group(0)), pdf)
     stamp = re.sub(r"\D", "", when)[:14].encode()
 
     def put(m: re.Match[bytes]) -> bytes:

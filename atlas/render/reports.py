@@ -269,8 +269,12 @@ def _names(published: Published, area_name: str) -> pd.DataFrame:
     """LA code -> name, in the published order (by name), the area last."""
     svc = published.service_la.drop_duplicates("la_code")[["la_code", "la_name"]]
     las = svc[svc["la_code"] != TOTAL].sort_values("la_name", kind="stable")
+    # the total is named as the service table names it (not the area's when it counts
+    # individuals seen at services outside the drop's LAs)
+    total = svc.loc[svc["la_code"] == TOTAL, "la_name"]
+    name = str(total.iloc[0]) if len(total) else area_name
     return pd.concat(
-        [las, pd.DataFrame({"la_code": [TOTAL], "la_name": [area_name]})], ignore_index=True
+        [las, pd.DataFrame({"la_code": [TOTAL], "la_name": [name]})], ignore_index=True
     )
 
 
@@ -393,7 +397,8 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
                         "last_quarter": by[c]["last_quarter"],
                         "twelve_months": by[c]["twelve_months"],
                         "share": by[c]["share_of_all"],
-                        "rate": by[c]["rate_per_1000"],
+                        # no population (a total beyond the area's): no rate, not withheld
+                        "rate": "–" if _missing(by[c]["population"]) else by[c]["rate_per_1000"],
                         "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"]),
                     }
                     for c in COHORT_ORDER

@@ -257,3 +257,40 @@ def test_the_scan_reads_a_pdfs_text_and_pdfs_are_reproducible():
     ]
     assert pdfs["a.pdf"] == pdfs["b.pdf"]
     assert b"/CreationDate (D:20231114221320Z" in pdfs["a.pdf"]
+
+
+def test_a_total_with_services_outside_the_drops_las_is_not_named_for_the_area(small):
+    """Issue 15: a recipe covering one LA of an extract that spans several must not label the
+    whole extract's individuals as that LA (nor give them a rate on its population)."""
+    tmp, geo, _ = small
+    sites = [
+        {"site_code": "S1", "site_name": "Alpha", "site_type": "agency", "postcode": "AA1 1AA"},
+        {"site_code": "S3", "site_name": "Far", "site_type": "agency", "postcode": "CC1 1AA"},
+    ]
+    folder = write_extract(
+        tmp / "beyond",
+        {
+            "sites.csv": sites,
+            "clients.csv": [client(f"C{i}", fi=chr(65 + i)) for i in range(14)],
+            "nsp_transactions.csv": [
+                nsp(f"T{i}", f"C{i}", site="S1" if i < 6 else "S3") for i in range(14)
+            ],
+        },
+    )
+    content = compute_drop(load_recipe(write_recipe(tmp, geo, folder, name="beyond")))
+    svc = list(
+        csv.DictReader(io.StringIO(content.files["tables/service_la_cohorts.csv"].decode()))
+    )
+    total = next(r for r in svc if r["la_code"] == "TOTAL" and r["cohort"] == "all")
+    assert (total["la_name"], total["individuals"]) == ("All services in the extract", "14")
+    assert total["population"] == total["rate_per_1000"] == ""
+    alpha = next(r for r in svc if r["la_code"] == "E06000001" and r["cohort"] == "all")
+    assert (alpha["la_name"], alpha["individuals"], alpha["rate_per_1000"]) == (
+        "Alpha",
+        "6",
+        "2.4",  # 6 per 2,500
+    )
+    page = parse(content.files["reports/monitoring.html"])
+    assert page.tables["la-rates"][-1][:3] == ["All services in the extract", "14", "–"]
+    pack = parse(content.files["reports/la/E06000001/monitoring.html"])
+    assert pack.tables["cohort-summary"][1][2] == "6"  # all individuals, 12 months
