@@ -290,6 +290,14 @@ def finish_drop(
             quality_notes=st.quality_notes,
         )
         files.update(render_packs(published, report_counts, tables, base, browser is not None))
+    printing = None
+    if browser is not None:  # Chromium prints in its own processes while the atlas renders
+        reports = {p: data for p, data in files.items() if p.startswith("reports/")}
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+        printing = pool.submit(
+            print_reports, reports, browser, recipe.title, recipe.period.label, _pdf_date()
+        )
+        pool.shutdown(wait=False)
     files.update(
         render_atlas(
             published,
@@ -307,9 +315,9 @@ def finish_drop(
         )
     )
     files.update(render_geojson(published, geo))
-    if browser is not None:
+    if printing is not None:
         progress("printing the reports to PDF")
-        files.update(print_reports(files, browser, recipe.title, recipe.period.label, _pdf_date()))
+        files.update(printing.result())
     files["ledger.json"] = _json_bytes(ledger)
     rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:

@@ -65,39 +65,76 @@ def find_browser() -> str | None:
 
 
 def print_pdfs(
-    pages: Mapping[str, tuple[bytes, str, str]], browser: str, when: str | None = None
+    pages: Mapping[str, tuple[bytes, str, str]],
+    browser: str,
+    when: str | None = None,
+    tabs: int | None = None,
 ) -> dict[str, bytes]:
     """Print HTML pages to PDF: ``pages`` maps the PDF's path in the drop to the page's
     bytes, its title and its period (shown on every page). Returns path -> PDF bytes.
     ``when``: the time (ISO, UTC; ``SOURCE_DATE_EPOCH`` for a reproducible build) written as
     the PDFs' creation and modification dates; None: no dates, so that the same inputs give
-    the same bytes."""
+    the same bytes. ``tabs``: pages printed at once (default: one more than the cores, so
+    that a page is laid out while another is sent)."""
+    jobs = iter(pages.items())
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="ims-atlas-pdf-") as tmp, _Chromium(browser) as cdp:
-        session = cdp.open_tab()
-        for i, (path, (page, title, period)) in enumerate(pages.items()):
-            src = Path(tmp) / f"page{i}.html"
+        loading: dict[str, tuple[str, str, str]] = {}  # session -> path, title, period
+        loader: dict[str, str] = {}  # session -> loader id of its page's navigation
+        loaded: dict[str, set[str]] = {}  # session -> loader ids whose page has loaded
+        navigating: dict[int, str] = {}  # command id -> session
+        printing: dict[int, tuple[str, str]] = {}  # command id -> session, path
+
+        def start(session: str) -> None:
+            job = next(jobs, None)
+            if job is None:
+                return
+            path, (page, title, period) = job
+            src = Path(tmp) / f"page{len(out) + len(loading)}.html"
             src.write_bytes(page.replace(b"</head>", PRINT_CSS + b"</head>", 1))
-            cdp.call("Page.navigate", {"url": src.as_uri()}, session)
-            cdp.wait_event("Page.loadEventFired", session)
-            result = cdp.call(
-                "Page.printToPDF",
-                {
-                    "paperWidth": A4[0],
-                    "paperHeight": A4[1],
-                    "landscape": True,
-                    "preferCSSPageSize": True,
-                    "printBackground": True,
-                    "displayHeaderFooter": True,
-                    "headerTemplate": HEADER.format(
-                        title=html.escape(title), period=html.escape(period)
-                    ),
-                    "footerTemplate": FOOTER,
-                },
-                session,
-            )
-            out[path] = _dated(base64.b64decode(result["data"]), when)
-    return out
+            loading[session] = (path, title, period)
+            navigating[cdp.send("Page.navigate", {"url": src.as_uri()}, session)] = session
+
+        def print_page(session: str) -> None:
+            path, title, period = loading[session]
+            params = {
+                "paperWidth": A4[0],
+                "paperHeight": A4[1],
+                "landscape": True,
+                "preferCSSPageSize": True,
+                "printBackground": True,
+                "displayHeaderFooter": True,
+                "headerTemplate": HEADER.format(
+                    title=html.escape(title), period=html.escape(period)
+                ),
+                "footerTemplate": FOOTER,
+            }
+            printing[cdp.send("Page.printToPDF", params, session)] = (session, path)
+
+        wanted = (os.cpu_count() or 1) + 1 if tabs is None else tabs
+        # every tab first: opening one waits for its answers, dropping other messages
+        for session in [cdp.open_tab() for _ in range(max(1, min(wanted, len(pages))))]:
+            start(session)
+        while loading:
+            msg = cdp.read()
+            session = str(msg.get("sessionId", ""))
+            if "error" in msg:
+                raise PdfError(f"chromium: {msg['error'].get('message')}")
+            if msg.get("id") in navigating:
+                session = navigating.pop(msg["id"])
+                loader[session] = msg["result"].get("loaderId", "")
+                if loader[session] in loaded.get(session, ()):
+                    print_page(session)
+            elif msg.get("method") == "Page.lifecycleEvent" and msg["params"]["name"] == "load":
+                loaded.setdefault(session, set()).add(msg["params"]["loaderId"])
+                if session in loader and loader[session] == msg["params"]["loaderId"]:
+                    print_page(session)
+            elif msg.get("id") in printing:
+                session, path = printing.pop(msg["id"])
+                out[path] = _dated(base64.b64decode(msg["result"]["data"]), when)
+                del loading[session], loader[session]
+                start(session)
+    return {path: out[path] for path in pages}
 
 
 _DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,7}\)")
@@ -145,7 +182,6 @@ class _Chromium:
         self.binary = binary
         self.next_id = 0
         self.buffer = b""
-        self.events: list[dict[str, Any]] = []
 
     def __enter__(self) -> _Chromium:
         to_browser_r, self.to_browser = os.pipe()
@@ -153,13 +189,14 @@ class _Chromium:
         profile = tempfile.mkdtemp(prefix="ims-atlas-chromium-")
         self.profile = profile
 
-        def fds() -> None:  # in the child: fd 3 reads commands, fd 4 writes answers
-            a, b = os.dup(to_browser_r), os.dup(from_browser_w)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-
+        r, w = to_browser_r, from_browser_w
+        # the shell puts the pipe on fds 3 (commands in) and 4 (answers out), then runs the
+        # browser: no pre-exec hook, so printing may run in a thread
         self.proc = subprocess.Popen(
             [
+                "/bin/sh",
+                "-c",
+                f'exec "$0" "$@" 3<&{r} 4>&{w} {r}<&- {w}>&-',
                 self.binary,
                 "--headless=new",
                 "--remote-debugging-pipe",
@@ -176,8 +213,7 @@ class _Chromium:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4, to_browser_r, from_browser_w),  # 3, 4: set by fds()
-            preexec_fn=fds,
+            pass_fds=(r, w),
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -196,15 +232,18 @@ class _Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def open_tab(self) -> str:
+        """A new tab, attached, reporting its pages' lifecycle events: its session id."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
         sid = str(session["sessionId"])
         self.call("Page.enable", {}, sid)
+        self.call("Page.setLifecycleEventsEnabled", {"enabled": True}, sid)
         return sid
 
-    def call(
+    def send(
         self, method: str, params: dict[str, Any] | None = None, session: str | None = None
-    ) -> dict[str, Any]:
+    ) -> int:
+        """Send a command; its id (the answer comes with it, read by :meth:`read`)."""
         self.next_id += 1
         msg: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -212,27 +251,22 @@ class _Chromium:
         data = json.dumps(msg).encode() + b"\0"
         while data:
             data = data[os.write(self.to_browser, data) :]
+        return self.next_id
+
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
+        """Send a command and wait for its answer (events read meanwhile are dropped)."""
+        sent = self.send(method, params, session)
         while True:
-            reply = self._read()
-            if reply.get("id") == self.next_id:
+            reply = self.read()
+            if reply.get("id") == sent:
                 if "error" in reply:
                     raise PdfError(f"chromium: {method} failed: {reply['error'].get('message')}")
                 return dict(reply.get("result", {}))
-            if "method" in reply:
-                self.events.append(reply)
 
-    def wait_event(self, method: str, session: str) -> None:
-        for i, ev in enumerate(self.events):
-            if ev["method"] == method and ev.get("sessionId") == session:
-                del self.events[: i + 1]
-                return
-        self.events.clear()
-        while True:
-            ev = self._read()
-            if ev.get("method") == method and ev.get("sessionId") == session:
-                return
-
-    def _read(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
+        """The next message from the browser (an answer or an event)."""
         for msg in self._messages():
             return msg
         raise PdfError("chromium stopped before printing every PDF")
