@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -175,6 +176,18 @@ def _heading(page: bytes) -> str:
     return html.unescape(page[start + 4 : end].decode("utf-8", "replace"))
 
 
+# run as ``python -c _ON_FDS_3_4 R W BROWSER ARGS...``: fds R and W become 3 and 4, then exec
+_ON_FDS_3_4 = (
+    "import os, sys\n"
+    "a, b = os.dup(int(sys.argv[1])), os.dup(int(sys.argv[2]))\n"
+    "os.dup2(a, 3)\n"
+    "os.dup2(b, 4)\n"
+    "os.set_inheritable(3, True)\n"  # dup2 onto itself (a == 3) keeps dup's close-on-exec
+    "os.set_inheritable(4, True)\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
+
+
 class _Chromium:
     """A headless Chromium spoken to over the DevTools pipe."""
 
@@ -190,13 +203,15 @@ class _Chromium:
         self.profile = profile
 
         r, w = to_browser_r, from_browser_w
-        # the shell puts the pipe on fds 3 (commands in) and 4 (answers out), then runs the
-        # browser: no pre-exec hook, so printing may run in a thread
+        # a small Python puts the pipe on fds 3 (commands in) and 4 (answers out), then runs
+        # the browser: no pre-exec hook, so printing may run in a thread
         self.proc = subprocess.Popen(
             [
-                "/bin/sh",
+                sys.executable,
                 "-c",
-                f'exec "$0" "$@" 3<&{r} 4>&{w} {r}<&- {w}>&-',
+                _ON_FDS_3_4,
+                str(r),
+                str(w),
                 self.binary,
                 "--headless=new",
                 "--remote-debugging-pipe",
@@ -215,8 +230,8 @@ class _Chromium:
             stderr=subprocess.DEVNULL,
             pass_fds=(r, w),
         )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
+        os.close(r)
+        os.close(w)
         return self
 
     def __exit__(self, *exc: object) -> None:
