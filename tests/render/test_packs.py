@@ -290,6 +290,10 @@ def test_a_total_with_services_outside_the_drops_las_is_not_named_for_the_area(s
         "6",
         "2.4",  # 6 per 2,500
     )
+    res = csv.DictReader(io.StringIO(content.files["tables/residence_la_cohorts.csv"].decode()))
+    assert {r["la_name"] for r in res if r["la_code"] == "TOTAL"} == {
+        "All services in the extract"
+    }
     page = parse(content.files["reports/monitoring.html"])
     assert page.tables["la-rates"][-1][:3] == ["All services in the extract", "14", "–"]
     pack = parse(content.files["reports/la/E06000001/monitoring.html"])
