@@ -132,10 +132,23 @@ def print_pdfs(
                     print_page(session)
             elif msg.get("id") in printing:
                 session, path = printing.pop(msg["id"])
-                out[path] = _dated(base64.b64decode(msg["result"]["data"]), when)
+                out[path] = _numbered(_dated(base64.b64decode(msg["result"]["data"]), when))
                 del loading[session], loader[session]
                 start(session)
     return {path: out[path] for path in pages}
+
+
+_NODE = re.compile(rb"\(node(\d{8})\)")
+
+
+def _numbered(pdf: bytes) -> bytes:
+    """The tagged PDF's structure ids (``(node00001799)``: the browser's DOM node numbers,
+    which depend on what else it has drawn) renumbered 1, 2, ... in their order, so that the
+    same page gives the same bytes and the id tree stays sorted (same length: the
+    cross-reference offsets stay right)."""
+    ids = sorted({int(n) for n in _NODE.findall(pdf)})
+    new = {n: i for i, n in enumerate(ids, 1)}
+    return _NODE.sub(lambda m: b"(node%08d)" % new[int(m.group(1))], pdf)
 
 
 _DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]{0,7}\)")
