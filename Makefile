@@ -2,12 +2,13 @@
 #   make demo   set everything up and build the demo drop into output/demo/
 #   make test   set everything up (Python packages, Debian's chromium) and run the tests
 #   make bench  every speed benchmark, with a summary against the targets (~15 minutes)
+# make setup installs Debian's chromium too: it prints the reports' PDFs.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup setup-test browser lint clean
+.PHONY: demo test bench setup setup-test pdf browser lint clean
 
 $(BIN)/ims-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +16,18 @@ $(BIN)/ims-atlas: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-setup: $(BIN)/ims-atlas
+setup: $(BIN)/ims-atlas pdf
 	$(BIN)/python -m atlas.render.assets
 	$(BIN)/python -m compileall -q atlas
 
 demo: setup
 	$(BIN)/ims-atlas build builders/demo.toml
+
+# the reports' PDFs are printed by headless Chromium
+pdf:
+	@command -v chromium >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \

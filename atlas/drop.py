@@ -28,6 +28,7 @@ from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
 from .counting.individuals import Individuals, build_individuals
+from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
@@ -50,7 +51,10 @@ from .geography.geocode import (
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
-from .render.reports import render_reports
+from .render.packs import pack_las, pack_links, render_packs
+from .render.pdf import MISSING as PDF_MISSING
+from .render.pdf import find_browser, print_reports
+from .render.reports import render_reports, report_base, report_tables
 from .render.tables import render_tables, siting_tables, to_csv_bytes
 
 if TYPE_CHECKING:
@@ -216,18 +220,30 @@ def compute_stages(
     progress("counting")
     msoa_of = msoa_table(geo)
 
-    def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
-        counted = count_reports(ex, people, sites, geo.la_codes, threshold)
-        return (
-            count_all(people, geo, sites, recipe.area_name, msoa_of),
-            [*counted.cells, match_level_cells(people.people)],
-        )
-
     counts = count_all(ind, geo, sites, recipe.area_name, msoa_of)
     report_counts = count_reports(
         extract, ind, sites, geo.la_codes, recipe.threshold, recipe.trend_years
     )
+    area_profiles = report_counts.cell_set("profiles").table
+
+    def people_cells(ex: Extract, people: Individuals, threshold: int) -> list[CellSet]:
+        """The counts of people beside the spec tables: the reports', the ledger's match
+        levels and, with packs, each LA's profiles (in the area's categories)."""
+        counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
+        cells = [*counted.cells, match_level_cells(people.people)]
+        if recipe.la_packs:  # the packs' own counts join the one problem
+            cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
+        return cells
+
+    def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
+        return (
+            count_all(people, geo, sites, recipe.area_name, msoa_of),
+            people_cells(ex, people, threshold),
+        )
+
     extra = [*report_counts.cells, match_level_cells(ind.people)]
+    if recipe.la_packs:
+        extra.append(la_profile_cells(ind, sites, geo.la_codes, area_profiles, recipe.threshold))
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -303,6 +319,12 @@ def finish_drop(
     hashing.shutdown(wait=False)
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
+    tables = report_tables(published, report_counts, sites, recipe.area_name)
+    las = pack_las(tables) if recipe.la_packs else []
+    browser = find_browser() if recipe.pdf else None
+    if browser is None and recipe.pdf:
+        log.warning(PDF_MISSING)
+    links = pack_links(las, recipe.area_name, browser is not None) if las else []
     files.update(
         render_reports(
             published,
@@ -315,8 +337,31 @@ def finish_drop(
             quality_notes=st.quality_notes,
             issue=recipe.issue,
             intro=recipe.intro,
+            tables=tables,
+            packs=links,
         )
     )
+    if las:
+        progress("rendering the LA report packs")
+        base = report_base(
+            published,
+            report_counts,
+            title=recipe.title,
+            area_name=recipe.area_name,
+            period=recipe.period.label,
+            quality_notes=st.quality_notes,
+            issue=recipe.issue,
+            intro=recipe.intro,
+        )
+        files.update(render_packs(published, report_counts, tables, base, browser is not None))
+    printing = None
+    if browser is not None:  # Chromium prints in its own processes while the atlas renders
+        reports = {p: data for p, data in files.items() if p.startswith("reports/")}
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+        printing = pool.submit(
+            print_reports, reports, browser, recipe.title, recipe.period.label, _pdf_date()
+        )
+        pool.shutdown(wait=False)
     files.update(
         render_atlas(
             published,
@@ -330,9 +375,13 @@ def finish_drop(
             build_date=build_time()[:10],
             msoa_of=msoa_of,
             siting=siting.published if siting is not None else None,
+            packs=las,
         )
     )
     files.update(render_geojson(published, geo))
+    if printing is not None:
+        progress("printing the reports to PDF")
+        files.update(printing.result())
     files["ledger.json"] = _json_bytes(ledger)
     rejects = [extract.rejects, unplaced_rejects(sites)]
     if siting is not None:
@@ -480,6 +529,12 @@ def build_time() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return when.replace(microsecond=0).isoformat()
+
+
+def _pdf_date() -> str | None:
+    """The PDFs' date: ``SOURCE_DATE_EPOCH`` when set, else none (the build time is in the
+    manifest only, so the same inputs give the same bytes)."""
+    return build_time() if os.environ.get("SOURCE_DATE_EPOCH") else None
 
 
 def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:

@@ -172,6 +172,18 @@ OPTIONS: tuple[Option, ...] = (
         default=6,
         minimum=1,
     ),
+    Option(
+        "reports.la_packs",
+        "bool",
+        "write a report pack (reports, PDFs, CSV files) for each LA in reports/la/<la_code>/",
+        default=True,
+    ),
+    Option(
+        "reports.pdf",
+        "bool",
+        "print every report to PDF beside its HTML (needs a headless Chromium)",
+        default=True,
+    ),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -205,6 +217,8 @@ class Recipe:
     issue: int | None = None
     intro: str = ""
     trend_years: int = 6
+    la_packs: bool = True  # a report pack per LA ([reports] la_packs)
+    pdf: bool = True  # the reports printed to PDF ([reports] pdf)
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -258,6 +272,8 @@ def load_recipe(path: str | Path) -> Recipe:
         issue=values["reports.issue"],
         intro=values["reports.intro"],
         trend_years=values["reports.trend_years"],
+        la_packs=values["reports.la_packs"],
+        pdf=values["reports.pdf"],
     )
 
 
@@ -423,6 +439,12 @@ def _as_str(opt: Option, value: Any, base: Path) -> str:
     return value
 
 
+def _as_bool(opt: Option, value: Any, base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)} ({value!r})")
+    return value
+
+
 def _as_int(opt: Option, value: Any, base: Path) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {_type_name(value)} ({value!r})")
@@ -525,6 +547,7 @@ def _as_paths(opt: Option, value: Any, base: Path) -> list[Path]:
 _CHECKERS: dict[str, Callable[[Option, Any, Path], Any]] = {
     "str": _as_str,
     "int": _as_int,
+    "bool": _as_bool,
     "number": _as_number,
     "choice": _as_choice,
     "period": _as_period,

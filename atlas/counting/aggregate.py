@@ -98,10 +98,16 @@ def count_all(
     residence_lsoa = _residence_lsoa(people, geo)
     person, site = activity_rows(ind, sites)
     used = distinct_pairs(site, person)  # (site, person) pairs
+    # the totals count everyone seen; when some were seen at services placed in LAs outside
+    # the drop's they are not the area's, so they are not named for it, nor given a rate on
+    # the area's population (unplaced sites may lie in the area: the totals stay the area's)
+    in_use = sites["la_code"].iloc[np.unique(used[0][used[0] >= 0])]
+    beyond = bool((in_use.notna() & ~in_use.isin(geo.las["la_code"])).any())
+    total_name = BEYOND_THE_AREA if beyond else area_name
     return Counts(
-        service_la=_service_la(ind, geo, sites, area_name, cohorts, *used),
+        service_la=_service_la(ind, geo, sites, total_name, cohorts, *used, beyond=beyond),
         residence_lsoa=residence_lsoa,
-        residence_la=_residence_la(people, geo, area_name, cohorts),
+        residence_la=_residence_la(people, geo, total_name, cohorts),
         site_activity=_site_activity(ind, sites, site, used[0]),
         cohorts=cohorts,
         area_name=area_name,
@@ -144,6 +150,9 @@ def _complete(index: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.
     return out
 
 
+BEYOND_THE_AREA = "All services in the extract"  # the service total, when not the area's
+
+
 def _total_rows(cohorts: dict[str, int], area_name: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -163,9 +172,11 @@ def _service_la(
     cohorts: dict[str, int],
     site: np.ndarray,
     person: np.ndarray,
+    beyond: bool = False,
 ) -> pd.DataFrame:
     """An individual counts in every LA where a site they used in the period lies
-    (``site``, ``person``: the distinct pairs of :func:`activity_rows`)."""
+    (``site``, ``person``: the distinct pairs of :func:`activity_rows`). ``beyond``: some
+    were seen at services in LAs outside the drop's, so the total has no population."""
     las = pd.DataFrame(geo.las[["la_code", "la_name"]])
     la = positions(sites["la_code"], las["la_code"])[site]  # -1: not an LA of the drop
     n = len(las)
@@ -175,9 +186,11 @@ def _service_la(
     table = table.sort_values(["la_code", "cohort"])
     table = pd.concat([table, _total_rows(cohorts, area_name)], ignore_index=True)
     pops = geo.las.set_index("la_code")["population"]
-    table["population"] = (
-        table["la_code"].map(pops).where(table["la_code"] != TOTAL, pops.sum()).astype(np.int64)
-    )
+    population = table["la_code"].map(pops).where(table["la_code"] != TOTAL, pops.sum())
+    if beyond:
+        table["population"] = population.astype("Int64").mask(table["la_code"] == TOTAL)
+    else:
+        table["population"] = population.astype(np.int64)
     table["cohort"] = table["cohort"].astype(str)
     return table.reset_index(drop=True)
 

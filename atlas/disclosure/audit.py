@@ -46,6 +46,7 @@ from ..extract.reader import Extract
 from . import attack
 from .cell_key import SMALL as SMALL_UNDER_CELL_KEY
 from .identifier_scan import DATE_OF_BIRTH, Needles, scan_files
+from .pdf_text import scannable
 from .published_model import (
     ATLAS_PAGE,
     LSOA_GEOJSON,
@@ -205,11 +206,11 @@ def audit_files(
     started = time.perf_counter()
     report = AuditReport(threshold, rounding, perturbation=perturbation)
     scanning = None
+    texts = files  # what the scan reads: a PDF as its text
     if identifiers is not None:  # the scan (mostly numpy, which frees the GIL) runs beside
+        texts = scannable({path: files[path] for path in sorted(files)})
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
-        scanning = pool.submit(
-            scan_files, {path: files[path] for path in sorted(files)}, identifiers.needles()
-        )
+        scanning = pool.submit(lambda: scan_files(texts, identifiers.needles()))
         pool.shutdown(wait=False)
     frames = {
         attr: _read_table(path, files[path], columns)
@@ -236,7 +237,7 @@ def audit_files(
     _check_ledger_settings(files, report)
     if scanning is not None:
         assert identifiers is not None  # the scan runs only with identifiers
-        report.leaks.extend(_leaks(files, scanning.result()))
+        report.leaks.extend(_leaks(texts, scanning.result()))
         report.scanned = len(files)
         report.ordinary = list(identifiers.ordinary)
     report.seconds = time.perf_counter() - started
@@ -665,8 +666,10 @@ def _span(low: float, high: float) -> str:
 
 
 def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
-    """Every client identifier found in one file, by kind and place (never the value)."""
-    return _leaks({path: data}, scan_files({path: data}, ids.needles()))
+    """Every client identifier found in one file, by kind and place (never the value); a PDF
+    is read as its text."""
+    texts = scannable({path: data})
+    return _leaks(texts, scan_files(texts, ids.needles()))
 
 
 def _leaks(files: dict[str, bytes], found: dict[str, list[tuple[int, int, str]]]) -> list[str]:

@@ -167,6 +167,14 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
     ]
+    for path in sorted(p for p in files if _PACK_CSV.match(p)):  # the LA report packs
+        la, name = _PACK_CSV.match(path).groups()  # type: ignore[union-attr]
+        if name == "monitoring_profiles.csv":
+            readers.append((path, functools.partial(_la_profiles, f, path, la, model)))
+        else:
+            readers.append(
+                (path, functools.partial(_pack_rows, f, path, REPORT_CSV + name, model))
+            )
     readers += [
         (path, functools.partial(_report_html, files, path, model))
         for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html"))
@@ -415,6 +423,48 @@ def _profiles(t: pd.DataFrame, threshold: int, model: FileModel) -> None:
                 floors[by[ALL]] = threshold
     model.sets.append(CellSet("profiles", _cells(list(ids)), groups, floors=floors))
     _shares(t.assign(total="total:" + t["cohort"]), path, "individuals", "share", model, "total")
+
+
+_PACK_CSV = re.compile(r"^reports/la/([^/]+)/csv/([^/]+\.csv)$")
+
+
+def _la_profiles(f: _Files, path: str, la: str, model: FileModel) -> None:
+    """An LA pack's profiles (``counting.la_profiles``): its categories add to the LA's
+    service cell per cohort, its cohorts to its ``all`` per category; each share is of the
+    LA's service cell."""
+    t = f.csv(path)
+    ids = "laprofile:" + la + ":" + t["dimension"] + ":" + t["category"] + ":" + t["cohort"]
+    for i, (cell, text) in enumerate(zip(ids, t["individuals"])):
+        _read(model, cell, text, path, i)
+    frame = t.assign(cell_id=ids)
+    groups = []
+    for _, part in frame.groupby("dimension", sort=False):
+        for c in COHORT_ORDER:
+            groups.append((svc_id(la, c), list(part.loc[part["cohort"] == c, "cell_id"])))
+        for _, cells in part.groupby("category", sort=False):
+            by = dict(zip(cells["cohort"], cells["cell_id"]))
+            if all(c in by for c in (ALL, *COHORTS)):
+                groups.append((by[ALL], [by[c] for c in COHORTS]))
+    model.sets.append(CellSet(f"la_profiles:{la}", _cells(list(ids)), groups))
+    for i, (cell, cohort, share) in enumerate(zip(ids, t["cohort"], t["share"])):
+        model.derived.append(
+            Derived(
+                _place(path, i), "share", str(share).strip(), "share", cell, svc_id(la, cohort)
+            )
+        )
+
+
+def _pack_rows(f: _Files, path: str, area_path: str, model: FileModel) -> None:
+    """An LA pack's CSV file other than its profiles holds rows of the area's file of the same
+    name, as they are there: a row that is not one is a figure no cell stands for."""
+    pack, area = f.csv(path), f.csv(area_path)
+    if list(pack.columns) != list(area.columns):
+        model.problems.append(f"{path}: its columns are not those of {area_path}")
+        return
+    known = set(map(tuple, area.itertuples(index=False)))
+    for i, row in enumerate(pack.itertuples(index=False)):
+        if tuple(row) not in known:
+            model.problems.append(f"{_place(path, i)}: not a row of {area_path}")
 
 
 def _activity_relations(
@@ -783,6 +833,7 @@ def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
     (``HTML_SOURCES``) publishes, as the page formats it: else it is a figure no cell stands
     for."""
     numbers: dict[str, set[str]] = {}
+    pack = path.rsplit("/", 1)[0] + "/csv/" if path.startswith("reports/la/") else ""
 
     def allowed(table: str) -> set[str]:
         key = next(
@@ -790,6 +841,11 @@ def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
             None,
         )
         sources = HTML_SOURCES[key] if key else tuple(p for p in files if p.endswith(".csv"))
+        if pack:  # an LA pack's page is drawn from its own CSV files
+            sources = (
+                tuple(pack + s[len(REPORT_CSV) :] for s in sources if s.startswith(REPORT_CSV))
+                + sources
+            )
         out = {"0", "1"}  # "1 return to every ... visits"
         for source in sources:
             if source not in numbers:

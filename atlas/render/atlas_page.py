@@ -108,6 +108,7 @@ def render_atlas(
     build_date: str = "",
     msoa_of: pd.DataFrame | None = None,
     siting: PublishedPlan | None = None,
+    packs: list[tuple[str, str]] | None = None,
     on_demand_above: int | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
@@ -140,7 +141,11 @@ def render_atlas(
         levels=[(lv["id"], lv["label"]) for lv in data["levels"]],
         start_level="la" if "lazy" in data else data["levels"][0]["id"],
         downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
-        + (list(SITING_DOWNLOADS) if siting is not None else []),
+        + (list(SITING_DOWNLOADS) if siting is not None else [])
+        + [
+            (f"reports/la/{code}/monitoring.html", f"Report pack: {name}")
+            for code, name in packs or []
+        ],
         styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
         scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
         data_json=Markup(script_json(data)),

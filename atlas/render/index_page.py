@@ -4,6 +4,7 @@ the folder holds only drops of ours (the build decides: ``atlas.drop_folder``)."
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -21,12 +22,15 @@ class DropEntry(TypedDict):
     period: str
     built: str
     links: list[tuple[str, str]]
+    packs: list[tuple[str, str]]  # (href, LA name) of each LA's report pack
 
 
 LINKS = (
     ("atlas.html", "Atlas"),
     ("reports/monitoring.html", "Monitoring report"),
     ("reports/data_quality.html", "Data quality report"),
+    ("reports/monitoring.pdf", "Monitoring report (PDF)"),
+    ("reports/data_quality.pdf", "Data quality report (PDF)"),
 )
 
 
@@ -53,9 +57,28 @@ def list_drops(folder: Path) -> list[DropEntry]:
                     for href, label in LINKS
                     if (drop / href).is_file()
                 ],
+                packs=_packs(drop),
             )
         )
     return sorted(entries, key=lambda e: (e["period"], e["folder"]), reverse=True)
+
+
+def _packs(drop: Path) -> list[tuple[str, str]]:
+    """(href from the folder, LA name) of the drop's report packs, by name: the name is the
+    ``la_name`` of the pack's cohort summary (its code when that cannot be read)."""
+    out = []
+    for page in sorted(drop.glob("reports/la/*/monitoring.html")):
+        name = page.parent.name
+        try:
+            with open(
+                page.parent / "csv" / "monitoring_cohort_summary.csv", encoding="utf-8"
+            ) as fh:
+                rows = csv.DictReader(fh)
+                name = next(rows).get("la_name") or name
+        except (OSError, StopIteration, csv.Error):
+            pass
+        out.append((f"{drop.name}/{page.relative_to(drop).as_posix()}", name))
+    return sorted(out, key=lambda p: (p[1], p[0]))
 
 
 TITLE = "<title>IMS Atlas drops</title>"

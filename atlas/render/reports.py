@@ -70,12 +70,23 @@ class ReportBase(PeriodContext):
     intro: Markup  # the recipe's introduction ([reports] intro), as safe HTML
 
 
+class PackLink(TypedDict):
+    """A report pack as the reports' navigation links to it (paths relative to the page)."""
+
+    name: str
+    monitoring: str
+    data_quality: str
+    monitoring_pdf: str | None  # None: no PDFs in this drop
+    data_quality_pdf: str | None
+
+
 class ReportContext(ReportBase):
     """What every report template receives."""
 
     tables: dict[str, Any]  # table name -> rows for the template
     charts: dict[str, Markup]  # chart name -> inline SVG
     csv: dict[str, str]  # table name -> CSV path relative to the report
+    packs: list[PackLink]  # the area's reports, then every LA pack ([]: none)
 
 
 @functools.cache
@@ -177,18 +188,78 @@ def render_reports(
     quality_notes: list[str] | None = None,
     issue: int | None = None,
     intro: str = "",
+    tables: dict[str, pd.DataFrame] | None = None,
+    packs: list[PackLink] | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
     ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
-    ``issue``, ``intro`` (Markdown): shown at the top of every report."""
+    ``issue``, ``intro`` (Markdown): shown at the top of every report; ``tables``: the
+    :func:`report_tables` when already made; ``packs``: the links to the area's reports and
+    every LA pack, relative to ``reports/``."""
+    if tables is None:
+        tables = report_tables(published, counts, sites, area_name)
+    files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
+    env = environment()
+    base = report_base(
+        published,
+        counts,
+        title=title,
+        area_name=area_name,
+        period=period,
+        quality_notes=quality_notes,
+        issue=issue,
+        intro=intro,
+    )
+    mon_rows = _monitoring_rows(tables, counts)
+    mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon = ReportContext(
+        **base,
+        tables=mon_rows,
+        charts=_monitoring_charts(tables, counts),
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")},
+        packs=list(packs or []),
+    )
+    dq = ReportContext(
+        **base,
+        tables=_dq_rows(tables),
+        charts={},
+        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")},
+        packs=list(packs or []),
+    )
+    files["reports/monitoring.html"] = (
+        env.get_template("monitoring.html.j2").render(**mon).encode()
+    )
+    files["reports/data_quality.html"] = (
+        env.get_template("data_quality.html.j2").render(**dq).encode()
+    )
+    return files
+
+
+def report_tables(
+    published: Published, counts: ReportCounts, sites: pd.DataFrame, area_name: str
+) -> dict[str, pd.DataFrame]:
+    """Every table of the area's two reports (name -> tidy frame, as its CSV is written)."""
     names = _names(published, area_name)
-    tables = {
+    return {
         **_monitoring_tables(published, counts, names),
         **_data_quality_tables(published, counts, names, sites),
     }
-    files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
-    env = environment()
-    base = ReportBase(
+
+
+def report_base(
+    published: Published,
+    counts: ReportCounts,
+    *,
+    title: str,
+    area_name: str,
+    period: str,
+    quality_notes: list[str] | None = None,
+    issue: int | None = None,
+    intro: str = "",
+) -> ReportBase:
+    """What every report of the drop (the area's and each pack's) says about the drop;
+    ``issue``, ``intro`` (Markdown): shown at the top of every report."""
+    return ReportBase(
         title=title,
         area_name=area_name,
         period=period,
@@ -201,27 +272,6 @@ def render_reports(
         issue=issue,
         intro=markdown_html(intro),
     )
-    mon_rows = _monitoring_rows(tables, counts)
-    mon_rows["siting"] = siting_section(siting) if siting is not None else None
-    mon = ReportContext(
-        **base,
-        tables=mon_rows,
-        charts=_monitoring_charts(tables, counts),
-        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("monitoring_")},
-    )
-    dq = ReportContext(
-        **base,
-        tables=_dq_rows(tables),
-        charts={},
-        csv={n: f"csv/{n}.csv" for n in tables if n.startswith("data_quality_")},
-    )
-    files["reports/monitoring.html"] = (
-        env.get_template("monitoring.html.j2").render(**mon).encode()
-    )
-    files["reports/data_quality.html"] = (
-        env.get_template("data_quality.html.j2").render(**dq).encode()
-    )
-    return files
 
 
 def period_context(period: Period) -> PeriodContext:
@@ -265,8 +315,12 @@ def _names(published: Published, area_name: str) -> pd.DataFrame:
     """LA code -> name, in the published order (by name), the area last."""
     svc = published.service_la.drop_duplicates("la_code")[["la_code", "la_name"]]
     las = svc[svc["la_code"] != TOTAL].sort_values("la_name", kind="stable")
+    # the total is named as the service table names it (not the area's when it counts
+    # individuals seen at services outside the drop's LAs)
+    total = svc.loc[svc["la_code"] == TOTAL, "la_name"]
+    name = str(total.iloc[0]) if len(total) else area_name
     return pd.concat(
-        [las, pd.DataFrame({"la_code": [TOTAL], "la_name": [area_name]})], ignore_index=True
+        [las, pd.DataFrame({"la_code": [TOTAL], "la_name": [name]})], ignore_index=True
     )
 
 
@@ -489,7 +543,8 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
                         "last_quarter": by[c]["last_quarter"],
                         "twelve_months": by[c]["twelve_months"],
                         "share": by[c]["share_of_all"],
-                        "rate": by[c]["rate_per_1000"],
+                        # no population (a total beyond the area's): no rate, not withheld
+                        "rate": "–" if _missing(by[c]["population"]) else by[c]["rate_per_1000"],
                         "ci": _ci(by[c]["rate_lower"], by[c]["rate_upper"]),
                     }
                     for c in COHORT_ORDER
@@ -567,11 +622,15 @@ def _ci(lo: Any, hi: Any) -> str:
     return "" if _missing(lo) or _missing(hi) else f"{lo}–{hi}"
 
 
-def _monitoring_charts(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Markup]:
+def _monitoring_charts(
+    tables: dict[str, pd.DataFrame], counts: ReportCounts, unit: str = TOTAL
+) -> dict[str, Markup]:
+    """The monitoring report's charts; ``unit``: whose cohort totals the profiles are shares
+    of (the area, or an LA of its pack)."""
     charts: dict[str, Markup] = {}
     prof = tables["monitoring_profiles"]
     totals = tables["monitoring_cohort_summary"]
-    totals = totals[totals["la_code"] == TOTAL].set_index("cohort")["twelve_months"]
+    totals = totals[totals["la_code"] == unit].set_index("cohort")["twelve_months"]
     for dim, part in prof.groupby("dimension", sort=False):
         cats = list(dict.fromkeys(part["category"]))
         rows = []

@@ -88,7 +88,7 @@ def _fails(files: dict[str, bytes], *messages: str, threshold: int = 5, rounding
 
 def test_the_demo_drop_passes_with_every_file_read_back(demo_drop):
     report = audit_drop(demo_drop, threshold=5, rounding=0)
-    assert report.clean and report.files == 20
+    assert report.clean and report.files == 68  # the LA packs' CSV files and pages too
     assert report.settings_from == ""  # both given
 
 
@@ -97,7 +97,7 @@ def test_without_options_the_cli_says_the_settings_are_the_ledgers(demo_drop):
     assert result.exit_code == 0, result.output
     assert (
         "passed: threshold and rounding from the drop's ledger.json (not given: --threshold "
-        "and --rounding); 20 files read back, 1,381 cells, 492 suppressed" in result.output
+        "and --rounding); 68 files read back, 2,069 cells, 669 suppressed" in result.output
     )
     given = CliRunner().invoke(main, ["audit", str(demo_drop), "--threshold", "5"])
     assert "rounding from the drop's ledger.json (not given: --rounding)" in given.output
@@ -107,7 +107,7 @@ def test_a_rounded_drop_with_lsoa_scripts_passes(rounded_lazy):
     scripts = sorted(p for p in rounded_lazy if p.startswith("atlas/"))
     assert scripts == [f"atlas/lsoa-E0690000{k}.js" for k in range(1, 5)]
     report = audit_files(rounded_lazy, 5, 5)
-    assert report.exposures == [] and report.files == 24
+    assert report.exposures == [] and report.files == 72
 
 
 def test_the_one_la_drop_passes(one_la):
@@ -350,3 +350,26 @@ def test_a_ledger_threshold_edited_to_2_fails_at_the_recipes(demo_drop, tmp_path
     assert "tables/nsp_siting.csv line 2: added_pct is 24.75, but the published demand" in (
         result.output
     )
+
+
+# --- the LA report packs ----------------------------------------------------------------------
+
+
+def test_a_pack_profile_shown_where_it_is_suppressed_fails(demo_files):
+    path = "reports/la/E06900001/csv/monitoring_profiles.csv"
+    files = _tampered(
+        demo_files,
+        path,
+        lambda t: t.replace(
+            "gender,Gender,Male,pwid_psychoactive,,,true",
+            "gender,Gender,Male,pwid_psychoactive,2,,false",
+            1,
+        ),
+    )
+    _fails(files, f"{path} line 3: a count below 5 is published")
+
+
+def test_a_pack_row_that_is_not_the_areas_fails(demo_files):
+    path = "reports/la/E06900002/csv/monitoring_la_activity.csv"
+    files = _tampered(demo_files, path, _first_count_up(r"(\n[^\n]*?,)(\d{2,})"))
+    _fails(files, f"{path} line 2: not a row of reports/csv/monitoring_la_activity.csv")

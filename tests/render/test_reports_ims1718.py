@@ -32,13 +32,15 @@ import pytest
 
 from atlas.counting.aggregate import count_all
 from atlas.counting.individuals import build_individuals
+from atlas.counting.la_profiles import la_profile_cells
 from atlas.counting.periods import FinancialYear
 from atlas.counting.report_counts import count_reports
 from atlas.disclosure.suppress import protect
 from atlas.extract.reader import read_extract
 from atlas.geography.areas import Geography
 from atlas.geography.geocode import assign_residence, geocode
-from atlas.render.reports import render_reports
+from atlas.render.packs import render_packs
+from atlas.render.reports import render_reports, report_base, report_tables
 
 AREA = "Cheshire & Merseyside"
 # code, name, individuals per cohort (psychoactive, IPEDs, BI), population
@@ -191,7 +193,8 @@ def _geography() -> Geography:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> dict[str, bytes]:
+def built(tmp_path_factory):
+    """The protected counts of the drop, with the LA packs' profile cells (as a build has)."""
     folder = tmp_path_factory.mktemp("ims1718") / "extract"
     make_extract(folder)
     extract = read_extract(folder)
@@ -205,8 +208,47 @@ def report(tmp_path_factory) -> dict[str, bytes]:
     )
     counts = count_all(ind, geo, sites, AREA)
     reports = count_reports(extract, ind, sites, geo.la_codes)
-    published = protect(counts, 5, extra=reports.cells)
+    profiles = la_profile_cells(ind, sites, geo.la_codes, reports.cell_set("profiles").table)
+    published = protect(counts, 5, extra=[*reports.cells, profiles])
+    return published, reports, sites
+
+
+@pytest.fixture(scope="module")
+def report(built) -> dict[str, bytes]:
+    published, reports, sites = built
     return render_reports(published, reports, sites, title="IMS", area_name=AREA, period="2017-18")
+
+
+def test_the_liverpool_pack_gives_the_liverpool_row_of_the_area_table(built, report):
+    """Issue 15: the Liverpool pack's 12-month figures are the published Liverpool row."""
+    published, reports, sites = built
+    tables = report_tables(published, reports, sites, AREA)
+    base = report_base(published, reports, title="IMS", area_name=AREA, period="2017-18")
+    packs = render_packs(published, reports, tables, base, pdf=False)
+    page = parse(packs[f"reports/la/{LIVERPOOL}/monitoring.html"])
+    own = {r[0]: r[1:] for r in page.tables["cohort-summary"][1:]}
+    # cohort: last quarter, 12 months, share, rate, interval
+    assert [own[c][1] for c in own] == ["11,757", "5,080", "2,308", "4,369"]
+    assert [own[c][3] for c in own] == ["24.3", "10.5", "4.8", "9.0"]
+    assert own["All individuals"][4] == "23.8–24.7"
+    area = parse(report["reports/monitoring.html"])
+    row = next(r for r in area.tables["cohort-summary-la"][2:] if r[0] == "Liverpool")
+    assert [v for c in own.values() for v in c[:2]] == row[1:]
+    q4 = next(r for r in page.tables["la-activity"][1:] if r[1] == "Q4 2017-18")
+    assert q4[2:8] == [
+        "5,410",
+        "1,699",
+        "1 return to every 3.2 visits (31.4% of visits)",
+        "5,748",
+        "3,443",
+        "1.67",
+    ]
+    # its data-quality report: Liverpool's services only
+    dq = parse(packs[f"reports/la/{LIVERPOOL}/data_quality.html"])
+    assert [r[0] for r in dq.tables["dq-la-individuals"][1:]] == ["Liverpool"]
+    own_sites = set(sites.loc[sites["la_code"] == LIVERPOOL, "site_code"])
+    listed = {r[1] for r in page.tables["la-sites"][1:]}
+    assert listed == own_sites
 
 
 class Tables(HTMLParser):

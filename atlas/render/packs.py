@@ -1,0 +1,148 @@
+"""Report packs: for each LA of the drop, ``reports/la/<la_code>/`` holding its monitoring
+and data-quality reports and ``csv/``, the area's report CSV files restricted to the LA.
+
+A pack publishes no figure of its own except the LA's cohort profiles (the ``la_profiles``
+cells, protected with everything else): every other row of its CSV files is a row of the
+area's file with the same name, the LA's rows only, so the two can never disagree. The LA's
+monitoring report shows its cohort summary (last quarter, 12 months, rate per 1,000 and its
+interval), the table comparing every LA, its activity by quarter, its profiles, its trend
+(where the trend is counted per LA) and its sites; its data-quality report its own services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..counting.la_profiles import NAME as LA_PROFILES
+from ..counting.rates import round_half_up
+from ..counting.report_counts import PROFILE_DIMENSIONS, ReportCounts
+from ..counting.tally import TOTAL
+from ..disclosure.suppress import Published
+from .reports import (
+    PackLink,
+    ReportBase,
+    ReportContext,
+    _dq_rows,
+    _monitoring_charts,
+    _monitoring_rows,
+    _share,
+    environment,
+)
+from .tables import to_csv_bytes
+
+PACK_DIR = "reports/la"
+
+
+def pack_las(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
+    """(code, name) of every LA that gets a pack, in the reports' order (by name)."""
+    summary = tables["monitoring_cohort_summary"]
+    las = summary[summary["la_code"] != TOTAL].drop_duplicates("la_code")
+    return list(zip(las["la_code"], las["la_name"]))
+
+
+def pack_links(
+    las: list[tuple[str, str]], area_name: str, pdf: bool, here: str | None = None
+) -> list[PackLink]:
+    """Links to the area's reports and every pack, relative to the page of the pack of LA
+    ``here`` (None: a page in ``reports/``)."""
+    up = "" if here is None else "../../"
+
+    def link(name: str, folder: str) -> PackLink:
+        return PackLink(
+            name=name,
+            monitoring=f"{folder}monitoring.html",
+            data_quality=f"{folder}data_quality.html",
+            monitoring_pdf=f"{folder}monitoring.pdf" if pdf else None,
+            data_quality_pdf=f"{folder}data_quality.pdf" if pdf else None,
+        )
+
+    out = [link(area_name, up)]
+    for code, name in las:
+        folder = "" if code == here else f"{up}la/{code}/"
+        out.append(link(name, folder))
+    return out
+
+
+def render_packs(
+    published: Published,
+    counts: ReportCounts,
+    tables: dict[str, pd.DataFrame],
+    base: ReportBase,
+    pdf: bool,
+) -> dict[str, bytes]:
+    """Every LA's pack (HTML and CSV), keyed by path in the drop, from the area's report
+    ``tables`` (:func:`reports.report_tables`) and the published LA profile cells."""
+    env = environment()
+    mon_t, dq_t = (
+        env.get_template("la/monitoring.html.j2"),
+        env.get_template("la/data_quality.html.j2"),
+    )
+    las = pack_las(tables)
+    profiles = published.extra[LA_PROFILES]
+    svc = published.service_la
+    prof_by_la = dict(iter(profiles.groupby("la_code", sort=False)))
+    files: dict[str, bytes] = {}
+    for code, name in las:
+        own = restrict(tables, code)
+        own["monitoring_profiles"] = _la_profiles(prof_by_la.get(code), svc, code)
+        folder = f"{PACK_DIR}/{code}"
+        for table, frame in own.items():
+            files[f"{folder}/csv/{table}.csv"] = to_csv_bytes(frame)
+        links = pack_links(las, base["area_name"], pdf, here=code)
+        csv = {n: f"csv/{n}.csv" for n in own}
+        csv["service_la_cohorts"] = "../../../tables/service_la_cohorts.csv"
+        rows = _monitoring_rows(
+            {**own, "monitoring_cohort_summary": tables["monitoring_cohort_summary"]}, counts
+        )
+        rows["area"] = next(r for r in rows["by_la"] if r["la_code"] == code)
+        rows["siting"] = None
+        rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
+        rows["trend_by_la"] = "la_code" in tables["monitoring_trend"]
+        charts = _monitoring_charts(
+            {**own, "monitoring_cohort_summary": tables["monitoring_cohort_summary"]}, counts, code
+        )
+        extra: dict[str, Any] = {"la_name": name, "la_code": code}
+        mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)
+        dq = ReportContext(**base, tables=_dq_rows(own), charts={}, csv=csv, packs=links)
+        files[f"{folder}/monitoring.html"] = mon_t.render(**mon, **extra).encode()
+        files[f"{folder}/data_quality.html"] = dq_t.render(**dq, **extra).encode()
+    return files
+
+
+def restrict(tables: dict[str, pd.DataFrame], la_code: str) -> dict[str, pd.DataFrame]:
+    """The area's report tables restricted to one LA: the LA's rows (its own, its sites'),
+    every column and every value as in the area's table."""
+    sites = tables["data_quality_site_individuals"]
+    own_sites = set(sites.loc[sites["la_code"] == la_code, "site_code"])
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in tables.items():
+        if name == "monitoring_profiles":
+            continue  # the LA's own profiles replace the area's (render_packs)
+        if "unit" in frame:  # LAs and sites in one table
+            keep = ((frame["unit"] == "la") & (frame["code"] == la_code)) | (
+                (frame["unit"] == "site") & frame["code"].isin(own_sites)
+            )
+        elif "la_code" in frame:
+            keep = frame["la_code"] == la_code
+        else:  # a table of the area alone (the trend counted for the area only)
+            keep = pd.Series(False, index=frame.index)
+        out[name] = frame[keep.to_numpy()].reset_index(drop=True)
+    return out
+
+
+def _la_profiles(cells: pd.DataFrame | None, svc: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """The LA's profiles as the area's ``monitoring_profiles`` table (same columns): shares
+    of the LA's published cohort counts, withheld where either count is suppressed."""
+    columns = ["dimension", "dimension_label", "category", "cohort", "individuals", "share"]
+    if cells is None:
+        return pd.DataFrame(columns=[*columns, "suppressed"])
+    prof = cells.copy()
+    totals = svc[svc["la_code"] == la_code].set_index("cohort")["individuals"]
+    prof["share"] = round_half_up(_share(prof["individuals"], prof["cohort"].map(totals)), 1)
+    prof["dimension_label"] = prof["dimension"].map(PROFILE_DIMENSIONS)
+    out = prof[[*columns, "suppressed"]].reset_index(drop=True)
+    out["individuals"] = out["individuals"].astype("Int64")
+    out["suppressed"] = out["suppressed"].astype(bool)
+    return out
