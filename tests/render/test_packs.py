@@ -166,7 +166,10 @@ def test_a_pdf_reads_like_the_published_reports(demo_drop):
         assert title in text and "2017-18" in text, i
         assert f"Page {i} of {len(pages)}" in text
     # the table of sites runs on from page 1: its header is repeated at the top of page 2
-    assert pages[1].splitlines()[0] == "Site Type Q1 2017-18 Q2 2017-18 Q3 2017-18 Q4 2017-18 12 months"
+    assert (
+        pages[1].splitlines()[0]
+        == "Site Type Q1 2017-18 Q2 2017-18 Q3 2017-18 Q4 2017-18 12 months"
+    )
     assert "Site Type Q1 2017-18 Q2 2017-18 Q3 2017-18 Q4 2017-18 12 months" in pages[0]
     pack = next(iter(_las(demo_drop)))
     text = PdfReader(demo_drop / "reports/la" / pack / "monitoring.pdf").pages[0].extract_text()
