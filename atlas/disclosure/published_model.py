@@ -816,7 +816,7 @@ HTML_SOURCES = {
     "la-rates": ("tables/service_la_cohorts.csv",),
     "la-activity": ("reports/csv/monitoring_la_activity.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
-    "trend-table": ("reports/csv/monitoring_trend.csv",),
+    "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
     "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),
     "dq-la-individuals": ("reports/csv/data_quality_la_individuals.csv",),

@@ -29,6 +29,9 @@ from .reports import (
     _monitoring_rows,
     _share,
     environment,
+    trend_chart,
+    trend_people,
+    trend_rows,
 )
 from .tables import to_csv_bytes
 
@@ -99,10 +102,13 @@ def render_packs(
         rows["area"] = next(r for r in rows["by_la"] if r["la_code"] == code)
         rows["siting"] = None
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
-        rows["trend_by_la"] = "la_code" in tables["monitoring_trend"]
+        # its own trend (the LA's rows of the area's trend tables), beside every LA's
+        rows["trend"] = trend_rows(tables, counts, code)
+        rows["trend_by_la"] = True
         charts = _monitoring_charts(
             {**own, "monitoring_cohort_summary": tables["monitoring_cohort_summary"]}, counts, code
         )
+        charts["trend"] = trend_chart(trend_people(tables), counts, code)
         extra: dict[str, Any] = {"la_name": name, "la_code": code}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)
         dq = ReportContext(**base, tables=_dq_rows(own), charts={}, csv=csv, packs=links)

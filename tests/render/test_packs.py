@@ -301,3 +301,20 @@ def test_a_total_with_services_outside_the_drops_las_is_not_named_for_the_area(s
     assert page.tables["la-rates"][-1][:3] == ["All services in the extract", "14", "–"]
     pack = parse(content.files["reports/la/E06000001/monitoring.html"])
     assert pack.tables["cohort-summary"][1][2] == "6"  # all individuals, 12 months
+
+
+def test_an_las_trend_is_its_rows_of_the_area_trend(demo_drop):
+    """Each pack shows its own trend (table and chart), as the area publishes it per LA."""
+    with open(demo_drop / "reports" / "csv" / "monitoring_trend_la.csv", newline="") as fh:
+        published = list(csv.DictReader(fh))
+    for code in _las(demo_drop):
+        page = parse(page_bytes(demo_drop, code))
+        shown = page.tables["trend-table"][1:]
+        mine = [r for r in published if r["la_code"] == code]
+        years = sorted({r["year"] for r in mine})
+        assert [r[0] for r in shown] == years
+        for row in shown:
+            by = {r["cohort"]: r["individuals"] for r in mine if r["year"] == row[0]}
+            expected = [f"{int(by[c]):,}" if by[c] else "*" for c in COHORT_ORDER]
+            assert row[1:] == expected, code
+        assert 'id="trend-table"' in page_bytes(demo_drop, code).decode()
