@@ -112,6 +112,15 @@ class _Files:
 
     def __init__(self, files: dict[str, bytes]):
         self.files = files
+        self._lines: dict[str, tuple[bytes, set[bytes]]] = {}
+
+    def lines(self, path: str) -> tuple[bytes, set[bytes]]:
+        """A CSV file's header line and the set of its other lines (read once: an area file
+        is compared with every LA pack's)."""
+        if path not in self._lines:
+            head, _, body = self.files[path].partition(b"\n")
+            self._lines[path] = (head, set(body.split(b"\n")) - {b""})
+        return self._lines[path]
 
     def has(self, path: str) -> bool:
         return path in self.files
@@ -457,13 +466,13 @@ def _la_profiles(f: _Files, path: str, la: str, model: FileModel) -> None:
 def _pack_rows(f: _Files, path: str, area_path: str, model: FileModel) -> None:
     """An LA pack's CSV file other than its profiles holds rows of the area's file of the same
     name, as they are there: a row that is not one is a figure no cell stands for."""
-    pack, area = f.csv(path), f.csv(area_path)
-    if list(pack.columns) != list(area.columns):
+    head, known = f.lines(area_path)
+    own_head, _, body = f.files[path].partition(b"\n")
+    if own_head != head:
         model.problems.append(f"{path}: its columns are not those of {area_path}")
         return
-    known = set(map(tuple, area.itertuples(index=False)))
-    for i, row in enumerate(pack.itertuples(index=False)):
-        if tuple(row) not in known:
+    for i, line in enumerate(body.split(b"\n")):
+        if line and line not in known:
             model.problems.append(f"{_place(path, i)}: not a row of {area_path}")
 
 
