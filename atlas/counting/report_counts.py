@@ -754,15 +754,15 @@ def activity_cells(
     is one; intervention clients likewise from interventions; returns are at most visits."""
     codes = list(sites["site_code"])
     la_of = dict(zip(sites["site_code"], sites["la_code"]))
-    site_q = site_activity.set_index(["site_code", "quarter"])
-    la_q = la_activity.set_index(["la_code", "quarter"])
     ids, values = [], []
-    for frame, unit in ((site_q, codes), (la_q, [*la_codes, TOTAL])):
-        for code in unit:
-            for q in QUARTERS:
-                for kind in BOUNDED:
-                    ids.append(activity_id(kind, code, q))
-                    values.append(int(frame.at[(code, q), kind]))
+    for frame, key, unit in (
+        (site_activity, "site_code", codes),
+        (la_activity, "la_code", [*la_codes, TOTAL]),
+    ):
+        grid = pd.MultiIndex.from_product([unit, QUARTERS])  # per code, quarter, kind
+        block = frame.set_index([key, "quarter"]).loc[grid, list(BOUNDED)]
+        ids += [activity_id(kind, code, q) for code, q in grid for kind in BOUNDED]
+        values += block.to_numpy(np.int64).reshape(-1).tolist()
     table = pd.DataFrame({"cell_id": ids, "individuals": np.asarray(values, dtype=np.int64)})
     value = dict(zip(ids, values))
 
@@ -772,6 +772,10 @@ def activity_cells(
     groups, bounds, at_most = [], [], []
     in_drop = set(la_codes)
     outside = [c for c in codes if la_of.get(c) not in in_drop]
+    sites_of: dict[str, list[str]] = {la: [] for la in la_codes}  # each LA's sites, in order
+    for c in codes:
+        if la_of.get(c) in in_drop:
+            sites_of[la_of[c]].append(c)
     for kind in BOUNDED:
         for code in codes:  # a site's quarters add to its year (site_activity.csv)
             groups.append(
@@ -779,7 +783,7 @@ def activity_cells(
             )
         for q in QUARTERS:
             for la in la_codes:
-                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
+                parts = [activity_id(kind, c, q) for c in sites_of[la]]
                 groups.append((activity_id(kind, la, q), parts))
             # the area: its LAs and the sites outside them (when no activity is elsewhere)
             if not events[kind][-1, q - 1]:
