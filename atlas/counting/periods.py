@@ -11,6 +11,7 @@ quarter of the period is known by its number (1..4) and its place in the 12 mont
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,38 @@ def long_date(day: pd.Timestamp) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+class _Span(ABC):
+    """What a financial year and the 12 months ending with a quarter share: 12 months from
+    ``start`` to ``end`` (inclusive), written ``label``."""
+
+    @property
+    @abstractmethod
+    def label(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def start(self) -> pd.Timestamp: ...
+
+    @property
+    @abstractmethod
+    def end(self) -> pd.Timestamp:
+        """The last day, inclusive."""
+
+    def contains(self, dates: pd.Series) -> pd.Series:
+        """Vectorised: which dates fall in the 12 months (inclusive)."""
+        return (dates >= self.start) & (dates <= self.end)
+
+    @property
+    def months(self) -> str:
+        """``1 April 2017 – 31 March 2018``."""
+        return f"{long_date(self.start)} – {long_date(self.end)}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
 @dataclass(frozen=True, order=True)
-class FinancialYear:
+class FinancialYear(_Span):
     """A financial year, e.g. ``FinancialYear(2017)`` is 2017-18."""
 
     start_year: int
@@ -66,13 +97,6 @@ class FinancialYear:
         """The last day of the year (31 March), inclusive."""
         return pd.Timestamp(self.start_year + 1, 3, 31)
 
-    def contains(self, dates: pd.Series) -> pd.Series:
-        """Vectorised: which dates fall in this year (inclusive)."""
-        return (dates >= self.start) & (dates <= self.end)
-
-    def quarter_labels(self) -> list[str]:
-        return [q.label for q in self.quarters()]
-
     def quarters(self) -> list[Quarter]:
         """The year's quarters, Q1 to Q4."""
         return [Quarter(self, n) for n in (1, 2, 3, 4)]
@@ -80,11 +104,6 @@ class FinancialYear:
     @property
     def last_quarter(self) -> Quarter:
         return Quarter(self, 4)
-
-    @property
-    def months(self) -> str:
-        """``1 April 2017 – 31 March 2018``."""
-        return f"{long_date(self.start)} – {long_date(self.end)}"
 
     @property
     def heading(self) -> str:
@@ -95,9 +114,6 @@ class FinancialYear:
     def full_year(self) -> str:
         """How the reports name the 12 months: ``the full year 2017-18``."""
         return f"the full year {self.label}"
-
-    def __str__(self) -> str:
-        return self.label
 
 
 @dataclass(frozen=True, order=True)
@@ -140,7 +156,7 @@ class Quarter:
 
 
 @dataclass(frozen=True)
-class TwelveMonths:
+class TwelveMonths(_Span):
     """The 12 months ending with a quarter, a drop's period written ``2018-19 Q2``: the four
     quarters ending with it (here 1 October 2017 – 30 September 2018)."""
 
@@ -165,15 +181,6 @@ class TwelveMonths:
     def end(self) -> pd.Timestamp:
         return self.last_quarter.end
 
-    def contains(self, dates: pd.Series) -> pd.Series:
-        """Vectorised: which dates fall in the 12 months (inclusive)."""
-        return (dates >= self.start) & (dates <= self.end)
-
-    @property
-    def months(self) -> str:
-        """``1 October 2017 – 30 September 2018``."""
-        return f"{long_date(self.start)} – {long_date(self.end)}"
-
     @property
     def heading(self) -> str:
         """``Quarter 2 2018-19: 12 months 1 October 2017 – 30 September 2018``."""
@@ -184,9 +191,6 @@ class TwelveMonths:
     def full_year(self) -> str:
         """How the reports name the 12 months: ``the 12 months 1 October 2017 – ...``."""
         return f"the 12 months {self.months}"
-
-    def __str__(self) -> str:
-        return self.label
 
 
 Period = FinancialYear | TwelveMonths  # what a drop covers: 12 months, its quarters by number
