@@ -484,6 +484,7 @@ _NOT_PLAIN = re.compile(
 )
 _NOT_PLAIN_ASCII = [bytes([c]) for c in b'"\x00\x0b\x0c\x1c\x1d\x1e\x1f']
 _BLANK_LINE = re.compile(rb"^[ \t,]*\r?$", re.MULTILINE)
+_LONE_CR = re.compile(rb"\r(?!\n)")  # a carriage return but in CR LF (searched in place)
 
 
 def _plain(source: Source) -> bool:
@@ -496,7 +497,7 @@ def _plain(source: Source) -> bool:
             return False
     elif _NOT_PLAIN.search(source.decoded) is not None:
         return False
-    return data.find(b"\r") < 0 or data[:].count(b"\r") == data[:].count(b"\r\n")
+    return data.find(b"\r") < 0 or _LONE_CR.search(data) is None
 
 
 def _read_plain(

@@ -7,6 +7,7 @@ import pytest
 from conftest import client, write_extract
 
 from atlas.errors import ExtractError
+from atlas.extract.csv_text import Source
 from atlas.extract.reader import read_extract
 
 NSP_HEADER = "transaction_id,client_ref,site_code,visit_date,returned\n"
@@ -195,3 +196,25 @@ def test_a_header_missing_a_column_names_it(tmp_path):
         "nsp_transactions.csv: missing required column(s): visit_date "
         "(found: transaction_id, client_ref, site_code)"
     )
+
+
+@pytest.mark.parametrize(
+    "data, plain",
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a,b\r\n1,2\r\n", True),
+        (b"a,b\r\n1,2\r", False),  # a carriage return at the end, alone
+        (b"a,b\r\n1\r2,3\r\n", False),  # a carriage return inside a line
+    ],
+    ids=["LF", "CRLF", "lone CR at the end", "lone CR inside"],
+)
+def test_plain_only_when_every_carriage_return_ends_a_line(tmp_path, data, plain):
+    """The plain reader takes CR LF files; a carriage return alone (a line break Python
+    splits on) sends the file to the general reader, mapped or not."""
+    from atlas.extract.csv_text import _plain, decode
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    source, _ = decode(path, None)
+    assert _plain(source) is plain
+    assert _plain(Source(bytes(data), data.decode("ascii"))) is plain
