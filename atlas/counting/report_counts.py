@@ -170,7 +170,7 @@ def count_reports(
     la_of = la_of[la_of.isin(la_codes)]
     rows = _Rows.of(ind, sites, la_codes)
     used = rows.distinct()
-    trend, trend_activity, years = _trend(extract, ind, sites, la_codes, trend_years)
+    trend, trend_activity, years = _trend(extract, ind, sites, la_codes, trend_years, rows)
     events = _site_events(extract, ind, rows, sites)
     la_activity = _activity(events, rows.la_of_site, "la_code", [*la_codes, TOTAL])
     site_activity = _activity(events, rows.la_of_site, "site_code", list(sites["site_code"]))
@@ -533,7 +533,12 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
 
 
 def _trend(
-    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str], limit: int
+    extract: Extract,
+    ind: Individuals,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    limit: int,
+    rows: _Rows,
 ) -> tuple[CellSet, CellSet, list[TrendYear]]:
     """Individuals per cohort and activity (NSP visits, returns, interventions) per service LA
     and in the area, in every financial year of the trend (:func:`trends.trend_years`), each
@@ -542,7 +547,8 @@ def _trend(
     (cohorts add to all; an LA is at most the area) and ``tact:<kind>:<year>:<la or TOTAL>``
     (the LAs add to the area where no activity is elsewhere). The drop's own year has no
     activity cells: its activity is the sum of its published quarters
-    (:func:`render.reports.trend_tables`)."""
+    (:func:`render.reports.trend_tables`). ``rows``: the drop's own activity rows, counted
+    again only for another year."""
     years = trend_years(extract, ind.period, limit)
     units = [*la_codes, TOTAL]
     people_rows: list[tuple[str, str, list[str], np.ndarray]] = []
@@ -555,7 +561,12 @@ def _trend(
     for ty in years:
         label = ty.year.label
         own = same_months(ty.year, ind.period)
-        counts = count_year(year_individuals(extract, ind, ty.year), sites, la_codes)
+        counts = count_year(
+            year_individuals(extract, ind, ty.year),
+            sites,
+            la_codes,
+            (rows.person, rows.la) if own else None,
+        )
         ids = [
             [
                 svc_id(u, c)

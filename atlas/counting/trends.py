@@ -90,12 +90,21 @@ def year_individuals(extract: Extract, ind: Individuals, year: FinancialYear) ->
     return build_individuals(extract, year, ind.person_of, cohorts_only=True)
 
 
-def count_year(ind: Individuals, sites: pd.DataFrame, la_codes: list[str]) -> YearCounts:
+def count_year(
+    ind: Individuals,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    person_la: tuple[np.ndarray, np.ndarray] | None = None,
+) -> YearCounts:
     """Individuals per cohort and activity per service LA and in the area, in ``ind``'s
-    period."""
+    period. ``person_la``: the person and the LA (position in ``la_codes``, -1: none) of each of
+    :func:`tally.activity_rows`, when the caller has them already."""
     n = len(la_codes)
-    person, site = activity_rows(ind, sites)
-    la = np.append(positions(sites["la_code"], la_codes), -1)[site]
+    if person_la is None:
+        person, site = activity_rows(ind, sites)
+        la = np.append(positions(sites["la_code"], la_codes), -1)[site]
+    else:
+        person, la = person_la
     cohort = cohort_of(ind.people)[person]
     per_la = distinct_people(
         np.where(la >= 0, la * len(COHORTS) + cohort, -1), person, n * len(COHORTS)
