@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..extract.reader import Extract
 from .individuals import COHORTS, Individuals, build_individuals
-from .periods import FinancialYear, Period, financial_year_start, long_date
+from .periods import FinancialYear, Period, financial_year_start
 from .tally import activity_rows, cohort_of, distinct_people, positions
 
 GRACE_DAYS = 7  # an extract starting on 3 April still covers the year from 1 April
@@ -70,9 +70,9 @@ def trend_years(extract: Extract, period: Period, limit: int) -> list[TrendYear]
         if covered < 12:
             why.append(f"activity recorded in {covered} of its 12 months")
         if first > fy.start + pd.Timedelta(days=GRACE_DAYS):
-            why.append(f"the extract's activity starts on {long_date(first)}")
+            why.append(f"the extract's activity starts in {first:%B %Y}")
         if last < fy.end - pd.Timedelta(days=GRACE_DAYS):
-            why.append(f"the extract's activity ends on {long_date(last)}")
+            why.append(f"the extract's activity ends in {last:%B %Y}")
         out.append(TrendYear(fy, covered, "; ".join(why)))
     return out
 
