@@ -33,10 +33,10 @@ from ..counting.report_counts import (
     BOUNDED,
     FREE_TEXT,
     QUARTERS,
-    ROWS_OF_PEOPLE,
     ActivityBound,
     CellSet,
     activity_id,
+    activity_relations,
     svc_id,
 )
 from ..counting.tally import TOTAL
@@ -500,80 +500,17 @@ def _activity_relations(
         t = text[cell]
         return float(t) if t else np.nan
 
-    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
-        total = sum(value(activity_id(k, code, q)) for k in ROWS_OF_PEOPLE for q in quarters)
-        return np.inf if np.isnan(total) else float(total)
-
-    groups, bounds, at_most = [], [], []
     outside = [c for c in codes if la_of.get(c) not in set(las)]
-    for kind in BOUNDED:
-        for code in codes:
-            groups.append(
-                (activity_id(kind, code), [activity_id(kind, code, q) for q in QUARTERS])
-            )
-        for q in QUARTERS:
-            for la in las:
-                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
-                groups.append((activity_id(kind, la, q), parts))
-            parts = [activity_id(kind, la, q) for la in las]
-            parts += [activity_id(kind, c, q) for c in outside]
-            shown = [value(p) for p in parts]
-            total = value(activity_id(kind, TOTAL, q))
-            # the area adds its LAs and the sites outside them unless activity elsewhere (at
-            # sites not listed) makes it more: then the published parts fall short of it
-            if np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any():
-                groups.append((activity_id(kind, TOTAL, q), parts))
-    for code in codes:
-        home = la_of.get(code) if la_of.get(code) in set(las) else TOTAL
-        year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
-        bounds.append(
-            ActivityBound(
-                f"site:{code}",
-                tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
-                rows(str(home)),
-                year_row,
-            )
-        )
-        for q in QUARTERS:
-            bounds.append(
-                ActivityBound(
-                    f"siteq:{code}:q{q}",
-                    tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
-                    rows(str(home), (q,)),
-                    tuple(activity_id(k, code, q) for k in BOUNDED),
-                )
-            )
-            at_most.append(
-                (activity_id("nsp_returns", code, q), activity_id("nsp_visits", code, q))
-            )
-    for la in [*las, TOTAL]:
-        bounds.append(
-            ActivityBound(
-                svc_id(la, ALL),
-                tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE for q in QUARTERS),
-                rows(TOTAL) if la != TOTAL else np.inf,
-                tuple(activity_id(k, la, q) for k in BOUNDED for q in QUARTERS),
-            )
-        )
-        for q in QUARTERS:
-            bounds.append(
-                ActivityBound(
-                    f"laq:{la}:q{q}:{ALL}",
-                    tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE),
-                    rows(TOTAL, (q,)) if la != TOTAL else np.inf,
-                    tuple(activity_id(k, la, q) for k in BOUNDED),
-                )
-            )
-            cap = value(activity_id("interventions", TOTAL, q)) if la != TOTAL else np.inf
-            bounds.append(
-                ActivityBound(
-                    f"laqi:{la}:q{q}",
-                    (activity_id("interventions", la, q),),
-                    np.inf if np.isnan(cap) else float(cap),
-                    (activity_id("interventions", la, q),),
-                )
-            )
-            at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
+
+    def area_adds_up(kind: str, q: int) -> bool:
+        """The area adds its LAs and the sites outside them unless activity elsewhere (at
+        sites not listed) makes it more: then the published parts fall short of it."""
+        parts = [activity_id(kind, la, q) for la in las]
+        shown = [value(p) for p in [*parts, *(activity_id(kind, c, q) for c in outside)]]
+        total = value(activity_id(kind, TOTAL, q))
+        return bool(np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any())
+
+    groups, bounds, at_most = activity_relations(codes, la_of, las, value, area_adds_up)
     quarterly = [i for i in ids if i.count(":") == 3]
     model.sets.append(
         CellSet(
