@@ -15,6 +15,7 @@ is returned as plain frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -777,10 +778,32 @@ def activity_cells(
     table = pd.DataFrame({"cell_id": ids, "individuals": np.asarray(values, dtype=np.int64)})
     value = dict(zip(ids, values))
 
-    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
-        return float(sum(value[activity_id(k, code, q)] for k in ROWS_OF_PEOPLE for q in quarters))
+    groups, bounds, at_most = activity_relations(
+        codes, la_of, la_codes, value.__getitem__, lambda kind, q: not events[kind][-1, q - 1]
+    )
+    return CellSet("activity", table, groups, people=False, bounds=bounds, at_most=at_most)
 
-    groups, bounds, at_most = [], [], []
+
+def activity_relations(
+    codes: list[str],
+    la_of: dict[str, str],
+    la_codes: list[str],
+    value: Callable[[str], float],
+    area_adds_up: Callable[[str, int], bool],
+) -> tuple[list[tuple[str, list[str]]], list[ActivityBound], list[tuple[str, str]]]:
+    """The groups, bounds and ``at_most`` pairs of the activity cells (:func:`activity_cells`),
+    declared once for the build and for the audit's reading of the published files:
+    ``value`` gives an activity cell's figure (NaN where not shown: no cap from it),
+    ``area_adds_up`` (kind, quarter) whether the area adds its LAs and the sites outside them
+    (no activity elsewhere)."""
+
+    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
+        total = sum(value(activity_id(k, code, q)) for k in ROWS_OF_PEOPLE for q in quarters)
+        return np.inf if np.isnan(total) else float(total)
+
+    groups: list[tuple[str, list[str]]] = []
+    bounds: list[ActivityBound] = []
+    at_most: list[tuple[str, str]] = []
     in_drop = set(la_codes)
     outside = [c for c in codes if la_of.get(c) not in in_drop]
     sites_of: dict[str, list[str]] = {la: [] for la in la_codes}  # each LA's sites, in order
@@ -797,7 +820,7 @@ def activity_cells(
                 parts = [activity_id(kind, c, q) for c in sites_of[la]]
                 groups.append((activity_id(kind, la, q), parts))
             # the area: its LAs and the sites outside them (when no activity is elsewhere)
-            if not events[kind][-1, q - 1]:
+            if area_adds_up(kind, q):
                 parts = [activity_id(kind, la, q) for la in la_codes]
                 parts += [activity_id(kind, c, q) for c in outside]
                 groups.append((activity_id(kind, TOTAL, q), parts))
@@ -847,14 +870,14 @@ def activity_cells(
                     tuple(activity_id(k, la, q) for k in BOUNDED),
                 )
             )
-            i_cap = value[activity_id("interventions", TOTAL, q)] if la != TOTAL else np.inf
+            i_cap = value(activity_id("interventions", TOTAL, q)) if la != TOTAL else np.inf
             bounds.append(
                 ActivityBound(
                     f"laqi:{la}:q{q}",
                     (activity_id("interventions", la, q),),
-                    float(i_cap),
+                    np.inf if np.isnan(i_cap) else float(i_cap),
                     (activity_id("interventions", la, q),),
                 )
             )
             at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
-    return CellSet("activity", table, groups, people=False, bounds=bounds, at_most=at_most)
+    return groups, bounds, at_most

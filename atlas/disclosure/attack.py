@@ -125,9 +125,16 @@ def intervals(
 
 def exposed(low: np.ndarray, high: np.ndarray, threshold: int) -> np.ndarray:
     """Cells an attacker pins down: a single whole value, or whole values all in 1..t-1."""
-    lo_int = np.ceil(np.nan_to_num(low, nan=-np.inf) - EPS)
-    hi_int = np.floor(np.nan_to_num(high, nan=np.inf) + EPS)
+    lo_int, hi_int = whole(low, high)
     return (lo_int >= hi_int) | ((lo_int >= 1) & (hi_int <= threshold - 1))
+
+
+def whole(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least and the greatest whole value of each interval (NaN: unbounded that way)."""
+    return (
+        np.ceil(np.where(np.isnan(low), -np.inf, low) - EPS),
+        np.floor(np.where(np.isnan(high), np.inf, high) + EPS),
+    )
 
 
 def _components(sub: sparse.csr_matrix) -> np.ndarray:
@@ -167,8 +174,9 @@ def _propagate(
         new_hi = np.where(v > 0, two, one)
         nlo = lo.copy()
         nhi = hi.copy()
-        np.maximum.at(nlo, c, np.nan_to_num(new_lo, nan=-np.inf))
-        np.minimum.at(nhi, c, np.nan_to_num(new_hi, nan=np.inf))
+        # fmax/fmin pass over NaN (a row that says nothing); infinities stay infinite
+        np.fmax.at(nlo, c, new_lo)
+        np.fmin.at(nhi, c, new_hi)
         if np.allclose(nlo, lo, equal_nan=True) and np.allclose(nhi, hi, equal_nan=True):
             break
         lo, hi = nlo, nhi

@@ -33,10 +33,10 @@ from ..counting.report_counts import (
     BOUNDED,
     FREE_TEXT,
     QUARTERS,
-    ROWS_OF_PEOPLE,
     ActivityBound,
     CellSet,
     activity_id,
+    activity_relations,
     svc_id,
 )
 from ..counting.tally import TOTAL
@@ -113,6 +113,7 @@ class _Files:
     def __init__(self, files: dict[str, bytes]):
         self.files = files
         self._lines: dict[str, tuple[bytes, set[bytes]]] = {}
+        self._numbers: dict[str, set[str]] = {}
 
     def lines(self, path: str) -> tuple[bytes, set[bytes]]:
         """A CSV file's header line and the set of its other lines (read once: an area file
@@ -121,6 +122,13 @@ class _Files:
             head, _, body = self.files[path].partition(b"\n")
             self._lines[path] = (head, set(body.split(b"\n")) - {b""})
         return self._lines[path]
+
+    def numbers(self, path: str) -> set[str]:
+        """Every number a CSV file publishes (:func:`_numbers`; nothing when there is no such
+        file), read once: an area file is checked against every report page and LA pack."""
+        if path not in self._numbers:
+            self._numbers[path] = _numbers(self.files.get(path, b""))
+        return self._numbers[path]
 
     def has(self, path: str) -> bool:
         return path in self.files
@@ -185,7 +193,7 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
                 (path, functools.partial(_pack_rows, f, path, REPORT_CSV + name, model))
             )
     readers += [
-        (path, functools.partial(_report_html, files, path, model))
+        (path, functools.partial(_report_html, f, path, model))
         for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html"))
     ]
     for path, read in readers:
@@ -500,80 +508,17 @@ def _activity_relations(
         t = text[cell]
         return float(t) if t else np.nan
 
-    def rows(code: str, quarters: tuple[int, ...] = QUARTERS) -> float:
-        total = sum(value(activity_id(k, code, q)) for k in ROWS_OF_PEOPLE for q in quarters)
-        return np.inf if np.isnan(total) else float(total)
-
-    groups, bounds, at_most = [], [], []
     outside = [c for c in codes if la_of.get(c) not in set(las)]
-    for kind in BOUNDED:
-        for code in codes:
-            groups.append(
-                (activity_id(kind, code), [activity_id(kind, code, q) for q in QUARTERS])
-            )
-        for q in QUARTERS:
-            for la in las:
-                parts = [activity_id(kind, c, q) for c in codes if la_of.get(c) == la]
-                groups.append((activity_id(kind, la, q), parts))
-            parts = [activity_id(kind, la, q) for la in las]
-            parts += [activity_id(kind, c, q) for c in outside]
-            shown = [value(p) for p in parts]
-            total = value(activity_id(kind, TOTAL, q))
-            # the area adds its LAs and the sites outside them unless activity elsewhere (at
-            # sites not listed) makes it more: then the published parts fall short of it
-            if np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any():
-                groups.append((activity_id(kind, TOTAL, q), parts))
-    for code in codes:
-        home = la_of.get(code) if la_of.get(code) in set(las) else TOTAL
-        year_row = tuple(activity_id(k, code, q) for q in (None, *QUARTERS) for k in BOUNDED)
-        bounds.append(
-            ActivityBound(
-                f"site:{code}",
-                tuple(activity_id(k, code) for k in ROWS_OF_PEOPLE),
-                rows(str(home)),
-                year_row,
-            )
-        )
-        for q in QUARTERS:
-            bounds.append(
-                ActivityBound(
-                    f"siteq:{code}:q{q}",
-                    tuple(activity_id(k, code, q) for k in ROWS_OF_PEOPLE),
-                    rows(str(home), (q,)),
-                    tuple(activity_id(k, code, q) for k in BOUNDED),
-                )
-            )
-            at_most.append(
-                (activity_id("nsp_returns", code, q), activity_id("nsp_visits", code, q))
-            )
-    for la in [*las, TOTAL]:
-        bounds.append(
-            ActivityBound(
-                svc_id(la, ALL),
-                tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE for q in QUARTERS),
-                rows(TOTAL) if la != TOTAL else np.inf,
-                tuple(activity_id(k, la, q) for k in BOUNDED for q in QUARTERS),
-            )
-        )
-        for q in QUARTERS:
-            bounds.append(
-                ActivityBound(
-                    f"laq:{la}:q{q}:{ALL}",
-                    tuple(activity_id(k, la, q) for k in ROWS_OF_PEOPLE),
-                    rows(TOTAL, (q,)) if la != TOTAL else np.inf,
-                    tuple(activity_id(k, la, q) for k in BOUNDED),
-                )
-            )
-            cap = value(activity_id("interventions", TOTAL, q)) if la != TOTAL else np.inf
-            bounds.append(
-                ActivityBound(
-                    f"laqi:{la}:q{q}",
-                    (activity_id("interventions", la, q),),
-                    np.inf if np.isnan(cap) else float(cap),
-                    (activity_id("interventions", la, q),),
-                )
-            )
-            at_most.append((activity_id("nsp_returns", la, q), activity_id("nsp_visits", la, q)))
+
+    def area_adds_up(kind: str, q: int) -> bool:
+        """The area adds its LAs and the sites outside them unless activity elsewhere (at
+        sites not listed) makes it more: then the published parts fall short of it."""
+        parts = [activity_id(kind, la, q) for la in las]
+        shown = [value(p) for p in [*parts, *(activity_id(kind, c, q) for c in outside)]]
+        total = value(activity_id(kind, TOTAL, q))
+        return bool(np.isnan(total) or np.nansum(shown) == total or np.isnan(shown).any())
+
+    groups, bounds, at_most = activity_relations(codes, la_of, las, value, area_adds_up)
     quarterly = [i for i in ids if i.count(":") == 3]
     model.sets.append(
         CellSet(
@@ -837,38 +782,34 @@ HTML_SOURCES = {
 }
 
 
-def _report_html(files: dict[str, bytes], path: str, model: FileModel) -> None:
+def _report_html(f: _Files, path: str, model: FileModel) -> None:
     """Every number in a table cell of a report page must be one the table it is drawn from
     (``HTML_SOURCES``) publishes, as the page formats it: else it is a figure no cell stands
     for."""
-    numbers: dict[str, set[str]] = {}
     pack = path.rsplit("/", 1)[0] + "/csv/" if path.startswith("reports/la/") else ""
 
-    def allowed(table: str) -> set[str]:
+    def allowed(table: str) -> list[set[str]]:
         key = next(
             (k for k in HTML_SOURCES if table == k or (k.endswith("-") and table.startswith(k))),
             None,
         )
-        sources = HTML_SOURCES[key] if key else tuple(p for p in files if p.endswith(".csv"))
+        sources = HTML_SOURCES[key] if key else tuple(p for p in f.files if p.endswith(".csv"))
         if pack:  # an LA pack's page is drawn from its own CSV files
             sources = (
                 tuple(pack + s[len(REPORT_CSV) :] for s in sources if s.startswith(REPORT_CSV))
                 + sources
             )
-        out = {"0", "1"}  # "1 return to every ... visits"
-        for source in sources:
-            if source not in numbers:
-                numbers[source] = _numbers(files.get(source, b""))
-            out |= numbers[source]
-        return out
+        # "1 return to every ... visits"; the sources' sets as they are (not copied together)
+        return [{"0", "1"}, *(f.numbers(source) for source in sources)]
 
-    cells = table_cells(files[path].decode("utf-8", errors="replace"))
-    by_table: dict[str, set[str]] = {}
+    cells = table_cells(f.files[path].decode("utf-8", errors="replace"))
+    by_table: dict[str, list[set[str]]] = {}
     for n, (table, text) in enumerate(cells):
         for token in _NUMBER_TOKEN.findall(text):
             if table not in by_table:
                 by_table[table] = allowed(table)
-            if _canonical(token) not in by_table[table]:
+            number = _canonical(token)
+            if not any(number in shown for shown in by_table[table]):
                 model.problems.append(
                     f"{path} table {table or '(no id)'} cell {n + 1}: {token} is no published "
                     "figure of its tables"

@@ -70,7 +70,6 @@ PEOPLE_COUNTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("seen", "with_assessment", "without_assessment"),
     ),
 }
-BIG = 1e7  # bounds of a difference: more than any count
 LEDGER_COUNTS = ("cohorts", "match_levels")  # ledger.json sections of counts of people
 
 
@@ -334,7 +333,7 @@ def attack_models(
         ]
     ).tocsr()
     bounds = sparse.block_diag([m_new.bounds, m_old.bounds, sparse.csr_matrix((0, 2 * k))]).tocsr()
-    free = np.full(2 * k, BIG)
+    free = np.full(2 * k, np.inf)  # a difference: unbounded but for the groups
     lo = np.r_[m_new.lo, m_old.lo, -free]
     hi = np.r_[m_new.hi, m_old.hi, free]
     targets = np.r_[np.zeros(n1 + n2, dtype=bool), np.ones(2 * k, dtype=bool)]
@@ -379,8 +378,7 @@ def _file_cell(name: str) -> str:
 def _singles_out(low: np.ndarray, high: np.ndarray, threshold: int) -> np.ndarray:
     """Differences that single out fewer than ``threshold`` people: pinned to a whole value
     0 < |v| < threshold, or lying wholly within 1..threshold-1 or -(threshold-1)..-1."""
-    lo = np.ceil(np.nan_to_num(low, nan=-np.inf) - attack.EPS)
-    hi = np.floor(np.nan_to_num(high, nan=np.inf) + attack.EPS)
+    lo, hi = attack.whole(low, high)
     small = threshold - 1
     return ((lo >= 1) & (hi <= small)) | ((hi <= -1) & (lo >= -small))
 

@@ -202,18 +202,9 @@ class CellTable:
         near = None
         while True:
             bounds = self._bound_matrix(where, published, hidden)
-            problem = self.problem(
-                published,
-                hidden,
-                groups,
-                threshold,
-                rounding,
-                people,
-                bounds,
-                floor,
-                self.perturbation,
+            found = self._attack(
+                (published, hidden, groups, threshold, rounding, people, bounds, floor), near=near
             )
-            found = attack.intervals(problem, near=near, threshold=threshold)
             if found.infeasible:
                 raise DisclosureError(
                     "disclosure control: the counts do not add up in their "
@@ -295,6 +286,28 @@ class CellTable:
         )
         return out, primary, dict(zip(ids, published.tolist()))
 
+    def _attack(
+        self,
+        what: tuple[
+            np.ndarray,
+            np.ndarray,
+            sparse.csr_matrix,
+            int,
+            int,
+            np.ndarray,
+            sparse.csr_matrix | None,
+            np.ndarray,
+        ],
+        near: np.ndarray | None = None,
+        cells: np.ndarray | None = None,
+    ) -> attack.Intervals:
+        """The attack on :meth:`problem` of ``what`` (published, hidden, groups, threshold,
+        rounding, people, bounds, floor) with this table's perturbation, as far as the
+        verdict at the threshold needs."""
+        threshold = what[3]
+        problem = self.problem(*what, perturbation=self.perturbation)
+        return attack.intervals(problem, near=near, cells=cells, threshold=threshold)
+
     def _exposed_by_groups(
         self,
         cell: int,
@@ -309,20 +322,8 @@ class CellTable:
         """Whether ``cell`` is exposed by the additive groups alone (no activity bounds)."""
         only = np.zeros(len(hidden), dtype=bool)
         only[cell] = True
-        found = attack.intervals(
-            self.problem(
-                published,
-                hidden,
-                groups,
-                threshold,
-                rounding,
-                people,
-                None,
-                floor,
-                self.perturbation,
-            ),
-            cells=only,
-            threshold=threshold,
+        found = self._attack(
+            (published, hidden, groups, threshold, rounding, people, None, floor), cells=only
         )
         return bool(attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0])
 
@@ -467,20 +468,8 @@ class CellTable:
             trial = hidden.copy()
             trial[list(picks)] = True
             bounds = self._bound_matrix(where, published, trial)
-            found = attack.intervals(
-                self.problem(
-                    published,
-                    trial,
-                    groups,
-                    threshold,
-                    rounding,
-                    people,
-                    bounds,
-                    floor,
-                    self.perturbation,
-                ),
-                cells=only,
-                threshold=threshold,
+            found = self._attack(
+                (published, trial, groups, threshold, rounding, people, bounds, floor), cells=only
             )
             if not attack.exposed(found.low[[cell]], found.high[[cell]], threshold)[0]:
                 return list(picks)
