@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from ..counting.la_profiles import NAME as LA_PROFILES
 from ..counting.rates import round_half_up
@@ -36,6 +37,7 @@ from .reports import (
 from .tables import CsvLines, to_csv_bytes
 
 PACK_DIR = "reports/la"
+SERVICE_LA_CSV = "../../../tables/service_la_cohorts.csv"  # from a pack's reports
 
 
 def pack_las(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
@@ -90,6 +92,12 @@ def render_packs(
     prof_by_la = dict(iter(profiles.groupby("la_code", sort=False)))
     lines = {n: CsvLines(frame) for n, frame in tables.items() if n != "monitoring_profiles"}
     by_la, every_la_trend = la_rows(tables["monitoring_cohort_summary"]), trend_las(tables)
+    # the section comparing every LA reads nothing of the pack's own: rendered once
+    la_rates = Markup(
+        env.get_template("monitoring/la_rates.html.j2").render(
+            **base, tables={"by_la": by_la}, csv={"service_la_cohorts": SERVICE_LA_CSV}
+        )
+    )
     files: dict[str, bytes] = {}
     for code, name in las:
         positions = _positions(tables, code)
@@ -102,14 +110,14 @@ def render_packs(
             )
         links = pack_links(las, base["area_name"], pdf, here=code)
         csv = {n: f"csv/{n}.csv" for n in own}
-        csv["service_la_cohorts"] = "../../../tables/service_la_cohorts.csv"
+        csv["service_la_cohorts"] = SERVICE_LA_CSV
         # its own trend (the LA's rows of the area's trend tables), beside every LA's
         rows = _monitoring_rows(own, counts, code, by_la, every_la_trend)
         rows["siting"] = None
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
         rows["trend_by_la"] = True
         charts = _monitoring_charts(own, counts, code)
-        extra: dict[str, Any] = {"la_name": name, "la_code": code}
+        extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)
         dq = ReportContext(**base, tables=_dq_rows(own), charts={}, csv=csv, packs=links)
         files[f"{folder}/monitoring.html"] = mon_t.render(**mon, **extra).encode()
