@@ -599,19 +599,20 @@ def _monitoring_rows(
         for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")
     ]
     area_last = activity[-1]["quarters"][-1]
-    prof = tables["monitoring_profiles"]
-    profiles = []
-    for dim, part in prof.groupby("dimension", sort=False):
-        rows = []
-        for cat, cells in part.groupby("category", sort=False):
-            by = cells.set_index("cohort")
-            rows.append(
+    profiles = [
+        {
+            "dimension": dim,
+            "label": PROFILE_DIMENSIONS[dim],
+            "rows": [
                 {
                     "category": cat,
-                    "cells": [(by.at[c, "individuals"], by.at[c, "share"]) for c in COHORT_ORDER],
+                    "cells": [(by[c]["individuals"], by[c]["share"]) for c in COHORT_ORDER],
                 }
-            )
-        profiles.append({"dimension": dim, "label": PROFILE_DIMENSIONS[dim], "rows": rows})
+                for cat, by in cats.items()
+            ],
+        }
+        for dim, cats in _profile_cells(tables["monitoring_profiles"])
+    ]
     return {
         "by_la": by_la,
         "area": area,
@@ -620,6 +621,20 @@ def _monitoring_rows(
         "profiles": profiles,
         "trend": trend_rows(tables, counts, unit, trend_las),
     }
+
+
+def _profile_cells(
+    prof: pd.DataFrame,
+) -> list[tuple[str, dict[str, dict[str, dict[str, Any]]]]]:
+    """A ``monitoring_profiles`` table per dimension, then per category (both in order of
+    first appearance): its row (a record) per cohort."""
+    out = []
+    for dim, rows in _grouped(prof, "dimension"):
+        cats: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in rows:
+            cats.setdefault(r["category"], {})[r["cohort"]] = r
+        out.append((dim, cats))
+    return out
 
 
 def _grouped(frame: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -657,14 +672,13 @@ def _monitoring_charts(
     """The monitoring report's charts; ``unit``: whose cohort totals the profiles are shares
     of (the area, or an LA of its pack)."""
     charts: dict[str, Markup] = {}
-    prof = tables["monitoring_profiles"]
     totals = tables["monitoring_cohort_summary"]
     totals = totals[totals["la_code"] == unit].set_index("cohort")["twelve_months"]
-    for dim, part in prof.groupby("dimension", sort=False):
-        cats = list(dict.fromkeys(part["category"]))
+    for dim, by_cat in _profile_cells(tables["monitoring_profiles"]):
+        cats = list(by_cat)
         rows = []
         for c in COHORT_ORDER:
-            cells = part[part["cohort"] == c].set_index("category")["individuals"]
+            cells = {k: by_cat[k][c]["individuals"] for k in cats}
             total = totals.get(c)
             rows.append(
                 (
