@@ -226,24 +226,22 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
-    def people_cells(ex: Extract, people: Individuals, threshold: int) -> list[CellSet]:
+    def people_cells(counted: ReportCounts, people: Individuals, threshold: int) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports', the ledger's match
         levels and, with packs, each LA's profiles (in the area's categories)."""
-        counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
         cells = [*counted.cells, match_level_cells(people.people)]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells
 
     def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
+        counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
         return (
             count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(ex, people, threshold),
+            people_cells(counted, people, threshold),
         )
 
-    extra = [*report_counts.cells, match_level_cells(ind.people)]
-    if recipe.la_packs:
-        extra.append(la_profile_cells(ind, sites, geo.la_codes, area_profiles, recipe.threshold))
+    extra = people_cells(report_counts, ind, recipe.threshold)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")

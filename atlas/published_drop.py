@@ -14,7 +14,6 @@ import functools
 import io
 import json
 import re
-import string
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ import pandas as pd
 import shapely
 
 from .errors import DropError
+from .render.ring_text import ALPHABET as RING_ALPHABET
+from .render.ring_text import ring_ints
 
 if TYPE_CHECKING:
     import folium
@@ -40,10 +41,7 @@ TEXT_COLUMNS = {"category", "cohort", "dimension", "file", "period", "reason", "
 TEXT_SUFFIXES = ("code", "name", "_type", "_label", "services")
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-# the page's ring alphabet (``atlas_data.ALPHABET``; importing it would load the pipeline)
-ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
-_DIGIT = np.zeros(128, dtype=np.int64)
-_DIGIT[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(64)
+ALPHABET = RING_ALPHABET.decode("ascii")  # the page's ring alphabet, as text
 _PAGE_DATA = re.compile(
     r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
 )
@@ -133,18 +131,6 @@ def decode_shapes(shapes: list[Any], origin: list[int], scale: int) -> list[Any]
             else shapely.MultiPolygon(polygons)
         )
     return out
-
-
-def ring_ints(text: str) -> np.ndarray:
-    """The integers of one packed ring (``atlas_data.pack_ints``): 5 bits a character, low
-    bits first, the last 32 characters of the alphabet ending a number; zigzag-decoded."""
-    digits = _DIGIT[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    ends = digits >= 32
-    starts = np.flatnonzero(np.r_[True, ends[:-1]])
-    group = np.cumsum(np.r_[False, ends[:-1]])
-    shift = 5 * (np.arange(len(digits)) - starts[group])
-    z = np.add.reduceat((digits & 31) << shift, starts) if len(digits) else digits
-    return np.where(z % 2 == 0, z // 2, -(z + 1) // 2)
 
 
 @dataclass(eq=False)

@@ -29,8 +29,9 @@ from atlas.drop import BuildResult
 from atlas.errors import DisclosureError, DropError, ExtractError, RecipeError
 from atlas.geography.geocode import OUTSIDE, UNKNOWN
 from atlas.published_drop import ALPHABET, decode_shapes, ring_ints
-from atlas.render.atlas_data import ALPHABET as PAGE_ALPHABET
-from atlas.render.atlas_data import SCALE, encode_shapes, pack_ints
+from atlas.render.atlas_data import SCALE, encode_shapes
+from atlas.render.ring_text import ALPHABET as PAGE_ALPHABET
+from atlas.render.ring_text import pack_ints
 
 DEMO = ROOT / "builders" / "demo.toml"
 DEMO_EXTRACT = ROOT / "boundaries" / "demo" / "extract"

@@ -30,6 +30,7 @@ from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
 from ..geography.simplify_cache import cached_simplify, simplified_name
 from .classify import SCHEMES, class_breaks
+from .ring_text import pack_ints
 from .siting_layer import siting_data
 
 if TYPE_CHECKING:
@@ -181,43 +182,6 @@ def _level_shapes(
             compute,
         )
     return pd.Index(out["index"], dtype=object), out["shapes"]
-
-
-# Rings travel as text: each integer zigzag-coded (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and
-# written 5 bits per character, low bits first, from a 64-character alphabet safe in JSON and
-# in JavaScript strings: the first 32 characters mean "more to come", the last 32 end a number.
-# A typical delta (under 16 units either way) takes one character instead of three or four.
-ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_CHARS = np.frombuffer(ALPHABET, dtype=np.uint8)
-_GROUPS = 13  # 5-bit groups in a 64-bit integer
-_LIMITS = np.uint64(32) ** np.arange(1, _GROUPS, dtype=np.uint64)  # values needing k+2 groups
-
-
-def pack_ints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """The packed characters of ``values`` and how many characters each value took."""
-    v = np.asarray(values, dtype=np.int64)
-    z = np.where(v >= 0, v * 2, -v * 2 - 1).astype(np.uint64)
-    n_groups = np.searchsorted(_LIMITS, z, side="right") + 1
-    ends = np.cumsum(n_groups)
-    k = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - n_groups, n_groups)
-    digits = (np.repeat(z, n_groups) >> (k * 5).astype(np.uint64)) & np.uint64(31)
-    last = np.zeros(len(k), dtype=bool)
-    last[ends - 1] = True
-    return _CHARS[digits.astype(np.int64) + 32 * last].tobytes(), n_groups
-
-
-def unpack_ints(text: str) -> list[int]:
-    """The inverse of ``pack_ints`` (what the page script does), for tests."""
-    out, value, shift = [], 0, 0
-    for ch in text.encode("ascii"):
-        c = ALPHABET.index(ch)
-        value += (c & 31) << shift
-        if c >= 32:
-            out.append(value // 2 if value % 2 == 0 else -(value + 1) // 2)
-            value, shift = 0, 0
-        else:
-            shift += 5
-    return out
 
 
 def encode_shapes(geoms: gpd.GeoSeries, origin: tuple[int, int]) -> list[list[list[str]]]:

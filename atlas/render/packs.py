@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from ..counting.la_profiles import NAME as LA_PROFILES
 from ..counting.rates import round_half_up
@@ -29,13 +31,13 @@ from .reports import (
     _monitoring_rows,
     _share,
     environment,
-    trend_chart,
-    trend_people,
-    trend_rows,
+    la_rows,
+    trend_las,
 )
-from .tables import to_csv_bytes
+from .tables import CsvLines, to_csv_bytes
 
 PACK_DIR = "reports/la"
+SERVICE_LA_CSV = "../../../tables/service_la_cohorts.csv"  # from a pack's reports
 
 
 def pack_las(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
@@ -76,7 +78,9 @@ def render_packs(
     pdf: bool,
 ) -> dict[str, bytes]:
     """Every LA's pack (HTML and CSV), keyed by path in the drop, from the area's report
-    ``tables`` (:func:`reports.report_tables`) and the published LA profile cells."""
+    ``tables`` (:func:`reports.report_tables`) and the published LA profile cells. What is
+    the same in every pack (the tables comparing every LA, each area table's CSV lines) is
+    made once."""
     env = environment()
     mon_t, dq_t = (
         env.get_template("la/monitoring.html.j2"),
@@ -86,30 +90,34 @@ def render_packs(
     profiles = published.extra[LA_PROFILES]
     svc = published.service_la
     prof_by_la = dict(iter(profiles.groupby("la_code", sort=False)))
+    lines = {n: CsvLines(frame) for n, frame in tables.items() if n != "monitoring_profiles"}
+    by_la, every_la_trend = la_rows(tables["monitoring_cohort_summary"]), trend_las(tables)
+    # the section comparing every LA reads nothing of the pack's own: rendered once
+    la_rates = Markup(
+        env.get_template("monitoring/la_rates.html.j2").render(
+            **base, tables={"by_la": by_la}, csv={"service_la_cohorts": SERVICE_LA_CSV}
+        )
+    )
     files: dict[str, bytes] = {}
     for code, name in las:
-        own = restrict(tables, code)
+        positions = _positions(tables, code)
+        own = {n: tables[n].iloc[at].reset_index(drop=True) for n, at in positions.items()}
         own["monitoring_profiles"] = _la_profiles(prof_by_la.get(code), svc, code)
         folder = f"{PACK_DIR}/{code}"
-        for table, frame in own.items():
-            files[f"{folder}/csv/{table}.csv"] = to_csv_bytes(frame)
+        for table in own:
+            files[f"{folder}/csv/{table}.csv"] = (
+                lines[table].rows(positions[table]) if table in lines else to_csv_bytes(own[table])
+            )
         links = pack_links(las, base["area_name"], pdf, here=code)
         csv = {n: f"csv/{n}.csv" for n in own}
-        csv["service_la_cohorts"] = "../../../tables/service_la_cohorts.csv"
-        rows = _monitoring_rows(
-            {**own, "monitoring_cohort_summary": tables["monitoring_cohort_summary"]}, counts
-        )
-        rows["area"] = next(r for r in rows["by_la"] if r["la_code"] == code)
+        csv["service_la_cohorts"] = SERVICE_LA_CSV
+        # its own trend (the LA's rows of the area's trend tables), beside every LA's
+        rows = _monitoring_rows(own, counts, code, by_la, every_la_trend)
         rows["siting"] = None
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
-        # its own trend (the LA's rows of the area's trend tables), beside every LA's
-        rows["trend"] = trend_rows(tables, counts, code)
         rows["trend_by_la"] = True
-        charts = _monitoring_charts(
-            {**own, "monitoring_cohort_summary": tables["monitoring_cohort_summary"]}, counts, code
-        )
-        charts["trend"] = trend_chart(trend_people(tables), counts, code)
-        extra: dict[str, Any] = {"la_name": name, "la_code": code}
+        charts = _monitoring_charts(own, counts, code)
+        extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)
         dq = ReportContext(**base, tables=_dq_rows(own), charts={}, csv=csv, packs=links)
         files[f"{folder}/monitoring.html"] = mon_t.render(**mon, **extra).encode()
@@ -117,12 +125,12 @@ def render_packs(
     return files
 
 
-def restrict(tables: dict[str, pd.DataFrame], la_code: str) -> dict[str, pd.DataFrame]:
-    """The area's report tables restricted to one LA: the LA's rows (its own, its sites'),
-    every column and every value as in the area's table."""
+def _positions(tables: dict[str, pd.DataFrame], la_code: str) -> dict[str, np.ndarray]:
+    """Where one LA's rows are in each of the area's report tables: its own rows and its
+    sites' (a pack's table is those rows, every column and value as in the area's)."""
     sites = tables["data_quality_site_individuals"]
     own_sites = set(sites.loc[sites["la_code"] == la_code, "site_code"])
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, np.ndarray] = {}
     for name, frame in tables.items():
         if name == "monitoring_profiles":
             continue  # the LA's own profiles replace the area's (render_packs)
@@ -134,7 +142,7 @@ def restrict(tables: dict[str, pd.DataFrame], la_code: str) -> dict[str, pd.Data
             keep = frame["la_code"] == la_code
         else:  # a table of the area alone (the trend counted for the area only)
             keep = pd.Series(False, index=frame.index)
-        out[name] = frame[keep.to_numpy()].reset_index(drop=True)
+        out[name] = np.flatnonzero(keep.to_numpy())
     return out
 
 

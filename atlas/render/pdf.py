@@ -20,6 +20,7 @@ import html
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,9 @@ FOOTER = (
     ' text-align: right;">Page <span class="pageNumber"></span> of'
     ' <span class="totalPages"></span></div>'
 )
+
+
+QUIET_S = 120.0  # a browser silent this long while a page is being printed is taken as hung
 
 
 class PdfError(AtlasError):
@@ -277,8 +281,11 @@ class _Chromium:
         if session:
             msg["sessionId"] = session
         data = json.dumps(msg).encode() + b"\0"
-        while data:
-            data = data[os.write(self.to_browser, data) :]
+        try:
+            while data:
+                data = data[os.write(self.to_browser, data) :]
+        except BrokenPipeError:
+            raise PdfError("chromium stopped before printing every PDF") from None
         return self.next_id
 
     def call(
@@ -310,6 +317,8 @@ class _Chromium:
                 yield json.loads(msg)
                 parts = [self.buffer]
                 continue
+            if not select.select([self.from_browser], [], [], QUIET_S)[0]:
+                raise PdfError(f"chromium gave no answer in {QUIET_S:g} s: PDFs not printed")
             data = os.read(self.from_browser, 1 << 20)
             if not data:
                 return

@@ -491,10 +491,14 @@ def _own_year_activity(
 
 
 def trend_rows(
-    tables: dict[str, pd.DataFrame], counts: ReportCounts, la_code: str = TOTAL
+    tables: dict[str, pd.DataFrame],
+    counts: ReportCounts,
+    la_code: str = TOTAL,
+    las: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The trend sections' rows for one unit (the area, or an LA): per year its cohorts and
-    activity, marked partial with the reason; and every LA's individuals per year."""
+    activity, marked partial with the reason; and every LA's individuals per year (``las``:
+    :func:`trend_las` of the area's tables when already made)."""
     why = {y.year.label: y.partial for y in counts.trend}
     people = trend_people(tables)
     mine = people[people["la_code"] == la_code]
@@ -509,6 +513,16 @@ def trend_rows(
         }
         for year, part in mine.groupby("year", sort=True)
     ]
+    return {"years": years, "las": _trend_las(people) if las is None else las}
+
+
+def trend_las(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Every LA's (and the area's, last) individuals per year: the trend's table of LAs, the
+    same in the area's report and in every pack."""
+    return _trend_las(trend_people(tables))
+
+
+def _trend_las(people: pd.DataFrame) -> list[dict[str, Any]]:
     alls = people[people["cohort"] == ALL]
     order = {c: i for i, c in enumerate(dict.fromkeys([*alls["la_code"]]))}  # LAs, the area
     alls = alls.sort_values(
@@ -516,7 +530,7 @@ def trend_rows(
         key=lambda s: s.map(order) if s.name == "la_code" else s,
         kind="stable",
     )
-    las = [
+    return [
         {
             "la_code": code,
             "la_name": rows[0]["la_name"],
@@ -525,11 +539,11 @@ def trend_rows(
         }
         for code, rows in _grouped(alls, "la_code")
     ]
-    return {"years": years, "las": las}
 
 
-def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> dict[str, Any]:
-    summary = tables["monitoring_cohort_summary"]
+def la_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every LA's (and the area's, last) cohort cells from ``monitoring_cohort_summary``: the
+    table comparing the LAs, the same in the area's report and in every pack."""
     by_la = []
     for code, rows in _grouped(summary, "la_code"):
         by = {r["cohort"]: r for r in rows}
@@ -551,7 +565,22 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
                 ],
             }
         )
-    area = next(r for r in by_la if r["total"])
+    return by_la
+
+
+def _monitoring_rows(
+    tables: dict[str, pd.DataFrame],
+    counts: ReportCounts,
+    unit: str = TOTAL,
+    by_la: list[dict[str, Any]] | None = None,
+    trend_las: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The monitoring report's rows for ``unit`` (the area, or an LA from its pack's
+    tables): ``by_la``, ``trend_las``: the tables of every LA (:func:`la_rows`,
+    :func:`trend_las` of the area's tables) when already made."""
+    if by_la is None:
+        by_la = la_rows(tables["monitoring_cohort_summary"])
+    area = next(r for r in by_la if r["la_code"] == unit)
     label = {q.number: q.short for q in counts.period.quarters()}
     activity = [
         {
@@ -570,27 +599,42 @@ def _monitoring_rows(tables: dict[str, pd.DataFrame], counts: ReportCounts) -> d
         for code, rows in _grouped(tables["monitoring_la_activity"], "la_code")
     ]
     area_last = activity[-1]["quarters"][-1]
-    prof = tables["monitoring_profiles"]
-    profiles = []
-    for dim, part in prof.groupby("dimension", sort=False):
-        rows = []
-        for cat, cells in part.groupby("category", sort=False):
-            by = cells.set_index("cohort")
-            rows.append(
+    profiles = [
+        {
+            "dimension": dim,
+            "label": PROFILE_DIMENSIONS[dim],
+            "rows": [
                 {
                     "category": cat,
-                    "cells": [(by.at[c, "individuals"], by.at[c, "share"]) for c in COHORT_ORDER],
+                    "cells": [(by[c]["individuals"], by[c]["share"]) for c in COHORT_ORDER],
                 }
-            )
-        profiles.append({"dimension": dim, "label": PROFILE_DIMENSIONS[dim], "rows": rows})
+                for cat, by in cats.items()
+            ],
+        }
+        for dim, cats in _profile_cells(tables["monitoring_profiles"])
+    ]
     return {
         "by_la": by_la,
         "area": area,
         "activity": activity,
         "area_last": area_last,
         "profiles": profiles,
-        "trend": trend_rows(tables, counts),
+        "trend": trend_rows(tables, counts, unit, trend_las),
     }
+
+
+def _profile_cells(
+    prof: pd.DataFrame,
+) -> list[tuple[str, dict[str, dict[str, dict[str, Any]]]]]:
+    """A ``monitoring_profiles`` table per dimension, then per category (both in order of
+    first appearance): its row (a record) per cohort."""
+    out = []
+    for dim, rows in _grouped(prof, "dimension"):
+        cats: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in rows:
+            cats.setdefault(r["category"], {})[r["cohort"]] = r
+        out.append((dim, cats))
+    return out
 
 
 def _grouped(frame: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -628,14 +672,13 @@ def _monitoring_charts(
     """The monitoring report's charts; ``unit``: whose cohort totals the profiles are shares
     of (the area, or an LA of its pack)."""
     charts: dict[str, Markup] = {}
-    prof = tables["monitoring_profiles"]
     totals = tables["monitoring_cohort_summary"]
     totals = totals[totals["la_code"] == unit].set_index("cohort")["twelve_months"]
-    for dim, part in prof.groupby("dimension", sort=False):
-        cats = list(dict.fromkeys(part["category"]))
+    for dim, by_cat in _profile_cells(tables["monitoring_profiles"]):
+        cats = list(by_cat)
         rows = []
         for c in COHORT_ORDER:
-            cells = part[part["cohort"] == c].set_index("category")["individuals"]
+            cells = {k: by_cat[k][c]["individuals"] for k in cats}
             total = totals.get(c)
             rows.append(
                 (
@@ -645,7 +688,7 @@ def _monitoring_charts(
                 )
             )
         charts[dim] = stacked_bars(f"{PROFILE_DIMENSIONS[dim]} by cohort", rows, cats)
-    charts["trend"] = trend_chart(trend_people(tables), counts)
+    charts["trend"] = trend_chart(trend_people(tables), counts, unit)
     return charts
 
 

@@ -36,14 +36,34 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     The bytes pandas' ``to_csv`` writes (minimal quoting, LF line ends, floats as numpy
     prints them, missing values empty), built column by column with Arrow; a frame with a kind
     of column this does not cover is written by pandas."""
-    names = list(frame.columns)
-    if not names or not all(isinstance(c, str) for c in names) or len(set(names)) < len(names):
-        return _pandas_csv(frame)
-    cells = [_cell_text(frame[c]) for c in names]
-    if any(c is None for c in cells):
-        return _pandas_csv(frame)
-    header = _line([pa.array([c], type=pa.string()) for c in names])
-    return _text(header) + (_text(_line(cells)) if len(frame) else b"")
+    return CsvLines(frame).rows()
+
+
+class CsvLines:
+    """A frame's CSV as :func:`to_csv_bytes` writes it, each row's line made once, so that the
+    CSV of any of its rows (an LA pack's part of an area table) is written without formatting
+    the cells again: the same bytes as ``to_csv_bytes`` of those rows."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.header = b""
+        self.lines: pa.Array | None = None  # None: a frame left to pandas
+        names = list(frame.columns)
+        if not names or not all(isinstance(c, str) for c in names) or len(set(names)) < len(names):
+            return
+        cells = [_cell_text(frame[c]) for c in names]
+        if any(c is None for c in cells):
+            return
+        self.header = _text(_line([pa.array([c], type=pa.string()) for c in names]))
+        self.lines = _line(cells) if len(frame) else pa.array([], type=pa.string())
+
+    def rows(self, positions: np.ndarray | None = None) -> bytes:
+        """The CSV of the rows at ``positions`` (in that order; None: every row)."""
+        if self.lines is None:
+            frame = self.frame if positions is None else self.frame.iloc[positions]
+            return _pandas_csv(frame)
+        lines = self.lines if positions is None else self.lines.take(pa.array(positions))
+        return self.header + (_text(lines) if len(lines) else b"")
 
 
 def _pandas_csv(frame: pd.DataFrame) -> bytes:

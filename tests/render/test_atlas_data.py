@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import shapely
 
-from atlas.render.atlas_data import ALPHABET, SCALE, encode_shapes, pack_ints, unpack_ints
+from atlas.render.atlas_data import SCALE, encode_shapes
 from atlas.render.atlas_page import script_json
 from atlas.render.classify import class_breaks
 from atlas.render.index_page import write_index
+from atlas.render.ring_text import ALPHABET, pack_ints, unpack_ints
 
 
 @pytest.mark.filterwarnings("ignore:Numba not installed")
