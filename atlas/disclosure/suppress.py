@@ -114,6 +114,7 @@ class CellTable:
         self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
         self.attacked: Attacked | None = None  # set by protect
         self.perturbation = 0  # set by protect when counts are perturbed (cell key)
+        self._bound_cells: _BoundCells | None = None  # the bounds' positions, per ``where``
 
     def add(self, ids: pd.Series, values: pd.Series) -> None:
         self.values.update(zip(ids, values.astype(int)))
@@ -354,32 +355,11 @@ class CellTable:
         """The activity bounds as rows, ``rows @ x <= 0``: people - activity <= 0; activity -
         c * people <= 0, with c the published activity where all of it is published (so
         people >= 1 where it is not 0) and otherwise its published cap; a - b <= 0 for each
-        ``at_most`` pair."""
-        r, c, v = [], [], []
-        n = 0
-        for b in self.bounds:
-            p = where[b.people]
-            acts = [where[a] for a in b.activity]
-            r += [n] * (1 + len(acts))
-            c += [p, *acts]
-            v += [1.0] + [-1.0] * len(acts)
-            n += 1
-            if not hidden[acts].any():
-                scale = max(float(published[acts].sum()), 1.0)
-            elif np.isfinite(b.cap):
-                scale = max(float(b.cap), 1.0)
-            else:
-                continue
-            r += [n] * (1 + len(acts))
-            c += [p, *acts]
-            v += [-scale] + [1.0] * len(acts)
-            n += 1
-        for small, big in self.at_most:
-            r += [n, n]
-            c += [where[small], where[big]]
-            v += [1.0, -1.0]
-            n += 1
-        return sparse.csr_matrix((v, (r, c)), shape=(n, len(where)))
+        ``at_most`` pair. The cells' positions are looked up once per ``where``
+        (:class:`_BoundCells`): disclosure control builds these rows for every trial."""
+        if self._bound_cells is None or self._bound_cells.where is not where:
+            self._bound_cells = _BoundCells(self.bounds, self.at_most, where)
+        return self._bound_cells.matrix(published, hidden)
 
     def matrix(self, where: dict[str, int]) -> sparse.csr_matrix:
         """The groups as rows of +1 (parts) and -1 (total): ``matrix @ values == 0``."""
@@ -504,6 +484,69 @@ class CellTable:
             count=starts[-1],
         )
         return cells, starts
+
+
+class _BoundCells:
+    """The positions of the activity bounds' cells in ``where``, as arrays, so that the rows
+    of :meth:`CellTable._bound_matrix` are built without a loop over the bounds."""
+
+    def __init__(
+        self,
+        bounds: list[ActivityBound],
+        at_most: list[tuple[str, str]],
+        where: dict[str, int],
+    ) -> None:
+        self.where = where
+        self.people = np.fromiter((where[b.people] for b in bounds), dtype=np.int64)
+        sizes = np.fromiter((len(b.activity) for b in bounds), dtype=np.int64)
+        self.acts = np.fromiter(
+            (where[a] for b in bounds for a in b.activity), dtype=np.int64, count=sizes.sum()
+        )
+        self.owner = np.repeat(np.arange(len(bounds)), sizes)  # the bound of each of acts
+        self.sizes = sizes
+        self.cap = np.fromiter((b.cap for b in bounds), dtype=float, count=len(bounds))
+        self.small = np.fromiter((where[a] for a, _ in at_most), dtype=np.int64)
+        self.big = np.fromiter((where[b] for _, b in at_most), dtype=np.int64)
+
+    def matrix(self, published: np.ndarray, hidden: np.ndarray) -> sparse.csr_matrix:
+        """The rows for these published values and hidden cells (see ``_bound_matrix``)."""
+        n_b = len(self.people)
+        some_hidden = (
+            np.bincount(self.owner, weights=np.asarray(hidden)[self.acts], minlength=n_b) > 0
+        )
+        total = np.bincount(
+            self.owner, weights=np.asarray(published, dtype=float)[self.acts], minlength=n_b
+        )
+        second = ~some_hidden | np.isfinite(self.cap)  # a row c * people >= activity too
+        scale = np.where(some_hidden, np.maximum(self.cap, 1.0), np.maximum(total, 1.0))
+        first = np.arange(n_b) + np.cumsum(second) - second  # each bound's first row
+        n = n_b + int(second.sum())
+
+        def rows(pick: np.ndarray, row: np.ndarray, lead: np.ndarray, rest: float):
+            """The picked bounds' rows, ``row``: ``lead`` on the people cell, then ``rest`` on
+            each activity cell (row numbers, columns, values)."""
+            sizes = self.sizes[pick] + 1
+            head = np.cumsum(sizes) - sizes
+            col = np.empty(int(sizes.sum()), dtype=np.int64)
+            col[head] = self.people[pick]
+            body = np.ones(len(col), dtype=bool)
+            body[head] = False
+            col[body] = self.acts[np.repeat(pick, self.sizes)]
+            val = np.full(len(col), rest)
+            val[head] = lead
+            return np.repeat(row, sizes), col, val
+
+        every = np.ones(n_b, dtype=bool)
+        r1, c1, v1 = rows(every, first, np.ones(n_b), -1.0)
+        r2, c2, v2 = rows(second, first[second] + 1, -scale[second], 1.0)
+        pairs = np.repeat(np.arange(len(self.small)) + n, 2)
+        pair_cols = np.column_stack([self.small, self.big]).reshape(-1)
+        r, c = [r1, r2, pairs], [c1, c2, pair_cols]
+        v = [v1, v2, np.tile([1.0, -1.0], len(self.small))]
+        return sparse.csr_matrix(
+            (np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
+            shape=(n + len(self.small), len(self.where)),
+        )
 
 
 class _Closing:
