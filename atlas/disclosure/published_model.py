@@ -114,6 +114,9 @@ class _Files:
         self.files = files
         self._lines: dict[str, tuple[bytes, set[bytes]]] = {}
         self._numbers: dict[str, set[str]] = {}
+        self._every_number: set[str] | None = None
+        # a report table's verdict (cells, unpublished numbers) by its sources and HTML
+        self.checked: dict[tuple[tuple[str, ...] | None, str], tuple[int, list]] = {}
 
     def lines(self, path: str) -> tuple[bytes, set[bytes]]:
         """A CSV file's header line and the set of its other lines (read once: an area file
@@ -129,6 +132,15 @@ class _Files:
         if path not in self._numbers:
             self._numbers[path] = _numbers(self.files.get(path, b""))
         return self._numbers[path]
+
+    def every_number(self) -> set[str]:
+        """Every number any CSV file of the drop publishes, gathered once: a report table
+        not drawn from named files may show any of them (``HTML_SOURCES``)."""
+        if self._every_number is None:
+            self._every_number = set().union(
+                *(self.numbers(p) for p in self.files if p.endswith(".csv"))
+            )
+        return self._every_number
 
     def has(self, path: str) -> bool:
         return path in self.files
@@ -453,13 +465,17 @@ def _la_profiles(f: _Files, path: str, la: str, model: FileModel) -> None:
     ids = "laprofile:" + la + ":" + t["dimension"] + ":" + t["category"] + ":" + t["cohort"]
     for i, (cell, text) in enumerate(zip(ids, t["individuals"])):
         _read(model, cell, text, path, i)
-    frame = t.assign(cell_id=ids)
+    dims: dict[str, list[tuple[str, str, str]]] = {}  # in the file's order, as its rows
+    for dim, category, cohort, cell in zip(t["dimension"], t["category"], t["cohort"], ids):
+        dims.setdefault(dim, []).append((category, cohort, cell))
     groups = []
-    for _, part in frame.groupby("dimension", sort=False):
+    for rows in dims.values():
         for c in COHORT_ORDER:
-            groups.append((svc_id(la, c), list(part.loc[part["cohort"] == c, "cell_id"])))
-        for _, cells in part.groupby("category", sort=False):
-            by = dict(zip(cells["cohort"], cells["cell_id"]))
+            groups.append((svc_id(la, c), [cell for _, cohort, cell in rows if cohort == c]))
+        by_category: dict[str, dict[str, str]] = {}
+        for category, cohort, cell in rows:
+            by_category.setdefault(category, {})[cohort] = cell
+        for by in by_category.values():
             if all(c in by for c in (ALL, *COHORTS)):
                 groups.append((by[ALL], [by[c] for c in COHORTS]))
     model.sets.append(CellSet(f"la_profiles:{la}", _cells(list(ids)), groups))
@@ -754,12 +770,21 @@ _ID = re.compile(r'\bid="([^"]*)"')
 def table_cells(page: str) -> list[tuple[str, str]]:
     """The text of every table data cell of a page (tags dropped, entities decoded), with the
     id of its table."""
-    out: list[tuple[str, str]] = []
+    return [(table, text) for table, body in _tables(page) for text in _cell_texts(body)]
+
+
+def _tables(page: str) -> list[tuple[str, str]]:
+    """Every table of a page: its id ("" when it has none) and its HTML inside the tags."""
+    out = []
     for attrs, body in _TABLE.findall(page):
         found = _ID.search(attrs)
-        table = found.group(1) if found else ""
-        out.extend((table, html.unescape(_TAG.sub("", cell))) for cell in _TD.findall(body))
+        out.append((found.group(1) if found else "", body))
     return out
+
+
+def _cell_texts(body: str) -> list[str]:
+    """The text of each data cell of a table's HTML (tags dropped, entities decoded)."""
+    return [html.unescape(_TAG.sub("", cell)) for cell in _TD.findall(body)]
 
 
 # the tables each report table is drawn from (its CSV, linked beside it); a table not named
@@ -788,32 +813,59 @@ def _report_html(f: _Files, path: str, model: FileModel) -> None:
     for."""
     pack = path.rsplit("/", 1)[0] + "/csv/" if path.startswith("reports/la/") else ""
 
-    def allowed(table: str) -> list[set[str]]:
+    def sources(table: str) -> tuple[str, ...] | None:
+        """The files a table is drawn from (None: any CSV file of the drop, each pack's too)."""
         key = next(
             (k for k in HTML_SOURCES if table == k or (k.endswith("-") and table.startswith(k))),
             None,
         )
-        sources = HTML_SOURCES[key] if key else tuple(p for p in f.files if p.endswith(".csv"))
+        if key is None:
+            return None
+        drawn = HTML_SOURCES[key]
         if pack:  # an LA pack's page is drawn from its own CSV files
-            sources = (
-                tuple(pack + s[len(REPORT_CSV) :] for s in sources if s.startswith(REPORT_CSV))
-                + sources
+            drawn = (
+                tuple(pack + s[len(REPORT_CSV) :] for s in drawn if s.startswith(REPORT_CSV))
+                + drawn
             )
-        # "1 return to every ... visits"; the sources' sets as they are (not copied together)
-        return [{"0", "1"}, *(f.numbers(source) for source in sources)]
+        return drawn
 
-    cells = table_cells(f.files[path].decode("utf-8", errors="replace"))
-    by_table: dict[str, list[set[str]]] = {}
-    for n, (table, text) in enumerate(cells):
+    def allowed(drawn: tuple[str, ...] | None) -> list[set[str]]:
+        # "1 return to every ... visits"; the sources' sets as they are (not copied together)
+        if drawn is None:
+            return [{"0", "1"}, f.every_number()]
+        return [{"0", "1"}, *(f.numbers(source) for source in drawn)]
+
+    n = 0  # cells of the page's tables before this one
+    for table, body in _tables(f.files[path].decode("utf-8", errors="replace")):
+        drawn = sources(table)
+        # a table shown alike in every pack (every LA's rates, trends) is read once
+        if (drawn, body) not in f.checked:
+            f.checked[drawn, body] = _unpublished(body, functools.partial(allowed, drawn))
+        size, bad = f.checked[drawn, body]
+        for i, token in bad:
+            model.problems.append(
+                f"{path} table {table or '(no id)'} cell {n + i + 1}: {token} is no published "
+                "figure of its tables"
+            )
+        n += size
+
+
+def _unpublished(
+    body: str, allowed: Callable[[], list[set[str]]]
+) -> tuple[int, list[tuple[int, str]]]:
+    """How many data cells a table's HTML has, and each number in them (its cell, the
+    token) that none of the ``allowed`` sets of numbers holds."""
+    cells = _cell_texts(body)
+    shown: list[set[str]] | None = None
+    bad = []
+    for n, text in enumerate(cells):
         for token in _NUMBER_TOKEN.findall(text):
-            if table not in by_table:
-                by_table[table] = allowed(table)
+            if shown is None:
+                shown = allowed()
             number = _canonical(token)
-            if not any(number in shown for shown in by_table[table]):
-                model.problems.append(
-                    f"{path} table {table or '(no id)'} cell {n + 1}: {token} is no published "
-                    "figure of its tables"
-                )
+            if not any(number in numbers for numbers in shown):
+                bad.append((n, token))
+    return len(cells), bad
 
 
 def _numbers(data: bytes) -> set[str]:
