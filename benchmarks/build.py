@@ -41,17 +41,19 @@ CM_LAS = [
 
 RUNNER = """
 import json, resource, sys, time
-t0 = time.perf_counter()
-marks = [("import", t0)]
+t0, c0 = time.perf_counter(), time.process_time()
+marks = [("import", t0, c0)]
 from atlas.recipe import load_recipe
 from atlas.drop import build
 build(load_recipe(sys.argv[1]), sys.argv[2],
-      progress=lambda msg: marks.append((msg, time.perf_counter())))
-marks.append(("end", time.perf_counter()))
-stages = {}
-for (name, t), (_, t_next) in zip(marks, marks[1:]):
+      progress=lambda msg: marks.append((msg, time.perf_counter(), time.process_time())))
+marks.append(("end", time.perf_counter(), time.process_time()))
+stages, cpu = {}, {}
+for (name, t, c), (_, t_next, c_next) in zip(marks, marks[1:]):
     stages[name] = stages.get(name, 0) + t_next - t
-print(json.dumps({"wall": marks[-1][1] - t0, "stages": stages,
+    cpu[name] = cpu.get(name, 0) + c_next - c
+print(json.dumps({"wall": marks[-1][1] - t0, "cpu": marks[-1][2] - c0, "stages": stages,
+                  "cpu_stages": cpu,
                   "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
@@ -163,15 +165,23 @@ def run_builds(recipe: Path, out: Path, runs: int) -> dict:
     walls = [w["wall"] for w in warm]
     return {
         "cores": os.cpu_count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()],  # others' work skews walls
         "runs": runs,
         "wall_s_median": round(statistics.median(walls), 2),
         "wall_s_all": [round(w, 2) for w in walls],
+        # the build's own processor time (every thread): steadier than wall on a busy machine
+        "cpu_s_median": round(statistics.median(w["cpu"] for w in warm), 2),
         "peak_mb_median": round(statistics.median(w["rss_kb"] for w in warm) / 1024),
         "stage_s_median": {
             k: round(statistics.median(w["stages"][k] for w in warm), 2) for k in warm[0]["stages"]
         },
+        "stage_cpu_s_median": {
+            k: round(statistics.median(w["cpu_stages"][k] for w in warm), 2)
+            for k in warm[0]["cpu_stages"]
+        },
         "cold_cache": {
             "wall_s": round(cold["wall"], 2),
+            "cpu_s": round(cold["cpu"], 2),
             "peak_mb": round(cold["rss_kb"] / 1024),
             "stage_s": {k: round(v, 2) for k, v in cold["stages"].items()},
         },
@@ -191,7 +201,10 @@ def _run_once(recipe: Path, out: Path, env: dict[str, str], label: str) -> dict:
         env=env,
     )
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"{label}: {got['wall']:.2f} s, {got['rss_kb'] / 1024:.0f} MB", file=sys.stderr)
+    print(
+        f"{label}: {got['wall']:.2f} s ({got['cpu']:.2f} s CPU), {got['rss_kb'] / 1024:.0f} MB",
+        file=sys.stderr,
+    )
     return got
 
 
