@@ -181,6 +181,7 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             lambda: _activity_relations(f, sites, la_of, las, model),
         ),
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
+        *_year_readers(f, sites, la_of, las, model),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
     ]
@@ -204,6 +205,18 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
             model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
     return model
+
+
+def _year_readers(
+    f: _Files, sites: pd.DataFrame, la_of: dict[str, str], las: list[str], model: FileModel
+) -> list[tuple[str, Callable[[], None]]]:
+    """The readers of the year in numbers and the equipment table (:mod:`.year_model`)."""
+    from . import year_model  # it reads with this module's helpers
+
+    return [
+        (year_model.YEAR_CSV, lambda: year_model.read_year(f, sites, la_of, las, model)),
+        (year_model.EQUIPMENT_CSV, lambda: year_model.read_equipment(f, sites, model)),
+    ]
 
 
 def _problem(exc: Exception) -> str:
@@ -769,6 +782,9 @@ HTML_SOURCES = {
     "cohort-summary-la": ("reports/csv/monitoring_cohort_summary.csv",),
     "la-rates": ("tables/service_la_cohorts.csv",),
     "la-activity": ("reports/csv/monitoring_la_activity.csv",),
+    "year-numbers": ("reports/csv/monitoring_year_numbers.csv",),
+    "year-numbers-own": ("reports/csv/monitoring_year_numbers.csv",),
+    "equipment-items": ("reports/csv/monitoring_equipment.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
     "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
