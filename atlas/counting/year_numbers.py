@@ -171,7 +171,14 @@ def year_cells(
     )
     people_at_most = [(year_id("reviewed", la), year_id("reviewed", TOTAL)) for la in la_codes]
     return [
-        CellSet(ACTIVITY_NAME, activity_table, groups, people=False, at_most=at_most),
+        CellSet(
+            ACTIVITY_NAME,
+            activity_table,
+            groups,
+            people=False,
+            at_most=at_most,
+            spare={c for c in ids if c.startswith("yn:")},
+        ),
         CellSet(PEOPLE_NAME, people_table, bounds=bounds, at_most=people_at_most),
     ]
 
@@ -226,7 +233,16 @@ def year_relations(
             year_id("reviewed", u),
             (year_id(REVIEWS, u),),
             np.inf if u == TOTAL or np.isnan(area) else float(area),
-            (year_id(REVIEWS, u), *(activity_id(REVIEWS, u, q) for q in QUARTERS)),
+            # blanked together: the year and its quarters with a review (a zero blanked
+            # would only need a complement in its area's quarter)
+            (
+                year_id(REVIEWS, u),
+                *(
+                    activity_id(REVIEWS, u, q)
+                    for q in QUARTERS
+                    if value(activity_id(REVIEWS, u, q)) != 0
+                ),
+            ),
         )
         for u in units
     ]

@@ -112,6 +112,7 @@ class CellTable:
         self.bounds: list[ActivityBound] = []
         self.at_most: list[tuple[str, str]] = []
         self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
+        self.spare: set[str] = set()  # activity blanked first as a complement (CellSet.spare)
         self.attacked: Attacked | None = None  # set by protect
         self.perturbation = 0  # set by protect when counts are perturbed (cell key)
 
@@ -197,7 +198,8 @@ class CellTable:
         rows_of = self._bound_rows_of(where)
         floor = np.zeros(len(ids))
         floor[[where[c] for c in self.floors]] = list(self.floors.values())
-        closing = _Closing(cells, starts, ~people, published, ids)
+        spare = np.fromiter((c in self.spare for c in ids), dtype=bool, count=len(ids))
+        closing = _Closing(cells, starts, ~people, published, ids, spare)
         treated: dict[int, int] = {}  # how often a cell's activity was blanked
         near = None
         while True:
@@ -509,7 +511,8 @@ class CellTable:
 class _Closing:
     """The complements of blanked activity: in every group of activity cells (a site's
     quarters and year, the sites of an LA, the LAs of the area) with exactly one blanked cell,
-    blank the smallest non-zero other, parts before the total; repeat until stable."""
+    blank the smallest non-zero other, spare cells first (``spare``: shown nowhere else), then
+    parts before the total; repeat until stable."""
 
     def __init__(
         self,
@@ -518,7 +521,9 @@ class _Closing:
         activity: np.ndarray,
         value: np.ndarray,
         ids: list[str],
+        spare: np.ndarray | None = None,
     ):
+        self.spare = np.zeros(len(ids), dtype=bool) if spare is None else spare
         self.groups = [
             cells[a:b].tolist()
             for a, b in pairwise(starts.tolist())
@@ -541,7 +546,7 @@ class _Closing:
                 nonzero = [c for c in open_cells if self.value[c] > 0]
                 pick = min(
                     nonzero or open_cells,
-                    key=lambda c: (c == m[0], self.value[c], self.ids[c]),
+                    key=lambda c: (not self.spare[c], c == m[0], self.value[c], self.ids[c]),
                 )
                 hidden[pick] = added[pick] = True
                 changed = True
@@ -704,6 +709,7 @@ def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
         cells.bounds.extend(cell_set.bounds)
         cells.at_most.extend(cell_set.at_most)
         cells.floors.update(cell_set.floors)
+        cells.spare.update(cell_set.spare)
     named = [(b.people, *b.activity, *b.row) for b in cells.bounds] + cells.at_most
     unknown = [c for c in chain.from_iterable(named) if c not in cells.values]
     if unknown:
