@@ -35,11 +35,23 @@ def by_unit(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
 def test_the_year_in_numbers_is_the_hand_count(drop):
     got = by_unit(drop)
     assert list(got) == [ALPHA, BETA, "TOTAL"]  # LAs by name, the area last
-    columns = (
-        "sites sites_agency sites_pharmacy nsp_visits nsp_returns returns_pct interventions "
-        "brief_intervention advice_information other_intervention intervention_labels "
-        "referrals referrals_in referrals_out referral_organisations"
-    ).split()
+    columns = [
+        "sites",
+        "sites_agency",
+        "sites_pharmacy",
+        "nsp_visits",
+        "nsp_returns",
+        "returns_pct",
+        "interventions",
+        "brief_intervention",
+        "advice_information",
+        "other_intervention",
+        "intervention_labels",
+        "referrals",
+        "referrals_in",
+        "referrals_out",
+        "referral_organisations",
+    ]
     want = {
         # S4 closed before the year: not counted; the 2016 visit is outside the year
         ALPHA: "2 1 1 11 2 18.2 7 5 1 1 3 4 2 2 2",
@@ -96,7 +108,7 @@ def test_a_small_las_activity_and_its_share_are_withheld(small_beta):
 
 
 def test_equipment_is_the_hand_count(drop):
-    items = "needles syringes bins swabs foil citric other_items".split()
+    items = ["needles", "syringes", "bins", "swabs", "foil", "citric", "other_items"]
     got = {(r["la_code"], r["quarter"], r["site_type"]): r for r in rows(drop, EQUIPMENT)}
     assert len(got) == 3 * 4 * 2  # every LA and the area, quarter and site type
     shown = {
