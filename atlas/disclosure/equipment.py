@@ -53,10 +53,11 @@ def publish_equipment(
     """The equipment table as published: items as nullable integers, withheld (blank, with
     ``withheld`` true) where :func:`rows_to_withhold` says so; ``items_recorded``: whether
     the extract records any item count in the period."""
-    act = published.extra["activity"].set_index("cell_id")["suppressed"]
+    act = published.extra["activity"]
+    hidden = set(act.loc[act["suppressed"].to_numpy(dtype=bool), "cell_id"])
 
     def withheld(code: str, q: int) -> bool:
-        return bool(act.get(activity_id("nsp_visits", code, q), False))
+        return activity_id("nsp_visits", code, q) in hidden
 
     out = counts.table.copy()
     hide = rows_to_withhold(out, sites, withheld)

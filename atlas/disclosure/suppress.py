@@ -28,11 +28,12 @@ sites outside them to the area) and by the bounds (``CellTable.bounds``: rows of
 the attack takes). The policy, the least hiding the attack shows safe: activity is published
 unless the attack, knowing it, exposes a suppressed count of people; then that count's
 activity figures (the row: for a site's year, its year and every quarter) are blanked, with
-complements in every activity group left with one blank cell (smallest non-zero first, parts
-before totals), widening through the activity groups while the attack still finds it exposed;
-only when no activity is left to blank is a further count of people suppressed. A blanked
-figure hides no person, so secondary suppression of people is unchanged by the bounds
-wherever blanking activity suffices.
+complements in every activity group left with one blank cell (spare cells first: a figure
+shown nowhere else, such as the year in numbers' sum of published quarters; then smallest
+non-zero first, parts before totals), widening through the activity groups while the attack
+still finds it exposed; only when no activity is left to blank is a further count of people
+suppressed. A blanked figure hides no person, so secondary suppression of people is unchanged
+by the bounds wherever blanking activity suffices.
 
 ``protect`` returns the published tables: renderers receive only these.
 """
