@@ -238,7 +238,7 @@ def compute_stages(
         area's categories)."""
         cells = [
             *counted.cells,
-            *year_cells(ex, people, sites, geo.la_codes, counted.la_activity),
+            *year_cells(ex, people, sites, geo.la_codes),
             match_level_cells(people.people),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem

@@ -66,7 +66,7 @@ def main() -> None:
     reports = count_reports(extract, ind, sites, geo.la_codes)
     timings["count_reports"] = time.perf_counter() - t
     t = time.perf_counter()
-    year = year_cells(extract, ind, sites, geo.la_codes, reports.la_activity)
+    year = year_cells(extract, ind, sites, geo.la_codes)
     equipment = count_equipment(ind, sites, geo.la_codes)
     timings["year in numbers, equipment"] = time.perf_counter() - t
     t = time.perf_counter()

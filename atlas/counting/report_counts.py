@@ -136,9 +136,6 @@ class CellSet:
     bounds: list[ActivityBound] = field(default_factory=list)
     at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
     floors: dict[str, int] = field(default_factory=dict)  # known least values of cells
-    # activity cells blanked first when a group needs a complement (a figure shown nowhere
-    # else, such as a year that adds up published quarters): the quarters stay published
-    spare: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -6,22 +6,20 @@ people reviewed.
 
 What joins disclosure control (cells of ``report_counts.CellSet``):
 
-- ``yn:<kind>:<unit>``: NSP visits, returns, interventions and wellbeing reviews in the year,
-  activity cells adding up their quarters (the ``act:<kind>:<unit>:q<n>`` cells of the
-  quarterly tables), so a year figure is blanked with its quarters;
-- ``yn:int:<type>:<unit>``: interventions by type (``INTERVENTION_TYPES``, a fixed list: a
-  free-text label is never shown), adding up to the year's interventions; the LAs add up to
-  the area where no intervention was delivered elsewhere;
 - ``act:wellbeing_reviews:<site, LA or TOTAL>:q<n>``: the wellbeing reviews of the quarterly
-  tables, now cells (a site's LA adds its sites, the area its LAs and the sites outside them),
-  because they bound the people reviewed;
+  activity tables, now cells (an LA adds its sites, the area its LAs and the sites outside
+  them), because they bound the people reviewed;
 - ``yn:reviewed:<unit>``: people with a review in the year (a count of individuals): at most
-  the reviews and at least 1 where there is one (an ``ActivityBound``); an LA's at most the
-  area's.
+  the unit's reviews and at least 1 where there is one (an ``ActivityBound``); an LA's at
+  most the area's.
 
-Counts of labels (intervention types, referral organisations), referrals (not tied to any
-count of people) and sites (a fact about services, from sites.csv) are plain figures
-(:class:`YearPlain`).
+The year's NSP visits, returns, interventions and reviews are the sums of their published
+quarters (withheld where one is), so they tell nothing the quarters do not; interventions by
+type (a fixed list, ``INTERVENTION_TYPES``: a free-text label is never shown) split a year's
+interventions that is published, and are shown only where it is (the area's only where every
+LA's are too: ``render.year_tables``). Counts of labels (intervention types, referral
+organisations), referrals (tied to no count of people) and sites (a fact about services, from
+sites.csv) are plain figures (:class:`YearPlain`).
 """
 
 from __future__ import annotations
@@ -84,11 +82,9 @@ def year_cells(
     ind: Individuals,
     sites: pd.DataFrame,
     la_codes: list[str],
-    la_activity: pd.DataFrame,
 ) -> list[CellSet]:
-    """The year in numbers' cells of the drop's period, unprotected: its activity cells and
-    its people (reviewed); ``la_activity``: the reports' activity per service LA (and
-    ``TOTAL``) and quarter (``ReportCounts.la_activity``)."""
+    """The year in numbers' cells of the drop's period, unprotected: the quarterly wellbeing
+    reviews (activity) and the people reviewed."""
     period = ind.period
     units = [*la_codes, TOTAL]
     codes = list(sites["site_code"])
@@ -123,37 +119,16 @@ def year_cells(
         for q in QUARTERS:
             add(activity_id(REVIEWS, u, q), row[q - 1])
 
-    act = la_activity.set_index(["la_code", "quarter"])
-    for u in units:
-        for kind in YEAR_KINDS:
-            add(year_id(kind, u), act.loc[[(u, q) for q in QUARTERS], kind].sum())
-
-    ints = ind.interventions
-    kind_of = _intervention_type(ints["intervention_type"])
-    i_site = positions(ints["site_code"], sites["site_code"])
-    i_la = np.append(la_of_site, -1)[i_site]
-    types = list(INTERVENTION_TYPES)
-    t_code = positions(pd.Series(kind_of), types)
-    per_la = np.bincount(
-        np.where(i_la >= 0, i_la * len(types) + t_code, len(la_codes) * len(types)),
-        minlength=(len(la_codes) + 1) * len(types),
-    )[: len(la_codes) * len(types)].reshape(len(la_codes), len(types))
-    per_area = np.bincount(t_code, minlength=len(types))
-    for u, row in zip(units, [*per_la, per_area]):
-        for t, v in zip(types, row):
-            add(year_id(t, u), v)
     activity_table = pd.DataFrame(
         {"cell_id": ids, "individuals": np.asarray(values, dtype=np.int64)}
     )
-
     elsewhere_reviews = reviews[-1]  # at sites not listed (none once the extract is read)
-    groups, bounds, at_most = year_relations(
+    groups, bounds = year_relations(
         codes,
         la_of,
         la_codes,
         dict(zip(ids, map(float, values))).__getitem__,
         lambda q: not elsewhere_reviews[q - 1],
-        types_add_up=not bool((i_la < 0).any()),
     )
 
     person = row_persons(w, extract["clients.csv"], ind.person_of)
@@ -171,14 +146,7 @@ def year_cells(
     )
     people_at_most = [(year_id("reviewed", la), year_id("reviewed", TOTAL)) for la in la_codes]
     return [
-        CellSet(
-            ACTIVITY_NAME,
-            activity_table,
-            groups,
-            people=False,
-            at_most=at_most,
-            spare={c for c in ids if c.startswith("yn:")},
-        ),
+        CellSet(ACTIVITY_NAME, activity_table, groups, people=False),
         CellSet(PEOPLE_NAME, people_table, bounds=bounds, at_most=people_at_most),
     ]
 
@@ -195,16 +163,12 @@ def year_relations(
     la_codes: list[str],
     value: Callable[[str], float],
     reviews_add_up: Callable[[int], bool],
-    types_add_up: bool,
-) -> tuple[list[tuple[str, list[str]]], list[ActivityBound], list[tuple[str, str]]]:
-    """The groups of the year's activity cells, the bounds of the people reviewed by their
-    reviews and the returns-at-most-visits pairs, declared once for the build and for the
-    audit's reading of the files. ``value``: a cell's figure (NaN where withheld: no cap from
-    it); ``reviews_add_up`` (quarter): whether the area's reviews are its LAs' and the sites'
-    outside them; ``types_add_up``: whether the area's interventions of each type are its
-    LAs' (none delivered elsewhere)."""
+) -> tuple[list[tuple[str, list[str]]], list[ActivityBound]]:
+    """The groups of the quarterly wellbeing reviews and the bounds of the people reviewed by
+    their reviews, declared once for the build and for the audit's reading of the files.
+    ``value``: a cell's figure (NaN where withheld: no cap from it); ``reviews_add_up``
+    (quarter): whether the area's reviews are its LAs' and the sites' outside them."""
     in_drop = set(la_codes)
-    units = [*la_codes, TOTAL]
     sites_of: dict[str, list[str]] = {la: [] for la in la_codes}
     for c in codes:
         if la_of.get(c) in in_drop:
@@ -220,34 +184,21 @@ def year_relations(
             parts = [activity_id(REVIEWS, la, q) for la in la_codes]
             parts += [activity_id(REVIEWS, c, q) for c in outside]
             groups.append((activity_id(REVIEWS, TOTAL, q), parts))
-    for u in units:
-        for kind in YEAR_KINDS:
-            groups.append((year_id(kind, u), [activity_id(kind, u, q) for q in QUARTERS]))
-        groups.append((year_id("interventions", u), [year_id(t, u) for t in INTERVENTION_TYPES]))
-    if types_add_up:
-        for t in INTERVENTION_TYPES:
-            groups.append((year_id(t, TOTAL), [year_id(t, la) for la in la_codes]))
-    area = value(year_id(REVIEWS, TOTAL))
-    bounds = [
-        ActivityBound(
-            year_id("reviewed", u),
-            (year_id(REVIEWS, u),),
-            np.inf if u == TOTAL or np.isnan(area) else float(area),
-            # blanked together: the year and its quarters with a review (a zero blanked
-            # would only need a complement in its area's quarter)
-            (
-                year_id(REVIEWS, u),
-                *(
-                    activity_id(REVIEWS, u, q)
-                    for q in QUARTERS
-                    if value(activity_id(REVIEWS, u, q)) != 0
-                ),
-            ),
+    area = sum(value(activity_id(REVIEWS, TOTAL, q)) for q in QUARTERS)
+    bounds = []
+    for u in [*la_codes, TOTAL]:
+        quarters = [activity_id(REVIEWS, u, q) for q in QUARTERS]
+        bounds.append(
+            ActivityBound(
+                year_id("reviewed", u),
+                tuple(quarters),
+                np.inf if u == TOTAL or np.isnan(area) else float(area),
+                # blanked together: the quarters with a review (a zero blanked would only
+                # need a complement in its area's quarter)
+                tuple(c for c in quarters if value(c) != 0) or tuple(quarters),
+            )
         )
-        for u in units
-    ]
-    at_most = [(year_id("nsp_returns", u), year_id("nsp_visits", u)) for u in units]
-    return groups, bounds, at_most
+    return groups, bounds
 
 
 def year_plain(
@@ -274,6 +225,11 @@ def year_plain(
         distinct_labels.append(len(set(labels[(i_la == i) & (labels != "")])))
     distinct_labels.append(len(set(labels[labels != ""])))
     out["intervention_labels"] = distinct_labels
+    kind = _intervention_type(ind.interventions["intervention_type"])
+    for t in INTERVENTION_TYPES:
+        mine = kind == t
+        per_la = np.bincount(i_la[mine & (i_la >= 0)], minlength=len(la_codes))
+        out[t] = [*per_la.astype(np.int64).tolist(), int(mine.sum())]
     year = la_activity.groupby("la_code")[["referrals_in", "referrals_out"]].sum()
     out["referrals_in"] = out["la_code"].map(year["referrals_in"]).fillna(0).astype(np.int64)
     out["referrals_out"] = out["la_code"].map(year["referrals_out"]).fillna(0).astype(np.int64)

@@ -181,7 +181,6 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             lambda: _activity_relations(f, sites, la_of, las, model),
         ),
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
-        *_year_readers(f, sites, la_of, las, model),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
     ]
@@ -205,18 +204,6 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
             model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
     return model
-
-
-def _year_readers(
-    f: _Files, sites: pd.DataFrame, la_of: dict[str, str], las: list[str], model: FileModel
-) -> list[tuple[str, Callable[[], None]]]:
-    """The readers of the year in numbers and the equipment table (:mod:`.year_model`)."""
-    from . import year_model  # it reads with this module's helpers
-
-    return [
-        (year_model.YEAR_CSV, lambda: year_model.read_year(f, sites, la_of, las, model)),
-        (year_model.EQUIPMENT_CSV, lambda: year_model.read_equipment(f, sites, model)),
-    ]
 
 
 def _problem(exc: Exception) -> str:

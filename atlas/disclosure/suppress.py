@@ -28,12 +28,11 @@ sites outside them to the area) and by the bounds (``CellTable.bounds``: rows of
 the attack takes). The policy, the least hiding the attack shows safe: activity is published
 unless the attack, knowing it, exposes a suppressed count of people; then that count's
 activity figures (the row: for a site's year, its year and every quarter) are blanked, with
-complements in every activity group left with one blank cell (spare cells first: a figure
-shown nowhere else, such as the year in numbers' sum of published quarters; then smallest
-non-zero first, parts before totals), widening through the activity groups while the attack
-still finds it exposed; only when no activity is left to blank is a further count of people
-suppressed. A blanked figure hides no person, so secondary suppression of people is unchanged
-by the bounds wherever blanking activity suffices.
+complements in every activity group left with one blank cell (smallest non-zero first, parts
+before totals), widening through the activity groups while the attack still finds it exposed;
+only when no activity is left to blank is a further count of people suppressed. A blanked
+figure hides no person, so secondary suppression of people is unchanged by the bounds
+wherever blanking activity suffices.
 
 ``protect`` returns the published tables: renderers receive only these.
 """
@@ -113,7 +112,6 @@ class CellTable:
         self.bounds: list[ActivityBound] = []
         self.at_most: list[tuple[str, str]] = []
         self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
-        self.spare: set[str] = set()  # activity blanked first as a complement (CellSet.spare)
         self.attacked: Attacked | None = None  # set by protect
         self.perturbation = 0  # set by protect when counts are perturbed (cell key)
 
@@ -199,8 +197,7 @@ class CellTable:
         rows_of = self._bound_rows_of(where)
         floor = np.zeros(len(ids))
         floor[[where[c] for c in self.floors]] = list(self.floors.values())
-        spare = np.fromiter((c in self.spare for c in ids), dtype=bool, count=len(ids))
-        closing = _Closing(cells, starts, ~people, published, ids, spare)
+        closing = _Closing(cells, starts, ~people, published, ids)
         treated: dict[int, int] = {}  # how often a cell's activity was blanked
         near = None
         while True:
@@ -512,8 +509,7 @@ class CellTable:
 class _Closing:
     """The complements of blanked activity: in every group of activity cells (a site's
     quarters and year, the sites of an LA, the LAs of the area) with exactly one blanked cell,
-    blank the smallest non-zero other, spare cells first (``spare``: shown nowhere else), then
-    parts before the total; repeat until stable."""
+    blank the smallest non-zero other, parts before the total; repeat until stable."""
 
     def __init__(
         self,
@@ -522,9 +518,7 @@ class _Closing:
         activity: np.ndarray,
         value: np.ndarray,
         ids: list[str],
-        spare: np.ndarray | None = None,
     ):
-        self.spare = np.zeros(len(ids), dtype=bool) if spare is None else spare
         self.groups = [
             cells[a:b].tolist()
             for a, b in pairwise(starts.tolist())
@@ -547,7 +541,7 @@ class _Closing:
                 nonzero = [c for c in open_cells if self.value[c] > 0]
                 pick = min(
                     nonzero or open_cells,
-                    key=lambda c: (not self.spare[c], c == m[0], self.value[c], self.ids[c]),
+                    key=lambda c: (c == m[0], self.value[c], self.ids[c]),
                 )
                 hidden[pick] = added[pick] = True
                 changed = True
@@ -710,7 +704,6 @@ def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
         cells.bounds.extend(cell_set.bounds)
         cells.at_most.extend(cell_set.at_most)
         cells.floors.update(cell_set.floors)
-        cells.spare.update(cell_set.spare)
     named = [(b.people, *b.activity, *b.row) for b in cells.bounds] + cells.at_most
     unknown = [c for c in chain.from_iterable(named) if c not in cells.values]
     if unknown:

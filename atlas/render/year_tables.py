@@ -20,7 +20,6 @@ from ..counting.periods import Period
 from ..counting.rates import round_half_up
 from ..counting.tally import TOTAL
 from ..counting.year_numbers import (
-    ACTIVITY_NAME,
     INTERVENTION_TYPES,
     PEOPLE_NAME,
     SITE_TYPES,
@@ -70,32 +69,37 @@ def year_tables(
     summary = tables["monitoring_cohort_summary"]
     names = summary.drop_duplicates("la_code")[["la_code", "la_name"]].reset_index(drop=True)
     return {
-        YEAR_TABLE: _year(published, names, plain),
+        YEAR_TABLE: _year(published, tables, plain),
         EQUIPMENT_TABLE: _equipment(equipment, names, period),
     }
 
 
-def _cells(published: Published, name: str) -> pd.Series:
-    frame = published.extra[name]
-    return frame.set_index("cell_id")["individuals"]
-
-
-def _year(published: Published, names: pd.DataFrame, plain: YearPlain) -> pd.DataFrame:
-    act, people = _cells(published, ACTIVITY_NAME), _cells(published, PEOPLE_NAME)
+def _year(published: Published, tables: dict[str, pd.DataFrame], plain: YearPlain) -> pd.DataFrame:
+    """The year's figures per unit: the activity the sum of its published quarters (withheld
+    where one is), interventions by type only where the year's interventions are published
+    (the area's only where every LA's are too), the people reviewed as protected."""
+    summary = tables["monitoring_cohort_summary"]
+    names = summary.drop_duplicates("la_code")[["la_code", "la_name"]].reset_index(drop=True)
     out = names.merge(plain.table, on="la_code", how="left")
     units = out["la_code"]
-    for kind in (*YEAR_KINDS, *INTERVENTION_TYPES):
-        out[kind] = act.reindex([year_id(kind, u) for u in units]).astype("Int64").array
+    act = tables["monitoring_la_activity"]
+    for kind in YEAR_KINDS:
+        by = act.groupby("la_code", sort=False)[kind]
+        year = by.sum().astype("Float64").where(by.count() == by.size())  # a quarter withheld
+        out[kind] = units.map(year).astype("Int64").array
     visits, returns = out["nsp_visits"].astype("Float64"), out["nsp_returns"].astype("Float64")
     share = (100 * returns / visits.where(visits > 0)).astype(float)
     out["returns_pct"] = round_half_up(share.where(returns.notna() & visits.notna()), 1)
-    out["intervention_labels"] = (
-        out["intervention_labels"].astype("Int64").mask(out["interventions"].isna())
-    )
+    shown = out["interventions"].notna().to_numpy()
+    is_area = (units == TOTAL).to_numpy()
+    shown[is_area] &= bool(shown[~is_area].all())
+    for col in (*INTERVENTION_TYPES, "intervention_labels"):
+        out[col] = out[col].astype("Int64").mask(~shown)
     out["organisations_recorded"] = plain.organisations_recorded
     out["referral_organisations"] = out["referral_organisations"].astype("Int64")
     if not plain.organisations_recorded:
         out["referral_organisations"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    people = published.extra[PEOPLE_NAME].set_index("cell_id")["individuals"]
     reviewed = people.reindex([year_id("reviewed", u) for u in units])
     out["people_reviewed"] = reviewed.astype("Int64").array
     out["people_reviewed_suppressed"] = out["people_reviewed"].isna().to_numpy()

@@ -60,17 +60,48 @@ def test_the_attack_finds_nothing(drop, small_beta):
     assert any(p.endswith("monitoring_year_numbers.csv") for p in drop)
 
 
+def set_field(path_files: dict[str, bytes], path: str, match: dict[str, str], col: str, to: str):
+    """The files with ``col`` set to ``to`` in the rows of ``path`` matching ``match``."""
+
+    def change(text: str) -> str:
+        lines = text.split("\n")
+        head = lines[0].split(",")
+        for i, line in enumerate(lines[1:], 1):
+            fields = line.split(",")
+            if line and all(fields[head.index(k)] == v for k, v in match.items()):
+                fields[head.index(col)] = to
+                lines[i] = ",".join(fields)
+        return "\n".join(lines)
+
+    return tampered(path_files, path, change)
+
+
 def test_a_review_beside_a_person_reviewed_alone_is_an_exposure(drop):
-    k = column(drop, YEAR, "wellbeing_reviews")
-
-    def one(fields: list[str]) -> None:
-        fields[k] = "1"
-
-    report = audit_files(tampered(drop, YEAR, row(BETA, one)), 5)
+    # Beta's one review (Q4) published in both quarterly tables: 1 review, so 1 person
+    files = set_field(
+        drop,
+        "reports/csv/monitoring_la_activity.csv",
+        {"la_code": BETA, "quarter": "4"},
+        "wellbeing_reviews",
+        "1",
+    )
+    files = set_field(
+        files,
+        "reports/csv/data_quality_activity.csv",
+        {"code": BETA, "quarter": "4"},
+        "wellbeing_reviews",
+        "1",
+    )
+    report = audit_files(files, 5)
     assert any(
         re.fullmatch(rf"cell yn:reviewed:{BETA} can be narrowed to .*", e)
         for e in report.exposures
     ), report.exposures
+    # and the year's figure beside it is no longer the sum of its quarters
+    assert (
+        f"{YEAR} line 3: wellbeing_reviews is withheld, but its published quarters give 1"
+        in report.exposures
+    )
 
 
 def test_a_small_count_of_people_reviewed_is_a_finding(drop):
@@ -91,7 +122,7 @@ def test_a_share_that_is_not_its_cells_is_a_finding(drop):
 
     report = audit_files(tampered(drop, YEAR, row(ALPHA, wrong)), 5)
     assert (
-        f"{YEAR} line 2: returns_pct is 50.0, but the cells it is computed from give 18.2"
+        f"{YEAR} line 2: returns_pct is 50.0, but the figures beside it give 18.2"
         in report.exposures
     )
 
