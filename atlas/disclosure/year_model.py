@@ -1,11 +1,14 @@
 """The year in numbers and the equipment table read back from a drop's files, for the audit
-(:mod:`.published_model`): ``reports/csv/monitoring_year_numbers.csv`` as the cells the build
-declared (``counting.year_numbers``: the year's activity adding up its quarters, interventions
-by type adding up to the year's, the people reviewed bounded by their reviews), the quarterly
-wellbeing reviews of ``monitoring_la_activity.csv`` and ``data_quality_activity.csv`` as cells
-too, and ``monitoring_equipment.csv`` checked against the rule that publishes it
-(:func:`.equipment.rows_to_withhold`: a row only where every visit figure behind it is
-published).
+(called beside :func:`.published_model.read_model`): in
+``reports/csv/monitoring_year_numbers.csv`` the people reviewed are cells bounded by their
+reviews, and the quarterly wellbeing reviews of ``monitoring_la_activity.csv`` and
+``data_quality_activity.csv`` are cells too (``counting.year_numbers.year_relations``, as the
+build declares them); every year figure must be the sum of its published quarters (withheld
+where one is), the share of visits with a return the share of the figures beside it, and
+interventions by type and the count of type labels are shown only beside published
+interventions (the area's only where every LA's are). ``monitoring_equipment.csv`` is checked
+against the rule that publishes it (:func:`.equipment.rows_to_withhold`: a row only where
+every visit figure behind it is published).
 """
 
 from __future__ import annotations
