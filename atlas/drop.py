@@ -27,13 +27,16 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
+from .counting.equipment import count_equipment
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
+from .counting.year_numbers import year_cells, year_plain
 from .disclosure.audit import Identifiers, audit_files
+from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
 from .errors import OutputError, RecipeError
@@ -56,6 +59,7 @@ from .render.pdf import MISSING as PDF_MISSING
 from .render.pdf import find_browser, print_reports
 from .render.reports import render_reports, report_base, report_tables
 from .render.tables import render_tables, siting_tables, to_csv_bytes
+from .render.year_tables import year_tables
 
 if TYPE_CHECKING:
     from .siting.stage import SitingResult
@@ -226,10 +230,17 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
-    def people_cells(counted: ReportCounts, people: Individuals, threshold: int) -> list[CellSet]:
-        """The counts of people beside the spec tables: the reports', the ledger's match
-        levels and, with packs, each LA's profiles (in the area's categories)."""
-        cells = [*counted.cells, match_level_cells(people.people)]
+    def people_cells(
+        counted: ReportCounts, ex: Extract, people: Individuals, threshold: int
+    ) -> list[CellSet]:
+        """The counts of people beside the spec tables: the reports' (with the year in
+        numbers'), the ledger's match levels and, with packs, each LA's profiles (in the
+        area's categories)."""
+        cells = [
+            *counted.cells,
+            *year_cells(ex, people, sites, geo.la_codes),
+            match_level_cells(people.people),
+        ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells
@@ -238,10 +249,10 @@ def compute_stages(
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
         return (
             count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(counted, people, threshold),
+            people_cells(counted, ex, people, threshold),
         )
 
-    extra = people_cells(report_counts, ind, recipe.threshold)
+    extra = people_cells(report_counts, extract, ind, recipe.threshold)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -318,6 +329,15 @@ def finish_drop(
     files: dict[str, bytes] = {}
     files.update(render_tables(published))
     tables = report_tables(published, report_counts, sites, recipe.area_name)
+    tables.update(
+        year_tables(
+            published,
+            tables,
+            year_plain(extract, ind, sites, geo.la_codes, report_counts.la_activity),
+            publish_equipment(count_equipment(ind, sites, geo.la_codes), published, sites),
+            report_counts.period,
+        )
+    )
     las = pack_las(tables) if recipe.la_packs else []
     browser = find_browser() if recipe.pdf else None
     if browser is None and recipe.pdf:

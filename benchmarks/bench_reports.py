@@ -15,10 +15,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's atlas
 
 from atlas.counting.aggregate import count_all
+from atlas.counting.equipment import count_equipment
 from atlas.counting.individuals import build_individuals
 from atlas.counting.periods import FinancialYear
 from atlas.counting.report_counts import count_reports
+from atlas.counting.year_numbers import year_cells
 from atlas.demo.extract import make_demo_extract, read_directory
+from atlas.disclosure.equipment import publish_equipment
 from atlas.disclosure.suppress import protect
 from atlas.extract.reader import read_extract
 from atlas.geography.areas import load_geography
@@ -63,11 +66,19 @@ def main() -> None:
     reports = count_reports(extract, ind, sites, geo.la_codes)
     timings["count_reports"] = time.perf_counter() - t
     t = time.perf_counter()
+    year = year_cells(extract, ind, sites, geo.la_codes)
+    equipment = count_equipment(ind, sites, geo.la_codes)
+    timings["year in numbers, equipment"] = time.perf_counter() - t
+    t = time.perf_counter()
     protect(counts, 5)
     timings["protect (spec tables only)"] = time.perf_counter() - t
     t = time.perf_counter()
     published = protect(counts, 5, extra=reports.cells)
     timings["protect (with report cells)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with_year = protect(counts, 5, extra=[*reports.cells, *year])
+    publish_equipment(equipment, with_year, sites)
+    timings["protect (and the year's cells)"] = time.perf_counter() - t
     t = time.perf_counter()
     files = render_reports(
         published, reports, sites, title="bench", area_name="Demo", period="2017-18"

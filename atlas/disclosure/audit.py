@@ -56,6 +56,7 @@ from .published_model import (
     read_model,
 )
 from .suppress import ACTIVITY, Attacked, CellTable, _register, _register_extra, knowledge
+from .year_model import read_year_files
 
 log = logging.getLogger(__name__)
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -224,6 +225,7 @@ def audit_files(
         report.exposures.append(f"{', '.join(missing)}: missing, cannot be audited")
     else:
         model = read_model(files, threshold)
+        read_year_files(files, model)
         report.files = len(model_files(files))
         try:
             _attack_tables(frames, report, attacked, model)

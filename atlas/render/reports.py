@@ -34,10 +34,13 @@ from ..counting.report_counts import (
 )
 from ..counting.tally import TOTAL
 from ..counting.trends import TREND_ACTIVITY, same_months
+from ..counting.year_numbers import ACTIVITY_NAME as YEAR_ACTIVITY
+from ..counting.year_numbers import REVIEWS
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
+from .year_tables import equipment_rows, year_rows
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUPPRESSED_MARK = "*"
@@ -614,6 +617,8 @@ def _monitoring_rows(
         for dim, cats in _profile_cells(tables["monitoring_profiles"])
     ]
     return {
+        "year": year_rows(tables, unit),
+        "equipment": equipment_rows(tables, counts.period),
         "by_la": by_la,
         "area": area,
         "activity": activity,
@@ -815,12 +820,17 @@ def _data_quality_tables(
 
 def _published_activity(frame: pd.DataFrame, unit: str, published: Published) -> pd.DataFrame:
     """Activity per ``unit`` and quarter as published: the figures that bound a count of
-    people (visits, returns, interventions) blank where disclosure control withheld them."""
+    people (visits, returns, interventions; wellbeing reviews) blank where disclosure control
+    withheld them."""
     cells = published.extra["activity"].set_index("cell_id")["individuals"]
     out = frame.copy()
     for kind in BOUNDED:
         keys = [activity_id(kind, c, q) for c, q in zip(frame[unit], frame["quarter"])]
         out[kind] = cells.reindex(keys).astype("Int64").array
+    if YEAR_ACTIVITY in published.extra:  # wellbeing reviews bound the people reviewed
+        reviews = published.extra[YEAR_ACTIVITY].set_index("cell_id")["individuals"]
+        keys = [activity_id(REVIEWS, c, q) for c, q in zip(frame[unit], frame["quarter"])]
+        out[REVIEWS] = reviews.reindex(keys).astype("Int64").array
     return out
 
 
