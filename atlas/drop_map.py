@@ -20,7 +20,7 @@ from markupsafe import escape
 from .render.classify import SCHEMES, class_breaks
 
 # the page's colours (atlas.js: PALETTE, ZERO, NODATA); suppressed areas are greyed here
-PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # ColorBrewer YlOrRd
+PALETTE = ("#fed976", "#fd8d3c", "#e31a1c", "#bd0026", "#800026")  # YlOrRd, as atlas.js
 ZERO = "#ffffff"
 NODATA = "#f0f0f0"
 SUPPRESSED = "#969696"

@@ -7,7 +7,9 @@
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('atlas-data').textContent);
-  var PALETTE = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];  // ColorBrewer YlOrRd
+  // ColorBrewer YlOrRd (classes 3, 5, 7, 8 and 9 of its 9): adjacent classes, and 0 (white) beside
+  // the first, stay apart for every kind of colour-blindness (tests/render/test_accessibility.py)
+  var PALETTE = ['#fed976', '#fd8d3c', '#e31a1c', '#bd0026', '#800026'];
   var ZERO = '#ffffff', HATCH = 'url(#atlas-hatch)', NODATA = '#f0f0f0';
   var small = 'fewer than ' + data.threshold;
   var state = {cohort: data.cohorts[0][0], measure: 'n',
@@ -231,6 +233,11 @@
     box.appendChild(el('h2', cohortLabel()));
     box.appendChild(el('p', measureLabel() + ' by ' + current().label + ' · ' + schemeLabel(),
                         'atlas-sub'));
+    if (overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need'])) {
+      box.appendChild(el('p', 'Not drawn while the NSP siting need is shown; the list still ' +
+                              'holds its values.', 'atlas-sub'));
+      return;
+    }
     var keys = current().codes.map(function (_, i) { return shown(i) ? classKey(i) : null; });
     function row(fill, text, key) {
       var line = el('button', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch');
@@ -264,10 +271,6 @@
     box.appendChild(el('p', state.klass === null ? 'Pick a class to mark its areas.' :
       marked.length + ' area' + (marked.length === 1 ? '' : 's') + ' marked; pick the class ' +
       'again to clear.', 'atlas-sub atlas-marked'));
-    if (overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need'])) {
-      box.appendChild(el('p', 'Not drawn while the NSP siting need is shown; the list still ' +
-                              'holds its values.', 'atlas-sub'));
-    }
   }
 
   // --- the legend of the site markers, shown while either kind of site is
@@ -385,7 +388,7 @@
     var mark = (nsp ? 'N' : '') + (bi ? 'B' : '') || '·';
     return L.divIcon({
       className: 'atlas-site atlas-' + p.type + (nsp ? ' atlas-nsp' : '') + (bi ? ' atlas-bi' : ''),
-      html: mark, iconSize: [22, 22], iconAnchor: [11, 11]});
+      html: mark, iconSize: [24, 24], iconAnchor: [12, 12]});  // 24 px: WCAG 2.5.8
   }
   function popup(p) {
     var box = el('div', null, 'atlas-popup');
@@ -455,7 +458,7 @@
         renderer: ring, color: SITING.existing, weight: 1, fillOpacity: 0.04,
         interactive: false}));
       var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-existing',
-        iconSize: [14, 14]}), keyboard: true, title: 'Existing NSP site: ' + p.name,
+        html: el('div', null, 'nsp-existing-dot'), iconSize: [24, 24]}), keyboard: true, title: 'Existing NSP site: ' + p.name,
         pane: 'siting-marks'});
       m.bindPopup(function () { return box(p.name, ['Existing NSP site', 'Site code ' + p.code]); });
       group.addLayer(m);
@@ -465,7 +468,7 @@
         renderer: ring, color: SITING.recommended, weight: 2, dashArray: '4 4',
         fillOpacity: 0.04, interactive: false}));
       var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-rank-icon',
-        html: el('div', String(p.rank), 'nsp-rank'), iconSize: [22, 22]}), keyboard: true,
+        html: el('div', String(p.rank), 'nsp-rank'), iconSize: [24, 24]}), keyboard: true,
         title: 'Recommended NSP site ' + p.rank + ': ' + p.name, zIndexOffset: 1000,
         pane: 'siting-marks'});
       m.bindPopup(function () {
