@@ -110,7 +110,7 @@ def shown_breaks(bounds: list[float], step: float) -> list[float]:
     counts, 0.1 for rates), which classes the published values the same way, ties merged."""
     out: list[float] = []
     for b in bounds:
-        b = float(np.floor(b / step + 1e-9) * step)
+        b = float(np.floor(b / step + 1e-6) * step)  # 3.2999999 is 3.3
         b = round(b, 1) if step < 1 else b
         if not out or b > out[-1]:
             out.append(b)
