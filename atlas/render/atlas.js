@@ -252,6 +252,7 @@
       line.addEventListener('click', function () {
         state.klass = state.klass === key ? null : key;
         restyle(); legend(); list();
+        box.querySelector('button[data-klass="' + key + '"]').focus();  // redrawn: keep focus
       });
       box.appendChild(line);
     }

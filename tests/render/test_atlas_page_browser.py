@@ -292,6 +292,7 @@ def test_a_legend_class_marks_its_areas_on_the_map_and_in_the_list(browser, demo
     third.send_keys(Keys.ENTER)  # by keyboard
     pressed = browser.find_element(By.CSS_SELECTOR, "#atlas-legend button[aria-pressed=true]")
     assert pressed.text == text
+    assert browser.switch_to.active_element == pressed  # the focus stays on the class
     marked = browser.execute_script(
         "return atlasApp.drawn.lsoa.polys.filter(p => p.options.weight === 2.5).length"
     )
