@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup setup-test pdf browser lint clean
+.PHONY: demo test bench setup setup-test pdf browser axe lint clean
 
 $(BIN)/ims-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
-setup-test: setup browser
+# axe-core (package.json, pinned in package-lock.json): the browser tests' WCAG 2.2 AA check
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+setup-test: setup browser axe
 
 lint: setup
 	$(BIN)/ruff check atlas tests benchmarks
@@ -48,4 +55,4 @@ bench: setup-test
 	$(BIN)/python benchmarks/all.py --runs 3
 
 clean:
-	rm -rf $(VENV) output/*/ .pytest_cache
+	rm -rf $(VENV) output/*/ .pytest_cache node_modules

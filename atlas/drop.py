@@ -394,6 +394,8 @@ def finish_drop(
             msoa_of=msoa_of,
             siting=siting.published if siting is not None else None,
             packs=las,
+            population_year=recipe.population_year,
+            data_year=recipe.data_year,
         )
     )
     files.update(render_geojson(published, geo))

@@ -17,10 +17,12 @@ import pandas as pd
 from branca.element import MacroElement, Template
 from markupsafe import escape
 
-from .render.classify import SCHEMES, class_breaks
+from .counting.rates import poisson_ci
+from .render.atlas_data import SEPARATED_LEVELS
+from .render.classify import SCHEMES, class_breaks, separated_breaks, shown_breaks
 
 # the page's colours (atlas.js: PALETTE, ZERO, NODATA); suppressed areas are greyed here
-PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # ColorBrewer YlOrRd
+PALETTE = ("#fed976", "#fd8d3c", "#e31a1c", "#bd0026", "#800026")  # YlOrRd, as atlas.js
 ZERO = "#ffffff"
 NODATA = "#f0f0f0"
 SUPPRESSED = "#969696"
@@ -47,7 +49,7 @@ def explore_layer(
     column = f"individuals_{cohort}" if measure == "individuals" else f"rate_per_1000_{cohort}"
     values = areas[column].astype("Float64")
     suppressed = areas[f"suppressed_{cohort}"].fillna(False).astype(bool).to_numpy()
-    breaks = class_breaks(values.to_numpy(dtype=float, na_value=np.nan), classification)
+    breaks = layer_breaks(areas, values, cohort, measure, level, classification)
     fills = [
         class_colour(v, breaks, hidden)
         for v, hidden in zip(values.to_numpy(dtype=float, na_value=np.nan), suppressed)
@@ -101,6 +103,31 @@ def explore_layer(
     _Legend(rows, f"{name} · {SCHEMES[classification].label}").add_to(m)
     folium.LayerControl().add_to(m)
     return m
+
+
+def layer_breaks(
+    areas: gpd.GeoDataFrame,
+    values: pd.Series,
+    cohort: str,
+    measure: str,
+    level: str,
+    classification: str,
+) -> list[float]:
+    """The layer's class bounds as the page has them (``atlas_data.layer_breaks``): at the
+    published precision, and at local authority level never setting overlapping intervals (a
+    rate's published one, a count's Poisson one) more than one class apart."""
+    raw = values.to_numpy(dtype=float, na_value=np.nan)
+    if level not in SEPARATED_LEVELS:
+        bounds = class_breaks(raw, classification)
+    elif measure == "individuals":
+        bounds = separated_breaks(raw, *poisson_ci(np.nan_to_num(raw)), classification)
+    else:
+        lo, hi = (
+            areas[f"{c}_{cohort}"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            for c in ("rate_lower", "rate_upper")
+        )
+        bounds = separated_breaks(raw, lo, hi, classification)
+    return shown_breaks(bounds, 1.0 if measure == "individuals" else 0.1)
 
 
 def class_colour(value: float, breaks: list[float], suppressed: bool) -> str:

@@ -139,6 +139,19 @@ OPTIONS: tuple[Option, ...] = (
         default="fisher_jenks",
         choices=CLASSIFICATIONS,
     ),
+    Option(
+        "atlas.population_year",
+        "int",
+        "the year of the ONS mid-year population estimates (shown in the atlas's credits)",
+        minimum=1971,
+    ),
+    Option(
+        "atlas.data_year",
+        "int",
+        "the year in the atlas's ONS and OS copyright lines: the release year of the postcode "
+        "directory and boundaries (default: the year of the build)",
+        minimum=1971,
+    ),
     Option("siting.candidates", "path", "CSV of candidate NSP sites"),
     Option(
         "siting.candidates_format",
@@ -219,6 +232,8 @@ class Recipe:
     trend_years: int = 6
     la_packs: bool = True  # a report pack per LA ([reports] la_packs)
     pdf: bool = True  # the reports printed to PDF ([reports] pdf)
+    population_year: int | None = None  # [atlas] population_year, for the credits
+    data_year: int | None = None  # [atlas] data_year: the year of the copyright lines
 
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
@@ -274,6 +289,8 @@ def load_recipe(path: str | Path) -> Recipe:
         trend_years=values["reports.trend_years"],
         la_packs=values["reports.la_packs"],
         pdf=values["reports.pdf"],
+        population_year=values["atlas.population_year"],
+        data_year=values["atlas.data_year"],
     )
 
 

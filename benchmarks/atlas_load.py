@@ -6,7 +6,8 @@ network blocked, and time how long until the page is ready and its first shapes 
 Prints the page and asset sizes, the median time to ready and to the first drawn shapes, the
 number of shapes drawn and any severe console errors (Debian chromium + chromedriver needed).
 For a drop whose LSOAs load on demand (atlas/lsoa-<LA>.js beside the page), also the size of
-those scripts and the median time from picking a local authority to its LSOAs drawn.
+those scripts and the median time from picking a local authority to its LSOAs drawn; and the
+size of the postcode index (atlas/postcodes-<area>.js, loaded only when a postcode is searched).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def main() -> None:
     chunks = sorted((page.parent / "atlas").glob("lsoa-*.js"))
     sizes = [c.stat().st_size for c in chunks]
     picked = [r["la_lsoas_s"] for r in runs if r["la_lsoas_s"] is not None]
+    postcodes = [c.stat().st_size for c in (page.parent / "atlas").glob("postcodes-*.js")]
     print(
         json.dumps(
             {
@@ -103,6 +105,10 @@ def main() -> None:
                 "lsoa_scripts_bytes": sum(sizes),
                 "largest_lsoa_script_bytes": max(sizes, default=0),
                 "page_and_assets_bytes": page.stat().st_size + sum(sizes),
+                # the postcode index, one script per postcode area, loaded only by a search
+                "postcode_scripts": len(postcodes),
+                "postcode_scripts_bytes": sum(postcodes),
+                "largest_postcode_script_bytes": max(postcodes, default=0),
                 "pick_la_to_lsoas_s_median": round(statistics.median(picked), 2)
                 if picked
                 else None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -58,3 +59,29 @@ def open_page(driver, page):
             return
         time.sleep(0.1)
     raise AssertionError("the page never became ready: " + repr(errors(driver)))
+
+
+AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(driver):
+    """axe-core's WCAG 2.2 AA violations on the open page (injected from node_modules, set up
+    by ``make setup-test``), as "rule: target" lines. Skipped without axe-core, failed under CI."""
+    if not AXE.is_file():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs axe-core in node_modules (make setup-test: npm ci)")
+        pytest.skip("axe-core is not installed (make setup-test runs npm ci)")
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(60)
+    found = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: "
+        "['violations']}).then(function (r) { done(r.violations.map(function (v) {"
+        " return v.id + ': ' + v.nodes.slice(0, 3).map(function (n) {"
+        " return n.target.join(' ') + ' (' + (n.failureSummary || '').replace(/\\s+/g, ' ')"
+        " .slice(0, 160) + ')'; }).join('; '); })); },"
+        " function (e) { done(['axe failed: ' + e]); });",
+        WCAG22_AA,
+    )
+    return found

@@ -425,7 +425,7 @@ def _expected_fill(value, breaks, suppressed) -> str:
         return drop_map.NODATA
     if value == 0:
         return "#ffffff"
-    palette = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+    palette = ["#fed976", "#fd8d3c", "#e31a1c", "#bd0026", "#800026"]
     k = next((i for i, b in enumerate(breaks) if value <= b), len(breaks) - 1)
     return palette[k + len(palette) - len(breaks)]
 
@@ -495,10 +495,9 @@ def test_explore_has_the_pages_legend(drop):
     )
     assert legend.rows == [
         ("#ffffff", "0"),
-        ("#fecc5c", "5–332"),
-        ("#fd8d3c", "333–617"),
-        ("#f03b20", "618–643"),
-        ("#bd0026", "644–684"),
+        ("#e31a1c", "5–332"),  # 617 and 643 overlap: not two classes apart (classify)
+        ("#bd0026", "333–643"),
+        ("#800026", "644–684"),
         ("#969696", "suppressed (fewer than 5, or withheld)"),
     ]
 

@@ -45,12 +45,13 @@ from ..errors import DisclosureError, UsageError
 from ..extract.reader import Extract
 from . import attack
 from .cell_key import SMALL as SMALL_UNDER_CELL_KEY
-from .identifier_scan import DATE_OF_BIRTH, Needles, scan_files
+from .identifier_scan import DATE_OF_BIRTH, POSTCODE, Needles, scan_files
 from .pdf_text import scannable
 from .published_model import (
     ATLAS_PAGE,
     LSOA_GEOJSON,
     MSOA_TABLE,
+    POSTCODE_INDEX,
     FileModel,
     evaluate,
     read_model,
@@ -676,7 +677,9 @@ def scan(path: str, data: bytes, ids: Identifiers) -> list[str]:
 
 def _leaks(files: dict[str, bytes], found: dict[str, list[tuple[int, int, str]]]) -> list[str]:
     """A line per identifier found, naming its file, place and kind, but for a date at a place
-    where the build writes its own date (``BUILD_DATE_PLACES``)."""
+    where the build writes its own date (``BUILD_DATE_PLACES``) and a postcode in the atlas's
+    postcode index (every live postcode of the directory in the drop's LSOAs, whoever lives
+    there: the page model checks that it holds postcodes and LSOA positions only)."""
     own = _build_date(files)
     leaks = []
     for path, hits in found.items():
@@ -684,6 +687,8 @@ def _leaks(files: dict[str, bytes], found: dict[str, list[tuple[int, int, str]]]
         for offset, line, kind in hits:
             if kind == DATE_OF_BIRTH and _is_build_date(data, offset, own):
                 continue
+            if kind == POSTCODE and POSTCODE_INDEX.match(path):
+                continue  # every live postcode of the drop's LSOAs, whoever lives there
             place = f"byte {offset}" if path.endswith(BYTE_PLACES) else f"line {line}"
             leaks.append(f"{path} {place}: {kind}")
     return leaks

@@ -69,8 +69,15 @@ PAGE_KEYS = {
     "districts",
     "siting",
     "lazy",
+    "schemes",
+    "postcodes",
 }
-LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks"}
+LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks", "classes"}
+# the atlas's postcode index (``render.postcode_index``): the directory's postcodes, no cell
+POSTCODE_INDEX = re.compile(r"^atlas/postcodes-([A-Z]{1,2})\.js$")
+_POSTCODE_CALL = re.compile(r"^atlasPostcodes\((.*)\);\n?$", re.DOTALL)
+_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+_INWARDS = re.compile(r"^(?:[0-9][A-Z]{2})*$")
 
 
 @dataclass
@@ -699,6 +706,7 @@ def _atlas_page(
                     )
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
+    _postcode_index(files, data, model)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
@@ -737,7 +745,11 @@ def _chunks(files: dict[str, bytes], data: dict, model: FileModel) -> None:
     """The per-LA LSOA scripts: each the shapes of the LSOAs of one LA, nothing more."""
     lazy = data.get("lazy") or {}
     la_of = lazy.get("la_of", [])
-    for path in sorted(p for p in files if p.startswith("atlas/") and p.endswith(".js")):
+    for path in sorted(
+        p
+        for p in files
+        if p.startswith("atlas/") and p.endswith(".js") and not POSTCODE_INDEX.match(p)
+    ):
         found = _CHUNK.match(files[path].decode("utf-8", errors="replace"))
         try:
             chunk = json.loads(found.group(1)) if found else None
@@ -756,6 +768,54 @@ def _chunks(files: dict[str, bytes], data: dict, model: FileModel) -> None:
             model.problems.append(
                 f"{path}: its LSOAs are not those the page gives its local authority"
             )
+
+
+def _postcode_index(files: dict[str, bytes], data: dict, model: FileModel) -> None:
+    """The postcode index scripts: each one postcode area's districts, each district its
+    inward codes (sorted, each once) and the position of each one's LSOA on the page, nothing
+    more; one script for every area the page names and none other."""
+    lsoas = len(next((lv.get("codes", []) for lv in data.get("levels", [])), []))
+    areas = data.get("postcodes") or []
+    paths = sorted(p for p in files if POSTCODE_INDEX.match(p))
+    named = sorted(f"atlas/postcodes-{a}.js" for a in areas if isinstance(a, str))
+    if paths != named or len(named) != len(areas):
+        model.problems.append(
+            f"{ATLAS_PAGE}: its postcode areas are not the postcode index scripts beside it"
+        )
+    for path in paths:
+        found = _POSTCODE_CALL.match(files[path].decode("utf-8", errors="replace"))
+        try:
+            chunk = json.loads(found.group(1)) if found else None
+        except ValueError:
+            chunk = None
+        area = POSTCODE_INDEX.match(path).group(1)  # type: ignore[union-attr]
+        if not isinstance(chunk, dict) or set(chunk) != {"area", "districts"}:
+            model.problems.append(f"{path}: not a postcode index of the atlas")
+            continue
+        districts = chunk["districts"]
+        if chunk["area"] != area or not isinstance(districts, dict):
+            model.problems.append(f"{path}: not the postcode index of area {area}")
+            continue
+        for district, entry in districts.items():
+            ok = (
+                _DISTRICT.match(district)
+                and re.match(r"[A-Z]+", district).group(0) == area  # type: ignore[union-attr]
+                and isinstance(entry, list)
+                and len(entry) == 2
+                and isinstance(entry[0], str)
+                and _INWARDS.match(entry[0])
+                and isinstance(entry[1], list)
+                and len(entry[0]) == 3 * len(entry[1])
+                and all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < lsoas
+                    for i in entry[1]
+                )
+            )
+            inwards = [entry[0][k : k + 3] for k in range(0, len(entry[0]), 3)] if ok else []
+            if not ok or inwards != sorted(set(inwards)):
+                model.problems.append(
+                    f"{path} district {district}: not postcodes with the positions of their LSOAs"
+                )
 
 
 # --- the report HTML -------------------------------------------------------------------------

@@ -7,12 +7,15 @@
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('atlas-data').textContent);
-  var PALETTE = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];  // ColorBrewer YlOrRd
+  // ColorBrewer YlOrRd (classes 3, 5, 7, 8 and 9 of its 9): adjacent classes, and 0 (white) beside
+  // the first, stay apart for every kind of colour-blindness (tests/render/test_accessibility.py)
+  var PALETTE = ['#fed976', '#fd8d3c', '#e31a1c', '#bd0026', '#800026'];
   var ZERO = '#ffffff', HATCH = 'url(#atlas-hatch)', NODATA = '#f0f0f0';
   var small = 'fewer than ' + data.threshold;
   var state = {cohort: data.cohorts[0][0], measure: 'n',
                level: document.querySelector('input[name=level]:checked').value,
-               selected: -1, hover: -1, sort: 'value', desc: true};
+               selected: -1, hover: -1, sort: 'value', desc: true,
+               scheme: data.schemes[0][0], klass: null};
   var levels = {};
   data.levels.forEach(function (l) { levels[l.id] = l; });
   var onDemand = data.lazy || null, loaded = {}, waiting = {};
@@ -24,6 +27,8 @@
     L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {maxZoom: 19,
       attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
   }
+  map.attributionControl.addAttribution(el('span', document.getElementById('atlas-map')
+    .dataset.credit).innerHTML);  // the ONS / OS credit, as text
   map.fitBounds(data.bounds);
   map.createPane('outlines').style.zIndex = 450;
   map.getPane('outlines').style.pointerEvents = 'none';
@@ -63,7 +68,26 @@
   function fmtRate(v) { return v === null ? '' : v.toFixed(1); }
   function current() { return levels[state.level]; }
   function vals() { return current().values[state.cohort]; }
-  function breaks() { return current().breaks[state.cohort][state.measure]; }
+  // --- classes: the reader picks the scheme; the recipe's travels as breaks, the others as
+  // classes[scheme] (each computed in Python from the published values)
+  function breaks() {
+    var l = current();
+    return (state.scheme === data.schemes[0][0] ? l.breaks : l.classes[state.scheme])
+      [state.cohort][state.measure];
+  }
+  function schemeLabel() {
+    return data.schemes.filter(function (s) { return s[0] === state.scheme; })[0][1];
+  }
+  // an area's legend row: 'hatch' (suppressed), 'none' (no rate), 'zero', or a class 0..k-1
+  function classKey(i) {
+    if (suppressed(i)) return 'hatch';
+    var v = valueOf(i), b = breaks();
+    if (v === null) return 'none';
+    if (v === 0) return 'zero';
+    var k = 0;
+    while (k < b.length - 1 && v > b[k]) k++;
+    return k;
+  }
   function valueOf(i) {  // rates travel as whole tenths
     var v = vals()[state.measure][i];
     return v === null || state.measure === 'n' ? v : v / 10;
@@ -72,13 +96,11 @@
   function suppressed(i) { return vals().n[i] === null; }
 
   function colour(i) {
-    if (suppressed(i)) return HATCH;
-    var v = valueOf(i), b = breaks();
-    if (v === null) return NODATA;
-    if (v === 0) return ZERO;
-    var k = 0;
-    while (k < b.length - 1 && v > b[k]) k++;
-    return PALETTE[k + PALETTE.length - b.length];
+    var k = classKey(i);
+    if (k === 'hatch') return HATCH;
+    if (k === 'none') return NODATA;
+    if (k === 'zero') return ZERO;
+    return PALETTE[k + PALETTE.length - breaks().length];
   }
 
   function tooltip(i) {
@@ -122,10 +144,14 @@
   function restyle() {
     var d = layerFor(state.level);
     var covered = !!(overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need']));
+    var marking = state.klass !== null;
     d.polys.forEach(function (p, i) {
       var on = i === state.selected || i === state.hover;
-      p.setStyle({fillColor: colour(i), weight: on ? 3 : 0.5, color: on ? '#000' : '#666',
-                  fillOpacity: covered ? 0 : 0.8});
+      var picked = marking && classKey(i) === state.klass;
+      p.setStyle({fillColor: colour(i), weight: on ? 3 : picked ? 2.5 : 0.5,
+                  color: on || picked ? '#000' : '#666',
+                  fillOpacity: covered ? 0 : marking && !picked ? 0.15 : 0.8});
+      if (picked) p.bringToFront();
     });
     if (d.polys[state.selected]) d.polys[state.selected].bringToFront();
   }
@@ -200,33 +226,74 @@
     return data.cohorts.filter(function (c) { return c[0] === state.cohort; })[0][1];
   }
 
+  // --- legend: one row per class, each a button that marks its areas on the map and list
   function legend() {
     var box = document.getElementById('atlas-legend'), b = breaks();
     box.textContent = '';
     box.appendChild(el('h2', cohortLabel()));
-    box.appendChild(el('p', measureLabel() + ' by ' + current().label + ' · ' + data.scheme,
+    box.appendChild(el('p', measureLabel() + ' by ' + current().label + ' · ' + schemeLabel(),
                         'atlas-sub'));
-    function row(fill, text) {
-      var line = el('div', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch');
-      if (fill === HATCH) sw.classList.add('atlas-hatched'); else sw.style.background = fill;
-      line.appendChild(sw); line.appendChild(document.createTextNode(text)); box.appendChild(line);
+    if (overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need'])) {
+      box.appendChild(el('p', 'Not drawn while the NSP siting need is shown; the list still ' +
+                              'holds its values.', 'atlas-sub'));
+      return;
     }
-    row(ZERO, '0');
+    var keys = current().codes.map(function (_, i) { return shown(i) ? classKey(i) : null; });
+    function row(fill, text, key) {
+      var line = el('button', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch');
+      var n = keys.filter(function (k) { return k === key; }).length;
+      line.type = 'button'; line.dataset.klass = String(key);
+      line.setAttribute('aria-pressed', String(state.klass === key));
+      line.title = 'Mark the ' + n + ' area' + (n === 1 ? '' : 's') + ' of this class';
+      sw.setAttribute('aria-hidden', 'true');
+      if (fill === HATCH) sw.classList.add('atlas-hatched'); else sw.style.background = fill;
+      line.appendChild(sw); line.appendChild(document.createTextNode(text));
+      line.appendChild(el('span', ' (' + n + ')', 'atlas-count'));
+      line.addEventListener('click', function () {
+        state.klass = state.klass === key ? null : key;
+        restyle(); legend(); list();
+        box.querySelector('button[data-klass="' + key + '"]').focus();  // redrawn: keep focus
+      });
+      box.appendChild(line);
+    }
+    row(ZERO, '0', 'zero');
     var step = state.measure === 'n' ? 1 : 0.1, f = state.measure === 'n' ? fmt : fmtRate;
     var lower = state.measure === 'n' ? data.threshold : null;
     var allv = current().codes.map(function (_, i) { return valueOf(i); })
       .filter(function (v) { return v !== null && v > 0; });
     if (lower === null && allv.length) lower = Math.min.apply(null, allv);
     b.forEach(function (upper, k) {
-      var text = lower === upper ? f(upper) : f(lower) + '–' + f(upper);
-      row(PALETTE[k + PALETTE.length - b.length], text);
+      var text = lower >= upper ? f(upper) : f(lower) + '–' + f(upper);
+      row(PALETTE[k + PALETTE.length - b.length], text, k);
       lower = Math.round((upper + step) * 10) / 10;
     });
-    row(HATCH, 'suppressed (' + small + ', or withheld)');
-    if (overlays && overlays['nsp-need'] && map.hasLayer(overlays['nsp-need'])) {
-      box.appendChild(el('p', 'Not drawn while the NSP siting need is shown; the list still ' +
-                              'holds its values.', 'atlas-sub'));
+    row(HATCH, 'suppressed (' + small + ', or withheld)', 'hatch');
+    var marked = keys.filter(function (k) { return state.klass !== null && k === state.klass; });
+    box.appendChild(el('p', state.klass === null ? 'Pick a class to mark its areas.' :
+      marked.length + ' area' + (marked.length === 1 ? '' : 's') + ' marked; pick the class ' +
+      'again to clear.', 'atlas-sub atlas-marked'));
+  }
+
+  // --- the legend of the site markers, shown while either kind of site is
+  function siteLegend() {
+    var box = document.getElementById('site-legend');
+    var kinds = ['agency', 'pharmacy'].filter(function (t) { return map.hasLayer(overlays[t]); });
+    box.hidden = !kinds.length;
+    box.textContent = '';
+    if (box.hidden) return;
+    box.appendChild(el('h2', 'Sites'));
+    function row(mark, cls, text) {
+      var line = el('div', null, 'atlas-key');
+      var sw = el('span', mark, 'atlas-site atlas-key-site ' + cls);
+      sw.setAttribute('aria-hidden', 'true');
+      line.appendChild(sw); line.appendChild(document.createTextNode(text));
+      box.appendChild(line);
     }
+    if (kinds.indexOf('agency') >= 0) row('N', 'atlas-agency', 'agency (square)');
+    if (kinds.indexOf('pharmacy') >= 0) row('N', 'atlas-pharmacy', 'pharmacy (circle)');
+    row('3', 'atlas-key-cluster', 'sites grouped where dense: pick to zoom in');
+    box.appendChild(el('p', 'Letters: N needle & syringe programme (NSP), B brief ' +
+                            'interventions (BI).', 'atlas-sub'));
   }
 
   // the list of areas of the active layer, linked to the map both ways
@@ -241,7 +308,7 @@
       return sign * (va - vb) || l.names[a].localeCompare(l.names[b]);
     });
     document.getElementById('atlas-list-title').textContent =
-      l.label + 's: ' + cohortLabel() + ', ' + measureLabel() +
+      plural(l.label) + ': ' + cohortLabel() + ', ' + measureLabel() +
       (onDemand && state.level === 'lsoa' ? ' (local authorities loaded so far: pick one or zoom in to ' +
       'add its LSOAs)' : '');
     document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
@@ -260,9 +327,13 @@
                         'n'));
       tr.dataset.index = i;
       if (i === state.selected) tr.classList.add('atlas-selected');
+      if (state.klass !== null && classKey(i) === state.klass) tr.classList.add('atlas-marked');
       frag.appendChild(tr);
     });
     tbody.textContent = ''; tbody.appendChild(frag);
+  }
+  function plural(label) {  // 'Local authority' -> 'Local authorities', 'LSOA' -> 'LSOAs'
+    return /[^aeiou]y$/.test(label) ? label.slice(0, -1) + 'ies' : label + 's';
   }
   function rowOf(i) { return tbody.querySelector('tr[data-index="' + i + '"]'); }
   tbody.addEventListener('mouseover', function (e) {
@@ -272,8 +343,8 @@
   tbody.addEventListener('focusin', function (e) {
     var tr = e.target.closest('tr'); if (tr) hover(+tr.dataset.index, false);
   });
-  tbody.addEventListener('click', function (e) {
-    var b = e.target.closest('button'); if (b) select(+b.dataset.index, true);
+  tbody.addEventListener('click', function (e) {  // anywhere on a row (Enter on its button)
+    var tr = e.target.closest('tr'); if (tr) select(+tr.dataset.index, true);
   });
   document.querySelectorAll('#atlas-list th button').forEach(function (btn) {
     btn.addEventListener('click', function () {
@@ -303,10 +374,12 @@
   // controls: exclusive choices of cohort, measure and level
   document.getElementById('atlas-controls').addEventListener('change', function (e) {
     var t = e.target;
+    if (t.name === 'overlay') { toggle(t.value, t.checked); return; }
     if (t.name === 'cohort') state.cohort = t.value;
     else if (t.name === 'measure') state.measure = t.value;
+    else if (t.name === 'scheme') state.scheme = t.value;
     else if (t.name === 'level') { state.level = t.value; state.selected = -1; state.hover = -1; }
-    else if (t.name === 'overlay') { toggle(t.value, t.checked); return; }
+    state.klass = null;  // the classes change with any of these
     draw();
   });
 
@@ -316,7 +389,7 @@
     var mark = (nsp ? 'N' : '') + (bi ? 'B' : '') || '·';
     return L.divIcon({
       className: 'atlas-site atlas-' + p.type + (nsp ? ' atlas-nsp' : '') + (bi ? ' atlas-bi' : ''),
-      html: mark, iconSize: [22, 22], iconAnchor: [11, 11]});
+      html: mark, iconSize: [24, 24], iconAnchor: [12, 12]});  // 24 px: WCAG 2.5.8
   }
   function popup(p) {
     var box = el('div', null, 'atlas-popup');
@@ -386,7 +459,8 @@
         renderer: ring, color: SITING.existing, weight: 1, fillOpacity: 0.04,
         interactive: false}));
       var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-existing',
-        iconSize: [14, 14]}), keyboard: true, title: 'Existing NSP site: ' + p.name});
+        html: el('div', null, 'nsp-existing-dot'), iconSize: [24, 24]}), keyboard: true, title: 'Existing NSP site: ' + p.name,
+        pane: 'siting-marks'});
       m.bindPopup(function () { return box(p.name, ['Existing NSP site', 'Site code ' + p.code]); });
       group.addLayer(m);
     });
@@ -395,8 +469,9 @@
         renderer: ring, color: SITING.recommended, weight: 2, dashArray: '4 4',
         fillOpacity: 0.04, interactive: false}));
       var m = L.marker([p.lat, p.lng], {icon: L.divIcon({className: 'nsp-rank-icon',
-        html: el('div', String(p.rank), 'nsp-rank'), iconSize: [22, 22]}), keyboard: true,
-        title: 'Recommended NSP site ' + p.rank + ': ' + p.name, zIndexOffset: 1000});
+        html: el('div', String(p.rank), 'nsp-rank'), iconSize: [24, 24]}), keyboard: true,
+        title: 'Recommended NSP site ' + p.rank + ': ' + p.name, zIndexOffset: 1000,
+        pane: 'siting-marks'});
       m.bindPopup(function () {
         return box(p.name, ['Recommended new NSP site, rank ' + p.rank, 'Site code ' + p.code,
           'Adds ' + (p.added ? p.added + '%' : 'a share withheld (disclosure control)') +
@@ -445,6 +520,7 @@
     map.createPane('siting-need').style.zIndex = 420;
     map.createPane('siting-rings').style.zIndex = 440;
     map.getPane('siting-rings').style.pointerEvents = 'none';
+    map.createPane('siting-marks').style.zIndex = 640;  // above the clustered sites (600)
     var lazy = {'nsp-need': sitingNeed, 'nsp-sites': sitingSites};
     Object.keys(lazy).forEach(function (name) {  // drawn the first time they are ticked
       var group = L.layerGroup();
@@ -467,64 +543,139 @@
   function toggle(name, on) {
     if (on) overlays[name].addTo(map); else map.removeLayer(overlays[name]);
     if (name === 'nsp-need') { restyle(); legend(); }
+    if (name === 'agency' || name === 'pharmacy') siteLegend();
     if (siting) sitingLegend();
   }
   document.querySelectorAll('input[name=overlay]').forEach(function (c) { toggle(c.value, c.checked); });
 
-  // search: areas of every level by name or code, and postcode districts
+  // --- search: areas of every level by name or code, postcode districts and full postcodes;
+  // exact matches first, then names or codes starting with the text, then the rest
   var input = document.getElementById('atlas-search'), results = document.getElementById('atlas-results');
+  var status = document.getElementById('atlas-search-status');
+  var POSTCODE = /^([A-Z]{1,2})([0-9][0-9A-Z]?)([0-9][A-Z]{2})$/;
+  var LEVEL_ORDER = {la: 0, msoa: 1, lsoa: 2};
   function matches(q) {
-    q = q.trim().toUpperCase(); if (q.length < 2) return [];
-    var out = [];
+    q = q.trim().toUpperCase().replace(/\s+/g, ' '); if (q.length < 2) return [];
+    var out = [], compact = q.replace(/ /g, '');
+    function add(rank, tie, m) { m.rank = rank; m.tie = tie; out.push(m); }
     data.levels.forEach(function (l) {
       l.codes.forEach(function (code, i) {
-        if (out.length < 12 && (code.toUpperCase().indexOf(q) === 0 ||
-            l.names[i].toUpperCase().indexOf(q) >= 0)) {
-          out.push({label: l.names[i] + ' (' + l.label + ' ' + code + ')', level: l.id, index: i});
-        }
+        var c = code.toUpperCase(), n = l.names[i].toUpperCase(), rank;
+        if (c === q || n === q) rank = 0;
+        else if (c.indexOf(q) === 0 || n.indexOf(q) === 0) rank = 1;
+        else if (n.indexOf(' ' + q) >= 0) rank = 2;
+        else if (n.indexOf(q) >= 0) rank = 3;
+        else return;
+        add(rank, LEVEL_ORDER[l.id], {label: l.names[i] + ' (' + l.label + ' ' + code + ')',
+                                      level: l.id, index: i, name: n});
       });
     });
-    var compact = q.replace(/\s+/g, '');
     data.districts.forEach(function (d) {
-      if (out.length < 12 && (d[0] === compact || (compact.length >= 2 && d[0].indexOf(compact) === 0))) {
-        out.unshift({label: 'Postcode district ' + d[0], bounds: [[d[1], d[2]], [d[3], d[4]]]});
+      if (d[0] === compact || d[0].indexOf(compact) === 0) {
+        add(d[0] === compact ? 0 : 1, -1, {label: 'Postcode district ' + d[0], name: d[0],
+                                          bounds: [[d[1], d[2]], [d[3], d[4]]]});
       }
+    });
+    var unit = postcodeResult(compact);
+    if (unit) add(-1, 0, unit);
+    out.sort(function (a, b) {
+      return a.rank - b.rank || a.tie - b.tie || a.name.length - b.name.length ||
+             (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     });
     return out.slice(0, 12);
   }
+  // a full postcode: its LSOA from the postcode index of its area (atlas/postcodes-<area>.js,
+  // the directory's postcodes, loaded the first time a postcode of that area is asked for)
+  var postcodes = {}, postcodesWaiting = {};
+  window.atlasPostcodes = function (chunk) {
+    postcodes[chunk.area] = chunk.districts;
+    (postcodesWaiting[chunk.area] || []).splice(0).forEach(function (f) { f(); });
+  };
+  function postcodeResult(compact) {
+    var m = POSTCODE.exec(compact);
+    if (!m) return null;
+    var area = m[1], district = m[1] + m[2], inward = m[3], pretty = district + ' ' + inward;
+    if (data.postcodes.indexOf(area) < 0) return {label: 'Postcode ' + pretty + ': not in ' +
+      'this atlas\'s areas', name: pretty, none: true};
+    if (!postcodes[area]) {
+      loadPostcodes(area);
+      return {label: 'Postcode ' + pretty + ': looking it up…', name: pretty, none: true};
+    }
+    var entry = postcodes[area][district], at = -1;
+    if (entry) {
+      for (var k = 0; k < entry[0].length; k += 3) {
+        if (entry[0].substr(k, 3) === inward) { at = entry[1][k / 3]; break; }
+      }
+    }
+    if (at < 0) return {label: 'Postcode ' + pretty + ': not a current postcode of this ' +
+      'atlas\'s areas', name: pretty, none: true};
+    var lsoa = levels.lsoa;
+    return {label: 'Postcode ' + pretty + ' is in ' + lsoa.names[at] + ' (LSOA ' +
+            lsoa.codes[at] + ')', level: 'lsoa', index: at, name: pretty};
+  }
+  function loadPostcodes(area) {
+    if (postcodesWaiting[area]) return;
+    postcodesWaiting[area] = [function () { showResults(); if (enterPending) submit(); }];
+    var s = document.createElement('script');
+    s.src = 'atlas/postcodes-' + area + '.js';
+    s.onerror = function () {
+      delete postcodesWaiting[area];
+      status.textContent = 'Could not load the postcodes of area ' + area + ' (atlas/postcodes-' +
+        area + '.js)';
+    };
+    document.head.appendChild(s);
+  }
   function go(m) {
+    if (m.none) return;
     if (m.bounds) { map.fitBounds(m.bounds, {maxZoom: 15}); }
     else {
       if (state.level !== m.level) {
         document.querySelector('input[name=level][value="' + m.level + '"]').checked = true;
-        state.level = m.level; state.selected = -1; state.hover = -1; draw();
+        state.level = m.level; state.selected = -1; state.hover = -1; state.klass = null; draw();
       }
       if (onDemand && m.level === 'lsoa') loadLa(onDemand.la_of[m.index], function () { select(m.index, true); });
       else select(m.index, true);
     }
     results.textContent = '';
-    document.getElementById('atlas-search-status').textContent = 'Showing ' + m.label;
+    status.textContent = 'Showing ' + m.label;
   }
   function showResults() {
     var found = matches(input.value);
     results.textContent = '';
     found.forEach(function (m) {
       var li = el('li'), b = el('button', m.label);
-      b.type = 'button'; b.addEventListener('click', function () { go(m); });
+      b.type = 'button'; b.disabled = !!m.none;
+      b.addEventListener('click', function () { go(m); });
       li.appendChild(b); results.appendChild(li);
     });
-    document.getElementById('atlas-search-status').textContent =
-      input.value.trim().length < 2 ? '' : found.length + ' match' + (found.length === 1 ? '' : 'es');
+    var usable = found.filter(function (m) { return !m.none; }).length;
+    status.textContent = input.value.trim().length < 2 ? '' :
+      usable + ' match' + (usable === 1 ? '' : 'es');
     return found;
   }
-  input.addEventListener('input', showResults);
+  var enterPending = false;
+  function submit() {
+    var found = showResults(), first = found[0];
+    enterPending = !!(first && first.none && /looking it up/.test(first.label));
+    if (first && !first.none) go(first);
+  }
+  input.addEventListener('input', function () { enterPending = false; showResults(); });
   document.getElementById('atlas-search-form').addEventListener('submit', function (e) {
-    e.preventDefault(); var found = showResults(); if (found.length) go(found[0]);
+    e.preventDefault(); submit();
   });
 
   draw();
+  siteLegend();
   window.atlasApp = {map: map, state: state, levels: levels, drawn: drawn, overlays: overlays,
-                     select: select, search: matches, loaded: loaded};
+                     select: select, search: matches, loaded: loaded, postcodes: postcodes};
   document.body.dataset.ready = 'true';
-  window.addEventListener('beforeprint', function () { map.invalidateSize(); });
+  // --- print: the map redrawn at its printed size (one A4 landscape page, atlas.css)
+  function fitPrint() { map.invalidateSize(); }
+  window.addEventListener('beforeprint', fitPrint);
+  window.addEventListener('afterprint', fitPrint);
+  if (window.matchMedia) {
+    var printing = window.matchMedia('print');
+    if (printing.addEventListener) printing.addEventListener('change', fitPrint);
+  }
+  window.addEventListener('resize', fitPrint);
 })();

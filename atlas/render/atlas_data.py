@@ -23,13 +23,13 @@ import pyarrow.compute as pc
 import shapely
 
 from ..counting.individuals import COHORT_LABELS, COHORT_ORDER
-from ..counting.rates import rate_per_1000, round_half_up
+from ..counting.rates import poisson_ci, rate_per_1000, round_half_up
 from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
 from ..geography.simplify_cache import cached_simplify, simplified_name
-from .classify import SCHEMES, class_breaks
+from .classify import SCHEMES, class_breaks, separated_breaks, shown_breaks
 from .ring_text import pack_ints
 from .siting_layer import siting_data
 
@@ -54,7 +54,9 @@ class Level(TypedDict):
     names: list[str]
     shapes: list[Any]
     values: dict[str, dict[str, list[Any]]]  # cohort -> n / rate, lo, hi in tenths
-    breaks: dict[str, dict[str, list[float]]]  # cohort -> measure -> upper bounds
+    breaks: dict[str, dict[str, list[float]]]  # cohort -> measure -> upper bounds (recipe's)
+    # the other schemes the reader may switch to: scheme -> cohort -> measure -> upper bounds
+    classes: dict[str, dict[str, dict[str, list[float]]]]
 
 
 def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
@@ -245,9 +247,16 @@ def _as_list(values: pd.Series, tenths: bool = False) -> list[Any]:
 
 
 def level_values(
-    table: pd.DataFrame, key: str, codes: pd.Series, population: pd.Series, scheme: str
+    table: pd.DataFrame,
+    key: str,
+    codes: pd.Series,
+    population: pd.Series,
+    scheme: str,
+    separate: bool = False,
 ) -> tuple[dict[str, dict[str, list[Any]]], dict[str, dict[str, list[float]]]]:
-    """Every cohort's published counts, rates and class breaks, in the order of ``codes``."""
+    """Every cohort's published counts, rates and class breaks (``scheme``), in the order of
+    ``codes``; ``separate``: classes that never set apart areas whose intervals overlap
+    (:func:`layer_breaks`)."""
     wide = table[table["cohort"].isin(COHORT_ORDER)].pivot(
         index=key, columns="cohort", values="individuals"
     )
@@ -255,7 +264,7 @@ def level_values(
     # every cohort's rates at once: the codes repeated cohort after cohort
     counts = pd.Series(wide.to_numpy(dtype=float, na_value=np.nan).ravel(order="F"))
     rates = _rates(counts, pd.Series(np.tile(population.to_numpy(), len(COHORT_ORDER))))
-    values, breaks = {}, {}
+    values = {}
     for k, cohort in enumerate(COHORT_ORDER):
         part = slice(k * len(wide), (k + 1) * len(wide))
         n, r = counts.iloc[part], rates.iloc[part]
@@ -265,11 +274,41 @@ def level_values(
             "lo": _as_list(r["rate_lower"], tenths=True),
             "hi": _as_list(r["rate_upper"], tenths=True),
         }
-        breaks[cohort] = {
-            "n": class_breaks(n.to_numpy(), scheme),
-            "rate": class_breaks(r["rate_per_1000"].to_numpy(), scheme),
+    return values, layer_breaks(values, scheme, separate)
+
+
+def layer_breaks(
+    values: dict[str, dict[str, list[Any]]], scheme: str, separate: bool = False
+) -> dict[str, dict[str, list[float]]]:
+    """Each cohort's class bounds for counts and rates, from the published values only (as the
+    page holds them), down to their published precision (:func:`classify.shown_breaks`).
+
+    ``separate`` (few areas): two areas whose 95% intervals overlap are never more than one
+    class apart (:func:`classify.separated_breaks`); a rate's interval is the published one, a
+    count's its exact Poisson (Byar's from 10) interval, as for the rates."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for cohort, layer in values.items():
+        n = np.array([np.nan if v is None else v for v in layer["n"]], dtype=float)
+        rate, lo, hi = (
+            np.array([np.nan if v is None else v / 10 for v in layer[m]], dtype=float)
+            for m in ("rate", "lo", "hi")
+        )
+        if separate:
+            n_lo, n_hi = poisson_ci(np.nan_to_num(n))
+            bounds = {
+                "n": separated_breaks(n, n_lo, n_hi, scheme),
+                "rate": separated_breaks(rate, lo, hi, scheme),
+            }
+        else:
+            bounds = {"n": class_breaks(n, scheme), "rate": class_breaks(rate, scheme)}
+        out[cohort] = {
+            "n": shown_breaks(bounds["n"], 1.0),
+            "rate": shown_breaks(bounds["rate"], 0.1),
         }
-    return values, breaks
+    return out
+
+
+SEPARATED_LEVELS = ("la",)  # few areas: classes never split overlapping intervals far apart
 
 
 def page_data(
@@ -305,7 +344,8 @@ def page_data(
         key: str,
         population: pd.Series,
     ) -> None:
-        values, breaks = level_values(table, key, codes, population, classification)
+        separate = level_id in SEPARATED_LEVELS
+        values, breaks = level_values(table, key, codes, population, classification, separate)
         levels.append(
             Level(
                 id=level_id,
@@ -315,6 +355,11 @@ def page_data(
                 shapes=packed,
                 values=values,
                 breaks=breaks,
+                classes={
+                    other: layer_breaks(values, other, separate)
+                    for other in SCHEMES
+                    if other != classification
+                },
             )
         )
 
@@ -364,6 +409,8 @@ def page_data(
         "origin": list(origin),
         "bounds": [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]],
         "scheme": SCHEMES[classification].label,
+        "schemes": [[classification, SCHEMES[classification].label]]
+        + [[k, v.label] for k, v in SCHEMES.items() if k != classification],
         "cohorts": [[c, COHORT_LABELS[c]] for c in COHORT_ORDER],
         "measures": [list(m) for m in MEASURES],
         "levels": levels,

@@ -28,6 +28,8 @@ from ..geography.geometry_cache import cached_table, text_key
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
 from .geojson import features_bytes, geojson_bytes, geometry_text
+from .postcode_index import CALL as POSTCODE_CALL
+from .postcode_index import postcode_areas, postcode_chunks
 from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
 
@@ -44,6 +46,10 @@ DOWNLOADS = (
     ("tables/service_la_cohorts.csv", "Individuals by service local authority, with rates (CSV)"),
     ("tables/site_activity.csv", "Activity by site (CSV)"),
     ("tables/residence_lsoa.geojson", "LSOA boundaries with residents by cohort (GeoJSON)"),
+)
+REPORTS = (
+    ("reports/monitoring.html", "Monitoring report"),
+    ("reports/data_quality.html", "Activity & data-quality report"),
 )
 SITING_DOWNLOADS = (
     ("tables/nsp_siting.csv", "NSP siting: coverage today and recommended sites (CSV)"),
@@ -76,6 +82,12 @@ class AtlasContext(TypedDict):
     data_json: Markup
     siting_layers: list[tuple[str, str]]  # NSP siting overlays (value, label); [] without a plan
     siting_radius: str  # "1,000" (metres), "" without a plan
+    schemes: list[list[str]]  # class-break schemes (value, label), the recipe's first
+    reports: list[tuple[str, str]]  # the area's reports (href, label)
+    packs: list[tuple[str, str]]  # each LA's report pack (href, LA name)
+    population_year: int | None  # the ONS mid-year estimates' year, when the recipe gives it
+    data_year: int  # the year in the ONS and OS copyright lines
+    has_postcodes: bool  # the page can find a full postcode's LSOA
 
 
 def script_json(data: object) -> str:
@@ -110,20 +122,33 @@ def render_atlas(
     siting: PublishedPlan | None = None,
     packs: list[tuple[str, str]] | None = None,
     on_demand_above: int | None = None,
+    population_year: int | None = None,
+    data_year: int | None = None,
+    reports: list[tuple[str, str]] | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
-    ``siting`` is given) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``),
-    one LSOA script per local authority."""
+    ``siting`` is given), the postcode index (``postcode_index``: one script per postcode
+    area) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``), one LSOA script
+    per local authority. ``population_year`` and ``data_year`` go into the credits that the
+    ONS and OS licences require; ``reports``: the area's reports the page links to."""
     data = page_data(
         published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
     )
+    postcodes = postcode_chunks(geo, data["levels"][0]["codes"])
+    data["postcodes"] = postcode_areas(postcodes)
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = {
+        path: f"{POSTCODE_CALL}({script_json(chunk)});\n".encode()
+        for path, chunk in postcodes.items()
+    }
     if len(data["levels"][0]["codes"]) > limit:
         chunks = split_lsoas(data, geo.lsoas["la_code"])  # the simplified LSOAs' order
-        files = {
-            path: f"atlasLsoas({script_json(chunk)});\n".encode() for path, chunk in chunks.items()
-        }
+        files.update(
+            {
+                path: f"atlasLsoas({script_json(chunk)});\n".encode()
+                for path, chunk in chunks.items()
+            }
+        )
     js, css = front_end_assets()
     has_msoa = any(lv["id"] == "msoa" for lv in data["levels"])
     context = AtlasContext(
@@ -141,16 +166,18 @@ def render_atlas(
         levels=[(lv["id"], lv["label"]) for lv in data["levels"]],
         start_level="la" if "lazy" in data else data["levels"][0]["id"],
         downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
-        + (list(SITING_DOWNLOADS) if siting is not None else [])
-        + [
-            (f"reports/la/{code}/monitoring.html", f"Report pack: {name}")
-            for code, name in packs or []
-        ],
+        + (list(SITING_DOWNLOADS) if siting is not None else []),
         styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
         scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "",
+        schemes=data["schemes"],
+        reports=list(REPORTS if reports is None else reports),
+        packs=[(f"reports/la/{code}/monitoring.html", name) for code, name in packs or []],
+        population_year=population_year,
+        data_year=data_year if data_year is not None else int((build_date or "0")[:4] or 0),
+        has_postcodes=bool(data["postcodes"]),
     )
     files["atlas.html"] = (
         environment().get_template("atlas.html.j2").render(**context).encode("utf-8")

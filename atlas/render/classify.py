@@ -1,14 +1,20 @@
-"""Class breaks for the choropleths, picked by name from the recipe (``atlas.classification``).
+"""Class breaks for the choropleths: the recipe's scheme (``atlas.classification``) first, and
+every scheme for the page, where the reader can switch between them.
 
 Each scheme is a small class with one method. Fisher–Jenks is computed exactly on the distinct
 values weighted by how often each occurs: published counts and one-decimal rates repeat a lot,
 so this is the same optimum as mapclassify's FisherJenks at a fraction of the cost (mapclassify
 runs it in pure Python without numba: seconds per layer at Cheshire & Merseyside size).
+Quantiles and equal intervals are mapclassify's definitions written in numpy (the tests compare
+them with mapclassify): importing mapclassify takes seconds, as long as a whole IMS-sized build.
+
+With few areas (``separated_breaks``, the local authority level) the classes must not mislead:
+two areas whose 95% intervals overlap are never put more than one class apart. The scheme's
+classes are kept when they obey that; otherwise the number of classes is lowered until they do
+(two classes always do).
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
@@ -36,20 +42,24 @@ class Quantiles(Scheme):
     label = "quantiles"
 
     def bins(self, values: np.ndarray, k: int) -> list[float]:
-        import mapclassify  # slow to import (scikit-learn): only when the recipe picks it
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return [float(b) for b in np.unique(mapclassify.Quantiles(values, k=k).bins)]
+        # mapclassify.classifiers.quantile: the k percentiles, ties collapsed
+        w = 100.0 / k
+        p = np.arange(w, 100 + w, w)
+        if p[-1] > 100.0:
+            p[-1] = 100.0
+        return [float(b) for b in np.unique(np.percentile(values, p))]
 
 
 class EqualInterval(Scheme):
     label = "equal intervals"
 
     def bins(self, values: np.ndarray, k: int) -> list[float]:
-        import mapclassify
-
-        return [float(b) for b in mapclassify.EqualInterval(values, k=k).bins]
+        # mapclassify.EqualInterval: k classes of equal width from the least value to the most
+        lo, hi = float(np.min(values)), float(np.max(values))
+        width = (hi - lo) / k
+        cuts = np.arange(lo + width, hi + width, width)[:k]
+        cuts[-1] = hi
+        return [float(b) for b in cuts]
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -67,6 +77,44 @@ def class_breaks(values: np.ndarray, scheme: str, k: int = K) -> list[float]:
     if distinct <= 1:
         return [float(v.max())] if len(v) else []
     return SCHEMES[scheme].bins(v, min(k, distinct))
+
+
+def separated_breaks(
+    values: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    scheme: str,
+    k: int = K,
+) -> list[float]:
+    """:func:`class_breaks` for few areas: the most classes (up to k) of the scheme under which
+    no two areas whose intervals ``[lower, upper]`` overlap lie more than one class apart.
+    Missing values, and 0 (drawn white, outside the classes), are left out."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    keep = np.isfinite(v) & (v > 0)
+    v, lo, hi = v[keep], lo[keep], hi[keep]
+    lo, hi = np.where(np.isfinite(lo), lo, v), np.where(np.isfinite(hi), hi, v)
+    overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
+    for n in range(k, 0, -1):
+        bounds = class_breaks(v, scheme, n)
+        if len(bounds) <= 2:
+            return bounds
+        cls = np.searchsorted(np.asarray(bounds), v, side="left")
+        if not (overlap & (np.abs(cls[:, None] - cls[None, :]) > 1)).any():
+            return bounds
+    return class_breaks(v, scheme, 1)
+
+
+def shown_breaks(bounds: list[float], step: float) -> list[float]:
+    """Class bounds as the legend prints them: down to the published precision ``step`` (1 for
+    counts, 0.1 for rates), which classes the published values the same way, ties merged."""
+    out: list[float] = []
+    for b in bounds:
+        b = float(np.floor(b / step + 1e-6) * step)  # 3.2999999 is 3.3
+        b = round(b, 1) if step < 1 else b
+        if not out or b > out[-1]:
+            out.append(b)
+    return out
 
 
 def jenks_weighted(v: np.ndarray, w: np.ndarray, k: int, block: int = 512) -> np.ndarray:
