@@ -27,6 +27,7 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
+from .counting.cohort_description import cohort_activity_cells
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
@@ -229,7 +230,11 @@ def compute_stages(
     def people_cells(counted: ReportCounts, people: Individuals, threshold: int) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports', the ledger's match
         levels and, with packs, each LA's profiles (in the area's categories)."""
-        cells = [*counted.cells, match_level_cells(people.people)]
+        cells = [
+            *counted.cells,
+            match_level_cells(people.people),
+            cohort_activity_cells(people, sites, geo.la_codes),
+        ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells

@@ -36,6 +36,7 @@ from ..counting.tally import TOTAL
 from ..counting.trends import TREND_ACTIVITY, same_months
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
+from .cohort_description import cohort_rows, cohort_tables
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
 
@@ -212,6 +213,7 @@ def render_reports(
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon_rows["cohorts"] = cohort_rows(tables, TOTAL)
     mon = ReportContext(
         **base,
         tables=mon_rows,
@@ -240,8 +242,10 @@ def report_tables(
 ) -> dict[str, pd.DataFrame]:
     """Every table of the area's two reports (name -> tidy frame, as its CSV is written)."""
     names = _names(published, area_name)
+    monitoring = _monitoring_tables(published, counts, names)
     return {
-        **_monitoring_tables(published, counts, names),
+        **monitoring,
+        **cohort_tables(published, names, monitoring["monitoring_profiles"]),
         **_data_quality_tables(published, counts, names, sites),
     }
 
