@@ -301,3 +301,13 @@ def test_display_mapping_keeps_every_spelling_in_its_group():
     got = display_label(pd.Series(["Anabolic steroids", " STEROIDS", "AAS", "Khat", None]))
     assert got.tolist()[:4] == ["Steroids", "Steroids", "Steroids", "Khat"]
     assert pd.isna(got.iloc[4])
+
+
+def test_a_description_figure_not_given_by_the_profiles_fails_the_audit(drop):
+    files = dict(drop.files)
+    path = "reports/la/E06000001/csv/monitoring_cohort_description.csv"
+    files[path] = files[path].replace(b"all,gender,Male,24,60.0", b"all,gender,Male,24,61.0")
+    assert (
+        f"{path} line 2: share is 61.0, but the published profiles give 60.0"
+        in audit_files(files, 5).exposures
+    )
