@@ -34,6 +34,7 @@ from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
+from .counting.wellbeing import wellbeing_cells
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
@@ -227,13 +228,16 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
-    def people_cells(counted: ReportCounts, people: Individuals, threshold: int) -> list[CellSet]:
+    def people_cells(
+        counted: ReportCounts, people: Individuals, threshold: int, ex: Extract
+    ) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports', the ledger's match
         levels and, with packs, each LA's profiles (in the area's categories)."""
         cells = [
             *counted.cells,
             match_level_cells(people.people),
             cohort_activity_cells(people, sites, geo.la_codes),
+            *wellbeing_cells(ex, people, sites, geo.la_codes, threshold),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
@@ -243,10 +247,10 @@ def compute_stages(
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
         return (
             count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(counted, people, threshold),
+            people_cells(counted, people, threshold, ex),
         )
 
-    extra = people_cells(report_counts, ind, recipe.threshold)
+    extra = people_cells(report_counts, ind, recipe.threshold, extract)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")

@@ -48,6 +48,9 @@ from ..counting.report_counts import (
     svc_id,
 )
 from ..counting.tally import TOTAL
+from ..counting.wellbeing import MEANS as WB_MEANS
+from ..counting.wellbeing import MEASURES as WB_MEASURES
+from ..counting.wellbeing import wb_id, wellbeing_relations
 
 REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
@@ -196,6 +199,10 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         (
             REPORT_CSV + DESCRIPTION_CSV,
             lambda: _description(f, REPORT_CSV, TOTAL, model),
+        ),
+        (
+            REPORT_CSV + WELLBEING_CSV,
+            lambda: _wellbeing(f, REPORT_CSV + WELLBEING_CSV, threshold, model),
         ),
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
@@ -535,6 +542,48 @@ def _cohort_activity(f: _Files, path: str, threshold: int, model: FileModel) -> 
     )
 
 
+WELLBEING_CSV = "monitoring_wellbeing.csv"
+
+
+def _wellbeing(f: _Files, path: str, threshold: int, model: FileModel) -> None:
+    """Wellbeing reviews per LA and the area (``counting.wellbeing``): the people reviewed,
+    once and twice or more as cells (reviewed = once + repeat; an LA's at most the area's),
+    the reviews as activity bounding them; a mean only beside a published count of people
+    reviewed twice or more of at least ``threshold``."""
+    t = f.csv(path)
+    people, reviews, units = [], [], []
+    for i, r in enumerate(t.itertuples()):
+        few = str(r.reviews).strip()
+        if few and 0 < float(few) < threshold:  # no counts of people: the reviews say them
+            shown = [m for m in (*WB_MEASURES, *WB_MEANS) if str(getattr(r, m)).strip()]
+            if shown:
+                model.problems.append(
+                    f"{_place(path, i)}: {shown[0]} is published beside fewer than "
+                    f"{threshold} reviews"
+                )
+            continue
+        units.append(r.la_code)
+        cell = wb_id(r.la_code, "reviews")
+        _read(model, cell, r.reviews, path, i)
+        reviews.append(cell)
+        for m in WB_MEASURES:
+            cell = wb_id(r.la_code, m)
+            _read(model, cell, getattr(r, m), path, i)
+            people.append(cell)
+        repeat = str(r.repeat).strip()
+        shown = [m for m in WB_MEANS if str(getattr(r, m)).strip()]
+        if shown and (not repeat or float(repeat) < threshold):
+            model.problems.append(
+                f"{_place(path, i)}: {shown[0]} is published beside a withheld count or "
+                f"fewer than {threshold} people"
+            )
+    area = t.loc[t["la_code"] == TOTAL, "reviews"].str.strip()
+    cap = float(area.iloc[0]) if len(area) and area.iloc[0] else np.inf
+    groups, at_most, bounds = wellbeing_relations(units, cap)
+    model.sets.append(CellSet("wellbeing", _cells(people), groups, at_most=at_most))
+    model.sets.append(CellSet("wellbeing_reviews", _cells(reviews), people=False, bounds=bounds))
+
+
 def _description(f: _Files, folder: str, unit: str, model: FileModel) -> None:
     """A unit's cohort description (the area's, or an LA pack's) is a function of the
     published profiles shown beside it and the unit's published cohort counts: recomputed from
@@ -869,6 +918,7 @@ HTML_SOURCES = {
     "la-rates": ("tables/service_la_cohorts.csv",),
     "la-activity": ("reports/csv/monitoring_la_activity.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
+    "wellbeing": ("reports/csv/monitoring_wellbeing.csv",),
     "cohort-description": (
         "reports/csv/monitoring_cohort_description.csv",
         "reports/csv/monitoring_cohort_activity.csv",

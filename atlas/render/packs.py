@@ -36,6 +36,7 @@ from .reports import (
     trend_las,
 )
 from .tables import CsvLines, to_csv_bytes
+from .wellbeing import wellbeing_rows
 
 PACK_DIR = "reports/la"
 SERVICE_LA_CSV = "../../../tables/service_la_cohorts.csv"  # from a pack's reports
@@ -120,6 +121,7 @@ def render_packs(
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
         rows["trend_by_la"] = True
         rows["cohorts"] = cohort_rows(own, code)
+        rows["wellbeing"] = wellbeing_rows(own, code)
         charts = _monitoring_charts(own, counts, code)
         extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)

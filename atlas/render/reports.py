@@ -39,6 +39,8 @@ from .charts import line_chart, stacked_bars
 from .cohort_description import cohort_rows, cohort_tables
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
+from .wellbeing import TABLE as WELLBEING
+from .wellbeing import wellbeing_rows, wellbeing_table
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUPPRESSED_MARK = "*"
@@ -214,6 +216,7 @@ def render_reports(
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
     mon_rows["cohorts"] = cohort_rows(tables, TOTAL)
+    mon_rows["wellbeing"] = wellbeing_rows(tables, TOTAL)
     mon = ReportContext(
         **base,
         tables=mon_rows,
@@ -246,6 +249,7 @@ def report_tables(
     return {
         **monitoring,
         **cohort_tables(published, names, monitoring["monitoring_profiles"]),
+        WELLBEING: wellbeing_table(published, names, counts.la_activity),
         **_data_quality_tables(published, counts, names, sites),
     }
 

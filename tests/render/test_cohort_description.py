@@ -14,6 +14,9 @@ The extract (2017-18, threshold 5), sites S1 (Alpha) and S2 (Beta):
                  B20, B21 S2  F, age 40, 1 intervention each: Beta's BI count is 2
 
     the area: 67 seen: psychoactive 30, IPED 15, BI 22
+
+Wellbeing reviews (2017-18): Alpha P0..P5 twice (P0..P2 40 then 50, P3..P5 30 then 33),
+P6..P10 once (P6 also in 2016-17, not counted); Beta Q0, Q1 once, Q2 twice (20 then 60).
 """
 
 from __future__ import annotations
@@ -115,6 +118,24 @@ def _extract(folder: Path) -> Path:
         )
     for i in range(20, 22):  # two at Beta
         person(f"B{i}", "S2", i, "1978-01-01", "F", "", ints_made=1)
+    reviews = []
+    for i in range(11):  # Alpha: P0..P5 reviewed twice, P6..P10 once (and P6 before the year)
+        scores = (
+            [(40, 50), (40, 50), (40, 50), (30, 33), (30, 33), (30, 33)][i] if i < 6 else (45,)
+        )
+        for date, score in zip(("2017-05-01", "2017-09-01"), scores):
+            reviews.append((f"P{i}", "S1", date, score))
+    reviews.append(("P6", "S1", "2016-12-01", 20))
+    reviews += [("Q0", "S2", "2017-05-01", 50), ("Q1", "S2", "2017-05-01", 50)]
+    reviews += [("Q2", "S2", "2017-05-01", 20), ("Q2", "S2", "2017-09-01", 60)]
+    _write(
+        folder / "wellbeing.csv",
+        ["client_ref", "site_code", "review_date", "wemwbs_score"],
+        [
+            dict(zip(("client_ref", "site_code", "review_date", "wemwbs_score"), r))
+            for r in reviews
+        ],
+    )
     _write(folder / "clients.csv", list(clients[0]), clients)
     _write(folder / "nsp_transactions.csv", list(visits[0]), visits)
     _write(folder / "interventions.csv", list(ints[0]), ints)
@@ -309,5 +330,62 @@ def test_a_description_figure_not_given_by_the_profiles_fails_the_audit(drop):
     files[path] = files[path].replace(b"all,gender,Male,24,60.0", b"all,gender,Male,24,61.0")
     assert (
         f"{path} line 2: share is 61.0, but the published profiles give 60.0"
+        in audit_files(files, 5).exposures
+    )
+
+
+def test_wellbeing_is_counted_by_hand(drop):
+    """Alpha: 17 reviews of 11 people, 5 once, 6 twice: first (3 x 40 + 3 x 30) / 6 = 35.0,
+    latest (3 x 50 + 3 x 33) / 6 = 41.5, change 6.5. The area: 21 reviews of 14 people, 7
+    twice: first 230 / 7 = 32.9, latest 309 / 7 = 44.1, change 79 / 7 = 11.3."""
+    wb = _by(_rows(drop, "reports/csv/monitoring_wellbeing.csv"), "la_code")
+    cols = ("reviews", "reviewed", "once", "repeat", "mean_first", "mean_latest", "mean_change")
+    assert tuple(wb["E06000001",][c] for c in cols) == (
+        "17",
+        "11",
+        "5",
+        "6",
+        "35.0",
+        "41.5",
+        "6.5",
+    )
+    assert tuple(wb["TOTAL",][c] for c in cols) == ("21", "14", "7", "7", "32.9", "44.1", "11.3")
+    pack = _rows(drop, "reports/la/E06000001/csv/monitoring_wellbeing.csv")
+    assert [r["la_code"] for r in pack] == ["E06000001"]
+    table = parse(drop.files["reports/la/E06000001/monitoring.html"]).tables["wellbeing"]
+    assert table[1] == ["Alpha", "17", "11", "5", "6", "35.0", "41.5", "6.5"]
+
+
+def test_a_small_wellbeing_count_is_withheld_with_its_means(drop):
+    """Beta: 4 reviews of 3 people (2 once, 1 twice): the reviews alone say 1 to 4 people,
+    so no count of people is published beside them, nor the means over 1 person."""
+    beta = _by(_rows(drop, "reports/csv/monitoring_wellbeing.csv"), "la_code")["E06000002",]
+    assert beta["reviews"] == "4"
+    assert [beta[c] for c in ("reviewed", "once", "repeat", "mean_first", "mean_change")] == [
+        ""
+    ] * 5
+    assert beta["suppressed"] == "true"
+
+
+def test_a_mean_beside_a_withheld_count_fails_the_audit(drop):
+    files = dict(drop.files)
+    path = "reports/csv/monitoring_wellbeing.csv"
+    files[path] = files[path].replace(
+        b"E06000002,Beta,4,,,,,,,true", b"E06000002,Beta,4,,,,20.0,60.0,40.0,true"
+    )
+    assert (
+        f"{path} line 3: mean_first is published beside fewer than 5 reviews"
+        in audit_files(files, 5).exposures
+    )
+
+
+def test_a_withheld_count_of_people_reviewed_blanks_the_means(drop):
+    files = dict(drop.files)
+    path = "reports/csv/monitoring_wellbeing.csv"
+    files[path] = files[path].replace(
+        b"E06000001,Alpha,17,11,5,6,35.0", b"E06000001,Alpha,17,11,5,,35.0"
+    )
+    assert (
+        f"{path} line 2: mean_first is published beside a withheld count or fewer than 5 people"
         in audit_files(files, 5).exposures
     )
