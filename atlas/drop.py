@@ -34,7 +34,7 @@ from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
-from .counting.wellbeing import wellbeing_cells
+from .counting.wellbeing import counted_units, wellbeing_cells
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
@@ -228,6 +228,10 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
+    # the units whose people reviewed are counted, decided on the whole extract (a part of
+    # it, counted for the cell keys, counts the same cells)
+    wellbeing_units = counted_units(extract, ind, sites, geo.la_codes, recipe.threshold)
+
     def people_cells(
         counted: ReportCounts, people: Individuals, threshold: int, ex: Extract
     ) -> list[CellSet]:
@@ -237,7 +241,7 @@ def compute_stages(
             *counted.cells,
             match_level_cells(people.people),
             cohort_activity_cells(people, sites, geo.la_codes),
-            *wellbeing_cells(ex, people, sites, geo.la_codes, threshold),
+            *wellbeing_cells(ex, people, sites, geo.la_codes, threshold, wellbeing_units),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))

@@ -40,30 +40,52 @@ def wb_id(unit: str, measure: str) -> str:
     return f"wbr:{unit}" if measure == "reviews" else f"wb:{unit}:{measure}"
 
 
-def wellbeing_cells(
-    extract: Extract,
-    ind: Individuals,
-    sites: pd.DataFrame,
-    la_codes: list[str],
-    threshold: int = 5,
-) -> tuple[CellSet, CellSet]:
-    """The people reviewed and the reviews, per service LA and in the area, as cell sets
-    (module docstring). The ``repeat`` rows carry the means, left out (NaN) where fewer than
-    ``threshold`` people were reviewed twice or more."""
+def _reviews(
+    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The reviews dated in the period, each one's person and its site's LA (position in
+    ``la_codes``, -1: none of them)."""
     w = extract["wellbeing.csv"]
     w = w[ind.period.contains(w["review_date"]).to_numpy()]
     person = row_persons(w, extract["clients.csv"], ind.person_of)
     la = np.append(positions(sites["la_code"], la_codes), -1)[
         positions(w["site_code"], sites["site_code"])
     ]
+    return w, person, la
+
+
+def counted_units(
+    extract: Extract, ind: Individuals, sites: pd.DataFrame, la_codes: list[str], threshold: int
+) -> list[str]:
+    """The units (LA codes, ``TOTAL``) whose people reviewed are counted: those with no
+    review or at least ``threshold`` (module docstring)."""
+    _, _, la = _reviews(extract, ind, sites, la_codes)
+    n = [*np.bincount(la[la >= 0], minlength=len(la_codes)).tolist(), len(la)]
+    return [u for u, k in zip([*la_codes, TOTAL], n) if not 0 < k < threshold]
+
+
+def wellbeing_cells(
+    extract: Extract,
+    ind: Individuals,
+    sites: pd.DataFrame,
+    la_codes: list[str],
+    threshold: int = 5,
+    units: list[str] | None = None,
+) -> tuple[CellSet, CellSet]:
+    """The people reviewed and the reviews, per service LA and in the area, as cell sets
+    (module docstring). The ``repeat`` rows carry the means, left out (NaN) where fewer than
+    ``threshold`` people were reviewed twice or more. ``units``: those counted
+    (:func:`counted_units` of the whole extract; given when counting a part of it)."""
+    if units is None:
+        units = counted_units(extract, ind, sites, la_codes, threshold)
+    w, person, la = _reviews(extract, ind, sites, la_codes)
     order = np.lexsort((w["line"].to_numpy(), w["review_date"].to_numpy(), person))
     score = w["wemwbs_score"].to_numpy(dtype=float)
-    rows, reviews, units = [], [], []
+    rows, reviews = [], []
     for i, unit in enumerate([*la_codes, TOTAL]):
-        mine = order[la[order] == i] if unit != TOTAL else order
-        if 0 < len(mine) < threshold:
+        if unit not in units:
             continue  # its published reviews alone say 1..threshold-1 people: none counted
-        units.append(unit)
+        mine = order[la[order] == i] if unit != TOTAL else order
         who = person[mine]
         first = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
         last = np.r_[who[1:] != who[:-1], True] if len(who) else np.zeros(0, dtype=bool)

@@ -389,3 +389,21 @@ def test_a_withheld_count_of_people_reviewed_blanks_the_means(drop):
         f"{path} line 2: mean_first is published beside a withheld count or fewer than 5 people"
         in audit_files(files, 5).exposures
     )
+
+
+def test_the_cell_key_counts_the_same_cells(tmp_path):
+    """Under the cell key the people are counted again in parts of the extract: a unit left
+    uncounted for its few reviews (Beta) stays so in every part."""
+    geo = write_geography(tmp_path / "geo")
+    recipe = write_recipe(tmp_path, geo, _extract(tmp_path / "ex"), name="keyed")
+    secret = tmp_path / "secret" / "key.txt"
+    secret.parent.mkdir()
+    secret.write_text("a secret of sixteen bytes or more")
+    text = recipe.read_text().replace(
+        "[drop]\n", f'[drop]\nprotection = "cell_key"\ncell_key_secret_file = "{secret}"\n', 1
+    )
+    recipe.write_text(text)
+    content = compute_drop(load_recipe(recipe))
+    wb = _by(_rows(content, "reports/csv/monitoring_wellbeing.csv"), "la_code")
+    assert wb["E06000002",]["reviewed"] == ""
+    assert wb["E06000001",]["reviews"] == "17"
