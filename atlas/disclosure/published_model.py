@@ -918,7 +918,7 @@ HTML_SOURCES = {
     "la-rates": ("tables/service_la_cohorts.csv",),
     "la-activity": ("reports/csv/monitoring_la_activity.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
-    "wellbeing": ("reports/csv/monitoring_wellbeing.csv",),
+    "wellbeing-reviews": ("reports/csv/monitoring_wellbeing.csv",),
     "cohort-description": (
         "reports/csv/monitoring_cohort_description.csv",
         "reports/csv/monitoring_cohort_activity.csv",

@@ -352,7 +352,7 @@ def test_wellbeing_is_counted_by_hand(drop):
     assert tuple(wb["TOTAL",][c] for c in cols) == ("21", "14", "7", "7", "32.9", "44.1", "11.3")
     pack = _rows(drop, "reports/la/E06000001/csv/monitoring_wellbeing.csv")
     assert [r["la_code"] for r in pack] == ["E06000001"]
-    table = parse(drop.files["reports/la/E06000001/monitoring.html"]).tables["wellbeing"]
+    table = parse(drop.files["reports/la/E06000001/monitoring.html"]).tables["wellbeing-reviews"]
     assert table[1] == ["Alpha", "17", "11", "5", "6", "35.0", "41.5", "6.5"]
 
 
