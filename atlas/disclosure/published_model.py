@@ -126,6 +126,7 @@ class _Files:
         self.files = files
         self._lines: dict[str, tuple[bytes, set[bytes]]] = {}
         self._numbers: dict[str, set[str]] = {}
+        self.cohort_totals: dict[str, dict[str, object]] | None = None  # _cohort_totals
 
     def lines(self, path: str) -> tuple[bytes, set[bytes]]:
         """A CSV file's header line and the set of its other lines (read once: an area file
@@ -584,6 +585,18 @@ def _wellbeing(f: _Files, path: str, threshold: int, model: FileModel) -> None:
     model.sets.append(CellSet("wellbeing_reviews", _cells(reviews), people=False, bounds=bounds))
 
 
+def _cohort_totals(f: _Files) -> dict[str, dict[str, object]]:
+    """Per LA (and ``TOTAL``): its published cohort counts in the service table (NaN where
+    suppressed), read once for the area and every pack."""
+    if f.cohort_totals is None:
+        svc = f.csv("tables/service_la_cohorts.csv")
+        value = pd.to_numeric(svc["individuals"].str.strip(), errors="coerce")
+        f.cohort_totals = {}
+        for la, cohort, v in zip(svc["la_code"], svc["cohort"], value):
+            f.cohort_totals.setdefault(la, {})[cohort] = v
+    return f.cohort_totals
+
+
 def _description(f: _Files, folder: str, unit: str, model: FileModel) -> None:
     """A unit's cohort description (the area's, or an LA pack's) is a function of the
     published profiles shown beside it and the unit's published cohort counts: recomputed from
@@ -592,12 +605,7 @@ def _description(f: _Files, folder: str, unit: str, model: FileModel) -> None:
     shown = f.csv(path)
     profiles = f.csv(folder + "monitoring_profiles.csv")
     profiles["individuals"] = pd.to_numeric(profiles["individuals"].str.strip(), errors="coerce")
-    svc = f.csv("tables/service_la_cohorts.csv")
-    svc = svc[svc["la_code"] == unit]
-    totals = dict(
-        zip(svc["cohort"], pd.to_numeric(svc["individuals"].str.strip(), errors="coerce"))
-    )
-    want = describe(profiles, totals)
+    want = describe(profiles, _cohort_totals(f).get(unit, {}))
     if list(shown.columns) != DESCRIPTION_COLUMNS or len(shown) != len(want):
         model.problems.append(f"{path}: not the description its published profiles give")
         return

@@ -111,15 +111,14 @@ def cohort_rows(tables: dict[str, pd.DataFrame], unit: str) -> list[dict[str, An
     count and averages per person (from ``monitoring_cohort_activity``) and its description
     (from ``monitoring_cohort_description``)."""
     act = tables[ACTIVITY]
-    act = act[act["la_code"] == unit].set_index("cohort")
-    desc = tables[DESCRIPTION]
+    act_of = {r["cohort"]: r for r in act[act["la_code"] == unit].to_dict("records")}
+    by_cohort: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for r in tables[DESCRIPTION].to_dict("records"):
+        by_cohort.setdefault(r["cohort"], {}).setdefault(r["measure"], []).append(r)
     out = []
     for c in COHORT_ORDER:
-        mine = desc[desc["cohort"] == c].to_dict("records")
-        by_measure: dict[str, list[dict[str, Any]]] = {}
-        for r in mine:
-            by_measure.setdefault(r["measure"], []).append(r)
-        a = act.loc[c] if c in act.index else None
+        by_measure = by_cohort.get(c, {})
+        a = act_of.get(c)
         recorded = []
         for dim in ("substance_1", "substance_2", "ethnicity"):
             head = by_measure.get(f"{dim}_recorded")
