@@ -34,7 +34,8 @@ from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
-from .counting.wellbeing import counted_units, wellbeing_cells
+from .counting.wellbeing import NAME as WELLBEING
+from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
@@ -261,6 +262,8 @@ def compute_stages(
         keys = _cell_keys(recipe, extract, ind, counts, extra, count)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
+    published.extra[WELLBEING], more = withhold_together(published.extra[WELLBEING])
+    published.secondary += more
     return Stages(
         extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
     )

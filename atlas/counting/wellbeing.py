@@ -14,7 +14,11 @@ the reviews and at least 1 where there is one). The reviews are published in the
 tables anyway, so they are never blanked (their ``row`` is empty). A unit with 1 to
 threshold - 1 reviews has no counts of people at all: its published reviews alone say that
 1 to threshold - 1 people were reviewed (the activity tables publish them, as before this
-section), and no count of ours could be protected beside them. The means are not counts: a
+section), and no count of ours could be protected beside them. Where disclosure control
+withholds one of a unit's three counts, the build withholds all three
+(:func:`withhold_together`, counted as secondary suppression): one withheld count beside the
+other two and the reviews would be narrowed by how many reviews a person can have, a relation
+the attack does not model. The means are not counts: a
 mean is published only beside a published count of people reviewed twice or more that is,
 and whose true count is, at least the threshold (here and in ``render.wellbeing``).
 """
@@ -143,3 +147,15 @@ def wellbeing_relations(
         for u in units
     ]
     return groups, at_most, bounds
+
+
+def withhold_together(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The protected wellbeing cells (``wellbeing_cells``' table with ``suppressed``) with a
+    unit's three counts withheld together wherever one is (module docstring); returns the
+    table and how many more cells that withholds."""
+    out = table.copy()
+    hit = out.groupby("la_code", sort=False)["suppressed"].transform("any").astype(bool)
+    more = hit & ~out["suppressed"].astype(bool)
+    out.loc[more, "individuals"] = pd.NA
+    out["suppressed"] = out["suppressed"].astype(bool) | hit
+    return out, int(more.sum())
