@@ -28,6 +28,7 @@ from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
 from .counting.equipment import count_equipment
+from .counting.cohort_description import cohort_activity_cells
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
@@ -35,6 +36,8 @@ from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
 from .counting.year_numbers import year_cells, year_plain
+from .counting.wellbeing import NAME as WELLBEING
+from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect
@@ -230,16 +233,22 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
+    # the units whose people reviewed are counted, decided on the whole extract (a part of
+    # it, counted for the cell keys, counts the same cells)
+    wellbeing_units = counted_units(extract, ind, sites, geo.la_codes, recipe.threshold)
+
     def people_cells(
         counted: ReportCounts, ex: Extract, people: Individuals, threshold: int
     ) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports' (with the year in
-        numbers'), the ledger's match levels and, with packs, each LA's profiles (in the
-        area's categories)."""
+        numbers'), the ledger's match levels, the cohorts' activity, wellbeing and, with packs,
+        each LA's profiles (in the area's categories)."""
         cells = [
             *counted.cells,
             *year_cells(ex, people, sites, geo.la_codes),
             match_level_cells(people.people),
+            cohort_activity_cells(people, sites, geo.la_codes),
+            *wellbeing_cells(ex, people, sites, geo.la_codes, threshold, wellbeing_units),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
@@ -259,6 +268,8 @@ def compute_stages(
         keys = _cell_keys(recipe, extract, ind, counts, extra, count)
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
+    published.extra[WELLBEING], more = withhold_together(published.extra[WELLBEING])
+    published.secondary += more
     return Stages(
         extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
     )

@@ -333,4 +333,18 @@ def _profile(
     for col in ("accommodation", "employment", "parental_status", "substance_2"):
         columns[col] = assessments.pick(col, latest)
     columns["latest_assessment"] = assessments.pick("assessment_date", latest)
+    columns["ethnicity"] = _ethnicity(clients, person_at, order, count, seen)
     return columns
+
+
+def _ethnicity(
+    clients: pd.DataFrame, person_at: np.ndarray, order: np.ndarray, count: int, seen: np.ndarray
+) -> np.ndarray:
+    """Each person's ethnicity: that of their first client record (by line) that records one;
+    missing where none does (or the extract has no ``ethnicity`` column)."""
+    if "ethnicity" not in clients:
+        return np.full(len(seen), np.nan, dtype=object)
+    text = clients["ethnicity"].fillna("").astype(str).str.strip().to_numpy()
+    rows = order[text[order] != ""]
+    first = rows[~pd.Series(person_at[rows]).duplicated(keep="first").to_numpy()]
+    return _pick(clients["ethnicity"], _by_person(person_at[first], first, count)[seen])

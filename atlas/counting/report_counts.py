@@ -24,7 +24,7 @@ import pandas as pd
 from ..extract.reader import Extract
 from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals, row_persons
 from .periods import Period, fiscal_quarter
-from .substances import LABELS, normalise_label
+from .substances import LABELS, display_label, normalise_label
 from .tally import TOTAL, activity_rows, cohort_of, distinct_pairs, distinct_people, positions
 from .trends import (
     TREND_ACTIVITY,
@@ -50,7 +50,13 @@ NOT_STATED = "Not stated"
 OTHER = "Other"
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
 NOT_STATED_KEYS = ("not stated", "not known", "unknown")
-FREE_TEXT = ("substance_1", "substance_2", "accommodation", "employment")  # profile columns
+FREE_TEXT = (  # profile columns
+    "substance_1",
+    "substance_2",
+    "accommodation",
+    "employment",
+    "ethnicity",
+)
 # The documented vocabularies of the free-text profile columns (normalised labels): the order
 # in which their labels are shown; other labels follow, alphabetically. Substances: the labels
 # of the substance mapping, in its order. Any free-text label (known or not) is shown only
@@ -93,6 +99,7 @@ PROFILE_DIMENSIONS = {
     "substance_2": "Second substance",
     "accommodation": "Accommodation",
     "employment": "Employment",
+    "ethnicity": "Ethnicity",
 }
 ASSESSMENT_ITEMS = {
     "assessment_date": "Date",
@@ -466,10 +473,11 @@ def _profile_codes(ind: Individuals, threshold: int) -> dict[str, tuple[np.ndarr
     raw = {
         "gender": gender_of,
         "age_band": age_labels[age_codes],
-        "substance_1": _display_labels(main, threshold),
-        "substance_2": _display_labels(p["substance_2"], threshold),
+        "substance_1": _display_labels(display_label(main), threshold),
+        "substance_2": _display_labels(display_label(p["substance_2"]), threshold),
         "accommodation": _display_labels(p["accommodation"], threshold),
         "employment": _display_labels(p["employment"], threshold),
+        "ethnicity": _display_labels(p["ethnicity"], threshold),
     }
     out = {}
     for dim, labels in raw.items():

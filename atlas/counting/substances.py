@@ -10,6 +10,11 @@ drugs) puts a person who used a needle & syringe programme in the ``pwid_ipeds``
 (spec section 2, *Cohorts*). The other groups feed the reports' substance profiles.
 
 To add a label, add it to ``LABELS`` (and a test in ``tests/test_substances.py``).
+
+``DISPLAY`` is the display mapping the reports use, kept beside the cohort mapping: the
+spellings of one substance (``Steroids``, ``Anabolic steroids``, ``AAS``) are shown as one
+label. It never changes a group (each spelling of a display label is in the same group in
+``LABELS``: a test checks it); a label not listed there is shown as written.
 """
 
 from __future__ import annotations
@@ -97,6 +102,46 @@ LABELS: dict[str, str] = {
     "": "not_stated",
 }
 
+DISPLAY: dict[str, str] = {
+    # normalised label -> the label the reports show
+    "steroids": "Steroids",
+    "steroid": "Steroids",
+    "anabolic steroids": "Steroids",
+    "anabolic androgenic steroids": "Steroids",
+    "aas": "Steroids",
+    "growth hormone": "Growth hormone",
+    "human growth hormone": "Growth hormone",
+    "hgh": "Growth hormone",
+    "melanotan": "Melanotan",
+    "melanotan ii": "Melanotan",
+    "tanning injections": "Melanotan",
+    "other iped": "Other IPED",
+    "ipeds": "Other IPED",
+    "iped": "Other IPED",
+    "image and performance enhancing drugs": "Other IPED",
+    "heroin": "Heroin",
+    "opiates": "Opiates",
+    "opioids": "Opiates",
+    "other opiates": "Opiates",
+    "crack cocaine": "Crack cocaine",
+    "crack": "Crack cocaine",
+    "cocaine": "Cocaine",
+    "powder cocaine": "Cocaine",
+    "amphetamines": "Amphetamines",
+    "amphetamine": "Amphetamines",
+    "speed": "Amphetamines",
+    "ecstasy": "Ecstasy",
+    "mdma": "Ecstasy",
+    "cannabis": "Cannabis",
+    "skunk": "Cannabis",
+    "alcohol": "Alcohol",
+    "other drugs": "Other drugs",
+    "new psychoactive substances": "New psychoactive substances",
+    "nps": "New psychoactive substances",
+    "no substance": "No substance",
+    "none": "No substance",
+}
+
 KEYWORDS: tuple[tuple[str, str], ...] = (
     ("steroid", "iped"),
     ("iped", "iped"),
@@ -138,3 +183,10 @@ def substance_group(labels: pd.Series) -> pd.Series:
         groups = groups.mask(hit, group)
     lookup = dict(zip(uniques, groups.fillna("other")))
     return norm.map(lookup).astype(object)
+
+
+def display_label(labels: pd.Series) -> pd.Series:
+    """Vectorised: each free-text substance label as the reports show it (``DISPLAY``), or
+    as written where the mapping does not list it (missing stays missing)."""
+    shown = normalise_label(labels).map(DISPLAY)
+    return labels.where(shown.isna() | labels.isna(), shown)

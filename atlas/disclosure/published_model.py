@@ -26,6 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..counting.cohort_description import (
+    DESCRIPTION_COLUMNS,
+    ELSEWHERE,
+    KINDS,
+    cact_id,
+    cohort_activity_relations,
+    describe,
+)
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS
 from ..counting.periods import parse_period
 from ..counting.rates import half_up
@@ -40,6 +48,9 @@ from ..counting.report_counts import (
     svc_id,
 )
 from ..counting.tally import TOTAL
+from ..counting.wellbeing import MEANS as WB_MEANS
+from ..counting.wellbeing import MEASURES as WB_MEASURES
+from ..counting.wellbeing import wb_id, wellbeing_relations
 
 REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
@@ -101,6 +112,7 @@ class Derived:
     a: str
     b: str
     places: int = 1
+    least: int = 0  # withheld where b is under this (a mean over too few people)
 
 
 @dataclass
@@ -124,6 +136,7 @@ class _Files:
         self._every_number: set[str] | None = None
         # a report table's verdict (cells, unpublished numbers) by its sources and HTML
         self.checked: dict[tuple[tuple[str, ...] | None, str], tuple[int, list]] = {}
+        self.cohort_totals: dict[str, dict[str, object]] | None = None  # _cohort_totals
 
     def lines(self, path: str) -> tuple[bytes, set[bytes]]:
         """A CSV file's header line and the set of its other lines (read once: an area file
@@ -199,6 +212,18 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             REPORT_CSV + "data_quality_activity.csv",
             lambda: _activity_relations(f, sites, la_of, las, model),
         ),
+        (
+            REPORT_CSV + COHORT_ACTIVITY_CSV,
+            lambda: _cohort_activity(f, REPORT_CSV + COHORT_ACTIVITY_CSV, threshold, model),
+        ),
+        (
+            REPORT_CSV + DESCRIPTION_CSV,
+            lambda: _description(f, REPORT_CSV, TOTAL, model),
+        ),
+        (
+            REPORT_CSV + WELLBEING_CSV,
+            lambda: _wellbeing(f, REPORT_CSV + WELLBEING_CSV, threshold, model),
+        ),
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
@@ -207,6 +232,10 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         la, name = _PACK_CSV.match(path).groups()  # type: ignore[union-attr]
         if name == "monitoring_profiles.csv":
             readers.append((path, functools.partial(_la_profiles, f, path, la, model)))
+        elif name == DESCRIPTION_CSV:
+            readers.append(
+                (path, functools.partial(_description, f, path[: -len(name)], la, model))
+            )
         else:
             readers.append(
                 (path, functools.partial(_pack_rows, f, path, REPORT_CSV + name, model))
@@ -494,6 +523,133 @@ def _la_profiles(f: _Files, path: str, la: str, model: FileModel) -> None:
         )
 
 
+COHORT_ACTIVITY_CSV = "monitoring_cohort_activity.csv"
+DESCRIPTION_CSV = "monitoring_cohort_description.csv"
+PER_PERSON = {"nsp_visits": "visits_per_person", "interventions": "interventions_per_person"}
+
+
+def _cohort_activity(f: _Files, path: str, threshold: int, model: FileModel) -> None:
+    """The visits and interventions each cohort made at a unit's services
+    (``counting.cohort_description``): activity cells with their groups and bounds, the
+    cohort's count of people as the service table's cell, each average per person the quotient
+    of the two (withheld under ``threshold`` people)."""
+    t = f.csv(path)
+    cells = []
+    for i, r in enumerate(t.itertuples()):
+        if r.la_code != ELSEWHERE:
+            _read(model, svc_id(r.la_code, r.cohort), r.individuals, path, i)
+        for kind in KINDS:
+            cell = cact_id(kind, r.la_code, r.cohort)
+            _read(model, cell, getattr(r, kind), path, i)
+            cells.append(cell)
+            if r.la_code != ELSEWHERE:
+                text = str(getattr(r, PER_PERSON[kind])).strip()
+                model.derived.append(
+                    Derived(
+                        _place(path, i),
+                        PER_PERSON[kind],
+                        text,
+                        "per",
+                        cell,
+                        svc_id(r.la_code, r.cohort),
+                        1,
+                        threshold,
+                    )
+                )
+    las = sorted(set(t["la_code"]) - {TOTAL, ELSEWHERE})
+    area = t[(t["la_code"] == TOTAL) & (t["cohort"] == ALL)]
+    shown = [str(area[k].iloc[0]).strip() for k in KINDS] if len(area) else [""]
+    cap = sum(float(v) for v in shown) if all(shown) else np.inf
+    groups, bounds = cohort_activity_relations(las, ELSEWHERE in set(t["la_code"]), cap)
+    model.sets.append(
+        CellSet("cohort_activity", _cells(cells), groups, people=False, bounds=bounds)
+    )
+
+
+WELLBEING_CSV = "monitoring_wellbeing.csv"
+
+
+def _wellbeing(f: _Files, path: str, threshold: int, model: FileModel) -> None:
+    """Wellbeing reviews per LA and the area (``counting.wellbeing``): the people reviewed,
+    once and twice or more as cells (reviewed = once + repeat; an LA's at most the area's),
+    the reviews as activity bounding them; a mean only beside a published count of people
+    reviewed twice or more of at least ``threshold``."""
+    t = f.csv(path)
+    people, reviews, units = [], [], []
+    for i, r in enumerate(t.itertuples()):
+        few = str(r.reviews).strip()
+        if few and 0 < float(few) < threshold:  # no counts of people: the reviews say them
+            shown = [m for m in (*WB_MEASURES, *WB_MEANS) if str(getattr(r, m)).strip()]
+            if shown:
+                model.problems.append(
+                    f"{_place(path, i)}: {shown[0]} is published beside fewer than "
+                    f"{threshold} reviews"
+                )
+            continue
+        units.append(r.la_code)
+        cell = wb_id(r.la_code, "reviews")
+        _read(model, cell, r.reviews, path, i)
+        reviews.append(cell)
+        for m in WB_MEASURES:
+            cell = wb_id(r.la_code, m)
+            _read(model, cell, getattr(r, m), path, i)
+            people.append(cell)
+        repeat = str(r.repeat).strip()
+        shown = [m for m in WB_MEANS if str(getattr(r, m)).strip()]
+        if shown and (not repeat or float(repeat) < threshold):
+            model.problems.append(
+                f"{_place(path, i)}: {shown[0]} is published beside a withheld count or "
+                f"fewer than {threshold} people"
+            )
+    area = t.loc[t["la_code"] == TOTAL, "reviews"].str.strip()
+    cap = float(area.iloc[0]) if len(area) and area.iloc[0] else np.inf
+    groups, at_most, bounds = wellbeing_relations(units, cap)
+    model.sets.append(CellSet("wellbeing", _cells(people), groups, at_most=at_most))
+    model.sets.append(CellSet("wellbeing_reviews", _cells(reviews), people=False, bounds=bounds))
+
+
+def _cohort_totals(f: _Files) -> dict[str, dict[str, object]]:
+    """Per LA (and ``TOTAL``): its published cohort counts in the service table (NaN where
+    suppressed), read once for the area and every pack."""
+    if f.cohort_totals is None:
+        svc = f.csv("tables/service_la_cohorts.csv")
+        value = pd.to_numeric(svc["individuals"].str.strip(), errors="coerce")
+        f.cohort_totals = {}
+        for la, cohort, v in zip(svc["la_code"], svc["cohort"], value):
+            f.cohort_totals.setdefault(la, {})[cohort] = v
+    return f.cohort_totals
+
+
+def _description(f: _Files, folder: str, unit: str, model: FileModel) -> None:
+    """A unit's cohort description (the area's, or an LA pack's) is a function of the
+    published profiles shown beside it and the unit's published cohort counts: recomputed from
+    them (``counting.cohort_description.describe``), every figure must be the one published."""
+    path = folder + DESCRIPTION_CSV
+    shown = f.csv(path)
+    profiles = f.csv(folder + "monitoring_profiles.csv")
+    profiles["individuals"] = pd.to_numeric(profiles["individuals"].str.strip(), errors="coerce")
+    want = describe(profiles, _cohort_totals(f).get(unit, {}))
+    if list(shown.columns) != DESCRIPTION_COLUMNS or len(shown) != len(want):
+        model.problems.append(f"{path}: not the description its published profiles give")
+        return
+    for i, (got, exp) in enumerate(zip(shown.to_dict("records"), want.to_dict("records"))):
+        for col in DESCRIPTION_COLUMNS:
+            a, b = str(got[col]).strip(), exp[col]
+            if col in ("individuals", "share"):
+                same = (a == "" and pd.isna(b)) or (
+                    a != "" and not pd.isna(b) and float(a) == float(b)
+                )
+            elif col == "suppressed":
+                same = a == ("true" if b else "false")
+            else:
+                same = a.removeprefix("'") == str(b)
+            if not same:
+                model.problems.append(
+                    f"{_place(path, i)}: {col} is {a or 'blank'}, but the published profiles "
+                    f"give {'blank' if pd.isna(b) or b == '' else b}"
+                )
+
+
 def _pack_rows(f: _Files, path: str, area_path: str, model: FileModel) -> None:
     """An LA pack's CSV file other than its profiles holds rows of the area's file of the same
     name, as they are there: a row that is not one is a figure no cell stands for."""
@@ -587,7 +743,7 @@ def evaluate(d: Derived, value: dict[str, float]) -> str:
     """The text a declared function of cells must be published as, given the cells' published
     values (NaN: withheld)."""
     a, b = value.get(d.a, np.nan), value.get(d.b, np.nan)
-    if np.isnan(a) or np.isnan(b) or b == 0:
+    if np.isnan(a) or np.isnan(b) or b == 0 or b < d.least:
         return ""
     x = 100 * a / b if d.kind == "share" else a / b
     return f"{half_up(x, d.places):.{d.places}f}"
@@ -858,6 +1014,11 @@ HTML_SOURCES = {
     "year-numbers-own": ("reports/csv/monitoring_year_numbers.csv",),
     "equipment-items": ("reports/csv/monitoring_equipment.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
+    "wellbeing-reviews": ("reports/csv/monitoring_wellbeing.csv",),
+    "cohort-description": (
+        "reports/csv/monitoring_cohort_description.csv",
+        "reports/csv/monitoring_cohort_activity.csv",
+    ),
     "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
     "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),

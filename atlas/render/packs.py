@@ -22,6 +22,7 @@ from ..counting.rates import round_half_up
 from ..counting.report_counts import PROFILE_DIMENSIONS, ReportCounts
 from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
+from .cohort_description import DESCRIPTION, cohort_rows, unit_description
 from .reports import (
     PackLink,
     ReportBase,
@@ -35,9 +36,11 @@ from .reports import (
     trend_las,
 )
 from .tables import CsvLines, to_csv_bytes
+from .wellbeing import wellbeing_rows
 
 PACK_DIR = "reports/la"
 SERVICE_LA_CSV = "../../../tables/service_la_cohorts.csv"  # from a pack's reports
+OWN_TABLES = ("monitoring_profiles", DESCRIPTION)  # a pack's own, not rows of the area's
 
 
 def pack_las(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
@@ -90,7 +93,7 @@ def render_packs(
     profiles = published.extra[LA_PROFILES]
     svc = published.service_la
     prof_by_la = dict(iter(profiles.groupby("la_code", sort=False)))
-    lines = {n: CsvLines(frame) for n, frame in tables.items() if n != "monitoring_profiles"}
+    lines = {n: CsvLines(frame) for n, frame in tables.items() if n not in OWN_TABLES}
     by_la, every_la_trend = la_rows(tables["monitoring_cohort_summary"]), trend_las(tables)
     # the section comparing every LA reads nothing of the pack's own: rendered once
     la_rates = Markup(
@@ -103,6 +106,7 @@ def render_packs(
         positions = _positions(tables, code)
         own = {n: tables[n].iloc[at].reset_index(drop=True) for n, at in positions.items()}
         own["monitoring_profiles"] = _la_profiles(prof_by_la.get(code), svc, code)
+        own[DESCRIPTION] = unit_description(own["monitoring_profiles"], svc, code)
         folder = f"{PACK_DIR}/{code}"
         for table in own:
             files[f"{folder}/csv/{table}.csv"] = (
@@ -116,6 +120,8 @@ def render_packs(
         rows["siting"] = None
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
         rows["trend_by_la"] = True
+        rows["cohorts"] = cohort_rows(own, code)
+        rows["wellbeing"] = wellbeing_rows(own, code)
         charts = _monitoring_charts(own, counts, code)
         extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)
@@ -132,8 +138,8 @@ def _positions(tables: dict[str, pd.DataFrame], la_code: str) -> dict[str, np.nd
     own_sites = set(sites.loc[sites["la_code"] == la_code, "site_code"])
     out: dict[str, np.ndarray] = {}
     for name, frame in tables.items():
-        if name == "monitoring_profiles":
-            continue  # the LA's own profiles replace the area's (render_packs)
+        if name in OWN_TABLES:
+            continue  # the LA's own profiles (and description) replace the area's
         if "unit" in frame:  # LAs and sites in one table
             keep = ((frame["unit"] == "la") & (frame["code"] == la_code)) | (
                 (frame["unit"] == "site") & frame["code"].isin(own_sites)

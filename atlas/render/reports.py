@@ -38,9 +38,12 @@ from ..counting.year_numbers import ACTIVITY_NAME as YEAR_ACTIVITY
 from ..counting.year_numbers import REVIEWS
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
+from .cohort_description import cohort_rows, cohort_tables
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
 from .year_tables import equipment_rows, year_rows
+from .wellbeing import TABLE as WELLBEING
+from .wellbeing import wellbeing_rows, wellbeing_table
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUPPRESSED_MARK = "*"
@@ -215,6 +218,8 @@ def render_reports(
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon_rows["cohorts"] = cohort_rows(tables, TOTAL)
+    mon_rows["wellbeing"] = wellbeing_rows(tables, TOTAL)
     mon = ReportContext(
         **base,
         tables=mon_rows,
@@ -243,8 +248,11 @@ def report_tables(
 ) -> dict[str, pd.DataFrame]:
     """Every table of the area's two reports (name -> tidy frame, as its CSV is written)."""
     names = _names(published, area_name)
+    monitoring = _monitoring_tables(published, counts, names)
     return {
-        **_monitoring_tables(published, counts, names),
+        **monitoring,
+        **cohort_tables(published, names, monitoring["monitoring_profiles"]),
+        WELLBEING: wellbeing_table(published, names, counts.la_activity),
         **_data_quality_tables(published, counts, names, sites),
     }
 

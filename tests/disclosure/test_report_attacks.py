@@ -389,7 +389,7 @@ def test_one_la_profiles_in_a_fixed_label_order(one_la):
     # known labels in the mapping's order (IPEDs, opioids, stimulants, ...), Other, Not stated
     assert second == [
         "Growth hormone",
-        "Crack Cocaine",
+        "Crack cocaine",  # the display mapping's spelling
         "Cocaine",
         "Cannabis",
         "Alcohol",
