@@ -27,17 +27,17 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
-from .counting.equipment import count_equipment
 from .counting.cohort_description import cohort_activity_cells
+from .counting.equipment import count_equipment
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
-from .counting.year_numbers import year_cells, year_plain
 from .counting.wellbeing import NAME as WELLBEING
 from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
+from .counting.year_numbers import year_cells, year_plain
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect

@@ -41,9 +41,9 @@ from .charts import line_chart, stacked_bars
 from .cohort_description import cohort_rows, cohort_tables
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
-from .year_tables import equipment_rows, year_rows
 from .wellbeing import TABLE as WELLBEING
 from .wellbeing import wellbeing_rows, wellbeing_table
+from .year_tables import equipment_rows, year_rows
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUPPRESSED_MARK = "*"
