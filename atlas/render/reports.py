@@ -37,6 +37,7 @@ from ..counting.trends import TREND_ACTIVITY, same_months
 from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
 from .markdown_text import markdown_html
+from .reassessment import reassessment_table
 from .tables import to_csv_bytes
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -810,6 +811,7 @@ def _data_quality_tables(
         "data_quality_site_individuals": site_ind,
         "data_quality_activity": activity,
         "data_quality_assessments": units,
+        "data_quality_reassessment": reassessment_table(units, published),
     }
 
 
@@ -857,6 +859,7 @@ def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])
     ]
     units = tables["data_quality_assessments"]
+    again = tables["data_quality_reassessment"]
     return {
         "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),
         "site_individuals": grouped(tables["data_quality_site_individuals"]),
@@ -864,6 +867,8 @@ def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "site_activity": _by_la(site_act),
         "la_assessments": units[units["unit"] != "site"].to_dict("records"),
         "site_assessments": grouped(units[units["unit"] == "site"]),
+        "la_reassessment": again[again["unit"] != "site"].to_dict("records"),
+        "site_reassessment": grouped(again[again["unit"] == "site"]),
         "assessment_items": list(ASSESSMENT_ITEMS.items()),
         "target": COMPLETION_TARGET,
     }
