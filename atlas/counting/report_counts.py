@@ -48,6 +48,7 @@ GENDERS = {"M": "Male", "F": "Female", "X": "Other"}
 NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
 OTHER = "Other"
+RESIDUAL = (NOT_KNOWN, NOT_STATED, OTHER)  # rows that name no category: cheapest to hide
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
 # The answers that record nothing (normalised: any case, spacing or punctuation), as blank
 # does: shown as "Not stated" in the profiles, and not a completed item in the data-quality
@@ -140,6 +141,7 @@ class CellSet:
     bounds: list[ActivityBound] = field(default_factory=list)
     at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
     floors: dict[str, int] = field(default_factory=dict)  # known least values of cells
+    residual: list[str] = field(default_factory=list)  # "Not known"/"Other" rows' cells
 
 
 @dataclass
@@ -650,7 +652,9 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
         if dim in FREE_TEXT:  # a label is shown only when threshold people share it
             named = table[(table["cohort"] == ALL) & ~table["category"].isin([OTHER, NOT_STATED])]
             floors.update(dict.fromkeys(named["cell_id"], threshold))
-    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups, floors=floors)
+    table = pd.concat(rows, ignore_index=True)
+    residual = list(table.loc[table["category"].isin(RESIDUAL), "cell_id"])
+    return CellSet("profiles", table, groups, floors=floors, residual=residual)
 
 
 def _trend(
