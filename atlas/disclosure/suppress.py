@@ -509,9 +509,10 @@ class CellTable:
         """The published cell of a group (``cells``: its total first) whose hiding costs
         least, counting what it sets off: its own ``cost``, plus, in each other group of it
         with no cell hidden yet (which would then need a complement of its own), the cost of
-        that group's cheapest other cell. Only the ``LOOKAHEAD`` cheapest non-zero cells are
-        weighed so; ties go to parts before the total, then by id. A zero only when no cell
-        is non-zero; None when every cell is hidden."""
+        that group's cheapest other cell. Only the ``LOOKAHEAD`` cheapest non-zero parts are
+        weighed so (the total, never smaller than a part and shown in its own table, only
+        when no part is left); ties by id. A zero only when no cell is non-zero; None when
+        every cell is hidden."""
         open_cells = [c for c in cells if not hidden[c]]
         if not open_cells:
             return None
@@ -533,7 +534,8 @@ class CellTable:
                 extra += min(rest, default=0.0)
             return extra
 
-        weighed = sorted(nonzero, key=own)[:LOOKAHEAD]
+        parts = [c for c in nonzero if c != total] or nonzero  # the total only when alone
+        weighed = sorted(parts, key=own)[:LOOKAHEAD]
         return min(weighed, key=lambda c: (cost[c] + knock_on(c), *own(c)))
 
     def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -355,9 +355,9 @@ def test_every_percentage_is_a_share_of_the_published_demand():
     pub = publish_plan(plan, published, cands, existing, {"LA1": "One LA"})
     # published demand 20 + 12 + 2 + 9 + 2 = 45: today L1 (20), C1 adds L2 (12), C2 adds L3 (2)
     assert pub.siting.astype(str).values.tolist() == [
-        ["0", "", "", "", "44.44", "44.44"],
-        ["1", "C1", "One", "LA1", "26.67", "71.11"],
-        ["2", "C2", "Two", "LA1", "4.44", "75.56"],
+        ["0", "", "", "", "", "44.44", "44.44"],
+        ["1", "C1", "One", "LA1", "One LA", "26.67", "71.11"],
+        ["2", "C2", "Two", "LA1", "One LA", "4.44", "75.56"],
     ]
     assert pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist() == [
         ["LA1", "44.44", "75.56"]
