@@ -39,6 +39,7 @@ wherever blanking activity suffices.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -157,15 +158,24 @@ class CellTable:
         def cells_of(g: int) -> list[int]:
             return members[starts[g] : starts[g + 1]]
 
+        # hidden cells per group (a cell in a group twice counts twice: only 0 matters)
+        in_group = np.bincount(
+            group[np.frombuffer(hidden, dtype=bool)[cells]], minlength=len(self.groups)
+        ).tolist()
+
         while queue:
             g = queue.popleft()
             m = cells_of(g)  # the total first, then the parts
             if sum(map(hidden.__getitem__, m)) != 1:
                 continue
-            pick = self._complement(m, hidden, value, ids, cost, g, groups_of_cell, cells_of)
+            pick = self._complement(
+                m, hidden, value, ids, cost, g, groups_of_cell, cells_of, in_group
+            )
             if pick is None:
                 continue
             hidden[pick] = 1
+            for h in groups_of_cell(pick):
+                in_group[h] += 1
             queue.extend(groups_of_cell(pick))
         return np.frombuffer(hidden, dtype=bool).copy(), primary
 
@@ -505,14 +515,15 @@ class CellTable:
         group: int,
         groups_of: Callable[[int], list[int]],
         cells_of: Callable[[int], list[int]],
+        in_group: list[int],
     ) -> int | None:
         """The published cell of a group (``cells``: its total first) whose hiding costs
         least, counting what it sets off: its own ``cost``, plus, in each other group of it
-        with no cell hidden yet (which would then need a complement of its own), the cost of
-        that group's cheapest other cell. Only the ``LOOKAHEAD`` cheapest non-zero parts are
-        weighed so (the total, never smaller than a part and shown in its own table, only
-        when no part is left); ties by id. A zero only when no cell is non-zero; None when
-        every cell is hidden."""
+        with no cell hidden yet (``in_group``: hidden cells per group; such a group would
+        then need a complement of its own), the cost of that group's cheapest other cell.
+        Only the ``LOOKAHEAD`` cheapest non-zero parts are weighed so (the total, never
+        smaller than a part and shown in its own table, only when no part is left); ties by
+        id. A zero only when no cell is non-zero; None when every cell is hidden."""
         open_cells = [c for c in cells if not hidden[c]]
         if not open_cells:
             return None
@@ -527,15 +538,14 @@ class CellTable:
         def knock_on(c: int) -> float:
             extra = 0.0
             for h in set(groups_of(c)) - {group}:
-                others = cells_of(h)
-                if any(hidden[d] for d in others):
-                    continue  # hiding c gives it its second hidden cell: nothing more
-                rest = [cost[d] for d in others if d != c and value[d] > 0]
+                if in_group[h]:
+                    continue  # hiding c gives it a second hidden cell: nothing more
+                rest = [cost[d] for d in cells_of(h) if d != c and value[d] > 0]
                 extra += min(rest, default=0.0)
             return extra
 
         parts = [c for c in nonzero if c != total] or nonzero  # the total only when alone
-        weighed = sorted(parts, key=own)[:LOOKAHEAD]
+        weighed = heapq.nsmallest(LOOKAHEAD, parts, key=own)
         return min(weighed, key=lambda c: (cost[c] + knock_on(c), *own(c)))
 
     def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
