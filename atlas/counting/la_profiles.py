@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .individuals import ALL, COHORT_ORDER, COHORTS, Individuals
-from .report_counts import CellSet, profile_categories, svc_id
+from .report_counts import RESIDUAL, CellSet, profile_categories, svc_id
 from .tally import activity_rows, distinct_pairs, positions
 
 NAME = "la_profiles"
@@ -79,4 +79,5 @@ def la_profile_cells(
         )
     )
     assert COHORT_ORDER[0] == ALL  # the grid's first cohort column is the categories' total
-    return CellSet(NAME, table, groups)
+    residual = list(table.loc[table["category"].isin(RESIDUAL), "cell_id"])
+    return CellSet(NAME, table, groups, residual=residual)

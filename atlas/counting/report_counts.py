@@ -48,8 +48,13 @@ GENDERS = {"M": "Male", "F": "Female", "X": "Other"}
 NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
 OTHER = "Other"
+RESIDUAL = (NOT_KNOWN, NOT_STATED, OTHER)  # rows that name no category: cheapest to hide
 TOP_CATEGORIES = 8  # free-text profiles: the most common labels, the rest as "Other"
+# The answers that record nothing (normalised: any case, spacing or punctuation), as blank
+# does: shown as "Not stated" in the profiles, and not a completed item in the data-quality
+# report's assessment items.
 NOT_STATED_KEYS = ("not stated", "not known", "unknown")
+REASSESS_MONTHS = 6  # the IMS user guide: reassess clients at six-month intervals
 FREE_TEXT = (  # profile columns
     "substance_1",
     "substance_2",
@@ -143,6 +148,7 @@ class CellSet:
     bounds: list[ActivityBound] = field(default_factory=list)
     at_most: list[tuple[str, str]] = field(default_factory=list)  # (a, b): a <= b
     floors: dict[str, int] = field(default_factory=dict)  # known least values of cells
+    residual: list[str] = field(default_factory=list)  # "Not known"/"Other" rows' cells
 
 
 @dataclass
@@ -188,6 +194,7 @@ def count_reports(
             _intervention_clients(rows, la_codes),
             _site_quarter_cells(used, sites),
             _assessed(extract, ind, used, la_codes, sites),
+            _reassessed(extract, ind, used, la_codes, sites),
             _profiles(ind, threshold),
             trend,
             activity_cells(site_activity, la_activity, sites, la_codes, events),
@@ -398,6 +405,121 @@ def _assessed(
     return CellSet("assessed", table, groups)
 
 
+def answered(values: pd.Series) -> np.ndarray:
+    """Whether each free-text answer completes its item: not blank and not one of
+    ``NOT_STATED_KEYS`` in any case or spacing ("Not stated", " NOT KNOWN ", "not-known")."""
+    key = normalise_label(values)
+    return ((key != "") & ~key.isin(NOT_STATED_KEYS)).to_numpy(dtype=bool)
+
+
+def reassessment_start(period: Period) -> pd.Timestamp:
+    """The first day of the period's last ``REASSESS_MONTHS`` months (its last two quarters):
+    a client first seen before it has been seen for six months or more by the period's end."""
+    return period.quarters()[-REASSESS_MONTHS // 3].start
+
+
+def _reassessed(
+    extract: Extract, ind: Individuals, used: _Rows, la_codes: list[str], sites: pd.DataFrame
+) -> CellSet:
+    """Reassessment at six-month intervals, per site, LA and the area: of the individuals seen
+    there in the period, those *due* (their first contact there, an NSP visit, intervention or
+    assessment at any date, is before the period's last six months: seen for six months or
+    more), split into those *with* an assessment there dated in the last six months and those
+    *without*. due = with + without; due is at most the unit's seen count, with at most its
+    "with an assessment" count (an assessment in the last six months is one in the period)."""
+    start = reassessment_start(ind.period)
+    clients, site_codes = extract["clients.csv"], sites["site_code"]
+
+    def rows(name: str, column: str, keep: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
+        frame = extract[name]
+        frame = frame[keep(frame[column]).to_numpy(dtype=bool)]
+        return pd.DataFrame(
+            {
+                "person": row_persons(frame, clients, ind.person_of),
+                "site": positions(frame["site_code"], site_codes),
+            }
+        )
+
+    early = pd.concat(
+        [
+            rows(name, column, lambda d: d < start)
+            for name, column in (
+                ("nsp_transactions.csv", "visit_date"),
+                ("interventions.csv", "intervention_date"),
+                ("assessments.csv", "assessment_date"),
+            )
+        ],
+        ignore_index=True,
+    )
+    recent = rows(
+        "assessments.csv", "assessment_date", lambda d: (d >= start) & (d <= ind.period.end)
+    )
+    la_of_site = np.append(used.la_of_site, -1)  # a site's LA position (-1: none, unlisted)
+    wide = []
+    for unit, seen, ids, unit_of_site in (
+        ("site", used.site, list(site_codes), lambda site: site),
+        ("la", used.la, la_codes, lambda site: la_of_site[site]),
+    ):
+        unit_of, who = distinct_pairs(seen, used.person)
+        early_at = unit_of_site(early["site"].to_numpy())
+        recent_at = unit_of_site(recent["site"].to_numpy())
+        due = _has_pair(unit_of, who, early_at, early["person"].to_numpy())
+        done = due & _has_pair(unit_of, who, recent_at, recent["person"].to_numpy())
+        frame = pd.DataFrame({"unit": unit, "code": ids})
+        frame["with"] = np.bincount(unit_of[done], minlength=len(ids)).astype(np.int64)
+        frame["due"] = np.bincount(unit_of[due], minlength=len(ids)).astype(np.int64)
+        wide.append(frame)
+    people = ind.people.index
+    due = people.isin(early["person"])
+    done = due & people.isin(recent["person"])
+    wide.append(
+        pd.DataFrame(
+            {"unit": ["area"], "code": [TOTAL], "with": [int(done.sum())], "due": [int(due.sum())]}
+        )
+    )
+    table = pd.concat(wide, ignore_index=True)
+    table["without"] = table["due"] - table["with"]
+    long = table.melt(
+        id_vars=["unit", "code"],
+        value_vars=["due", "with", "without"],
+        var_name="reassessment",
+        value_name="individuals",
+    )
+    long["cell_id"] = reassessed_id(long["code"], long["reassessment"])
+    groups, at_most = [], []
+    for r in table.itertuples():
+        due_id, with_id, without_id = (
+            f"reassessed:{r.code}:{part}" for part in ("due", "with", "without")
+        )
+        groups.append((due_id, [with_id, without_id]))
+        at_most.append((due_id, seen_id(r.unit, r.code)))
+        at_most.append((with_id, f"assessed:{r.code}:with"))
+    return CellSet("reassessed", long, groups, at_most=at_most)
+
+
+def reassessed_id(code: pd.Series, part: pd.Series) -> pd.Series:
+    """The ids of the reassessment cells: ``reassessed:<site, LA code or TOTAL>:<due, with,
+    without>``."""
+    return "reassessed:" + code + ":" + part
+
+
+def seen_id(unit: str, code: str) -> str:
+    """The id of the count of individuals seen at a site (``site``), in a service LA (``la``)
+    or in the area (``area``) in the year."""
+    return f"site:{code}" if unit == "site" else svc_id(code, ALL)
+
+
+def _has_pair(
+    unit: np.ndarray, person: np.ndarray, r_unit: np.ndarray, r_person: np.ndarray
+) -> np.ndarray:
+    """Whether each (unit, person) pair is among the (r_unit, r_person) rows (negative units
+    left out)."""
+    keep = r_unit >= 0
+    size = np.int64(max(person.max(initial=0), r_person.max(initial=0)) + 1)
+    known = np.unique(r_unit[keep].astype(np.int64) * size + r_person[keep])
+    return np.isin(unit.astype(np.int64) * size + person, known)
+
+
 def _age_band(age: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The band of each age (``NOT_KNOWN`` where there is none): codes into the labels."""
     values = age.to_numpy(dtype=float, na_value=np.nan)
@@ -538,7 +660,9 @@ def _profiles(ind: Individuals, threshold: int) -> CellSet:
         if dim in FREE_TEXT:  # a label is shown only when threshold people share it
             named = table[(table["cohort"] == ALL) & ~table["category"].isin([OTHER, NOT_STATED])]
             floors.update(dict.fromkeys(named["cell_id"], threshold))
-    return CellSet("profiles", pd.concat(rows, ignore_index=True), groups, floors=floors)
+    table = pd.concat(rows, ignore_index=True)
+    residual = list(table.loc[table["category"].isin(RESIDUAL), "cell_id"])
+    return CellSet("profiles", table, groups, floors=floors, residual=residual)
 
 
 def _trend(
@@ -717,17 +841,18 @@ def _completion(
     site_codes: list[str],
 ) -> pd.DataFrame:
     """Assessments dated in the period per site, per LA and in the area, and the percentage
-    of them completing each assessment item (NaN where there are none)."""
+    of them completing each assessment item (NaN where there are none): an item is complete
+    when it is :func:`answered` ("Not stated", "Not known" or blank is not)."""
     a = assessments[period.contains(assessments["assessment_date"])]
     filled = pd.DataFrame(
         {
             "site_code": a["site_code"],
             "assessment_date": a["assessment_date"].notna(),
-            "substance_1": a["substance_1"] != "",
-            "accommodation": a["accommodation"] != "",
-            "employment": a["employment"] != "",
-            "parental_status": a["parental_status"] != "",
-            "postcode_or_la": (a["postcode"] != "") | (a["local_authority"] != ""),
+            "substance_1": answered(a["substance_1"]),
+            "accommodation": answered(a["accommodation"]),
+            "employment": answered(a["employment"]),
+            "parental_status": answered(a["parental_status"]),
+            "postcode_or_la": answered(a["postcode"]) | answered(a["local_authority"]),
         }
     )
     filled["la_code"] = filled["site_code"].map(la_of)

@@ -45,6 +45,7 @@ from ..counting.report_counts import (
     CellSet,
     activity_id,
     activity_relations,
+    seen_id,
     svc_id,
 )
 from ..counting.tally import TOTAL
@@ -198,6 +199,7 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             ("data_quality_site_individuals.csv", _site_quarters),
             ("data_quality_activity.csv", _activity_figures),
             ("data_quality_assessments.csv", _assessed),
+            ("data_quality_reassessment.csv", _reassessed),
             ("monitoring_trend.csv", _trend),
             ("monitoring_trend_la.csv", _trend_la),
             ("monitoring_trend_activity.csv", _trend_activity),
@@ -383,6 +385,28 @@ def _assessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
         groups.append((seen, parts))
     model.sets.append(CellSet("assessed", _cells(cells), groups))
     _shares(t, path, "with_assessment", "with_assessment_pct", model, whole="seen")
+
+
+@_csv_reader
+def _reassessed(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Per site, LA and the area: seen for six months or more (due) = reassessed + not; due
+    at most the unit's seen count, reassessed at most its "with an assessment" count; the
+    share reassessed is 100 * reassessed / due."""
+    cells, groups, at_most = [], [], []
+    for i, r in enumerate(t.itertuples()):
+        due, done, rest = (f"reassessed:{r.code}:{p}" for p in ("due", "with", "without"))
+        _read(model, due, r.seen_six_months, path, i)
+        _read(model, done, r.reassessed, path, i)
+        _read(model, rest, r.not_reassessed, path, i)
+        cells += [due, done, rest]
+        groups.append((due, [done, rest]))
+        at_most += [(due, seen_id(r.unit, r.code)), (done, f"assessed:{r.code}:with")]
+        model.derived.append(
+            Derived(
+                _place(path, i), "reassessed_pct", r.reassessed_pct.strip(), "share", done, due
+            )
+        )
+    model.sets.append(CellSet("reassessed", _cells(cells), groups, at_most=at_most))
 
 
 @_csv_reader
@@ -1028,6 +1052,8 @@ HTML_SOURCES = {
     "dq-site-activity": ("reports/csv/data_quality_activity.csv",),
     "dq-la-assessments": ("reports/csv/data_quality_assessments.csv",),
     "dq-site-assessments": ("reports/csv/data_quality_assessments.csv",),
+    "dq-la-reassessment": ("reports/csv/data_quality_reassessment.csv",),
+    "dq-site-reassessment": ("reports/csv/data_quality_reassessment.csv",),
 }
 
 

@@ -69,6 +69,10 @@ PEOPLE_COUNTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("unit", "code"),
         ("seen", "with_assessment", "without_assessment"),
     ),
+    "reports/csv/data_quality_reassessment.csv": (
+        ("unit", "code"),
+        ("seen_six_months", "reassessed", "not_reassessed"),
+    ),
 }
 LEDGER_COUNTS = ("cohorts", "match_levels")  # ledger.json sections of counts of people
 

@@ -39,8 +39,9 @@ wherever blanking activity suffices.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, pairwise
 from typing import TYPE_CHECKING
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     from ..counting.report_counts import CellSet
 
 ACTIVITY = ("nsp_visits", "nsp_returns", "interventions")  # site_activity.csv's activity
+RESIDUAL_WEIGHT = 0.5  # a "Not known"/"Not stated"/"Other" cell costs half its people to hide
+LOOKAHEAD = 4  # a complement is chosen among this many of a group's cheapest cells
 
 
 @dataclass
@@ -112,6 +115,7 @@ class CellTable:
         self.bounds: list[ActivityBound] = []
         self.at_most: list[tuple[str, str]] = []
         self.floors: dict[str, int] = {}  # least values a reader knows (shown labels)
+        self.residual: set[str] = set()  # "Not known", "Not stated", "Other" rows: cheaper
         self.attacked: Attacked | None = None  # set by protect
         self.perturbation = 0  # set by protect when counts are perturbed (cell key)
         self._bound_cells: _BoundCells | None = None  # the bounds' positions, per ``where``
@@ -135,6 +139,7 @@ class CellTable:
         exactly one suppressed cell gets its complement (:meth:`_complement`), and the groups
         of that cell are looked at again. Returns whether each cell is hidden."""
         value = [int(v) for v in self.values.values()]
+        cost = self.costs(ids)
         events = self.activity
         hidden = bytearray(0 < v < threshold and c not in events for c, v in zip(ids, value))
         primary = sum(hidden)
@@ -147,17 +152,42 @@ class CellTable:
         )
         queue = deque(np.unique(group[np.frombuffer(hidden, dtype=bool)[cells]]).tolist())
         members, starts = cells.tolist(), starts.tolist()
+
+        def groups_of_cell(c: int) -> list[int]:
+            return groups_of[cell_starts[c] : cell_starts[c + 1]]
+
+        def cells_of(g: int) -> list[int]:
+            return members[starts[g] : starts[g + 1]]
+
+        # hidden cells per group (a cell in a group twice counts twice: only 0 matters)
+        in_group = np.bincount(
+            group[np.frombuffer(hidden, dtype=bool)[cells]], minlength=len(self.groups)
+        ).tolist()
+
         while queue:
             g = queue.popleft()
-            m = members[starts[g] : starts[g + 1]]  # the total first, then the parts
+            m = cells_of(g)  # the total first, then the parts
             if sum(map(hidden.__getitem__, m)) != 1:
                 continue
-            pick = self._complement(m, hidden, value, ids)
+            pick = self._complement(
+                m, hidden, value, ids, cost, g, groups_of_cell, cells_of, in_group
+            )
             if pick is None:
                 continue
             hidden[pick] = 1
-            queue.extend(groups_of[cell_starts[pick] : cell_starts[pick + 1]])
+            for h in groups_of_cell(pick):
+                in_group[h] += 1
+            queue.extend(groups_of_cell(pick))
         return np.frombuffer(hidden, dtype=bool).copy(), primary
+
+    def costs(self, ids: list[str]) -> list[float]:
+        """What hiding each cell costs: the people it holds, half that for a "Not known",
+        "Not stated" or "Other" row (``residual``), which tells a reader least."""
+        residual = self.residual
+        return [
+            v * (RESIDUAL_WEIGHT if c in residual else 1.0)
+            for c, v in zip(ids, self.values.values())
+        ]
 
     def protect(
         self,
@@ -457,16 +487,46 @@ class CellTable:
 
     @staticmethod
     def _complement(
-        cells: list[int], hidden: bytearray, value: list[int], ids: list[str]
+        cells: list[int],
+        hidden: bytearray,
+        value: list[int],
+        ids: list[str],
+        cost: list[float],
+        group: int,
+        groups_of: Callable[[int], list[int]],
+        cells_of: Callable[[int], list[int]],
+        in_group: list[int],
     ) -> int | None:
-        """The smallest non-zero published cell of a group (``cells``: its total first), parts
-        before the total, then by id; else any zero; None when every cell is hidden."""
+        """The published cell of a group (``cells``: its total first) whose hiding costs
+        least, counting what it sets off: its own ``cost``, plus, in each other group of it
+        with no cell hidden yet (``in_group``: hidden cells per group; such a group would
+        then need a complement of its own), the cost of that group's cheapest other cell.
+        Only the ``LOOKAHEAD`` cheapest non-zero parts are weighed so (the total, never
+        smaller than a part and shown in its own table, only when no part is left); ties by
+        id. A zero only when no cell is non-zero; None when every cell is hidden."""
         open_cells = [c for c in cells if not hidden[c]]
         if not open_cells:
             return None
         nonzero = [c for c in open_cells if value[c] > 0]
         total = cells[0]
-        return min(nonzero or open_cells, key=lambda c: (value[c], c == total, ids[c]))
+        if not nonzero:
+            return min(open_cells, key=lambda c: (c == total, ids[c]))
+
+        def own(c: int) -> tuple[float, bool, str]:
+            return (cost[c], c == total, ids[c])
+
+        def knock_on(c: int) -> float:
+            extra = 0.0
+            for h in set(groups_of(c)) - {group}:
+                if in_group[h]:
+                    continue  # hiding c gives it a second hidden cell: nothing more
+                rest = [cost[d] for d in cells_of(h) if d != c and value[d] > 0]
+                extra += min(rest, default=0.0)
+            return extra
+
+        parts = [c for c in nonzero if c != total] or nonzero  # the total only when alone
+        weighed = heapq.nsmallest(LOOKAHEAD, parts, key=own)
+        return min(weighed, key=lambda c: (cost[c] + knock_on(c), *own(c)))
 
     def _members(self, where: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
         """Every group's cells (positions in ``where``), its total first, one after the other;
@@ -747,6 +807,7 @@ def _register_extra(cells: CellTable, extra: Sequence[CellSet]) -> None:
         cells.bounds.extend(cell_set.bounds)
         cells.at_most.extend(cell_set.at_most)
         cells.floors.update(cell_set.floors)
+        cells.residual.update(cell_set.residual)
     named = [(b.people, *b.activity, *b.row) for b in cells.bounds] + cells.at_most
     unknown = [c for c in chain.from_iterable(named) if c not in cells.values]
     if unknown:

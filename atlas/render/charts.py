@@ -7,6 +7,7 @@ less the published parts, so it reveals nothing new); in a line chart the point 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -31,6 +32,88 @@ _HATCH = (
 )
 
 
+# Advance widths in em, generous for the fonts a report is read in (Segoe UI, Arial and
+# DejaVu Sans, the widest of the three, per character class), so that a label laid out by
+# its estimated width never runs into the next or out of the chart.
+_NARROW, _SLIM, _WIDE = set("iIjl.,:;'|!`"), set("frt()[]-/ "), set("mwMW@%")
+LEGEND_GAP = 14  # px between a legend entry and the next on its line
+SWATCH = 16  # px from a legend swatch's left to its label
+
+
+def text_width(text: str, size: float) -> float:
+    """An upper estimate of ``text``'s width in px at font size ``size``."""
+    em = 0.0
+    for ch in text:
+        if ch in _NARROW:
+            em += 0.34
+        elif ch in _SLIM:
+            em += 0.45
+        elif ch in _WIDE:
+            em += 1.0
+        elif ch.isupper():
+            em += 0.76
+        else:
+            em += 0.64
+    return em * size
+
+
+def wrap_text(text: str, size: float, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` px, broken between words; a word wider than
+    that on its own starts a line and is broken after a hyphen or, at last, anywhere."""
+    lines: list[str] = []
+    for word in text.split():
+        first, *rest = _pieces(word, size, width)
+        if lines and not rest and text_width(f"{lines[-1]} {first}", size) <= width:
+            lines[-1] += f" {first}"
+        else:
+            lines.append(first)
+        lines.extend(rest)
+    return lines or [""]
+
+
+def _pieces(word: str, size: float, width: float) -> list[str]:
+    """A word in pieces that each fit ``width`` (one piece when it fits)."""
+    out = []
+    while text_width(word, size) > width and len(word) > 1:
+        fits = [k for k in range(1, len(word)) if text_width(word[:k], size) <= width] or [1]
+        cut = fits[-1]
+        hyphen = word.rfind("-", 0, cut)
+        cut = hyphen + 1 if hyphen > 0 else cut
+        out.append(word[:cut])
+        word = word[cut:]
+    return [*out, word]
+
+
+def _text_lines(x: float, y: float, lines: list[str], size: float, attrs: str = "") -> str:
+    """One ``<text>`` of several lines (``tspan``), the first baseline at ``y``."""
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else size * 1.2:.1f}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}"{attrs}>{spans}</text>'
+
+
+def legend(
+    entries: Sequence[tuple[str, str]], left: float, top: float, width: float, size: float = 11
+) -> tuple[list[str], float]:
+    """Legend entries (label, fill) laid out in lines from (``left``, ``top``) within
+    ``width`` px: each a swatch and its label, wrapped when one line cannot hold it, never
+    over another entry nor past the right edge. Returns the SVG and the height used."""
+    line_h = size * 1.2
+    out: list[str] = []
+    x, y, row_h = left, top, 0.0
+    for label, fill in entries:
+        lines = wrap_text(label, size, width - SWATCH)
+        w = SWATCH + max(text_width(line, size) for line in lines)
+        if x > left and x + w > left + width:  # the next line
+            x, y, row_h = left, y + row_h + 6, 0.0
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{fill}"/>')
+        out.append(_text_lines(x + SWATCH, y + 10, lines, size))
+        row_h = max(row_h, 12.0, (len(lines) - 1) * line_h + size + 2)
+        x += w + LEGEND_GAP
+    return out, (y + row_h - top) if entries else 0.0
+
+
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
@@ -41,20 +124,17 @@ def stacked_bars(
     categories: Sequence[str],
 ) -> Markup:
     """100% stacked horizontal bars: one per row (label, published total, published parts)."""
-    width, label_w, bar_h, gap, legend_h = 640, 190, 22, 8, 22
+    width, label_w, bar_h, gap = 640, 190, 22, 8
     plot_w = width - label_w - 10
-    legend_rows = (len(categories) + 4) // 5 + 1
-    height = len(rows) * (bar_h + gap) + legend_rows * legend_h + 10
-    out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{_HATCH}'
-    ]
-    for i, (label, total, parts) in enumerate(rows):
-        y = i * (bar_h + gap)
-        out.append(
-            f'<text x="{label_w - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" '
-            f'font-size="12">{escape(label)}</text>'
-        )
+    out: list[str] = []
+    top = 0.0  # the next row's top: a row is as tall as its wrapped label needs
+    for label, total, parts in rows:
+        lines = wrap_text(label, 12, label_w - 12)
+        row_h = max(bar_h, len(lines) * 14.4)
+        y = top + (row_h - bar_h) / 2  # the bar, centred on its label
+        top += row_h + gap
+        first = y + bar_h * 0.7 - (len(lines) - 1) * 7.2
+        out.append(_text_lines(label_w - 6, first, lines, 12, ' text-anchor="end"'))
         if not total:
             out.append(
                 f'<text x="{label_w}" y="{y + bar_h * 0.7:.1f}" font-size="12" '
@@ -70,7 +150,7 @@ def stacked_bars(
             shown += part
             pct = 100 * part / total
             out.append(
-                f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{bar_h}" '
+                f'<rect x="{x:.2f}" y="{y:g}" width="{w:.2f}" height="{bar_h}" '
                 f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(categories[j])}: '
                 f"{_fmt(pct)}%</title></rect>"
             )
@@ -84,19 +164,20 @@ def stacked_bars(
         if any(p is None for p in parts) and total - shown > 0:
             w = plot_w * (total - shown) / total
             out.append(
-                f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{bar_h}" '
+                f'<rect x="{x:.2f}" y="{y:g}" width="{w:.2f}" height="{bar_h}" '
                 f'fill="{SUPPRESSED_FILL}"><title>suppressed categories</title></rect>'
             )
-    y0 = len(rows) * (bar_h + gap) + 6
-    for j, cat in enumerate([*categories, "suppressed"]):
-        lx, ly = label_w + (j % 5) * (plot_w / 5), y0 + (j // 5) * legend_h
-        fill = SUPPRESSED_FILL if j == len(categories) else PALETTE[j % len(PALETTE)]
-        out.append(
-            f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{fill}"/>'
-            f'<text x="{lx + 16:.1f}" y="{ly + 10}" font-size="11">{escape(cat)}</text>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))
+    entries = [(c, PALETTE[j % len(PALETTE)]) for j, c in enumerate(categories)]
+    keys, keys_h = legend([*entries, ("suppressed", SUPPRESSED_FILL)], 10, 0, width - 20)
+    y0 = top + 6
+    height = math.ceil(y0 + keys_h + 10)
+    head = (
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{_HATCH}'
+    )
+    return Markup(
+        "".join([head, *out, f'<g transform="translate(0 {y0:g})">', *keys, "</g></svg>"])
+    )
 
 
 def line_chart(
@@ -134,6 +215,7 @@ def line_chart(
             f'<text x="{px(i):.1f}" y="{height - 10}" text-anchor="middle" '
             f'font-size="11">{escape(x)}</text>'
         )
+    keys: list[tuple[str, str]] = []
     for k, (name, vs) in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]
         run: list[str] = []
@@ -156,11 +238,17 @@ def line_chart(
                 f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
                 f'points="{" ".join(run)}"/>'
             )
-        ly = top + 16 * k
-        out.append(
-            f'<rect x="{left + plot_w + 12}" y="{ly}" width="12" height="12" '
-            f'fill="{colour}"/><text x="{left + plot_w + 28}" y="{ly + 10}" '
-            f'font-size="11">{escape(name)}</text>'
+        keys.append((name, colour))
+    # the series' names beside the plot, one entry a line, each wrapped to the space there
+    lx = left + plot_w + 12
+    ly = float(top)
+    for name, colour in keys:
+        entry, used = legend([(name, colour)], lx, ly, width - lx - 4)
+        out.extend(entry)
+        ly += used + 6
+    if ly > height:  # names wrapped past the plot's foot: a taller chart
+        out[0] = out[0].replace(
+            f'viewBox="0 0 {width} {height}"', f'viewBox="0 0 {width} {math.ceil(ly)}"'
         )
     out.append("</svg>")
     return Markup("".join(out))

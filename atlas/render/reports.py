@@ -40,6 +40,7 @@ from ..disclosure.suppress import Published
 from .charts import line_chart, stacked_bars
 from .cohort_description import cohort_rows, cohort_tables
 from .markdown_text import markdown_html
+from .reassessment import reassessment_table
 from .tables import to_csv_bytes
 from .wellbeing import TABLE as WELLBEING
 from .wellbeing import wellbeing_rows, wellbeing_table
@@ -823,6 +824,7 @@ def _data_quality_tables(
         "data_quality_site_individuals": site_ind,
         "data_quality_activity": activity,
         "data_quality_assessments": units,
+        "data_quality_reassessment": reassessment_table(units, published),
     }
 
 
@@ -875,6 +877,7 @@ def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         for (code, name), rows in _grouped(act[act["unit"] == "la"], ["code", "name"])
     ]
     units = tables["data_quality_assessments"]
+    again = tables["data_quality_reassessment"]
     return {
         "la_individuals": tables["data_quality_la_individuals"].to_dict("records"),
         "site_individuals": grouped(tables["data_quality_site_individuals"]),
@@ -882,6 +885,8 @@ def _dq_rows(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "site_activity": _by_la(site_act),
         "la_assessments": units[units["unit"] != "site"].to_dict("records"),
         "site_assessments": grouped(units[units["unit"] == "site"]),
+        "la_reassessment": again[again["unit"] != "site"].to_dict("records"),
+        "site_reassessment": grouped(again[again["unit"] == "site"]),
         "assessment_items": list(ASSESSMENT_ITEMS.items()),
         "target": COMPLETION_TARGET,
     }

@@ -142,9 +142,7 @@ def render_tables(published: Published) -> dict[str, bytes]:
 
 def siting_tables(plan: PublishedPlan) -> dict[str, bytes]:
     """The siting stage's two tables (``[siting]``) as CSV bytes, keyed by their path."""
-    from ..siting.publish import COVERAGE_LA_COLUMNS
-
     return {
         "tables/nsp_siting.csv": to_csv_bytes(plan.siting),
-        "tables/nsp_coverage_la.csv": to_csv_bytes(plan.coverage_la[COVERAGE_LA_COLUMNS]),
+        "tables/nsp_coverage_la.csv": to_csv_bytes(plan.coverage_la),
     }

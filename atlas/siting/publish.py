@@ -31,8 +31,17 @@ from ..disclosure.suppress import Published
 from ..geography.geocode import OUTSIDE, UNKNOWN
 from .model import PWID, Plan
 
-SITING_COLUMNS = ["rank", "site_code", "site_name", "la_code", "added_pct", "cumulative_pct"]
-COVERAGE_LA_COLUMNS = ["la_code", "coverage_pct", "coverage_pct_after"]
+# la_name beside la_code, so the tables name LAs as every other table does
+SITING_COLUMNS = [
+    "rank",
+    "site_code",
+    "site_name",
+    "la_code",
+    "la_name",
+    "added_pct",
+    "cumulative_pct",
+]
+COVERAGE_LA_COLUMNS = ["la_code", "la_name", "coverage_pct", "coverage_pct_after"]
 
 
 @dataclass
@@ -40,7 +49,7 @@ class PublishedPlan:
     """The siting results as published: tables, map data and report figures."""
 
     siting: pd.DataFrame  # SITING_COLUMNS, percentages as text with two decimals
-    coverage_la: pd.DataFrame  # COVERAGE_LA_COLUMNS (+ la_name for the report)
+    coverage_la: pd.DataFrame  # COVERAGE_LA_COLUMNS
     lsoas: pd.DataFrame  # lsoa_code, status, rank, demand (known or NA), suppressed
     existing: pd.DataFrame  # existing NSP sites: site_code, site_name, lat, long
     recommended: pd.DataFrame  # rank, site_code, site_name, la_code, lat, long
@@ -109,7 +118,7 @@ def publish_plan(
     expected = model["demand"].reindex(d.index).fillna(0).astype("int64")
     if not d["demand"].astype("int64").equals(expected):
         raise ValueError("the siting plan was not solved on the published demand")
-    siting = _siting_table(plan)
+    siting = _siting_table(plan, la_names)
     coverage = _coverage_la(d, la_names)
     left_out, exact = _left_out(published)
     recommended = plan.ranked.merge(candidates[["site_code", "lat", "long"]], on="site_code")
@@ -155,8 +164,9 @@ def _pct(part: int | float, whole: int | float) -> str:
     return format_fixed(pd.Series([100 * part / whole]), 2).iloc[0]
 
 
-def _siting_table(plan: Plan) -> pd.DataFrame:
-    """Rank 0 (today) then ranks 1..n, as shares of the published demand."""
+def _siting_table(plan: Plan, la_names: dict[str, str]) -> pd.DataFrame:
+    """Rank 0 (today) then ranks 1..n, as shares of the published demand; each site's LA by
+    code and name (the code where the drop has no name for it)."""
     rows = [
         {
             "rank": 0,
@@ -171,6 +181,7 @@ def _siting_table(plan: Plan) -> pd.DataFrame:
     table["added_pct"] = [_pct(v, plan.total) for v in table["added"]]
     table["cumulative_pct"] = [_pct(v, plan.total) for v in table["cumulative"]]
     table["rank"] = table["rank"].astype(np.int64)
+    table["la_name"] = [la_names.get(c, c) for c in table["la_code"]]
     return table[SITING_COLUMNS]
 
 
@@ -189,7 +200,7 @@ def _coverage_la(d: pd.DataFrame, la_names: dict[str, str]) -> pd.DataFrame:
                 "coverage_pct_after": _pct(d.loc[in_la & after, "demand"].sum(), demand),
             }
         )
-    return pd.DataFrame(rows, columns=[*COVERAGE_LA_COLUMNS, "la_name"])
+    return pd.DataFrame(rows, columns=COVERAGE_LA_COLUMNS)
 
 
 def _left_out(published: Published) -> tuple[int, bool]:

@@ -355,9 +355,9 @@ def test_every_percentage_is_a_share_of_the_published_demand():
     pub = publish_plan(plan, published, cands, existing, {"LA1": "One LA"})
     # published demand 20 + 12 + 2 + 9 + 2 = 45: today L1 (20), C1 adds L2 (12), C2 adds L3 (2)
     assert pub.siting.astype(str).values.tolist() == [
-        ["0", "", "", "", "44.44", "44.44"],
-        ["1", "C1", "One", "LA1", "26.67", "71.11"],
-        ["2", "C2", "Two", "LA1", "4.44", "75.56"],
+        ["0", "", "", "", "", "44.44", "44.44"],
+        ["1", "C1", "One", "LA1", "One LA", "26.67", "71.11"],
+        ["2", "C2", "Two", "LA1", "One LA", "4.44", "75.56"],
     ]
     assert pub.coverage_la[["la_code", "coverage_pct", "coverage_pct_after"]].values.tolist() == [
         ["LA1", "44.44", "75.56"]
@@ -571,22 +571,22 @@ def _csv(path: Path) -> list[list[str]]:
 def test_drop_publishes_the_plan_tables_report_and_ledger(siting_recipe, tmp_path):
     out = build(load_recipe(siting_recipe), tmp_path / "drop").out_dir
     assert _csv(out / "tables" / "nsp_siting.csv") == [
-        ["rank", "site_code", "site_name", "la_code", "added_pct", "cumulative_pct"],
-        ["0", "", "", "", "41.67", "41.67"],
-        ["1", "K1", "Beta Chemist", "E06000002", "33.33", "75.00"],
-        ["2", "K2", "Alpha <b>Pharmacy</b>", "E06000001", "25.00", "100.00"],
+        ["rank", "site_code", "site_name", "la_code", "la_name", "added_pct", "cumulative_pct"],
+        ["0", "", "", "", "", "41.67", "41.67"],
+        ["1", "K1", "Beta Chemist", "E06000002", "Beta", "33.33", "75.00"],
+        ["2", "K2", "Alpha <b>Pharmacy</b>", "E06000001", "Alpha", "25.00", "100.00"],
     ]
     assert _csv(out / "tables" / "nsp_coverage_la.csv") == [
-        ["la_code", "coverage_pct", "coverage_pct_after"],
-        ["E06000001", "62.50", "100.00"],
-        ["E06000002", "0.00", "100.00"],
+        ["la_code", "la_name", "coverage_pct", "coverage_pct_after"],
+        ["E06000001", "Alpha", "62.50", "100.00"],
+        ["E06000002", "Beta", "0.00", "100.00"],
     ]
     parser = _Tables()
     parser.feed((out / "reports" / "monitoring.html").read_text())
     assert parser.tables["nsp-siting"][1:] == [
         ["0", "Existing NSP sites (today)", "", "", "41.67", "41.67"],
-        ["1", "Beta Chemist", "K1", "E06000002", "33.33", "75.00"],
-        ["2", "Alpha <b>Pharmacy</b>", "K2", "E06000001", "25.00", "100.00"],
+        ["1", "Beta Chemist", "K1", "Beta", "33.33", "75.00"],
+        ["2", "Alpha <b>Pharmacy</b>", "K2", "Alpha", "25.00", "100.00"],
     ]
     assert parser.tables["nsp-coverage-la"][1:] == [
         ["Alpha", "62.50", "100.00"],
