@@ -33,6 +33,7 @@ from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
 from .counting.match_levels import match_level_cells
 from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
+from .counting.year_residence import year_cells, year_tables
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
@@ -226,22 +227,24 @@ def compute_stages(
     )
     area_profiles = report_counts.cell_set("profiles").table
 
-    def people_cells(counted: ReportCounts, people: Individuals, threshold: int) -> list[CellSet]:
+    def people_cells(
+        ex: Extract, counted: ReportCounts, people: Individuals, threshold: int, own: Counts
+    ) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports', the ledger's match
-        levels and, with packs, each LA's profiles (in the area's categories)."""
-        cells = [*counted.cells, match_level_cells(people.people)]
+        levels, the atlas's years and, with packs, each LA's profiles (in the area's
+        categories)."""
+        years = year_tables(ex, people, geo, msoa_of, counted.trend, own.residence_la)
+        cells = [*counted.cells, match_level_cells(people.people), year_cells(years, msoa_of)]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells
 
     def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
-        return (
-            count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(counted, people, threshold),
-        )
+        own = count_all(people, geo, sites, recipe.area_name, msoa_of)
+        return own, people_cells(ex, counted, people, threshold, own)
 
-    extra = people_cells(report_counts, ind, recipe.threshold)
+    extra = people_cells(extract, report_counts, ind, recipe.threshold, counts)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -374,6 +377,7 @@ def finish_drop(
             msoa_of=msoa_of,
             siting=siting.published if siting is not None else None,
             packs=las,
+            partial={y.year.label: y.partial for y in report_counts.trend},
         )
     )
     files.update(render_geojson(published, geo))

@@ -40,6 +40,7 @@ from ..counting.report_counts import (
     svc_id,
 )
 from ..counting.tally import TOTAL
+from .page_years import read_years
 
 REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
@@ -69,8 +70,10 @@ PAGE_KEYS = {
     "districts",
     "siting",
     "lazy",
+    "years",
 }
 LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks"}
+LEVEL_KEYS |= {"pop", "la", "time", "tbreaks"}  # the years (``page_years``)
 
 
 @dataclass
@@ -683,6 +686,13 @@ def _atlas_page(
                     )
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
+    try:
+        years = read_years(data, model.readings, model.problems, Reading)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        model.problems.append(f"{ATLAS_PAGE} years: not as the drop writes them ({_problem(exc)})")
+        years = None
+    if years is not None:
+        model.sets.append(years)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)

@@ -110,12 +110,19 @@ def render_atlas(
     siting: PublishedPlan | None = None,
     packs: list[tuple[str, str]] | None = None,
     on_demand_above: int | None = None,
+    partial: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
     ``siting`` is given) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``),
     one LSOA script per local authority."""
     data = page_data(
-        published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
+        published,
+        geo,
+        sites,
+        msoa_of=msoa_of,
+        classification=classification,
+        siting=siting,
+        partial=partial,
     )
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
