@@ -142,6 +142,11 @@
       else map.removeLayer(pending);
     }
     restyle(); legend(); list();
+    announce('atlas:draw', null);
+  }
+  // what other parts of the page follow (atlas_time.js: the profile, the ranked bars)
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, {detail: detail}));
   }
 
   // on demand (large drops): a local authority's LSOAs arrive as a script added to the page
@@ -288,6 +293,7 @@
     state.hover = i; restyle();
     var tr = rowOf(i);
     if (tr) { tr.classList.add('atlas-hover'); if (fromMap) tr.scrollIntoView({block: 'nearest'}); }
+    announce('atlas:hover', i);
   }
   function select(i, zoom) {
     if (onDemand && state.level === 'la') loadLa(i);  // ready for a switch to LSOAs
@@ -295,6 +301,7 @@
     state.selected = i; restyle();
     var tr = rowOf(i), p = layerFor(state.level).polys[i];
     if (tr) { tr.classList.add('atlas-selected'); tr.scrollIntoView({block: 'nearest'}); }
+    announce('atlas:select', i);
     if (!p) return;
     if (zoom) { map.fitBounds(p.getBounds(), {maxZoom: 15}); }
     p.openTooltip(p.getBounds().getCenter());
@@ -524,7 +531,8 @@
 
   draw();
   window.atlasApp = {map: map, state: state, levels: levels, drawn: drawn, overlays: overlays,
-                     select: select, search: matches, loaded: loaded};
+                     select: select, search: matches, loaded: loaded, draw: draw,
+                     hover: hover, data: data};
   document.body.dataset.ready = 'true';
   window.addEventListener('beforeprint', function () { map.invalidateSize(); });
 })();

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from ..siting.publish import PublishedPlan
 
 HERE = Path(__file__).resolve().parent
+# the page's own scripts and styles, in order (atlas_time: years, area profile, ranked bars)
+PAGE_JS = ("atlas.js", "atlas_time.js")
+PAGE_CSS = ("atlas.css", "atlas_time.css")
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
 GEOJSON_VERSION = "1"  # bump when the GeoJSON geometry text changes
 DOWNLOADS = (
@@ -153,8 +156,12 @@ def render_atlas(
             (f"reports/la/{code}/monitoring.html", f"Report pack: {name}")
             for code, name in packs or []
         ],
-        styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
-        scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
+        styles=[
+            _inline(c, "style") for c in (*css, *((HERE / name).read_text() for name in PAGE_CSS))
+        ],
+        scripts=[
+            _inline(j, "script") for j in (*js, *((HERE / name).read_text() for name in PAGE_JS))
+        ],
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "",
