@@ -290,7 +290,7 @@
       document.activeElement : null;
     profile(i);
     markBar(i, 'atlas-bar-selected');
-    if (opener && opener.closest && opener.closest('#atlas-list, #atlas-bars')) panel.focus();
+    if (opener && opener.closest && opener.closest('#atlas-list, #atlas-bars, path')) panel.focus();
   });
 
   // the ranked bars of the areas on show, linked to the map both ways
@@ -363,12 +363,31 @@
     var b = e.target.closest('button'); if (b) app.select(+b.dataset.index, true);
   });
   document.addEventListener('atlas:hover', function (e) { markBar(e.detail, 'atlas-bar-hover'); });
+  // areas on the map reachable by keyboard (Tab, then Enter opens the profile) where a level
+  // has few enough areas to tab through; at LSOA level the list and the bars serve instead
+  var KEYBOARD_AREAS = 400;
+  function focusableAreas() {
+    var l = levels[state.level], d = app.drawn[state.level];
+    if (!d || l.codes.length > KEYBOARD_AREAS) return;
+    d.polys.forEach(function (p, i) {
+      var path = p && p.getElement && p.getElement();
+      if (!path || path.dataset.keyboard) return;
+      path.dataset.keyboard = '1'; path.setAttribute('tabindex', '0');
+      path.setAttribute('role', 'button');
+      path.setAttribute('aria-label', l.names[i] + ' (' + l.label + ' ' + l.codes[i] + ')');
+      path.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); app.select(i, false); }
+      });
+      path.addEventListener('focus', function () { app.hover(i, true); });
+    });
+  }
   document.addEventListener('atlas:draw', function () {
+    focusableAreas();
     drawBars();
     if (state.selected < 0) close();
     else if (!panel.hidden) profile(state.selected);
   });
-  drawBars();
+  setTimeout(function () { drawBars(); focusableAreas(); }, 0);  // after the first shapes
   app.years = {show: showYear, shown: function () { return shown; }, figures: figures,
                area: areaFigures};
 })();

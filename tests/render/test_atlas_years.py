@@ -328,3 +328,30 @@ def test_the_area_profile_compares_each_cohort_with_the_area_and_shows_the_years
     panel.find_element(By.CLASS_NAME, "atlas-profile-close").click()
     assert not panel.is_displayed()
     assert _errors(browser) == []
+
+
+@pytest.mark.browser
+def test_an_area_on_the_map_opens_its_profile_by_keyboard(browser, drop):
+    _open(browser, drop / "atlas.html")
+    _choose(browser, "level", "la")
+    time.sleep(0.1)
+    path = browser.find_element(By.CSS_SELECTOR, "#atlas-map path[role=button][aria-label^=Beta]")
+    assert path.get_attribute("tabindex") == "0"
+    browser.execute_script("arguments[0].focus()", path)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    panel = browser.find_element(By.ID, "atlas-profile")
+    assert panel.is_displayed()
+    assert browser.find_element(By.ID, "atlas-profile-title").text == "Beta"
+    first = [
+        td.text
+        for td in panel.find_elements(By.CSS_SELECTOR, "tbody tr")[0].find_elements(
+            By.TAG_NAME, "td"
+        )
+    ]
+    assert first == ["14", _rate(14, 2000), "similar"]  # 14 of 2,000 against 44 of 4,500
+    assert panel.find_element(By.LINK_TEXT, "Report pack: Beta")
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert not panel.is_displayed()
+    focused = browser.switch_to.active_element.get_attribute("aria-label")
+    assert focused.startswith("Beta (Local authority E06000002")
+    assert _errors(browser) == []
