@@ -177,6 +177,9 @@ def _msoa_groups(
     ).dropna(subset=["msoa_code"])
     msoa_la = dict(zip(msoa["codes"], msoa["la"]))
     straddled = set(links.loc[links["msoa_code"].map(msoa_la) == -1, "la"])
+    msoas_of: dict[int, list[str]] = {}
+    for code, k in msoa_la.items():
+        msoas_of.setdefault(k, []).append(code)
     out: list[tuple[str, list[str]]] = []
     for cohort in COHORT_ORDER:
         for code, part in links.groupby("msoa_code", sort=True):
@@ -189,7 +192,7 @@ def _msoa_groups(
         for k, la in enumerate(la_codes):
             if k in straddled:
                 continue
-            parts = [cid(y, "msoa", c, cohort) for c, p in msoa_la.items() if p == k]
+            parts = [cid(y, "msoa", c, cohort) for c in msoas_of.get(k, [])]
             parts.append(cid(y, "lsoa", f"{la}-UNKNOWN", cohort))
             out.append((cid(y, "la", la, cohort), sorted(parts)))
     return out
