@@ -107,6 +107,7 @@
   function showYear(y) {
     shown = y;
     Object.keys(levels).forEach(function (id) {
+      if (!levels[id].time) return;  // a layer with no years (a context layer)
       if (y === own) {
         levels[id].values = original[id].values; levels[id].breaks = original[id].breaks;
       } else {
@@ -387,6 +388,13 @@
     if (state.selected < 0) close();
     else if (!panel.hidden) profile(state.selected);
   });
+  var chunkLoaded = window.atlasLsoas;  // large drops: an LA's LSOAs arrive on demand
+  if (chunkLoaded) {
+    window.atlasLsoas = function (chunk) {
+      chunkLoaded(chunk);
+      if (state.level === 'lsoa') drawBars();
+    };
+  }
   setTimeout(function () { drawBars(); focusableAreas(); }, 0);  // after the first shapes
   app.years = {show: showYear, shown: function () { return shown; }, figures: figures,
                area: areaFigures};

@@ -355,3 +355,32 @@ def test_an_area_on_the_map_opens_its_profile_by_keyboard(browser, drop):
     focused = browser.switch_to.active_element.get_attribute("aria-label")
     assert focused.startswith("Beta (Local authority E06000002")
     assert _errors(browser) == []
+
+
+@pytest.fixture(scope="module")
+def lazy_drop(tmp_path_factory):
+    """The same drop with the LSOA shapes loaded per LA on demand (national scale's page)."""
+    from atlas.render import atlas_page
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(atlas_page, "ON_DEMAND_LSOAS", 1)
+        return _drop(tmp_path_factory.mktemp("years-lazy"))
+
+
+@pytest.mark.browser
+def test_with_lsoas_on_demand_the_bars_gain_each_las_lsoas_when_they_arrive(browser, lazy_drop):
+    _open(browser, lazy_drop / "atlas.html")
+    assert [b[:2] for b in _bars(browser)] == [("Alpha", "30"), ("Beta", "14")]
+    _choose(browser, "year", 1)
+    browser.find_elements(By.CSS_SELECTOR, "#atlas-bars li button")[1].click()  # Beta
+    assert browser.find_element(By.ID, "atlas-profile-title").text == "Beta"
+    _choose(browser, "level", "lsoa")
+    for _ in range(50):  # the LAs in view load (the tiny area is in view at once)
+        if len(_bars(browser)) == 4:
+            break
+        time.sleep(0.1)
+    bars = _bars(browser)
+    assert bars[0] == ("Alpha 001A", "10", False)
+    assert sorted(b[0] for b in bars) == ["Alpha 001A", "Alpha 001B", "Beta 001A", "Beta 001B"]
+    assert ("Beta 001A", "fewer than 5", True) in bars
+    assert _errors(browser) == []
