@@ -395,7 +395,14 @@
       if (state.level === 'lsoa') drawBars();
     };
   }
-  setTimeout(function () { drawBars(); focusableAreas(); }, 0);  // after the first shapes
+  function first() {  // after the page has loaded and its first shapes are drawn
+    setTimeout(function () {
+      drawBars(); focusableAreas();
+      document.body.dataset.timeReady = 'true';
+    }, 0);
+  }
+  if (document.readyState === 'complete') first();
+  else window.addEventListener('load', first);
   app.years = {show: showYear, shown: function () { return shown; }, figures: figures,
                area: areaFigures};
 })();

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from chromium import errors as _errors
-from chromium import open_page as _open
+from chromium import open_page
 from conftest import client, intervention, nsp, write_extract, write_geography, write_recipe
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -175,6 +175,16 @@ def test_an_unknown_key_in_the_years_fails_the_audit(drop):
 
 
 # --- in the browser ---------------------------------------------------------------------------
+
+
+def _open(driver, page):
+    """Open the page and wait until its bars are drawn too (after the first shapes)."""
+    open_page(driver, page)
+    for _ in range(50):
+        if driver.execute_script("return document.body.dataset.timeReady") == "true":
+            return
+        time.sleep(0.1)
+    raise AssertionError("the ranked bars were never drawn: " + repr(_errors(driver)))
 
 
 def _choose(driver, name, value):
