@@ -13,6 +13,7 @@ values. The drop's own period keeps the page's ``values`` (its year entry is ``"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ def add_years(
     populations: dict[str, pd.Series],
     parents: dict[str, list[int]],
     partial: dict[str, str],
-    level_values: Any,
+    level_values: Callable[..., tuple[dict[str, Any], dict[str, Any]]],
     classification: str,
 ) -> None:
     """Add the years to the page data ``data`` (``page_data``'s): ``years`` (labels, partial
@@ -57,7 +58,7 @@ def add_years(
     if cells is None:
         return
     labels = list(dict.fromkeys(cells["year"]))
-    own_cells = cells[cells["level"] == "area"]
+    area_cells = cells[cells["level"] == "area"]
     own = [y for y in labels if not (cells["year"].eq(y) & cells["level"].ne("area")).any()]
     own_label = own[-1] if own else ""
     la_table = published.residence_la.set_index(["la_code", "cohort"])["individuals"]
@@ -88,7 +89,7 @@ def add_years(
     }
     for cohort in COHORT_ORDER:
         years["area"][cohort] = [
-            _int(own_cells.set_index("cell_id")["individuals"].get(area_cell(y, cohort), pd.NA))
+            _int(area_cells.set_index("cell_id")["individuals"].get(area_cell(y, cohort), pd.NA))
             for y in labels
         ]
         for key, code in zip(("outside", "unknown"), OUTSIDE_UNKNOWN):
