@@ -38,6 +38,8 @@ from .counting.tally import TOTAL
 from .counting.wellbeing import NAME as WELLBEING
 from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
 from .counting.year_numbers import year_cells, year_plain
+from .counting.year_residence import year_cells as residence_year_cells
+from .counting.year_residence import year_tables
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect
@@ -238,17 +240,19 @@ def compute_stages(
     wellbeing_units = counted_units(extract, ind, sites, geo.la_codes, recipe.threshold)
 
     def people_cells(
-        counted: ReportCounts, ex: Extract, people: Individuals, threshold: int
+        ex: Extract, counted: ReportCounts, people: Individuals, threshold: int, own: Counts
     ) -> list[CellSet]:
         """The counts of people beside the spec tables: the reports' (with the year in
-        numbers'), the ledger's match levels, the cohorts' activity, wellbeing and, with packs,
-        each LA's profiles (in the area's categories)."""
+        numbers'), the ledger's match levels, the cohorts' activity, wellbeing, the atlas's
+        years and, with packs, each LA's profiles (in the area's categories)."""
+        years = year_tables(ex, people, geo, msoa_of, counted.trend, own.residence_la)
         cells = [
             *counted.cells,
             *year_cells(ex, people, sites, geo.la_codes),
             match_level_cells(people.people),
             cohort_activity_cells(people, sites, geo.la_codes),
             *wellbeing_cells(ex, people, sites, geo.la_codes, threshold, wellbeing_units),
+            residence_year_cells(years, msoa_of),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
@@ -256,12 +260,10 @@ def compute_stages(
 
     def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
-        return (
-            count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(counted, ex, people, threshold),
-        )
+        own = count_all(people, geo, sites, recipe.area_name, msoa_of)
+        return own, people_cells(ex, counted, people, threshold, own)
 
-    extra = people_cells(report_counts, extract, ind, recipe.threshold)
+    extra = people_cells(extract, report_counts, ind, recipe.threshold, counts)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -407,6 +409,7 @@ def finish_drop(
             packs=las,
             population_year=recipe.population_year,
             data_year=recipe.data_year,
+            partial={y.year.label: y.partial for y in report_counts.trend},
         )
     )
     files.update(render_geojson(published, geo))

@@ -52,6 +52,7 @@ from ..counting.tally import TOTAL
 from ..counting.wellbeing import MEANS as WB_MEANS
 from ..counting.wellbeing import MEASURES as WB_MEASURES
 from ..counting.wellbeing import wb_id, wellbeing_relations
+from .page_years import read_years
 
 REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
@@ -83,8 +84,10 @@ PAGE_KEYS = {
     "lazy",
     "schemes",
     "postcodes",
+    "years",
 }
 LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks", "classes"}
+LEVEL_KEYS |= {"pop", "la", "time", "tbreaks"}  # the years (``page_years``)
 # the atlas's postcode index (``render.postcode_index``): the directory's postcodes, no cell
 POSTCODE_INDEX = re.compile(r"^atlas/postcodes-([A-Z]{1,2})\.js$")
 _POSTCODE_CALL = re.compile(r"^atlasPostcodes\((.*)\);\n?$", re.DOTALL)
@@ -887,6 +890,13 @@ def _atlas_page(
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
     _postcode_index(files, data, model)
+    try:
+        years = read_years(data, model.readings, model.problems, Reading)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        model.problems.append(f"{ATLAS_PAGE} years: not as the drop writes them ({_problem(exc)})")
+        years = None
+    if years is not None:
+        model.sets.append(years)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)

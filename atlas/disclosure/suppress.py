@@ -249,6 +249,7 @@ class CellTable:
             if not len(bad):
                 break
             added = np.zeros(len(ids), dtype=bool)
+            stuck: list[int] = []
             for cell in bad.tolist():
                 if self.perturbation and not hidden[cell]:
                     # a perturbed count the others narrow: withheld itself first (its
@@ -285,8 +286,12 @@ class CellTable:
                 if added[groups[rows].indices].any():
                     continue  # a complement was just added to one of its groups: re-attack
                 open_people = people & ~hidden
-                if not open_people[groups[rows].indices].any() and added.any():
-                    continue  # nothing of its own left to hide: re-attack first
+                if not open_people[groups[rows].indices].any():
+                    # nothing of its own left to hide: re-attack first, once another cell's
+                    # complement may have made it safe (another cell of this round may pin
+                    # it through a group it is not in)
+                    stuck.append(cell)
+                    continue
                 pick = self._protector(
                     cell,
                     published,
@@ -302,6 +307,23 @@ class CellTable:
                     floor,
                 )
                 hidden[pick] = added[pick] = True
+            for cell in stuck if not added.any() else []:  # no other way: its cheapest cells
+                pick = self._protector(
+                    cell,
+                    published,
+                    hidden,
+                    groups,
+                    members,
+                    threshold,
+                    rounding,
+                    ids,
+                    max_tries,
+                    people,
+                    where,
+                    floor,
+                )
+                hidden[pick] = added[pick] = True
+                break
             added |= closing.close(hidden)
             near = added
         out = set(np.asarray(ids, dtype=object)[hidden].tolist())

@@ -168,6 +168,11 @@
       else map.removeLayer(pending);
     }
     restyle(); legend(); list();
+    announce('atlas:draw', null);
+  }
+  // what other parts of the page follow (atlas_time.js: the profile, the ranked bars)
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, {detail: detail}));
   }
 
   // on demand (large drops): a local authority's LSOAs arrive as a script added to the page
@@ -359,6 +364,7 @@
     state.hover = i; restyle();
     var tr = rowOf(i);
     if (tr) { tr.classList.add('atlas-hover'); if (fromMap) tr.scrollIntoView({block: 'nearest'}); }
+    announce('atlas:hover', i);
   }
   function select(i, zoom) {
     if (onDemand && state.level === 'la') loadLa(i);  // ready for a switch to LSOAs
@@ -366,6 +372,7 @@
     state.selected = i; restyle();
     var tr = rowOf(i), p = layerFor(state.level).polys[i];
     if (tr) { tr.classList.add('atlas-selected'); tr.scrollIntoView({block: 'nearest'}); }
+    announce('atlas:select', i);
     if (!p) return;
     if (zoom) { map.fitBounds(p.getBounds(), {maxZoom: 15}); }
     p.openTooltip(p.getBounds().getCenter());
@@ -667,7 +674,8 @@
   draw();
   siteLegend();
   window.atlasApp = {map: map, state: state, levels: levels, drawn: drawn, overlays: overlays,
-                     select: select, search: matches, loaded: loaded, postcodes: postcodes};
+                     select: select, search: matches, loaded: loaded, postcodes: postcodes,
+                     draw: draw, hover: hover, data: data};
   document.body.dataset.ready = 'true';
   // --- print: the map redrawn at its printed size (one A4 landscape page, atlas.css)
   function fitPrint() { map.invalidateSize(); }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +29,7 @@ from ..disclosure.suppress import Published
 from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
 from ..geography.simplify_cache import cached_simplify, simplified_name
+from .atlas_years import add_years
 from .classify import SCHEMES, class_breaks, separated_breaks, shown_breaks
 from .ring_text import pack_ints
 from .siting_layer import siting_data
@@ -57,6 +58,11 @@ class Level(TypedDict):
     breaks: dict[str, dict[str, list[float]]]  # cohort -> measure -> upper bounds (recipe's)
     # the other schemes the reader may switch to: scheme -> cohort -> measure -> upper bounds
     classes: dict[str, dict[str, dict[str, list[float]]]]
+    # the years (``atlas_years.add_years``): populations, LA of each area, counts per year
+    pop: NotRequired[str]
+    la: NotRequired[list[int]]
+    time: NotRequired[dict[str, list[str]]]
+    tbreaks: NotRequired[list[Any]]
 
 
 def simplified_lsoas(geo: Geography) -> gpd.GeoDataFrame:
@@ -320,10 +326,12 @@ def page_data(
     classification: str,
     shapes: gpd.GeoDataFrame | None = None,
     siting: PublishedPlan | None = None,
+    partial: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
     overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
-    shapes in British National Grid to draw instead of the geography's simplified ones."""
+    shapes in British National Grid to draw instead of the geography's simplified ones.
+    ``partial``: why each trend year is covered only in part (``atlas_years.add_years``)."""
     if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
         frame, source = geo.lsoas, shapes_key(geo)
         origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
@@ -333,6 +341,7 @@ def page_data(
         origin, bounds, lsoa_shapes = _lsoa_shapes(None, lambda: shapes.to_crs(WGS84))
         bng = lambda: shapes  # noqa: E731
     levels: list[Level] = []
+    populations: dict[str, pd.Series] = {}
 
     def add(
         level_id: str,
@@ -346,6 +355,7 @@ def page_data(
     ) -> None:
         separate = level_id in SEPARATED_LEVELS
         values, breaks = level_values(table, key, codes, population, classification, separate)
+        populations[level_id] = population
         levels.append(
             Level(
                 id=level_id,
@@ -403,7 +413,12 @@ def page_data(
         las["population"],
     )
     minx, miny, maxx, maxy = bounds
-    return {
+    parents = {"lsoa": pd.Index(index).get_indexer(frame["la_code"]).tolist()}
+    if msoa_of is not None and any(lv["id"] == "msoa" for lv in levels):
+        msoa_la = msoa_of.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_la_code"]
+        msoa_codes = next(lv["codes"] for lv in levels if lv["id"] == "msoa")
+        parents["msoa"] = pd.Index(index).get_indexer(msoa_la.reindex(msoa_codes)).tolist()
+    data = {
         "threshold": published.threshold,
         "scale": SCALE,
         "origin": list(origin),
@@ -420,6 +435,8 @@ def page_data(
         if siting is None
         else siting_data(siting, frame["lsoa_code"], classification),
     }
+    add_years(data, published, populations, parents, partial or {}, level_values, classification)
+    return data
 
 
 def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any]]:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from ..siting.publish import PublishedPlan
 
 HERE = Path(__file__).resolve().parent
+# the page's own scripts and styles, in order (atlas_time: years, area profile, ranked bars)
+PAGE_JS = ("atlas.js", "atlas_time.js")
+PAGE_CSS = ("atlas.css", "atlas_time.css")
 ON_DEMAND_LSOAS = 5_000  # above this many LSOAs, their shapes load per LA on demand
 GEOJSON_VERSION = "1"  # bump when the GeoJSON geometry text changes
 DOWNLOADS = (
@@ -125,6 +128,7 @@ def render_atlas(
     population_year: int | None = None,
     data_year: int | None = None,
     reports: list[tuple[str, str]] | None = None,
+    partial: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
     ``siting`` is given), the postcode index (``postcode_index``: one script per postcode
@@ -132,7 +136,13 @@ def render_atlas(
     per local authority. ``population_year`` and ``data_year`` go into the credits that the
     ONS and OS licences require; ``reports``: the area's reports the page links to."""
     data = page_data(
-        published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
+        published,
+        geo,
+        sites,
+        msoa_of=msoa_of,
+        classification=classification,
+        siting=siting,
+        partial=partial,
     )
     postcodes = postcode_chunks(geo, data["levels"][0]["codes"])
     data["postcodes"] = postcode_areas(postcodes)
@@ -167,8 +177,12 @@ def render_atlas(
         start_level="la" if "lazy" in data else data["levels"][0]["id"],
         downloads=[d for d in DOWNLOADS if has_msoa or "msoa" not in d[0]]
         + (list(SITING_DOWNLOADS) if siting is not None else []),
-        styles=[_inline(c, "style") for c in (*css, (HERE / "atlas.css").read_text())],
-        scripts=[_inline(j, "script") for j in (*js, (HERE / "atlas.js").read_text())],
+        styles=[
+            _inline(c, "style") for c in (*css, *((HERE / name).read_text() for name in PAGE_CSS))
+        ],
+        scripts=[
+            _inline(j, "script") for j in (*js, *((HERE / name).read_text() for name in PAGE_JS))
+        ],
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "",
