@@ -39,7 +39,7 @@ from .counting.wellbeing import NAME as WELLBEING
 from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
 from .counting.year_numbers import year_cells, year_plain
 from .counting.year_residence import year_cells as residence_year_cells
-from .counting.year_residence import year_tables
+from .counting.year_residence import year_tables as residence_years
 from .disclosure.audit import Identifiers, audit_files
 from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect
@@ -245,7 +245,7 @@ def compute_stages(
         """The counts of people beside the spec tables: the reports' (with the year in
         numbers'), the ledger's match levels, the cohorts' activity, wellbeing, the atlas's
         years and, with packs, each LA's profiles (in the area's categories)."""
-        years = year_tables(ex, people, geo, msoa_of, counted.trend, own.residence_la)
+        years = residence_years(ex, people, geo, msoa_of, counted.trend, own.residence_la)
         cells = [
             *counted.cells,
             *year_cells(ex, people, sites, geo.la_codes),
