@@ -27,6 +27,7 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
+from .counting.deprivation import deprivation_cells
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
 from .counting.match_levels import NAME as MATCH_LEVEL_CELLS
@@ -48,6 +49,7 @@ from .geography.geocode import (
     place_sites,
     unplaced_rejects,
 )
+from .geography.imd import Deprivation, read_imd
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
@@ -174,6 +176,7 @@ class Stages:
     report_counts: ReportCounts
     published: Published
     quality_notes: list[str]  # why the extract failed the quality gate, when allowed to
+    deprivation: Deprivation | None = None  # each LSOA's IMD decile ([geography] imd)
 
 
 def compute_stages(
@@ -198,6 +201,9 @@ def compute_stages(
         recipe.lookup,
     )
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
+    deprivation = (
+        None if recipe.imd is None else read_imd(recipe.imd, list(geo.lsoas["lsoa_code"]))
+    )
     progress("linking individuals and cohorts")
     ind = build_individuals(extract, recipe.period)
     quality_notes = check_quality(
@@ -234,14 +240,19 @@ def compute_stages(
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells
 
+    def imd_cells(tables: Counts) -> list[CellSet]:
+        """The counts by IMD decile of residence, with an IMD file."""
+        if deprivation is None:
+            return []
+        population = geo.lsoas.set_index("lsoa_code")["population"]
+        return [deprivation_cells(tables, deprivation.deciles, population, recipe.la_packs)]
+
     def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
-        return (
-            count_all(people, geo, sites, recipe.area_name, msoa_of),
-            people_cells(counted, people, threshold),
-        )
+        tables = count_all(people, geo, sites, recipe.area_name, msoa_of)
+        return tables, people_cells(counted, people, threshold) + imd_cells(tables)
 
-    extra = people_cells(report_counts, ind, recipe.threshold)
+    extra = people_cells(report_counts, ind, recipe.threshold) + imd_cells(counts)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -249,7 +260,16 @@ def compute_stages(
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
     return Stages(
-        extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
+        extract,
+        geo,
+        sites,
+        ind,
+        msoa_of,
+        counts,
+        report_counts,
+        published,
+        quality_notes,
+        deprivation,
     )
 
 
@@ -337,6 +357,7 @@ def finish_drop(
             intro=recipe.intro,
             tables=tables,
             packs=links,
+            deprivation=st.deprivation,
         )
     )
     if las:
@@ -351,7 +372,11 @@ def finish_drop(
             issue=recipe.issue,
             intro=recipe.intro,
         )
-        files.update(render_packs(published, report_counts, tables, base, browser is not None))
+        files.update(
+            render_packs(
+                published, report_counts, tables, base, browser is not None, st.deprivation
+            )
+        )
     printing = None
     if browser is not None:  # Chromium prints in its own processes while the atlas renders
         reports = {p: data for p, data in files.items() if p.startswith("reports/")}
@@ -374,6 +399,7 @@ def finish_drop(
             msoa_of=msoa_of,
             siting=siting.published if siting is not None else None,
             packs=las,
+            deprivation=st.deprivation,
         )
     )
     files.update(render_geojson(published, geo))

@@ -45,6 +45,7 @@ REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
 MSOA_TABLE = "tables/residence_msoa_cohorts.csv"
 ATLAS_PAGE = "atlas.html"
+IMD_DECILES, IMD_SII = "monitoring_imd.csv", "monitoring_imd_sii.csv"  # ([geography] imd)
 _PAGE_DATA = re.compile(
     r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
 )
@@ -69,6 +70,7 @@ PAGE_KEYS = {
     "districts",
     "siting",
     "lazy",
+    "imd",  # the deprivation context layer: each LSOA's IMD decile (public, no count)
 }
 LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks"}
 
@@ -105,6 +107,7 @@ class FileModel:
     problems: list[str] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     period: str = ""  # the drop's financial year, as the cohort summary gives it
+    lsoa_deciles: dict[str, int] | None = None  # the atlas's IMD decile per LSOA (imd layer)
 
 
 class _Files:
@@ -144,6 +147,8 @@ def _place(path: str, index: int) -> str:
 
 
 def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
+    from .deprivation_audit import read_deprivation  # it reads this module's model
+
     """Every count of individuals the drop's files show beyond the four spec tables (and the
     activity of the reports), as cells, relations and readings. A file that cannot be read as
     the drop writes it is a problem naming it."""
@@ -183,6 +188,7 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
+        (REPORT_CSV + IMD_DECILES, lambda: read_deprivation(f, model)),
     ]
     for path in sorted(p for p in files if _PACK_CSV.match(p)):  # the LA report packs
         la, name = _PACK_CSV.match(path).groups()  # type: ignore[union-attr]
@@ -683,6 +689,10 @@ def _atlas_page(
                     )
     _page_sites(data.get("sites", []), sites, threshold, model)
     _chunks(files, data, model)
+    if "imd" in data:
+        from .deprivation_audit import page_deciles
+
+        page_deciles(data["imd"], next((lv.get("codes", []) for lv in data["levels"]), []), model)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
@@ -770,6 +780,8 @@ HTML_SOURCES = {
     "la-rates": ("tables/service_la_cohorts.csv",),
     "la-activity": ("reports/csv/monitoring_la_activity.csv",),
     "profile-": ("reports/csv/monitoring_profiles.csv",),
+    "imd-deciles": (REPORT_CSV + IMD_DECILES,),
+    "imd-sii": (REPORT_CSV + IMD_SII,),
     "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
     "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),

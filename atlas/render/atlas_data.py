@@ -28,6 +28,7 @@ from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
+from ..geography.imd import Deprivation
 from ..geography.simplify_cache import cached_simplify, simplified_name
 from .classify import SCHEMES, class_breaks
 from .ring_text import pack_ints
@@ -281,10 +282,12 @@ def page_data(
     classification: str,
     shapes: gpd.GeoDataFrame | None = None,
     siting: PublishedPlan | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
-    overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
-    shapes in British National Grid to draw instead of the geography's simplified ones."""
+    overlays, in the order of the LSOA level, when the drop has a plan; ``deprivation``: the
+    IMD decile of each LSOA, in that order, for the context layer). ``shapes``: LSOA shapes in
+    British National Grid to draw instead of the geography's simplified ones."""
     if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
         frame, source = geo.lsoas, shapes_key(geo)
         origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
@@ -358,7 +361,9 @@ def page_data(
         las["population"],
     )
     minx, miny, maxx, maxy = bounds
+    context = {} if deprivation is None else {"imd": imd_layer(deprivation, frame["lsoa_code"])}
     return {
+        **context,
         "threshold": published.threshold,
         "scale": SCALE,
         "origin": list(origin),
@@ -372,6 +377,17 @@ def page_data(
         "siting": None
         if siting is None
         else siting_data(siting, frame["lsoa_code"], classification),
+    }
+
+
+def imd_layer(deprivation: Deprivation, lsoa_codes: pd.Series) -> dict[str, Any]:
+    """The deprivation context layer: each LSOA's IMD decile (null: none), in the order of
+    the LSOA level, with the index's name and credit. Public data, no count of anyone."""
+    deciles = lsoa_codes.map(deprivation.deciles)
+    return {
+        "label": deprivation.label,
+        "credit": deprivation.credit,
+        "deciles": [None if pd.isna(d) else int(d) for d in deciles],
     }
 
 

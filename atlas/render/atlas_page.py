@@ -25,6 +25,7 @@ from markupsafe import Markup
 from ..disclosure.suppress import Published
 from ..geography.areas import Geography
 from ..geography.geometry_cache import cached_table, text_key
+from ..geography.imd import Deprivation
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
 from .geojson import features_bytes, geojson_bytes, geometry_text
@@ -76,6 +77,8 @@ class AtlasContext(TypedDict):
     data_json: Markup
     siting_layers: list[tuple[str, str]]  # NSP siting overlays (value, label); [] without a plan
     siting_radius: str  # "1,000" (metres), "" without a plan
+    imd_label: str  # the deprivation context layer's index ("IMD 2019"); "" without one
+    imd_credit: str  # its attribution (MHCLG, Open Government Licence)
 
 
 def script_json(data: object) -> str:
@@ -110,12 +113,19 @@ def render_atlas(
     siting: PublishedPlan | None = None,
     packs: list[tuple[str, str]] | None = None,
     on_demand_above: int | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
     ``siting`` is given) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``),
-    one LSOA script per local authority."""
+    one LSOA script per local authority; ``deprivation``: the IMD context layer."""
     data = page_data(
-        published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
+        published,
+        geo,
+        sites,
+        msoa_of=msoa_of,
+        classification=classification,
+        siting=siting,
+        deprivation=deprivation,
     )
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
@@ -151,6 +161,8 @@ def render_atlas(
         data_json=Markup(script_json(data)),
         siting_layers=list(SITING_LAYERS) if siting is not None else [],
         siting_radius=f"{siting.radius_m:,.0f}" if siting is not None else "",
+        imd_label=deprivation.label if deprivation is not None else "",
+        imd_credit=deprivation.credit if deprivation is not None else "",
     )
     files["atlas.html"] = (
         environment().get_template("atlas.html.j2").render(**context).encode("utf-8")

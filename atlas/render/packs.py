@@ -22,6 +22,8 @@ from ..counting.rates import round_half_up
 from ..counting.report_counts import PROFILE_DIMENSIONS, ReportCounts
 from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
+from ..geography.imd import Deprivation
+from .deprivation import deprivation_rows
 from .reports import (
     PackLink,
     ReportBase,
@@ -76,6 +78,7 @@ def render_packs(
     tables: dict[str, pd.DataFrame],
     base: ReportBase,
     pdf: bool,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """Every LA's pack (HTML and CSV), keyed by path in the drop, from the area's report
     ``tables`` (:func:`reports.report_tables`) and the published LA profile cells. What is
@@ -116,6 +119,7 @@ def render_packs(
         rows["siting"] = None
         rows["sites"] = own["data_quality_site_individuals"].to_dict("records")
         rows["trend_by_la"] = True
+        rows["deprivation"] = deprivation_rows(own, code, deprivation)
         charts = _monitoring_charts(own, counts, code)
         extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)

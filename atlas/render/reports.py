@@ -35,7 +35,9 @@ from ..counting.report_counts import (
 from ..counting.tally import TOTAL
 from ..counting.trends import TREND_ACTIVITY, same_months
 from ..disclosure.suppress import Published
+from ..geography.imd import Deprivation
 from .charts import line_chart, stacked_bars
+from .deprivation import deprivation_rows, deprivation_tables
 from .markdown_text import markdown_html
 from .tables import to_csv_bytes
 
@@ -190,12 +192,14 @@ def render_reports(
     intro: str = "",
     tables: dict[str, pd.DataFrame] | None = None,
     packs: list[PackLink] | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
     ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
     ``issue``, ``intro`` (Markdown): shown at the top of every report; ``tables``: the
     :func:`report_tables` when already made; ``packs``: the links to the area's reports and
-    every LA pack, relative to ``reports/``."""
+    every LA pack, relative to ``reports/``; ``deprivation``: the IMD file read, for the
+    section by decile."""
     if tables is None:
         tables = report_tables(published, counts, sites, area_name)
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
@@ -212,6 +216,7 @@ def render_reports(
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon_rows["deprivation"] = deprivation_rows(tables, TOTAL, deprivation)
     mon = ReportContext(
         **base,
         tables=mon_rows,
@@ -242,6 +247,7 @@ def report_tables(
     names = _names(published, area_name)
     return {
         **_monitoring_tables(published, counts, names),
+        **deprivation_tables(published, names),
         **_data_quality_tables(published, counts, names, sites),
     }
 

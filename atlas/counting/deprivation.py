@@ -1,0 +1,119 @@
+"""Individuals by IMD decile of residence (issue 17 item 4), before disclosure control.
+
+A resident whose LSOA of residence is one of the drop's and has an IMD decile counts in that
+decile, for the area (``la_code`` ``TOTAL``) and for their LA. Every count is a cell of the
+drop's one disclosure-control problem, ``imd:<la_code or TOTAL>:<decile>:<cohort>``, tied by
+the groups a reader can add up: a decile's cell is the sum of the cells of its LSOAs in
+``residence_lsoa_cohorts.csv`` (``lsoa:<code>:<cohort>``: the decile of each LSOA is public),
+the deciles add to the total of residents with a decile (``imd:<la>:all:<cohort>``), and the
+cohorts add to ``all`` in every row. The population of each row (the sum of its LSOAs'
+populations, public figures) is the denominator of its rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..geography.geocode import OUTSIDE, UNKNOWN
+from .aggregate import Counts
+from .individuals import ALL, COHORT_ORDER, COHORTS
+from .report_counts import CellSet
+from .tally import TOTAL
+
+NAME = "deprivation"
+DECILES = tuple(range(1, 11))  # 1: the most deprived 10% of England's LSOAs
+
+
+def imd_id(la_code: str, decile: int | str, cohort: str) -> str:
+    """The cell id of a row of the table by IMD decile."""
+    return f"imd:{la_code}:{decile}:{cohort}"
+
+
+def deprivation_cells(
+    counts: Counts, deciles: pd.Series, lsoa_population: pd.Series, by_la: bool = True
+) -> CellSet:
+    """The cells by IMD decile of residence for the area and each LA, from the LSOA counts.
+
+    ``deciles``: lsoa_code -> IMD decile (:func:`geography.imd.read_imd`); LSOAs without one
+    are in no decile. ``lsoa_population``: lsoa_code -> population; a row's population is NaN
+    when one of its LSOAs has none. ``by_la``: the LAs' rows too (for the report packs),
+    beside the area's. The groups are :func:`deprivation_groups`'."""
+    lsoa = counts.residence_lsoa
+    places = lsoa.drop_duplicates("lsoa_code")[["lsoa_code", "la_code"]]
+    present, groups = deprivation_groups(places, deciles, by_la)
+    lsoa = lsoa.assign(decile=lsoa["lsoa_code"].map(deciles)).dropna(subset=["decile"])
+    lsoa = lsoa[~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    lsoa["decile"] = lsoa["decile"].astype(int)
+    places = places.assign(
+        decile=places["lsoa_code"].map(deciles),
+        population=places["lsoa_code"].map(lsoa_population),
+    )
+    rows = []
+    for la, shown in present.items():
+        part = lsoa if la == TOTAL else lsoa[lsoa["la_code"] == la]
+        people = places if la == TOTAL else places[places["la_code"] == la]
+        n = part.groupby(["decile", "cohort"], observed=True)["individuals"].sum()
+        for d in shown:
+            pops = people.loc[people["decile"] == d, "population"]
+            population = np.nan if pops.isna().any() else float(pops.sum())
+            for c in COHORT_ORDER:
+                rows.append((la, str(d), c, population, int(n.get((d, c), 0)), imd_id(la, d, c)))
+    table = pd.DataFrame(
+        rows, columns=["la_code", "decile", "cohort", "population", "individuals", "cell_id"]
+    )
+    table["individuals"] = table["individuals"].astype(np.int64)
+    return CellSet(NAME, table, groups)
+
+
+def deprivation_groups(
+    lsoas: pd.DataFrame, deciles: pd.Series, by_la: bool = True
+) -> tuple[dict[str, list[int]], list[tuple[str, list[str]]]]:
+    """The rows by IMD decile (area or LA code -> the deciles it has LSOAs in, the area
+    first) and their additive groups, from the LSOAs of the residence table (``lsoa_code``,
+    ``la_code``; each LA's "LSOA not known" cell too) and each LSOA's decile: the build and
+    the audit declare the same.
+
+    A decile's LSOAs add to it; its cohorts to its ``all``; an LA's deciles, its "LSOA not
+    known" cell and its LSOAs without a decile add to the LA's residence cell, and the area's
+    deciles with every such cell, ``OUTSIDE`` and ``UNKNOWN`` to the area total (so that a
+    small "not known" cell is never the difference of two published figures unseen by
+    disclosure control); the LAs' deciles add to the area's."""
+    codes = lsoas["lsoa_code"].astype(str)
+    decile = codes.map(deciles)
+    unknown = codes.str.endswith("-UNKNOWN").to_numpy()
+    known = lsoas[~unknown & decile.notna().to_numpy()].assign(
+        decile=decile[~unknown & decile.notna().to_numpy()].astype(int)
+    )
+    rest = lsoas[unknown | decile.isna().to_numpy()]
+    las = sorted(known["la_code"].unique()) if by_la else []
+    present = {
+        la: sorted(
+            int(d)
+            for d in (known if la == TOTAL else known[known["la_code"] == la])["decile"].unique()
+        )
+        for la in [TOTAL, *las]
+    }
+    groups: list[tuple[str, list[str]]] = []
+    for la, shown in present.items():
+        part = known if la == TOTAL else known[known["la_code"] == la]
+        members = {d: sorted(part.loc[part["decile"] == d, "lsoa_code"]) for d in shown}
+        for d in shown:
+            for c in COHORT_ORDER:
+                groups.append((imd_id(la, d, c), [f"lsoa:{x}:{c}" for x in members[d]]))
+                if la == TOTAL and las:
+                    groups.append(
+                        (imd_id(la, d, c), [imd_id(x, d, c) for x in las if d in present[x]])
+                    )
+            groups.append((imd_id(la, d, ALL), [imd_id(la, d, c) for c in COHORTS]))
+        others = rest if la == TOTAL else rest[rest["la_code"] == la]
+        for c in COHORT_ORDER:
+            if la == TOTAL:
+                total, outside = f"total:{c}", [f"la:{OUTSIDE}:{c}", f"la:{UNKNOWN}:{c}"]
+            else:
+                total, outside = f"la:{la}:{c}", []
+            parts = [imd_id(la, d, c) for d in shown]
+            groups.append(
+                (total, parts + [f"lsoa:{x}:{c}" for x in sorted(others["lsoa_code"])] + outside)
+            )
+    return present, groups
