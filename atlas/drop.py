@@ -327,7 +327,8 @@ def finish_drop(
         progress("planning NSP sites")
         from .siting.stage import run_siting  # scipy.optimize is slow to import: only when asked
 
-        siting = run_siting(recipe.siting, geo, sites, counts, published)
+        deciles = None if st.deprivation is None else st.deprivation.deciles
+        siting = run_siting(recipe.siting, geo, sites, counts, published, deciles)
         ledger["siting"] = siting.ledger
         exact["siting"] = {**siting.ledger, **siting.private}
     progress("rendering")
@@ -452,7 +453,8 @@ def plan_recipe(
         options["radius_m"] = radius_m
     st = compute_stages(recipe, progress, allow_rejects)
     progress("planning NSP sites")
-    return run_siting(options, st.geo, st.sites, st.counts, st.published)
+    deciles = None if st.deprivation is None else st.deprivation.deciles
+    return run_siting(options, st.geo, st.sites, st.counts, st.published, deciles)
 
 
 def _ledger(

@@ -117,3 +117,27 @@ def deprivation_groups(
                 (total, parts + [f"lsoa:{x}:{c}" for x in sorted(others["lsoa_code"])] + outside)
             )
     return present, groups
+
+
+# --- weighting the siting demand by deprivation ([siting] weight_imd) ----------------------
+# Each LSOA's published PWID demand is multiplied by a factor of its IMD decile: 2.0 for decile
+# 1 (the most deprived 10% of England's LSOAs) down to 1.0 for decile 10, in even steps of 1/9
+# (``1 + (10 - decile) / 9``); an LSOA without a decile counts 1.0. So a person in the most
+# deprived decile counts twice one in the least, and the plan favours sites that reach need
+# where deprivation is greatest. The factors are kept as whole numbers, nine times the factor
+# (``WEIGHTS``: 18 .. 9), so that the demand stays whole; every percentage is a share of
+# the weighted demand, so the common factor of nine cancels.
+#
+# Deciles are public and the demand is the published one, so the weighted figures are still
+# functions of published numbers only; the audit recomputes them with the same weights.
+
+SCALE = 9  # the weights are nine times the factor
+WEIGHTS = {d: SCALE + (10 - d) for d in range(1, 11)}  # decile -> 9 x factor: 18 .. 9
+
+
+def imd_weights(
+    lsoa_codes: pd.Series | pd.Index, deciles: pd.Series | dict[str, int]
+) -> np.ndarray:
+    """The weight of each LSOA (nine times its factor; ``SCALE`` where it has no decile)."""
+    decile = pd.Series(list(lsoa_codes)).map(pd.Series(deciles))
+    return decile.map(WEIGHTS).fillna(SCALE).astype("int64").to_numpy()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..counting.deprivation import NAME as DEPRIVATION
-from ..counting.deprivation import deprivation_groups, imd_id
+from ..counting.deprivation import deprivation_groups, imd_id, imd_weights
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS
 from ..counting.inequality import RATE_COLUMNS, SII_COLUMNS, decile_table, sii_table
 from ..counting.periods import parse_period
@@ -887,6 +887,11 @@ def _siting(
         rank[i] = r
     planned = status != "-"
     demand = d["demand"].fillna(0).to_numpy()
+    if page.get("weights") == "imd":  # [siting] weight_imd: by the deciles the page gives
+        if model.lsoa_deciles is None:
+            model.problems.append(f"{ATLAS_PAGE} siting: weighted by IMD decile, none given")
+            return
+        demand = demand * imd_weights(pd.Index(lsoa_codes), model.lsoa_deciles)
     total = float(demand[planned].sum())
     want = {0: float(demand[status == "c"].sum())}
     for r in sorted(set(rank[rank > 0].tolist())):

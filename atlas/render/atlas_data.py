@@ -362,6 +362,11 @@ def page_data(
     )
     minx, miny, maxx, maxy = bounds
     context = {} if deprivation is None else {"imd": imd_layer(deprivation, frame["lsoa_code"])}
+    plan: dict[str, Any] | None = None
+    if siting is not None:
+        plan = dict(siting_data(siting, frame["lsoa_code"], classification))
+        if siting.weighted:  # the audit weights the published demand alike
+            plan["weights"] = "imd"
     return {
         **context,
         "threshold": published.threshold,
@@ -374,9 +379,7 @@ def page_data(
         "levels": levels,
         "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
-        "siting": None
-        if siting is None
-        else siting_data(siting, frame["lsoa_code"], classification),
+        "siting": plan,
     }
 
 

@@ -314,6 +314,7 @@ def siting_section(pub: Any) -> dict[str, Any]:
         "suppressed_as": pub.suppressed_as,
         "estimated_lsoas": f"{pub.estimated_lsoas:,}",
         "lsoas": f"{len(pub.lsoas):,}",
+        "weighted": pub.weighted,
     }
 
 
