@@ -286,3 +286,50 @@ def test_the_recipe_checks_the_options(built):
     path = imd_recipe(tmp, geo, extract, name="missing", imd=tmp / "nowhere.csv")
     with pytest.raises(RecipeError, match=r"geography\.imd: .*nowhere\.csv"):
         load_recipe(path)
+
+
+@pytest.mark.browser
+def test_the_deprivation_layer_in_a_browser(built, browser, tmp_path):
+    from chromium import errors, open_page
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    *_, content = built
+    page = tmp_path / "atlas.html"
+    page.write_bytes(content.files["atlas.html"])
+    open_page(browser, page)
+    legend = browser.find_element(By.ID, "imd-legend")
+    assert not legend.is_displayed()
+    box = browser.find_element(
+        By.XPATH, "//label[normalize-space(.)='Deprivation (IMD 2019 decile)']/input"
+    )
+    assert not box.is_selected()
+    box.click()
+    assert legend.is_displayed()
+    assert legend.text.splitlines()[0] == "Deprivation (IMD 2019)"
+    assert "1 most deprived" in legend.text and "10 least deprived" in legend.text
+    assert "Open Government Licence v3.0" in legend.text
+    fills = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-imd-context-pane path'))"
+        ".map(p => p.getAttribute('fill'))"
+    )
+    # in the LSOA level's order: E01000001..4, deciles 1, 3, 3, 10 (BrBG)
+    assert fills == ["#543005", "#bf812d", "#bf812d", "#003c30"]
+    # the layer's tooltip names the LSOA and its decile, and no count
+    path = browser.find_elements(By.CSS_SELECTOR, ".leaflet-imd-context-pane path")[3]
+    ActionChains(browser).move_to_element(path).perform()
+    tip = browser.find_element(By.CSS_SELECTOR, ".leaflet-tooltip").text
+    assert tip.splitlines() == [
+        "Beta 001B",
+        "LSOA E01000004",
+        "IMD 2019 decile 10 (least deprived)",
+    ]
+    box.click()
+    assert not legend.is_displayed()
+    assert (
+        browser.execute_script(
+            "return document.querySelectorAll('.leaflet-imd-context-pane path').length"
+        )
+        == 0
+    )
+    assert errors(browser) == []
