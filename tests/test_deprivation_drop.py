@@ -333,3 +333,32 @@ def test_the_deprivation_layer_in_a_browser(built, browser, tmp_path):
         == 0
     )
     assert errors(browser) == []
+
+
+@pytest.mark.parametrize(
+    "setting", ["rounding = 5", 'protection = "cell_key"\ncell_key_secret_file = "secret.txt"']
+)
+def test_rounded_and_perturbed_drops_publish_the_deciles_as_they_publish_every_count(
+    built, setting
+):
+    tmp, geo, extract, _ = built
+    (tmp / "secret.txt").write_text("a secret of more than sixteen bytes\n")
+    path = imd_recipe(tmp, geo, extract, name="protected")
+    path.write_text(path.read_text().replace("[extract]", f"{setting}\n\n[extract]", 1))
+    content = compute_drop(load_recipe(path))
+    table = rows(content.files[IMD_CSV])
+    three = cell(table, "TOTAL", "3")
+    if "rounding" in setting:
+        assert three["individuals"] == "10"  # 10 rounded to the nearest 5
+    else:  # perturbed by the cell key: within 3 of 10, never 1 or 2
+        assert abs(int(three["individuals"]) - 10) <= 3
+    # the rate is the published count's, so it gives nothing more away
+    n = int(three["individuals"])
+    assert three["rate_per_1000"] == f"{n / 2:.1f}"
+    report = audit_files(
+        content.files,
+        5,
+        rounding=content.published.rounding,
+        perturbation=content.published.perturbation,
+    )
+    assert report.clean, report.exposures

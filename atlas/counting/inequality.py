@@ -18,8 +18,8 @@ counts: anyone can recompute it from the published table, and the audit does.
   drawn ``REPETITIONS`` (100,000) times from a normal distribution on the log scale, mean
   ``log(rate)`` and standard error ``(log(upper) - log(lower)) / (2 * 1.96)``; the SII of
   each draw (the same regression) gives the 2.5th and 97.5th percentiles. The generator is
-  numpy's PCG64 seeded by ``SII_SEED`` and the row's area and cohort, so the same inputs give
-  the same bytes.
+  numpy's PCG64 seeded by ``SII_SEED``: the same draws serve every area and cohort (made once),
+  so the same inputs give the same bytes.
 
 The SII is published only where every decile 1..10 has residents (population) in the area and
 no decile's count is suppressed: an SII over a suppressed count, with the others published,
@@ -29,7 +29,7 @@ would give it back (the SII is linear in the counts). Its interval needs every c
 
 from __future__ import annotations
 
-import zlib
+import functools
 
 import numpy as np
 import pandas as pd
@@ -66,18 +66,28 @@ def _design(population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sii_interval(
-    population: np.ndarray, rate: np.ndarray, lower: np.ndarray, upper: np.ndarray, key: str
+    population: np.ndarray, rate: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> tuple[float, float]:
-    """The 95% interval of the SII by PHE's simulation (log-normal rates), seeded by ``key``
-    (the area and cohort) so that it is reproducible."""
+    """The 95% interval of the SII by PHE's simulation (log-normal rates): the same
+    ``REPETITIONS`` standard normal draws per decile (:func:`_draws`) for every area and
+    cohort, so that the result is reproducible and the draws are made once."""
     sqrt_a, design = _design(population)
     weights = np.linalg.pinv(design)[1] * sqrt_a  # the SII is weights @ rates
     se = (np.log(upper) - np.log(lower)) / (2 * Z95)
-    rng = np.random.default_rng([SII_SEED, zlib.crc32(key.encode())])
-    draws = np.exp(rng.normal(np.log(rate), se, size=(REPETITIONS, len(rate))))
-    sims = draws @ weights
-    lo, hi = np.quantile(sims, [0.025, 0.975])
+    sims = _draws(len(rate)) * se
+    sims += np.log(rate)
+    np.exp(sims, out=sims)
+    lo, hi = np.quantile(sims @ weights, [0.025, 0.975])
     return float(lo), float(hi)
+
+
+@functools.cache
+def _draws(deciles: int) -> np.ndarray:
+    """``REPETITIONS`` x ``deciles`` standard normal draws of numpy's PCG64 seeded by
+    ``SII_SEED`` (read-only: each use scales a copy)."""
+    out = np.random.default_rng(SII_SEED).standard_normal((REPETITIONS, deciles))
+    out.flags.writeable = False
+    return out
 
 
 def decile_table(cells: pd.DataFrame) -> pd.DataFrame:
@@ -99,14 +109,14 @@ def sii_table(cells: pd.DataFrame) -> pd.DataFrame:
     for la, part in cells.groupby("la_code", sort=False):
         for cohort in COHORT_ORDER:
             one = part[part["cohort"] == cohort]
-            rows.append((la, cohort, *_sii_row(one, f"{la}:{cohort}")))
+            rows.append((la, cohort, *_sii_row(one)))
     out = pd.DataFrame(rows, columns=["la_code", "cohort", *SII_COLUMNS])
     for col in SII_COLUMNS[:3]:
         out[col] = round_half_up(out[col].astype(float), SII_PLACES)
     return out
 
 
-def _sii_row(one: pd.DataFrame, key: str) -> tuple[float, float, float, str]:
+def _sii_row(one: pd.DataFrame) -> tuple[float, float, float, str]:
     nan = float("nan")
     decile = one["decile"].astype(int).to_numpy()
     if sorted(decile.tolist()) != list(DECILES):
@@ -118,12 +128,24 @@ def _sii_row(one: pd.DataFrame, key: str) -> tuple[float, float, float, str]:
     if one["suppressed"].astype(bool).any() or one["individuals"].isna().any():
         return nan, nan, nan, WHY_SUPPRESSED
     n = one["individuals"].astype(float).to_numpy()
-    rates = rate_per_1000(pd.Series(n), pd.Series(population))
+    return _sii_of(tuple(population.tolist()), tuple(n.tolist()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sii_of(
+    population: tuple[float, ...], counts: tuple[float, ...]
+) -> tuple[float, float, float, str]:
+    """The SII, its interval and note of counts by decile (most deprived first), once per
+    distinct input: the build's audit recomputes every SII the build published, from the same
+    published counts, and the simulation is the costly part."""
+    nan = float("nan")
+    pops, n = np.asarray(population), np.asarray(counts)
+    rates = rate_per_1000(pd.Series(n), pd.Series(pops))
     rate = rates["rate_per_1000"].to_numpy()
-    value = sii(population, rate)
+    value = sii(pops, rate)
     if (n <= 0).any():
         return value, nan, nan, WHY_ZERO
     lo, hi = sii_interval(
-        population, rate, rates["rate_lower"].to_numpy(), rates["rate_upper"].to_numpy(), key
+        pops, rate, rates["rate_lower"].to_numpy(), rates["rate_upper"].to_numpy()
     )
     return value, lo, hi, ""
