@@ -42,23 +42,34 @@ def deprivation_cells(
     lsoa = counts.residence_lsoa
     places = lsoa.drop_duplicates("lsoa_code")[["lsoa_code", "la_code"]]
     present, groups = deprivation_groups(places, deciles, by_la)
-    lsoa = lsoa.assign(decile=lsoa["lsoa_code"].map(deciles)).dropna(subset=["decile"])
-    lsoa = lsoa[~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
-    lsoa["decile"] = lsoa["decile"].astype(int)
+    decile = lsoa["lsoa_code"].map(deciles)
+    known = lsoa[decile.notna().to_numpy() & ~lsoa["lsoa_code"].str.endswith("-UNKNOWN")]
+    known = known.assign(
+        decile=decile[known.index].astype(int), cohort=known["cohort"].astype(str)
+    )
+    n_la = known.groupby(["la_code", "decile", "cohort"])["individuals"].sum().to_dict()
+    n_area = known.groupby(["decile", "cohort"])["individuals"].sum().to_dict()
     places = places.assign(
         decile=places["lsoa_code"].map(deciles),
         population=places["lsoa_code"].map(lsoa_population),
+    ).dropna(subset=["decile"])
+    places = places.assign(
+        decile=places["decile"].astype(int), missing=places["population"].isna()
+    )
+    pop_la = places.groupby(["la_code", "decile"]).agg(
+        population=("population", "sum"), missing=("missing", "any")
+    )
+    pop_area = places.groupby("decile").agg(
+        population=("population", "sum"), missing=("missing", "any")
     )
     rows = []
     for la, shown in present.items():
-        part = lsoa if la == TOTAL else lsoa[lsoa["la_code"] == la]
-        people = places if la == TOTAL else places[places["la_code"] == la]
-        n = part.groupby(["decile", "cohort"], observed=True)["individuals"].sum()
         for d in shown:
-            pops = people.loc[people["decile"] == d, "population"]
-            population = np.nan if pops.isna().any() else float(pops.sum())
+            pop = pop_area.loc[d] if la == TOTAL else pop_la.loc[(la, d)]
+            population = np.nan if pop["missing"] else float(pop["population"])
             for c in COHORT_ORDER:
-                rows.append((la, str(d), c, population, int(n.get((d, c), 0)), imd_id(la, d, c)))
+                n = n_area.get((d, c), 0) if la == TOTAL else n_la.get((la, d, c), 0)
+                rows.append((la, str(d), c, population, int(n), imd_id(la, d, c)))
     table = pd.DataFrame(
         rows, columns=["la_code", "decile", "cohort", "population", "individuals", "cell_id"]
     )
@@ -87,35 +98,33 @@ def deprivation_groups(
     )
     rest = lsoas[unknown | decile.isna().to_numpy()]
     las = sorted(known["la_code"].unique()) if by_la else []
-    present = {
-        la: sorted(
-            int(d)
-            for d in (known if la == TOTAL else known[known["la_code"] == la])["decile"].unique()
-        )
-        for la in [TOTAL, *las]
-    }
+    known = known.sort_values("lsoa_code")
+    in_area = known.groupby("decile")["lsoa_code"].agg(list).to_dict()
+    in_la = known.groupby(["la_code", "decile"])["lsoa_code"].agg(list).to_dict() if las else {}
+    present: dict[str, list[int]] = {TOTAL: sorted(int(d) for d in in_area)}
+    for la, d in sorted(in_la):
+        present.setdefault(la, []).append(int(d))
+    rest_of = rest.sort_values("lsoa_code").groupby("la_code")["lsoa_code"].agg(list).to_dict()
+    every_rest = sorted(rest["lsoa_code"])
     groups: list[tuple[str, list[str]]] = []
     for la, shown in present.items():
-        part = known if la == TOTAL else known[known["la_code"] == la]
-        members = {d: sorted(part.loc[part["decile"] == d, "lsoa_code"]) for d in shown}
+        members = {d: in_area[d] if la == TOTAL else in_la[(la, d)] for d in shown}
+        others = every_rest if la == TOTAL else rest_of.get(la, [])
         for d in shown:
             for c in COHORT_ORDER:
                 groups.append((imd_id(la, d, c), [f"lsoa:{x}:{c}" for x in members[d]]))
                 if la == TOTAL and las:
                     groups.append(
-                        (imd_id(la, d, c), [imd_id(x, d, c) for x in las if d in present[x]])
+                        (imd_id(la, d, c), [imd_id(x, d, c) for x in las if (x, d) in in_la])
                     )
             groups.append((imd_id(la, d, ALL), [imd_id(la, d, c) for c in COHORTS]))
-        others = rest if la == TOTAL else rest[rest["la_code"] == la]
         for c in COHORT_ORDER:
             if la == TOTAL:
                 total, outside = f"total:{c}", [f"la:{OUTSIDE}:{c}", f"la:{UNKNOWN}:{c}"]
             else:
                 total, outside = f"la:{la}:{c}", []
             parts = [imd_id(la, d, c) for d in shown]
-            groups.append(
-                (total, parts + [f"lsoa:{x}:{c}" for x in sorted(others["lsoa_code"])] + outside)
-            )
+            groups.append((total, parts + [f"lsoa:{x}:{c}" for x in others] + outside))
     return present, groups
 
 
