@@ -28,6 +28,7 @@ from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
 from .counting.cohort_description import cohort_activity_cells
+from .counting.deprivation import deprivation_cells
 from .counting.equipment import count_equipment
 from .counting.individuals import Individuals, build_individuals
 from .counting.la_profiles import la_profile_cells
@@ -56,6 +57,7 @@ from .geography.geocode import (
     place_sites,
     unplaced_rejects,
 )
+from .geography.imd import Deprivation, read_imd
 from .recipe import Recipe
 from .render.atlas_page import render_atlas, render_geojson
 from .render.index_page import write_index
@@ -183,6 +185,7 @@ class Stages:
     report_counts: ReportCounts
     published: Published
     quality_notes: list[str]  # why the extract failed the quality gate, when allowed to
+    deprivation: Deprivation | None = None  # each LSOA's IMD decile ([geography] imd)
 
 
 def compute_stages(
@@ -207,6 +210,9 @@ def compute_stages(
         recipe.lookup,
     )
     sites = place_sites(extract["sites.csv"], geo.directory, geo.las)
+    deprivation = (
+        None if recipe.imd is None else read_imd(recipe.imd, list(geo.lsoas["lsoa_code"]))
+    )
     progress("linking individuals and cohorts")
     ind = build_individuals(extract, recipe.period)
     quality_notes = check_quality(
@@ -258,12 +264,19 @@ def compute_stages(
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
         return cells
 
+    def imd_cells(tables: Counts) -> list[CellSet]:
+        """The counts by IMD decile of residence, with an IMD file."""
+        if deprivation is None:
+            return []
+        population = geo.lsoas.set_index("lsoa_code")["population"]
+        return [deprivation_cells(tables, deprivation.deciles, population, recipe.la_packs)]
+
     def count(ex: Extract, people: Individuals, threshold: int) -> tuple[Counts, list[CellSet]]:
         counted = count_reports(ex, people, sites, geo.la_codes, threshold, recipe.trend_years)
         own = count_all(people, geo, sites, recipe.area_name, msoa_of)
-        return own, people_cells(ex, counted, people, threshold, own)
+        return own, people_cells(ex, counted, people, threshold, own) + imd_cells(own)
 
-    extra = people_cells(extract, report_counts, ind, recipe.threshold, counts)
+    extra = people_cells(extract, report_counts, ind, recipe.threshold, counts) + imd_cells(counts)
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -273,7 +286,16 @@ def compute_stages(
     published.extra[WELLBEING], more = withhold_together(published.extra[WELLBEING])
     published.secondary += more
     return Stages(
-        extract, geo, sites, ind, msoa_of, counts, report_counts, published, quality_notes
+        extract,
+        geo,
+        sites,
+        ind,
+        msoa_of,
+        counts,
+        report_counts,
+        published,
+        quality_notes,
+        deprivation,
     )
 
 
@@ -331,7 +353,8 @@ def finish_drop(
         progress("planning NSP sites")
         from .siting.stage import run_siting  # scipy.optimize is slow to import: only when asked
 
-        siting = run_siting(recipe.siting, geo, sites, counts, published)
+        deciles = None if st.deprivation is None else st.deprivation.deciles
+        siting = run_siting(recipe.siting, geo, sites, counts, published, deciles)
         ledger["siting"] = siting.ledger
         exact["siting"] = {**siting.ledger, **siting.private}
     progress("rendering")
@@ -370,6 +393,7 @@ def finish_drop(
             intro=recipe.intro,
             tables=tables,
             packs=links,
+            deprivation=st.deprivation,
         )
     )
     if las:
@@ -384,7 +408,11 @@ def finish_drop(
             issue=recipe.issue,
             intro=recipe.intro,
         )
-        files.update(render_packs(published, report_counts, tables, base, browser is not None))
+        files.update(
+            render_packs(
+                published, report_counts, tables, base, browser is not None, st.deprivation
+            )
+        )
     printing = None
     if browser is not None:  # Chromium prints in its own processes while the atlas renders
         reports = {p: data for p, data in files.items() if p.startswith("reports/")}
@@ -410,6 +438,7 @@ def finish_drop(
             population_year=recipe.population_year,
             data_year=recipe.data_year,
             partial={y.year.label: y.partial for y in report_counts.trend},
+            deprivation=st.deprivation,
         )
     )
     files.update(render_geojson(published, geo))
@@ -462,7 +491,8 @@ def plan_recipe(
         options["radius_m"] = radius_m
     st = compute_stages(recipe, progress, allow_rejects)
     progress("planning NSP sites")
-    return run_siting(options, st.geo, st.sites, st.counts, st.published)
+    deciles = None if st.deprivation is None else st.deprivation.deciles
+    return run_siting(options, st.geo, st.sites, st.counts, st.published, deciles)
 
 
 def _ledger(

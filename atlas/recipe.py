@@ -126,6 +126,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("geography.la_boundaries", "path", "LA polygons; otherwise dissolved from the LSOAs"),
     Option("geography.lookup", "path", "ONS OA-LSOA-MSOA lookup: adds MSOA layers"),
     Option(
+        "geography.imd",
+        "path",
+        "English Indices of Deprivation file as MHCLG publishes it (IMD 2019 or 2015, LSOA "
+        "deciles): adds the deprivation layer, the report's table by IMD decile and its SII",
+    ),
+    Option(
         "atlas.basemap",
         "choice",
         "basemap tiles, or none for a fully offline page",
@@ -164,6 +170,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("siting.radius_m", "number", "coverage radius in metres", default=1000, minimum=1),
     Option("siting.new_sites", "int", "how many new sites to recommend", default=5, minimum=1),
     Option("siting.target_pct", "number", "coverage target in percent", minimum=0),
+    Option(
+        "siting.weight_imd",
+        "bool",
+        "weight each LSOA's demand by its IMD decile (needs [geography] imd): decile 1 (most "
+        "deprived) x2.0 down to decile 10 x1.0",
+        default=False,
+    ),
     Option(
         "reports.issue",
         "int",
@@ -218,6 +231,7 @@ class Recipe:
     population: Path
     la_boundaries: Path | None = None
     lookup: Path | None = None
+    imd: Path | None = None  # the English Indices of Deprivation file ([geography] imd)
     basemap: str = "osm"
     classification: str = "fisher_jenks"
     siting: dict[str, Any] = field(default_factory=dict)
@@ -238,7 +252,7 @@ class Recipe:
     def input_files(self) -> list[Path]:
         """Every geography input file named by the recipe (the extract is hashed separately)."""
         files = [*self.postcodes, *self.lsoa_boundaries, self.population]
-        files += [p for p in (self.la_boundaries, self.lookup) if p is not None]
+        files += [p for p in (self.la_boundaries, self.lookup, self.imd) if p is not None]
         if self.siting.get("candidates"):
             files.append(self.siting["candidates"])
         return files
@@ -275,6 +289,7 @@ def load_recipe(path: str | Path) -> Recipe:
         population=values["geography.population"],
         la_boundaries=values["geography.la_boundaries"],
         lookup=values["geography.lookup"],
+        imd=values["geography.imd"],
         basemap=values["atlas.basemap"],
         classification=values["atlas.classification"],
         siting=siting if "siting" in raw else {},
@@ -334,6 +349,11 @@ def _check(
                 'drop.rounding: cannot be combined with protection = "cell_key" (the cell key '
                 "perturbs every count already)"
             )
+    if values.get("siting.weight_imd") is True and "geography.imd" not in flat:
+        problems.append(
+            "siting.weight_imd: needs [geography] imd (the Indices of Deprivation file giving "
+            "each LSOA's decile)"
+        )
     target = values.get("siting.target_pct")
     if isinstance(target, (int, float)) and not isinstance(target, bool) and target > 100:
         problems.append(f"siting.target_pct: must be at most 100, got {target}")

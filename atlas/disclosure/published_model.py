@@ -19,6 +19,7 @@ import functools
 import html
 import io
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,16 @@ from ..counting.cohort_description import (
     cohort_activity_relations,
     describe,
 )
+from ..counting.deprivation import NAME as DEPRIVATION
+from ..counting.deprivation import deprivation_groups, imd_id, imd_weights
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS
+from ..counting.inequality import (
+    RATE_COLUMNS,
+    SII_COLUMNS,
+    SII_PLACES,
+    decile_table,
+    sii_table,
+)
 from ..counting.periods import parse_period
 from ..counting.rates import half_up
 from ..counting.report_counts import (
@@ -58,6 +68,7 @@ REPORT_CSV = "reports/csv/"
 LSOA_GEOJSON = "tables/residence_lsoa.geojson"
 MSOA_TABLE = "tables/residence_msoa_cohorts.csv"
 ATLAS_PAGE = "atlas.html"
+IMD_DECILES, IMD_SII = "monitoring_imd.csv", "monitoring_imd_sii.csv"  # ([geography] imd)
 _PAGE_DATA = re.compile(
     r'<script type="application/json" id="atlas-data">(.*?)</script>', re.DOTALL
 )
@@ -85,6 +96,7 @@ PAGE_KEYS = {
     "schemes",
     "postcodes",
     "years",
+    "imd",  # the deprivation context layer: each LSOA's IMD decile (public, no count)
 }
 LEVEL_KEYS = {"id", "label", "codes", "names", "shapes", "values", "breaks", "classes"}
 LEVEL_KEYS |= {"pop", "la", "time", "tbreaks"}  # the years (``page_years``)
@@ -128,6 +140,7 @@ class FileModel:
     problems: list[str] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     period: str = ""  # the drop's financial year, as the cohort summary gives it
+    lsoa_deciles: dict[str, int] | None = None  # the atlas's IMD decile per LSOA (imd layer)
 
 
 class _Files:
@@ -232,6 +245,7 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         ("ledger.json", lambda: _ledger(files["ledger.json"], model)),
         (LSOA_GEOJSON, lambda: _geojson(files[LSOA_GEOJSON], model)),
         (ATLAS_PAGE, lambda: _atlas_page(files, sites, threshold, model)),
+        (REPORT_CSV + IMD_DECILES, lambda: read_deprivation(f, model)),
     ]
     for path in sorted(p for p in files if _PACK_CSV.match(p)):  # the LA report packs
         la, name = _PACK_CSV.match(path).groups()  # type: ignore[union-attr]
@@ -897,6 +911,8 @@ def _atlas_page(
         years = None
     if years is not None:
         model.sets.append(years)
+    if "imd" in data:
+        page_deciles(data["imd"], next((lv.get("codes", []) for lv in data["levels"]), []), model)
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
@@ -1053,6 +1069,8 @@ HTML_SOURCES = {
         "reports/csv/monitoring_cohort_description.csv",
         "reports/csv/monitoring_cohort_activity.csv",
     ),
+    "imd-deciles": (REPORT_CSV + IMD_DECILES,),
+    "imd-sii": (REPORT_CSV + IMD_SII,),
     "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
     "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),
@@ -1187,6 +1205,11 @@ def _siting(
         rank[i] = r
     planned = status != "-"
     demand = d["demand"].fillna(0).to_numpy()
+    if page.get("weights") == "imd":  # [siting] weight_imd: by the deciles the page gives
+        if model.lsoa_deciles is None:
+            model.problems.append(f"{ATLAS_PAGE} siting: weighted by IMD decile, none given")
+            return
+        demand = demand * imd_weights(pd.Index(lsoa_codes), model.lsoa_deciles)
     total = float(demand[planned].sum())
     want = {0: float(demand[status == "c"].sum())}
     for r in sorted(set(rank[rank > 0].tolist())):
@@ -1242,3 +1265,98 @@ def _siting(
                         f"{_place(path, k)}: {column} is {row[column] or 'blank'}, but the "
                         f"published demand gives {pct or 'blank'}"
                     )
+
+
+# --- the tables by IMD decile ([geography] imd) -----------------------------------------------
+# The counts are cells of the one model, tied by the groups the build declared
+# (``counting.deprivation``); every rate and Slope Index of Inequality is recomputed from the
+# published counts. The decile of each LSOA, which the groups need, is read from the atlas's
+# deprivation layer (the page data's ``imd``): public data the page publishes, as an attacker
+# would use it.
+
+LSOA_TABLE = "tables/residence_lsoa_cohorts.csv"
+
+
+def page_deciles(layer: object, lsoa_codes: list[str], model: FileModel) -> None:
+    """The atlas's deprivation layer: one decile (1..10, or null) per LSOA of its LSOA level,
+    in that order; anything else is a problem."""
+    deciles = layer.get("deciles") if isinstance(layer, dict) else None
+    extra = sorted(set(layer) - {"deciles", "label", "credit"}) if isinstance(layer, dict) else []
+    if extra:
+        model.problems.append(f"{ATLAS_PAGE}: the deprivation layer's {extra[0]!r} is no cell")
+    if not isinstance(deciles, list) or len(deciles) != len(lsoa_codes):
+        model.problems.append(f"{ATLAS_PAGE}: the deprivation layer gives no decile per LSOA")
+        return
+    bad = [d for d in deciles if d is not None and (type(d) is not int or not 1 <= d <= 10)]
+    if bad:
+        model.problems.append(f"{ATLAS_PAGE}: the deprivation layer holds a value not a decile")
+        return
+    model.lsoa_deciles = {c: d for c, d in zip(lsoa_codes, deciles) if d is not None}
+
+
+def read_deprivation(f: _Files, model: FileModel) -> None:
+    """``monitoring_imd.csv``: each row's count is the cell ``imd:<area>:<decile>:<cohort>``
+    with the build's groups; its rate and interval, and ``monitoring_imd_sii.csv``'s SII,
+    must be those the published counts give."""
+    path = REPORT_CSV + IMD_DECILES
+    t = f.csv(path)
+    if model.lsoa_deciles is None:
+        model.problems.append(
+            f"{path}: the atlas gives no LSOA's IMD decile, so its groups cannot be known"
+        )
+        return
+    lsoas = f.csv(LSOA_TABLE).drop_duplicates("lsoa_code")[["lsoa_code", "la_code"]]
+    by_la = bool((t["la_code"] != TOTAL).any())
+    present, groups = deprivation_groups(lsoas, pd.Series(model.lsoa_deciles), by_la)
+    want = [(la, str(d), c) for la, ds in present.items() for d in ds for c in COHORT_ORDER]
+    if sorted(zip(t["la_code"], t["decile"], t["cohort"])) != sorted(want):
+        model.problems.append(
+            f"{path}: its rows are not the areas and deciles the atlas gives the LSOAs"
+        )
+        return
+    cells = []
+    for i, r in enumerate(t.itertuples()):
+        cell = imd_id(r.la_code, r.decile, r.cohort)
+        _read(model, cell, r.individuals, path, i)
+        cells.append(cell)
+    model.sets.append(CellSet(DEPRIVATION, _cells(cells), groups))
+    shown = t.assign(
+        individuals=pd.to_numeric(t["individuals"].str.strip()).astype("Int64"),
+        suppressed=t["individuals"].str.strip() == "",
+        population=pd.to_numeric(t["population"].str.strip()),
+    )
+    expected = decile_table(shown)
+    for i in range(len(t)):
+        for col in RATE_COLUMNS:
+            if t.at[i, col].strip() != expected.at[i, col]:
+                model.problems.append(
+                    f"{_place(path, i)}: {col} is not the rate of the published count "
+                    "and population"
+                )
+    if f.has(REPORT_CSV + IMD_SII):
+        _sii(f.csv(REPORT_CSV + IMD_SII), sii_table(shown), model)
+
+
+def _sii(t: pd.DataFrame, expected: pd.DataFrame, model: FileModel) -> None:
+    """Each published SII (and interval) is the one the published counts give, and blank
+    where they give none."""
+    path = REPORT_CSV + IMD_SII
+    want = {(r.la_code, r.cohort): r for r in expected.itertuples()}
+    for i, r in enumerate(t.itertuples()):
+        e = want.get((r.la_code, r.cohort))
+        if e is None:
+            model.problems.append(f"{_place(path, i)}: no area and cohort of the decile table")
+            continue
+        for col in SII_COLUMNS[:3]:
+            text, value = str(getattr(r, col)).strip(), float(getattr(e, col))
+            # within one unit of the last place: the simulation's floating point may differ
+            # in its last bit on another machine, which rounding can carry that far
+            same = (not text and math.isnan(value)) or (
+                bool(text)
+                and not math.isnan(value)
+                and abs(float(text) - value) <= 10.0**-SII_PLACES + 1e-9
+            )
+            if not same:
+                model.problems.append(
+                    f"{_place(path, i)}: {col} is not the one the published counts give"
+                )

@@ -547,11 +547,58 @@
     });
     overlays[type] = group;
   });
+  // Deprivation context layer (only with [geography] imd): each LSOA's IMD decile, public
+  // data shown on its own (never beside a count); its own legend and credit.
+  var imd = data.imd;
+  var IMD = ['#543005', '#8c510a', '#bf812d', '#dfc27d', '#f6e8c3',
+             '#c7eae5', '#80cdc1', '#35978f', '#01665e', '#003c30'];  // ColorBrewer BrBG
+  function imdColour(d) { return d === null ? NODATA : IMD[d - 1]; }
+  function imdLayer(group) {  // the LSOAs whose shapes are loaded (all, but on demand)
+    var lsoa = levels.lsoa, render = L.svg({pane: 'imd-context', padding: 0.5});
+    group.clearLayers();
+    lsoa.shapes.forEach(function (shape, i) {
+      if (!shape) return;
+      var d = imd.deciles[i];
+      var p = L.polygon(decode(shape), {pane: 'imd-context', renderer: render, fillOpacity: 0.75,
+        fillColor: imdColour(d), color: '#636363', weight: 0.4});
+      p.bindTooltip(function () {
+        var box = el('div', null, 'atlas-tip');
+        box.appendChild(el('strong', lsoa.names[i]));
+        box.appendChild(el('div', 'LSOA ' + lsoa.codes[i]));
+        box.appendChild(el('div', d === null ? imd.label + ': no decile' :
+          imd.label + ' decile ' + d + (d === 1 ? ' (most deprived)' : d === 10 ? ' (least deprived)' : '')));
+        return box;
+      }, {sticky: true});
+      group.addLayer(p);
+    });
+  }
+  function imdLegend() {
+    var box = document.getElementById('imd-legend');
+    box.hidden = !map.hasLayer(overlays.imd);
+    if (box.hidden) return;
+    box.textContent = '';
+    box.appendChild(el('h2', 'Deprivation (' + imd.label + ')'));
+    box.appendChild(el('p', 'Decile of each LSOA, national: 1 is the most deprived 10% in England',
+                        'atlas-sub'));
+    IMD.forEach(function (fill, k) {
+      var line = el('div', null, 'atlas-key'), sw = el('span', null, 'atlas-swatch');
+      sw.style.background = fill; line.appendChild(sw);
+      line.appendChild(document.createTextNode((k + 1) + (k === 0 ? ' most deprived' : k === 9 ? ' least deprived' : '')));
+      box.appendChild(line);
+    });
+    box.appendChild(el('p', imd.credit, 'atlas-sub'));
+  }
+  if (imd) {
+    map.createPane('imd-context').style.zIndex = 410;
+    overlays.imd = L.layerGroup();
+    overlays.imd.on('add', function () { imdLayer(overlays.imd); });
+  }
   function toggle(name, on) {
     if (on) overlays[name].addTo(map); else map.removeLayer(overlays[name]);
     if (name === 'nsp-need') { restyle(); legend(); }
     if (name === 'agency' || name === 'pharmacy') siteLegend();
     if (siting) sitingLegend();
+    if (imd) imdLegend();
   }
   document.querySelectorAll('input[name=overlay]').forEach(function (c) { toggle(c.value, c.checked); });
 

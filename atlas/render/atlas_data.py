@@ -28,6 +28,7 @@ from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
 from ..geography.areas import BNG, WGS84, Geography
 from ..geography.geometry_cache import cached_json, text_key
+from ..geography.imd import Deprivation
 from ..geography.simplify_cache import cached_simplify, simplified_name
 from .atlas_years import add_years
 from .classify import SCHEMES, class_breaks, separated_breaks, shown_breaks
@@ -327,11 +328,13 @@ def page_data(
     shapes: gpd.GeoDataFrame | None = None,
     siting: PublishedPlan | None = None,
     partial: dict[str, str] | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, Any]:
     """Everything the page script needs, as plain JSON-able data (``siting``: the NSP siting
     overlays, in the order of the LSOA level, when the drop has a plan). ``shapes``: LSOA
     shapes in British National Grid to draw instead of the geography's simplified ones.
-    ``partial``: why each trend year is covered only in part (``atlas_years.add_years``)."""
+    ``partial``: why each trend year is covered only in part (``atlas_years.add_years``);
+    ``deprivation``: the IMD decile of each LSOA, in that order, for the context layer."""
     if shapes is None:  # the simplified LSOAs have the columns of geo.lsoas
         frame, source = geo.lsoas, shapes_key(geo)
         origin, bounds, lsoa_shapes = _lsoa_shapes(source, lambda: simplified_lsoas_wgs84(geo))
@@ -418,7 +421,14 @@ def page_data(
         msoa_la = msoa_of.drop_duplicates("msoa_code").set_index("msoa_code")["msoa_la_code"]
         msoa_codes = next(lv["codes"] for lv in levels if lv["id"] == "msoa")
         parents["msoa"] = pd.Index(index).get_indexer(msoa_la.reindex(msoa_codes)).tolist()
+    context = {} if deprivation is None else {"imd": imd_layer(deprivation, frame["lsoa_code"])}
+    plan: dict[str, Any] | None = None
+    if siting is not None:
+        plan = dict(siting_data(siting, frame["lsoa_code"], classification))
+        if siting.weighted:  # the audit weights the published demand alike
+            plan["weights"] = "imd"
     data = {
+        **context,
         "threshold": published.threshold,
         "scale": SCALE,
         "origin": list(origin),
@@ -431,12 +441,21 @@ def page_data(
         "levels": levels,
         "sites": site_points(published, sites),
         "districts": postcode_districts(geo),
-        "siting": None
-        if siting is None
-        else siting_data(siting, frame["lsoa_code"], classification),
+        "siting": plan,
     }
     add_years(data, published, populations, parents, partial or {}, level_values, classification)
     return data
+
+
+def imd_layer(deprivation: Deprivation, lsoa_codes: pd.Series) -> dict[str, Any]:
+    """The deprivation context layer: each LSOA's IMD decile (null: none), in the order of
+    the LSOA level, with the index's name and credit. Public data, no count of anyone."""
+    deciles = lsoa_codes.map(deprivation.deciles)
+    return {
+        "label": deprivation.label,
+        "credit": deprivation.credit,
+        "deciles": [None if pd.isna(d) else int(d) for d in deciles],
+    }
 
 
 def site_points(published: Published, sites: pd.DataFrame) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from ..disclosure.suppress import Published
 from ..geography.areas import Geography
 from ..geography.geometry_cache import cached_table, text_key
+from ..geography.imd import Deprivation
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
 from .geojson import features_bytes, geojson_bytes, geometry_text
@@ -91,6 +92,8 @@ class AtlasContext(TypedDict):
     population_year: int | None  # the ONS mid-year estimates' year, when the recipe gives it
     data_year: int  # the year in the ONS and OS copyright lines
     has_postcodes: bool  # the page can find a full postcode's LSOA
+    imd_label: str  # the deprivation context layer's index ("IMD 2019"); "" without one
+    imd_credit: str  # its attribution (MHCLG, Open Government Licence)
 
 
 def script_json(data: object) -> str:
@@ -129,12 +132,14 @@ def render_atlas(
     data_year: int | None = None,
     reports: list[tuple[str, str]] | None = None,
     partial: dict[str, str] | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """The atlas files by drop path: ``atlas.html`` (with the NSP siting overlays when
     ``siting`` is given), the postcode index (``postcode_index``: one script per postcode
     area) and, above ``on_demand_above`` LSOAs (default ``ON_DEMAND_LSOAS``), one LSOA script
     per local authority. ``population_year`` and ``data_year`` go into the credits that the
-    ONS and OS licences require; ``reports``: the area's reports the page links to."""
+    ONS and OS licences require; ``reports``: the area's reports the page links to;
+    ``deprivation``: the IMD context layer."""
     data = page_data(
         published,
         geo,
@@ -143,6 +148,7 @@ def render_atlas(
         classification=classification,
         siting=siting,
         partial=partial,
+        deprivation=deprivation,
     )
     postcodes = postcode_chunks(geo, data["levels"][0]["codes"])
     data["postcodes"] = postcode_areas(postcodes)
@@ -192,6 +198,8 @@ def render_atlas(
         population_year=population_year,
         data_year=data_year if data_year is not None else int((build_date or "0")[:4] or 0),
         has_postcodes=bool(data["postcodes"]),
+        imd_label=deprivation.label if deprivation is not None else "",
+        imd_credit=deprivation.credit if deprivation is not None else "",
     )
     files["atlas.html"] = (
         environment().get_template("atlas.html.j2").render(**context).encode("utf-8")

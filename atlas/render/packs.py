@@ -22,7 +22,9 @@ from ..counting.rates import round_half_up
 from ..counting.report_counts import PROFILE_DIMENSIONS, ReportCounts
 from ..counting.tally import TOTAL
 from ..disclosure.suppress import Published
+from ..geography.imd import Deprivation
 from .cohort_description import DESCRIPTION, cohort_rows, unit_description
+from .deprivation import deprivation_rows
 from .reports import (
     PackLink,
     ReportBase,
@@ -79,6 +81,7 @@ def render_packs(
     tables: dict[str, pd.DataFrame],
     base: ReportBase,
     pdf: bool,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """Every LA's pack (HTML and CSV), keyed by path in the drop, from the area's report
     ``tables`` (:func:`reports.report_tables`) and the published LA profile cells. What is
@@ -122,6 +125,7 @@ def render_packs(
         rows["trend_by_la"] = True
         rows["cohorts"] = cohort_rows(own, code)
         rows["wellbeing"] = wellbeing_rows(own, code)
+        rows["deprivation"] = deprivation_rows(own, code, deprivation)
         charts = _monitoring_charts(own, counts, code)
         extra: dict[str, Any] = {"la_name": name, "la_code": code, "la_rates": la_rates}
         mon = ReportContext(**base, tables=rows, charts=charts, csv=csv, packs=links)

@@ -37,8 +37,10 @@ from ..counting.trends import TREND_ACTIVITY, same_months
 from ..counting.year_numbers import ACTIVITY_NAME as YEAR_ACTIVITY
 from ..counting.year_numbers import REVIEWS
 from ..disclosure.suppress import Published
+from ..geography.imd import Deprivation
 from .charts import line_chart, stacked_bars
 from .cohort_description import cohort_rows, cohort_tables
+from .deprivation import deprivation_rows, deprivation_tables
 from .markdown_text import markdown_html
 from .reassessment import reassessment_table
 from .tables import to_csv_bytes
@@ -197,12 +199,14 @@ def render_reports(
     intro: str = "",
     tables: dict[str, pd.DataFrame] | None = None,
     packs: list[PackLink] | None = None,
+    deprivation: Deprivation | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
     ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
     ``issue``, ``intro`` (Markdown): shown at the top of every report; ``tables``: the
     :func:`report_tables` when already made; ``packs``: the links to the area's reports and
-    every LA pack, relative to ``reports/``."""
+    every LA pack, relative to ``reports/``; ``deprivation``: the IMD file read, for the
+    section by decile."""
     if tables is None:
         tables = report_tables(published, counts, sites, area_name)
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
@@ -221,6 +225,7 @@ def render_reports(
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
     mon_rows["cohorts"] = cohort_rows(tables, TOTAL)
     mon_rows["wellbeing"] = wellbeing_rows(tables, TOTAL)
+    mon_rows["deprivation"] = deprivation_rows(tables, TOTAL, deprivation)
     mon = ReportContext(
         **base,
         tables=mon_rows,
@@ -254,6 +259,7 @@ def report_tables(
         **monitoring,
         **cohort_tables(published, names, monitoring["monitoring_profiles"]),
         WELLBEING: wellbeing_table(published, names, counts.la_activity),
+        **deprivation_tables(published, names),
         **_data_quality_tables(published, counts, names, sites),
     }
 
@@ -320,6 +326,7 @@ def siting_section(pub: Any) -> dict[str, Any]:
         "suppressed_as": pub.suppressed_as,
         "estimated_lsoas": f"{pub.estimated_lsoas:,}",
         "lsoas": f"{len(pub.lsoas):,}",
+        "weighted": pub.weighted,
     }
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..counting.deprivation import imd_weights
 from ..counting.individuals import ALL
 from ..counting.rates import format_fixed
 from ..disclosure.suppress import Published
@@ -63,6 +64,7 @@ class PublishedPlan:
     best_possible_pct: str
     suppressed_as: int = 0  # what a suppressed PWID cell counts as in the published demand
     estimated_lsoas: int = 0  # LSOAs whose published demand counts a suppressed cell
+    weighted: bool = False  # the demand weighted by IMD decile ([siting] weight_imd)
 
 
 def suppressed_cell_value(threshold: int) -> int:
@@ -109,13 +111,17 @@ def publish_plan(
     candidates: pd.DataFrame,
     existing: pd.DataFrame,
     la_names: dict[str, str],
+    deciles: pd.Series | None = None,
 ) -> PublishedPlan:
     """What may be published of a plan solved on :func:`published_demand` (anything else is
-    refused: a plan of the true counts would give suppressed cells away)."""
+    refused: a plan of the true counts would give suppressed cells away); ``deciles``: the
+    demand was weighted by IMD decile (:mod:`.weights`)."""
     t = published.threshold
     model = published_demand(published)
     d = plan.demand.set_index("lsoa_code")
     expected = model["demand"].reindex(d.index).fillna(0).astype("int64")
+    if deciles is not None:
+        expected = expected * imd_weights(d.index, deciles)
     if not d["demand"].astype("int64").equals(expected):
         raise ValueError("the siting plan was not solved on the published demand")
     siting = _siting_table(plan, la_names)
@@ -154,6 +160,7 @@ def publish_plan(
         best_possible_pct=_pct(plan.best_possible, plan.total),
         suppressed_as=suppressed_cell_value(t),
         estimated_lsoas=int(model["estimated"].reindex(d.index).fillna(False).sum()),
+        weighted=deciles is not None,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..counting.aggregate import Counts
+from ..counting.deprivation import imd_weights
 from ..disclosure.suppress import Published
 from ..geography.areas import Geography
 from .model import (
@@ -50,9 +51,11 @@ def run_siting(
     sites: pd.DataFrame,
     counts: Counts,
     published: Published,
+    deciles: pd.Series | None = None,
 ) -> SitingResult:
     """Plan new NSP sites from the recipe's [siting] options and decide what may be
-    published."""
+    published. ``deciles``: each LSOA's IMD decile, with which ``weight_imd`` weights the
+    demand (:mod:`.weights`)."""
     candidates = read_candidates(
         options["candidates"], geo, options.get("candidates_format", "auto")
     )
@@ -60,12 +63,18 @@ def run_siting(
     # the plan is solved on the published demand, so that nothing it publishes (ranks,
     # percentages, which LSOAs a site covers) rests on a suppressed count
     model = published_demand(published)["demand"]
+    weighted = bool(options.get("weight_imd")) and deciles is not None
+    if weighted:
+        assert deciles is not None
+        model = model * imd_weights(model.index, deciles)
     demand = points.assign(demand=points["lsoa_code"].map(model).fillna(0).astype("int64"))
     existing = existing_nsp_sites(sites)
     radius, k = float(options.get("radius_m", 1000)), int(options.get("new_sites", 5))
     plan = plan_sites(demand, existing, candidates.sites, radius, k, options.get("target_pct"))
     la_names = dict(zip(geo.las["la_code"], geo.las["la_name"]))
-    pub = publish_plan(plan, published, candidates.sites, existing, la_names)
+    pub = publish_plan(
+        plan, published, candidates.sites, existing, la_names, deciles if weighted else None
+    )
     if len(plan.ranked) < k:
         log.warning(
             "siting: only %d of the %d new sites asked for would add coverage", len(plan.ranked), k
@@ -86,6 +95,7 @@ def run_siting(
         "radius_m": radius,
         "new_sites": k,
         "recommended": len(plan.ranked),
+        **({"demand_weighted_by": "imd_decile"} if weighted else {}),
         "demand_points_placed_by": {
             k2: int(v) for k2, v in points["placed_by"].value_counts().sort_index().items()
         },
