@@ -190,12 +190,14 @@ def render_reports(
     intro: str = "",
     tables: dict[str, pd.DataFrame] | None = None,
     packs: list[PackLink] | None = None,
+    linkage: dict[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
     ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
     ``issue``, ``intro`` (Markdown): shown at the top of every report; ``tables``: the
     :func:`report_tables` when already made; ``packs``: the links to the area's reports and
-    every LA pack, relative to ``reports/``."""
+    every LA pack, relative to ``reports/``; ``linkage``: the linked figures' section
+    (:func:`atlas.render.linkage.linkage_section`), None without ``[linkage]``."""
     if tables is None:
         tables = report_tables(published, counts, sites, area_name)
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
@@ -212,6 +214,7 @@ def render_reports(
     )
     mon_rows = _monitoring_rows(tables, counts)
     mon_rows["siting"] = siting_section(siting) if siting is not None else None
+    mon_rows["linkage"] = linkage
     mon = ReportContext(
         **base,
         tables=mon_rows,

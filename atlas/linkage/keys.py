@@ -1,0 +1,70 @@
+"""Keyed attributors: HMAC-SHA256 of a person's attributor (spec section 2), keyed by the
+secret the partners share (``[linkage] key_file``), as 64 lower-case hex digits.
+
+The attributor is the very text :func:`atlas.counting.individuals.attributors` makes for the
+IMS individuals (initials, ISO date of birth, gender, upper-cased and trimmed, joined by
+``|``), so a partner's record and an IMS client record of the same person give the same keyed
+attributor. An incomplete attributor (a part missing, or gender ``U``) is not keyed: it cannot
+be linked. The key is the key file's bytes as they are, so both sides need only share the file.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..counting.individuals import attributors
+from ..errors import UsageError
+
+KEY_COLUMN = "attributor_key"  # the keyed attributor's column in a partner's keyed file
+ATTRIBUTOR_COLUMNS = ("first_initial", "last_initial", "date_of_birth", "gender")
+MIN_KEY_BYTES = 16
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def read_key(path: Path, shown: str = "--key-file") -> bytes:
+    """The key file's bytes; UsageError (one line naming ``shown``, never the path's content)
+    when it cannot be read or is shorter than 16 bytes."""
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read the key file: {exc.strerror or exc}") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(
+            f"{shown}: the key file holds {len(key)} bytes; a key needs {MIN_KEY_BYTES} or more"
+        )
+    return key
+
+
+def keyed(texts: np.ndarray | pd.Series, key: bytes) -> np.ndarray:
+    """HMAC-SHA256 of each text (UTF-8) under ``key``, as 64 hex digits."""
+    digest = hmac.digest
+    return np.array([digest(key, t.encode("utf-8"), "sha256").hex() for t in texts], dtype=object)
+
+
+def key_attributors(clients: pd.DataFrame, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's keyed attributor ("" where it is incomplete) and whether it is complete.
+    ``clients`` holds the four attributor columns as the extract reader leaves them:
+    initials and gender upper-cased and trimmed, ``date_of_birth`` a datetime (NaT: missing)."""
+    text, complete = attributors(clients)
+    mask = complete.to_numpy(dtype=bool)
+    out = np.full(len(clients), "", dtype=object)
+    out[mask] = keyed(text.to_numpy()[mask], key)
+    return out, mask
+
+
+def person_keys(clients: pd.DataFrame, person_of: pd.Series, key: bytes) -> pd.Series:
+    """Each linked person id's keyed attributor (persons with an incomplete attributor are
+    left out: they cannot be linked). A person's records share one attributor, so each
+    complete attributor is keyed once."""
+    text, complete = attributors(clients)
+    refs = clients["client_ref"].to_numpy()
+    person = person_of.reindex(refs).to_numpy()
+    mask = complete.to_numpy(dtype=bool) & ~pd.isna(person)
+    first = ~pd.Series(person[mask]).duplicated().to_numpy()
+    ids = person[mask][first].astype(np.int64)
+    return pd.Series(keyed(text.to_numpy()[mask][first], key), index=ids, name="key").sort_index()
