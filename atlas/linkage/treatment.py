@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS, Individuals
 from ..counting.periods import Period
@@ -84,39 +86,46 @@ def match_treatment(
     )
     keyed = rows[KEY_COLUMN].to_numpy(dtype=object) != ""
     current = rows[inside & keyed]
-    keys_in = pd.Index(pd.unique(current[KEY_COLUMN].to_numpy(dtype=object)))
+    # keys compared as Arrow text (hashed in C++): a million of them in a fraction of a second
+    current_keys = _text(current[KEY_COLUMN])
+    keys_in = pc.unique(current_keys)
+    ims_keys = _text(person_key)
     seen = ind.people.index.to_numpy()
-    seen_keys = person_key.reindex(seen)
-    in_treatment = seen_keys.isin(keys_in).to_numpy()  # per person seen (NaN keys: False)
+    seen_keys = _text(person_key.reindex(seen))  # null: an incomplete attributor
+    in_treatment = _member(seen_keys, keys_in)  # per person seen
     cohort = ind.people["cohort"].to_numpy()
     # the people seen at each LA's services
     person, site = activity_rows(ind, sites)
     la_pos = positions(sites["la_code"], la_codes)
     la_of = np.where(site >= 0, la_pos[np.maximum(site, 0)], -1)
     la, who = distinct_pairs(la_of, person)
-    row_of = pd.Index(seen).get_indexer(who)
+    # (area, person seen) pairs: each LA's people, then everyone seen for the area (TOTAL)
+    areas = [*la_codes, TOTAL]
+    area = np.concatenate([la, np.full(len(seen), len(la_codes))])
+    row = np.concatenate([pd.Index(seen).get_indexer(who), np.arange(len(seen))])
+    kind = positions(cohort[row], list(COHORTS))
+    group = (area * len(COHORTS) + kind) * 2 + in_treatment[row].astype(np.int64)
+    n = np.bincount(group, minlength=len(areas) * len(COHORTS) * 2).reshape(len(areas), -1, 2)
     table = []
-    for a, area in enumerate([*la_codes, TOTAL]):
-        members = row_of[la == a] if area != TOTAL else np.arange(len(seen))
+    for a, code in enumerate(areas):
         for c in COHORT_ORDER:
-            pick = members if c == ALL else members[cohort[members] == c]
-            both = int(in_treatment[pick].sum())
-            for measure, n in zip(MEASURES, (both, len(pick) - both)):
-                table.append((area, c, measure, treat_id(area, c, measure), n))
+            only, both = n[a].sum(axis=0) if c == ALL else n[a, COHORTS.index(c)]
+            table.append((code, c, "both", treat_id(code, c, "both"), int(both)))
+            table.append((code, c, "ims_only", treat_id(code, c, "ims_only"), int(only)))
     frame = pd.DataFrame(table, columns=["la_code", "cohort", "measure", "cell_id", "individuals"])
     groups, at_most = [], []
-    for area in [*la_codes, TOTAL]:
+    for code in areas:
         for c in COHORT_ORDER:
-            groups.append((svc_id(area, c), [treat_id(area, c, m) for m in MEASURES]))
+            groups.append((svc_id(code, c), [treat_id(code, c, m) for m in MEASURES]))
         for m in MEASURES:
-            groups.append((treat_id(area, ALL, m), [treat_id(area, c, m) for c in COHORTS]))
-            if area != TOTAL:
-                at_most += [(treat_id(area, c, m), treat_id(TOTAL, c, m)) for c in COHORT_ORDER]
+            groups.append((treat_id(code, ALL, m), [treat_id(code, c, m) for c in COHORTS]))
+            if code != TOTAL:
+                at_most += [(treat_id(code, c, m), treat_id(TOTAL, c, m)) for c in COHORT_ORDER]
     match = CellSet(NAME, frame, groups, at_most=at_most)
-    only = _treatment_only(current, set(seen_keys.dropna()), la_codes)
-    linked_any = int(keys_in.isin(person_key.to_numpy()).sum())
-    all_keys = pd.unique(rows.loc[keyed, KEY_COLUMN].to_numpy(dtype=object))
-    matched_any = int(pd.Index(all_keys).isin(person_key.to_numpy()).sum())
+    only = _treatment_only(current[~_member(current_keys, seen_keys)], la_codes)
+    linked_any = int(_member(keys_in, ims_keys).sum())
+    all_keys = pc.unique(_text(rows.loc[keyed, KEY_COLUMN]))
+    matched_any = int(_member(all_keys, ims_keys).sum())
     both_total = int(in_treatment.sum())
     return TreatmentMatch(
         [match, only],
@@ -138,10 +147,21 @@ def match_treatment(
     )
 
 
-def _treatment_only(current: pd.DataFrame, seen_keys: set, la_codes: list[str]) -> CellSet:
-    """The people in treatment in the period not seen in IMS, by the LA of their latest row
-    (by start date, then line): ``UNKNOWN`` where blank, ``OUTSIDE`` for an LA not the drop's."""
-    rows = current[~current[KEY_COLUMN].isin(seen_keys)]
+def _text(values: pd.Series) -> pa.Array:
+    """Keys as Arrow text (missing ones null)."""
+    return pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
+
+
+def _member(values: pa.Array, among: pa.Array) -> np.ndarray:
+    """Whether each value is one of ``among`` (a null value is not)."""
+    found = pc.is_in(values, value_set=pc.drop_null(among))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _treatment_only(rows: pd.DataFrame, la_codes: list[str]) -> CellSet:
+    """The people in treatment in the period not seen in IMS (``rows``: theirs), by the LA
+    of their latest row (by start date, then line): ``UNKNOWN`` where blank, ``OUTSIDE`` for
+    an LA not the drop's."""
     order = ["start_date", "line"] if "start_date" in rows else ["line"]
     latest = rows.sort_values(order, na_position="first").drop_duplicates(KEY_COLUMN, keep="last")
     la = latest["la_code"] if "la_code" in latest else pd.Series("", index=latest.index)

@@ -4,8 +4,12 @@ IMS individuals' (the same normalisation), and nothing identifying is left in th
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 
+import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from conftest import client, write_extract
 from tiny_link import KEY, TREATMENT, key_file
@@ -13,7 +17,7 @@ from tiny_link import KEY, TREATMENT, key_file
 from atlas.cli import main
 from atlas.counting.individuals import link_clients
 from atlas.extract.reader import read_extract
-from atlas.linkage.keys import person_keys
+from atlas.linkage.keys import keyed, keyed_one, person_keys
 
 
 def _run(*args: str):
@@ -128,3 +132,12 @@ def test_bad_input_is_one_line(tmp_path):
     assert weak.output == "error: --key-file: the key file holds 9 bytes; a key needs 16 or more\n"
     same = _run(str(tmp_path / "u.csv"), "--key-file", str(key), "--out", str(tmp_path / "u.csv"))
     assert same.exit_code == 2 and same.output.startswith("error: --out ")
+
+
+@pytest.mark.parametrize("key", [KEY, b"k" * 16, b"a key longer than the block of SHA-256, " * 3])
+def test_keyed_attributors_are_hmac_sha256(key):
+    texts = np.array(["A|B|1980-01-01|M", "Ä|Ö|1999-12-31|X", ""], dtype=object)
+    assert list(keyed(texts, key)) == [
+        hmac.new(key, t.encode("utf-8"), hashlib.sha256).hexdigest() for t in texts
+    ]
+    assert keyed_one(texts[0], key) == keyed(texts[:1], key)[0]
