@@ -94,3 +94,43 @@ def person_keys(clients: pd.DataFrame, person_of: pd.Series, key: bytes) -> pd.S
     first = ~pd.Series(person[mask]).duplicated().to_numpy()
     ids = person[mask][first].astype(np.int64)
     return pd.Series(keyed(text.to_numpy()[mask][first], key), index=ids, name="key").sort_index()
+
+
+_NIBBLE = np.zeros(256, dtype=np.uint64)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _NIBBLE[_c] = _i
+_NIBBLE[ord("A") : ord("F") + 1] = _NIBBLE[ord("a") : ord("f") + 1]
+
+
+class KeySet:
+    """Keyed attributors (hex text; blank, None or NaN: none) with their first 64 bits as
+    integers, worked out once (vectorised) for every comparison."""
+
+    def __init__(self, keys: np.ndarray | pd.Series):
+        text = pd.Series(keys, dtype=object)
+        self.text = text.where(text.notna(), "").to_numpy(dtype=object)
+        raw = np.asarray(self.text, dtype="S64")
+        self.real = raw != b""
+        digits = np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(len(raw), 64)[:, :16]
+        weights = np.uint64(16) ** np.arange(15, -1, -1, dtype=np.uint64)
+        self.prefix = (_NIBBLE[digits] * weights).sum(axis=1, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def member(values: KeySet | np.ndarray, among: KeySet | np.ndarray) -> np.ndarray:
+    """Whether each keyed attributor of ``values`` is one of ``among`` (a blank one is not).
+    Compared by their first 64 bits (integers: a million in a fraction of a second), each
+    candidate then confirmed whole, so the answer is exact."""
+    mine = values if isinstance(values, KeySet) else KeySet(values)
+    theirs = among if isinstance(among, KeySet) else KeySet(among)
+    candidate = mine.real & pd.Series(mine.prefix).isin(theirs.prefix[theirs.real]).to_numpy()
+    if not candidate.any():
+        return candidate
+    near = theirs.real & pd.Series(theirs.prefix).isin(mine.prefix[candidate]).to_numpy()
+    whole = set(theirs.text[near].tolist())
+    out = np.zeros(len(mine), dtype=bool)
+    rows = np.flatnonzero(candidate)
+    out[rows] = [mine.text[i] in whole for i in rows]
+    return out

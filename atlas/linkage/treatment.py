@@ -17,14 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..counting.individuals import ALL, COHORT_ORDER, COHORTS, Individuals
 from ..counting.periods import Period
 from ..counting.report_counts import CellSet, svc_id
 from ..counting.tally import TOTAL, activity_rows, distinct_pairs, positions
-from .keys import KEY_COLUMN
+from .keys import KEY_COLUMN, KeySet, member
 from .partner_files import PartnerFile
 
 NAME = "linkage_treatment"
@@ -86,13 +84,12 @@ def match_treatment(
     )
     keyed = rows[KEY_COLUMN].to_numpy(dtype=object) != ""
     current = rows[inside & keyed]
-    # keys compared as Arrow text (hashed in C++): a million of them in a fraction of a second
-    current_keys = _text(current[KEY_COLUMN])
-    keys_in = pc.unique(current_keys)
-    ims_keys = _text(person_key)
+    current_keys = KeySet(current[KEY_COLUMN])
+    keys_in = KeySet(pd.unique(current_keys.text))
+    ims_keys = KeySet(person_key)
     seen = ind.people.index.to_numpy()
-    seen_keys = _text(person_key.reindex(seen))  # null: an incomplete attributor
-    in_treatment = _member(seen_keys, keys_in)  # per person seen
+    seen_keys = KeySet(person_key.reindex(seen))  # blank: an incomplete attributor
+    in_treatment = member(seen_keys, keys_in)  # per person seen
     cohort = ind.people["cohort"].to_numpy()
     # the people seen at each LA's services
     person, site = activity_rows(ind, sites)
@@ -122,10 +119,10 @@ def match_treatment(
             if code != TOTAL:
                 at_most += [(treat_id(code, c, m), treat_id(TOTAL, c, m)) for c in COHORT_ORDER]
     match = CellSet(NAME, frame, groups, at_most=at_most)
-    only = _treatment_only(current[~_member(current_keys, seen_keys)], la_codes)
-    linked_any = int(_member(keys_in, ims_keys).sum())
-    all_keys = pc.unique(_text(rows.loc[keyed, KEY_COLUMN]))
-    matched_any = int(_member(all_keys, ims_keys).sum())
+    only = _treatment_only(current[~member(current_keys, seen_keys)], la_codes)
+    linked_any = int(member(keys_in, ims_keys).sum())
+    all_keys = KeySet(pd.unique(rows.loc[keyed, KEY_COLUMN].to_numpy(dtype=object)))
+    matched_any = int(member(all_keys, ims_keys).sum())
     both_total = int(in_treatment.sum())
     return TreatmentMatch(
         [match, only],
@@ -145,17 +142,6 @@ def match_treatment(
         matched_any,
         len(all_keys),
     )
-
-
-def _text(values: pd.Series) -> pa.Array:
-    """Keys as Arrow text (missing ones null)."""
-    return pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
-
-
-def _member(values: pa.Array, among: pa.Array) -> np.ndarray:
-    """Whether each value is one of ``among`` (a null value is not)."""
-    found = pc.is_in(values, value_set=pc.drop_null(among))
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _treatment_only(rows: pd.DataFrame, la_codes: list[str]) -> CellSet:
