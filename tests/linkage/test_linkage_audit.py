@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from tiny_link import key_file
 
 from atlas.cli import main
 from atlas.disclosure.audit import audit_drop
+from atlas.disclosure.published_model import table_cells
 from atlas.drop import compute_stages
 from atlas.recipe import load_recipe
 
@@ -156,3 +158,68 @@ def test_a_file_keyed_with_another_key_is_reported_in_one_line(tmp_path, caplog)
     with caplog.at_level(logging.WARNING):
         compute_stages(recipe)
     assert not [r for r in caplog.records if "another key file" in r.getMessage()]
+
+
+class _Text(HTMLParser):
+    """The text of the element with a given id."""
+
+    def __init__(self, wanted: str):
+        super().__init__()
+        self.wanted, self.depth, self.parts = wanted, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += 1
+        elif dict(attrs).get("id") == self.wanted:
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.parts.append(data)
+
+    @classmethod
+    def of(cls, page: str, wanted: str) -> str:
+        parser = cls(wanted)
+        parser.feed(page)
+        return " ".join(" ".join(parser.parts).split())
+
+
+def test_the_report_section_shows_the_published_figures(linked_demo):
+    page = (linked_demo / "reports/monitoring.html").read_text()
+    match = pd.read_csv(
+        linked_demo / "reports/csv/monitoring_treatment_match.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    area = match[(match["la_code"] == "TOTAL") & (match["cohort"] == "all")].iloc[0]
+    headline = _Text.of(page, "treatment-headline")
+    assert headline.startswith(
+        f"Of the {int(area['seen']):,} individuals seen by IMS services in the full year "
+        f"2017-18, {int(area['both']):,} ({area['both_pct']}%) were also in structured "
+        f"treatment in the period, and {int(area['ims_only']):,} ({area['ims_only_pct']}%) "
+        "only in IMS."
+    )
+    cells = [text for table, text in table_cells(page) if table == "treatment-match"]
+    assert len(cells) == 6 * len(match)  # six figures a row
+    shown = [c.strip() for c in cells[:6]]
+    first = match.iloc[0]
+    assert shown[1:4] == [f"{int(first[c]):,}" for c in ("seen", "both", "ims_only")]
+    deaths = pd.read_csv(
+        linked_demo / "reports/csv/monitoring_deaths.csv", dtype=str, keep_default_na=False
+    )
+    years = sorted(set(deaths["year"]))
+    for year in years:
+        assert _Text.of(page, f"deaths-{year}").startswith(year)
+    # a suppressed count is the suppression mark, never a number
+    suppressed = deaths[deaths["deaths"] == ""]
+    row = suppressed.iloc[0]
+    year_rows = deaths[deaths["year"] == row["year"]].reset_index(drop=True)
+    k = int(year_rows.index[year_rows["la_code"] == row["la_code"]][0])
+    table = [t for tb, t in table_cells(page) if tb == f"deaths-{row['year']}"]
+    assert len(table) == 9 * len(year_rows)  # nine figures a row
+    assert table[9 * k].strip() == "*"  # its deaths
+    assert table[9 * k + 1].strip() == "*"  # and its rate withheld with it
