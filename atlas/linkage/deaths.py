@@ -95,20 +95,33 @@ def count_deaths(
     labels = [y.label for y in shown]
     parts = [*la_codes, OUTSIDE, UNKNOWN]
     counted = pd.DataFrame({"year": year.to_numpy(), "area": area, "measure": measure})
-    n = counted.groupby(["year", "area", "measure"]).size()
-    table, groups = [], []
+    base = ["contact_nsp", "contact_bi", "no_contact", "not_linkable"]
+    areas = [*parts, TOTAL]
+    grid = pd.MultiIndex.from_product([labels, parts], names=["year", "area"])
+    wide = (
+        counted.groupby(["year", "area", "measure"])
+        .size()
+        .unstack("measure")
+        .reindex(index=grid, columns=base)
+        .fillna(0)
+        .astype(np.int64)
+    )
+    total = wide.groupby(level="year").sum()
+    total.index = pd.MultiIndex.from_product([total.index, [TOTAL]], names=["year", "area"])
+    wide = pd.concat([wide, total]).reindex(
+        pd.MultiIndex.from_product([labels, areas], names=["year", "area"])
+    )
+    wide["contact"] = wide["contact_nsp"] + wide["contact_bi"]
+    wide["deaths"] = wide["contact"] + wide["no_contact"] + wide["not_linkable"]
+    long = wide[list(MEASURES)].stack().rename("individuals").reset_index()
+    long.columns = ["year", "la_code", "measure", "individuals"]
+    long["cell_id"] = [
+        death_id(y, a, m) for y, a, m in zip(long["year"], long["la_code"], long["measure"])
+    ]
+    frame = long[["year", "la_code", "measure", "cell_id", "individuals"]]
+    groups = []
     for y in labels:
-        for a in [*parts, TOTAL]:
-            value = {
-                m: int(n.get((y, a), pd.Series(dtype=int)).get(m, 0))
-                if a != TOTAL
-                else int(sum(n.get((y, p), pd.Series(dtype=int)).get(m, 0) for p in parts))
-                for m in ("contact_nsp", "contact_bi", "no_contact", "not_linkable")
-            }
-            value["contact"] = value["contact_nsp"] + value["contact_bi"]
-            value["deaths"] = value["contact"] + value["no_contact"] + value["not_linkable"]
-            for m in MEASURES:
-                table.append((y, a, m, death_id(y, a, m), value[m]))
+        for a in areas:
             groups.append(
                 (
                     death_id(y, a, "deaths"),
@@ -123,7 +136,6 @@ def count_deaths(
             )
         for m in MEASURES:
             groups.append((death_id(y, TOTAL, m), [death_id(y, a, m) for a in parts]))
-    frame = pd.DataFrame(table, columns=["year", "la_code", "measure", "cell_id", "individuals"])
     keyed_rows = rows[KEY_COLUMN].to_numpy(dtype=object) != ""
     matched = int(pd.Index(rows.loc[keyed_rows, KEY_COLUMN]).isin(person_key.to_numpy()).sum())
     postcodes = (
