@@ -6,6 +6,7 @@ that names the column and the problem, never the value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..extract.csv_text import decode, read_rows
 from ..extract.reader import ONS_CODE_RE, _dates
 from .keys import KEY_COLUMN
 
+log = logging.getLogger(__name__)
 HEX64 = r"^[0-9a-f]{64}$"
 
 
@@ -101,7 +103,7 @@ def read_partner(
         .astype({"line": int})
         .sort_values("line", kind="stable")
     )
-    if note:
-        rejects.attrs["note"] = note
+    if note:  # read as Windows-1252: said once, as for the extract's files
+        log.warning(note)
     accepted = frame[~bad_rows].reset_index(drop=True)
     return PartnerFile(name, accepted, rejects.reset_index(drop=True), n + len(bad), rows.header)
