@@ -141,3 +141,19 @@ def test_keyed_attributors_are_hmac_sha256(key):
         hmac.new(key, t.encode("utf-8"), hashlib.sha256).hexdigest() for t in texts
     ]
     assert keyed_one(texts[0], key) == keyed(texts[:1], key)[0]
+
+
+def test_keys_are_matched_whole_even_when_their_first_digits_agree():
+    from atlas.linkage.keys import member
+
+    a = "0123456789abcdef" + "0" * 48
+    b = "0123456789abcdef" + "1" * 48  # the same first 16 digits, another key
+    c = "f" * 64
+    values = np.array([a, b, c, "", None], dtype=object)
+    assert list(member(values, np.array([b, c], dtype=object))) == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
