@@ -761,6 +761,8 @@ def _atlas_page(
         codes = level.get("codes", [])
         for cohort, measures in level.get("values", {}).items():
             place = f"{ATLAS_PAGE} level {level['id']} {cohort}"
+            if _deaths_layer(cohort, level, measures, place, model):
+                continue
             if cohort not in COHORT_ORDER or set(measures) - PAGE_MEASURES:
                 extra = (
                     cohort
@@ -791,6 +793,31 @@ def _atlas_page(
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
+
+
+_DEATHS_LAYER = re.compile(r"^drd:([0-9]{4}-[0-9]{2})$")
+
+
+def _deaths_layer(cohort: str, level: dict, measures: dict, place: str, model: FileModel) -> bool:
+    """The deaths layer (``drd:<year>``, LA level only): each LA's count is the deaths cell
+    of that year; it shows no rate. False for any other layer."""
+    found = _DEATHS_LAYER.match(cohort)
+    if not found:
+        return False
+    if level.get("id") != "la" or set(measures) - PAGE_MEASURES:
+        model.problems.append(f"{place}: {cohort!r} is no cell of the drop at this level")
+        return True
+    counts = measures.get("n", [])
+    for i, code in enumerate(level.get("codes", [])):
+        v = counts[i] if i < len(counts) else None
+        cell = death_id(found.group(1), code, "deaths")
+        model.readings.append(Reading(cell, "" if v is None else str(v), f"{place} area {code}"))
+        if any(i < len(measures.get(m, [])) and measures[m][i] is not None for m in RATE_KEYS):
+            model.problems.append(f"{place} area {code}: a rate no cell stands for")
+    return True
+
+
+RATE_KEYS = ("rate", "lo", "hi")
 
 
 def _page_sites(points: list[dict], sites: pd.DataFrame, threshold: int, model: FileModel) -> None:

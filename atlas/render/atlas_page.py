@@ -27,6 +27,7 @@ from ..geography.areas import Geography
 from ..geography.geometry_cache import cached_table, text_key
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
+from .deaths_layer import add_deaths_layer
 from .geojson import features_bytes, geojson_bytes, geometry_text
 from .reports import environment
 from .siting_layer import LAYERS as SITING_LAYERS
@@ -117,6 +118,7 @@ def render_atlas(
     data = page_data(
         published, geo, sites, msoa_of=msoa_of, classification=classification, siting=siting
     )
+    add_deaths_layer(data, published, classification)  # with [linkage] deaths: an LA layer
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {}
     if len(data["levels"][0]["codes"]) > limit:
