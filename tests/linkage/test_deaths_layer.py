@@ -8,12 +8,19 @@ import re
 import shutil
 
 import pandas as pd
+import pytest
 from chromium import errors
 from chromium import open_page as _open
 from selenium.webdriver.common.by import By
-from test_linkage_audit import linked_demo  # noqa: F401  (the module's fixture)
+from test_linkage_audit import build_linked_demo
 
 from atlas.disclosure.audit import audit_drop
+
+
+@pytest.fixture(scope="module")
+def linked_demo(tmp_path_factory):
+    return build_linked_demo(tmp_path_factory.mktemp("linked"))
+
 
 PAGE_DATA = re.compile(r'(<script type="application/json" id="atlas-data">)(.*?)(</script>)', re.S)
 
@@ -24,7 +31,7 @@ def _data(page: str) -> dict:
     return json.loads(found.group(2))
 
 
-def test_the_page_shows_the_latest_years_published_deaths_per_la(linked_demo):  # noqa: F811
+def test_the_page_shows_the_latest_years_published_deaths_per_la(linked_demo):
     data = _data((linked_demo / "atlas.html").read_text())
     assert data["cohorts"][-1] == [
         "drd:2017-18",
@@ -41,7 +48,7 @@ def test_the_page_shows_the_latest_years_published_deaths_per_la(linked_demo):  
         assert ("drd:2017-18" in level["values"]) == (level["id"] == "la")
 
 
-def test_a_deaths_count_shown_where_it_is_suppressed_fails_the_audit(linked_demo, tmp_path):  # noqa: F811
+def test_a_deaths_count_shown_where_it_is_suppressed_fails_the_audit(linked_demo, tmp_path):
     out = tmp_path / "drop"
     shutil.copytree(linked_demo, out)
     page = (out / "atlas.html").read_text()
@@ -59,7 +66,7 @@ def test_a_deaths_count_shown_where_it_is_suppressed_fails_the_audit(linked_demo
     )
 
 
-def test_choosing_the_deaths_shows_them_by_local_authority(browser, linked_demo):  # noqa: F811
+def test_choosing_the_deaths_shows_them_by_local_authority(browser, linked_demo):
     _open(browser, linked_demo / "atlas.html")
     browser.find_element(By.CSS_SELECTOR, "input[name=level][value=lsoa]").click()
     browser.find_element(By.CSS_SELECTOR, 'input[name=cohort][value="drd:2017-18"]').click()

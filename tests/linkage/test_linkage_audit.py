@@ -57,15 +57,19 @@ def _keyed(folder: Path, key: Path) -> dict[str, Path]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def linked_demo(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("linked")
+def build_linked_demo(folder: Path) -> Path:
+    """The demo built with the fictional partner files keyed and linked (no PDFs)."""
     key = key_file(folder / "linkage.key")
     recipe = _recipe(folder, _keyed(folder, key), key)
     out = folder / "drop"
     result = CliRunner().invoke(main, ["build", str(recipe), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def linked_demo(tmp_path_factory) -> Path:
+    return build_linked_demo(tmp_path_factory.mktemp("linked"))
 
 
 def test_the_audit_attacks_the_linked_cells_from_the_files_and_finds_nothing(linked_demo):
