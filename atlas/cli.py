@@ -237,6 +237,39 @@ def demo_data(
     click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
+@main.command("link-key")
+@click.argument("attributors", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The secret key file the partners share (never published; 16 bytes or more).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the keyed file (CSV).",
+)
+@click.option(
+    "--date-format",
+    help='How date_of_birth is written, as a strptime format (default ISO, e.g. "%d/%m/%Y").',
+)
+def link_key(attributors: Path, key_file: Path, out: Path, date_format: str | None) -> None:
+    """Key a partner's ATTRIBUTORS.csv (first_initial, last_initial, date_of_birth, gender and
+    any other columns) for linkage with IMS: each attributor becomes its HMAC-SHA256 under the
+    key file (column attributor_key), the four identifying columns are dropped, the others
+    kept. Incomplete attributors are counted and left blank: they cannot be linked."""
+    from .linkage.keys import read_key
+    from .linkage.link_key import link_key as run
+    from .recipe import check_date_format
+
+    if date_format is not None:
+        check_date_format(date_format, "--date-format")
+    result = run(attributors, read_key(key_file), out, date_format)
+    click.echo(f"link-key: {result.summary()}")
+
+
 @main.command("site-plan")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

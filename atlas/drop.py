@@ -69,6 +69,7 @@ from .render.tables import render_tables, siting_tables, to_csv_bytes
 from .render.year_tables import year_tables
 
 if TYPE_CHECKING:
+    from .linkage.stage import Linkage
     from .siting.stage import SitingResult
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,8 @@ def _inputs(recipe: Recipe) -> dict[str, Path]:
     inputs.update({f"the input {p.name}": p for p in recipe.input_files()})
     if recipe.cell_key_secret_file is not None:
         inputs["the cell key's secret file"] = recipe.cell_key_secret_file
+    if recipe.linkage.get("key_file"):
+        inputs["the linkage key file"] = recipe.linkage["key_file"]
     return inputs
 
 
@@ -186,6 +189,7 @@ class Stages:
     published: Published
     quality_notes: list[str]  # why the extract failed the quality gate, when allowed to
     deprivation: Deprivation | None = None  # each LSOA's IMD decile ([geography] imd)
+    linkage: Linkage | None = None  # with [linkage]: the linked counts and their rejects
 
 
 def compute_stages(
@@ -277,6 +281,13 @@ def compute_stages(
         return own, people_cells(ex, counted, people, threshold, own) + imd_cells(own)
 
     extra = people_cells(extract, report_counts, ind, recipe.threshold, counts) + imd_cells(counts)
+    linkage = None
+    if recipe.linkage:
+        progress("linking the partners' keyed files")
+        from .linkage.stage import run_linkage
+
+        linkage = run_linkage(recipe.linkage, extract, ind, geo, sites, recipe.trend_years)
+        extra += linkage.cells  # every linked count a cell of the one problem
     keys = None
     if recipe.protection == "cell_key":
         progress("cell keys")
@@ -296,6 +307,7 @@ def compute_stages(
         published,
         quality_notes,
         deprivation,
+        linkage,
     )
 
 
@@ -357,6 +369,15 @@ def finish_drop(
         siting = run_siting(recipe.siting, geo, sites, counts, published, deciles)
         ledger["siting"] = siting.ledger
         exact["siting"] = {**siting.ledger, **siting.private}
+    linked: dict[str, pd.DataFrame] = {}
+    if st.linkage is not None:
+        from .render.linkage import linkage_tables
+
+        ledger["linkage"] = st.linkage.ledger
+        exact["linkage"] = {**st.linkage.ledger, "exact": st.linkage.private}
+        linked = linkage_tables(
+            published, geo.las[["la_code", "la_name", "population"]], recipe.area_name
+        )
     progress("rendering")
     # hashing the extract for the manifest reads every input again: done beside the rendering
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest")
@@ -394,8 +415,10 @@ def finish_drop(
             tables=tables,
             packs=links,
             deprivation=st.deprivation,
+            linkage=_linkage_section(linked),
         )
     )
+    files.update({f"reports/csv/{name}.csv": to_csv_bytes(t) for name, t in linked.items()})
     if las:
         progress("rendering the LA report packs")
         base = report_base(
@@ -450,22 +473,33 @@ def finish_drop(
     if siting is not None:
         rejects.append(siting.rejects)
         files.update(siting_tables(siting.published))
+    if st.linkage is not None:
+        rejects.append(st.linkage.rejects)
     files["rejects.csv"] = to_csv_bytes(pd.concat(rejects, ignore_index=True))
     files["manifest.json"] = _json_bytes(manifest.result())
     for note in _unplaced(sites):
         log.warning(note)
     progress("auditing the drop")
+    identifiers = Identifiers.from_extract(extract)
+    if st.linkage is not None:  # no keyed attributor, key or death's postcode is published
+        identifiers = identifiers.with_linkage(st.linkage.secrets, st.linkage.postcodes)
     report = audit_files(
         files,
         recipe.threshold,
         recipe.rounding,
-        Identifiers.from_extract(extract),
+        identifiers,
         published.attacked,
         perturbation=published.perturbation,
     )
     log.info("audit: %s", report.summary())
     report.check()
     return DropContent(counts, published, ledger, files, report_counts, exact)
+
+
+def _linkage_section(linked: dict[str, pd.DataFrame]) -> dict[str, Any] | None:
+    from .render.linkage import linkage_section
+
+    return linkage_section(linked) if linked else None
 
 
 def plan_recipe(
@@ -618,7 +652,7 @@ def _manifest(recipe: Recipe, extract_paths: dict[str, Path]) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[pkg] = "not installed"
     return {
-        "recipe": {"path": recipe.path.name, "content": recipe.raw},
+        "recipe": {"path": recipe.path.name, "content": recipe.published_raw()},
         "inputs": dict(sorted(inputs.items())),
         "software": versions,
         "build_time": build_time(),

@@ -165,8 +165,9 @@ class Drop:
 
     @property
     def cohorts(self) -> dict[str, str]:
-        """The drop's cohorts and their labels, in the drop's order."""
-        return dict((code, label) for code, label in self.page["cohorts"])
+        """The drop's cohorts and their labels, in the drop's order (not the page's other
+        layers, such as the deaths of a drop with ``[linkage]``: the report has them)."""
+        return {code: label for code, label in self.page["cohorts"] if ":" not in code}
 
     @property
     def classification(self) -> str:

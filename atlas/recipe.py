@@ -178,6 +178,24 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
     ),
     Option(
+        "linkage.key_file",
+        "path",
+        "the linkage key shared with the partners (kept outside the published folder): the "
+        "build keys its individuals' attributors with it, as ims-atlas link-key keys theirs",
+    ),
+    Option(
+        "linkage.treatment",
+        "path",
+        "the partner's keyed treatment file (attributor_key; optional la_code, start_date, "
+        "end_date): the treatment match",
+    ),
+    Option(
+        "linkage.deaths",
+        "path",
+        "the keyed drug-related deaths register (attributor_key, date_of_death, postcode or "
+        "local_authority; optional cause): deaths by LA with IMS contact",
+    ),
+    Option(
         "reports.issue",
         "int",
         "the report's issue number, shown at the top of every report (a re-issue with late "
@@ -248,14 +266,26 @@ class Recipe:
     pdf: bool = True  # the reports printed to PDF ([reports] pdf)
     population_year: int | None = None  # [atlas] population_year, for the credits
     data_year: int | None = None  # [atlas] data_year: the year of the copyright lines
+    # [linkage]: key_file, treatment, deaths (resolved paths); empty without the section
+    linkage: dict[str, Any] = field(default_factory=dict)
 
     def input_files(self) -> list[Path]:
-        """Every geography input file named by the recipe (the extract is hashed separately)."""
+        """Every geography input file named by the recipe (the extract is hashed separately),
+        and the partners' keyed files; never the linkage key file (its path and hash are not
+        published)."""
         files = [*self.postcodes, *self.lsoa_boundaries, self.population]
         files += [p for p in (self.la_boundaries, self.lookup, self.imd) if p is not None]
         if self.siting.get("candidates"):
             files.append(self.siting["candidates"])
+        files += [self.linkage[k] for k in ("treatment", "deaths") if self.linkage.get(k)]
         return files
+
+    def published_raw(self) -> dict[str, Any]:
+        """The recipe as the manifest publishes it: without the linkage key file's path."""
+        if "key_file" not in self.raw.get("linkage", {}):
+            return self.raw
+        linkage = {k: v for k, v in self.raw["linkage"].items() if k != "key_file"}
+        return {**self.raw, "linkage": linkage}
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -306,6 +336,11 @@ def load_recipe(path: str | Path) -> Recipe:
         pdf=values["reports.pdf"],
         population_year=values["atlas.population_year"],
         data_year=values["atlas.data_year"],
+        linkage={
+            k.split(".", 1)[1]: v
+            for k, v in values.items()
+            if k.startswith("linkage.") and v is not None
+        },
     )
 
 
@@ -354,6 +389,23 @@ def _check(
             "siting.weight_imd: needs [geography] imd (the Indices of Deprivation file giving "
             "each LSOA's decile)"
         )
+    if "linkage" in raw:
+        given = [k for k in ("treatment", "deaths") if f"linkage.{k}" in flat]
+        if not given:
+            problems.append(
+                "linkage: give treatment or deaths (a partner's file keyed with "
+                "ims-atlas link-key), or remove the [linkage] section"
+            )
+        if "linkage.key_file" not in flat:
+            problems.append(
+                "linkage.key_file: missing (required with [linkage]: the key file the "
+                "partners keyed their files with)"
+            )
+        if values.get("drop.protection") == "cell_key":
+            problems.append(
+                'linkage: cannot be combined with protection = "cell_key" yet (the linked '
+                "counts have no cell keys); use suppression or rounding"
+            )
     target = values.get("siting.target_pct")
     if isinstance(target, (int, float)) and not isinstance(target, bool) and target > 100:
         problems.append(f"siting.target_pct: must be at most 100, got {target}")

@@ -10,7 +10,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "atlas"
 # The stages in the order data flows; the top-level modules (drop, cli, recipe, the library
 # API) and the demo tools sit on top of them all. ``errors`` is shared by every stage.
-ORDER = ["errors", "extract", "geography", "counting", "disclosure", "siting", "render"]
+ORDER = [
+    "errors",
+    "extract",
+    "geography",
+    "counting",
+    "linkage",
+    "disclosure",
+    "siting",
+    "render",
+]
 
 
 def _modules() -> dict[str, Path]:

@@ -165,7 +165,7 @@ def test_a_misspelt_section_stops_the_build_in_one_line(tmp_path, geo, monkeypat
         (
             lambda t: t + "\n[zzz]\nx = 1\n",
             "line 17: [zzz]: unknown section (known sections: drop, extract, geography, atlas, "
-            "siting, reports)",
+            "siting, linkage, reports)",
         ),
         (
             lambda t: t + "\n[drop.notes]\nwho = 1\n",

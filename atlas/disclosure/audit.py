@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +79,28 @@ class Identifiers:
     dates_of_birth: Collection[str] = field(default_factory=set)  # ISO
     postcodes: Collection[str] = field(default_factory=set)  # upper case, no space
     ordinary: list[str] = field(default_factory=list)  # where each ref not searched for is read
+    linkage: Collection[str] = field(default_factory=list)  # keyed attributors, the key's text
 
     def needles(self) -> Needles:
         """The identifiers in the forms the scan compares."""
-        return Needles.of(self.postcodes, self.dates_of_birth, self.client_refs, self.attributors)
+        return Needles.of(
+            self.postcodes, self.dates_of_birth, self.client_refs, self.attributors, self.linkage
+        )
+
+    def with_linkage(self, secrets: Collection[str], postcodes: Collection[str]) -> Identifiers:
+        """These identifiers and a ``[linkage]`` build's: its keyed attributors and the key's
+        text (``secrets``), and the partners' postcodes (the dead's: only geocoded)."""
+        from .identifier_scan import POSTCODE_KEY
+
+        compact = {p.upper().replace(" ", "") for p in postcodes}
+        full = {p for p in compact if POSTCODE_KEY.fullmatch(p)}
+        return replace(
+            self,
+            postcodes=pa.concat_arrays(
+                [_strings_of(self.postcodes), pa.array(sorted(full), pa.large_string())]
+            ),
+            linkage=[*self.linkage, *secrets],
+        )
 
     @classmethod
     def from_extract(cls, extract: Extract) -> Identifiers:
@@ -106,6 +124,15 @@ class Identifiers:
             personal.full_postcodes(),
             ordinary,
         )
+
+
+def _strings_of(values: Collection[str] | pa.Array) -> pa.Array:
+    """Values as an Arrow large-string array."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.large_string())
+    return pa.array(sorted(values), pa.large_string())
 
 
 def _not_dated(attributors: pa.Array, dates: pa.Array) -> pa.Array:

@@ -40,6 +40,7 @@ POSTCODE = "a client's full postcode"
 DATE_OF_BIRTH = "a client's date of birth"
 CLIENT_REF = "a client_ref"
 ATTRIBUTOR = "a client attributor"
+LINKAGE = "a keyed attributor or the linkage key"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -120,6 +121,7 @@ class Needles:
     short_dates: np.ndarray  # sorted yymmdd of the same (a two-digit year)
     client_refs: Words
     attributors: Words
+    linkage: Words | None = None  # keyed attributors and the key's text ([linkage])
 
     @classmethod
     def of(
@@ -128,6 +130,7 @@ class Needles:
         dates: Collection[str] | pa.Array,
         client_refs: Collection[str] | pa.Array,
         attributors: Collection[str] | pa.Array,
+        linkage: Collection[str] = (),
     ) -> Needles:
         codes = _strings(postcodes)
         codes = codes.filter(pc.match_substring_regex(codes, f"^{POSTCODE_KEY.pattern}$"))
@@ -140,6 +143,7 @@ class Needles:
             _distinct(days % 1_000_000),
             Words.of(client_refs),
             Words.of(attributors),
+            Words.of(sorted({w for v in linkage for w in (v, v.upper())})) if linkage else None,
         )
 
 
@@ -193,7 +197,10 @@ def _scan(data: bytes, needles: Needles) -> list[tuple[int, str]]:
     hits += [(p, DATE_OF_BIRTH) for p in _dates(arr, digit, needles).tolist()]
     starts, ends = _runs(alnum)
     signature = _signatures(arr, starts, ends) if len(starts) else np.zeros(0, dtype=np.int64)
-    for kind, words in ((CLIENT_REF, needles.client_refs), (ATTRIBUTOR, needles.attributors)):
+    kinds = [(CLIENT_REF, needles.client_refs), (ATTRIBUTOR, needles.attributors)]
+    if needles.linkage is not None:
+        kinds.append((LINKAGE, needles.linkage))
+    for kind, words in kinds:
         hits += [(p, kind) for p in _words(data, arr, digit, starts, ends, signature, words)]
     return hits
 

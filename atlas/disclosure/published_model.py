@@ -62,6 +62,10 @@ from ..counting.tally import TOTAL
 from ..counting.wellbeing import MEANS as WB_MEANS
 from ..counting.wellbeing import MEASURES as WB_MEASURES
 from ..counting.wellbeing import wb_id, wellbeing_relations
+from ..linkage.deaths import MEASURES as DEATH_MEASURES
+from ..linkage.deaths import death_id
+from ..linkage.treatment import MEASURES as TREATMENT_MEASURES
+from ..linkage.treatment import only_id, treat_id
 from .page_years import read_years
 
 REPORT_CSV = "reports/csv/"
@@ -219,6 +223,9 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             ("monitoring_trend.csv", _trend),
             ("monitoring_trend_la.csv", _trend_la),
             ("monitoring_trend_activity.csv", _trend_activity),
+            ("monitoring_treatment_match.csv", _treatment_match),
+            ("monitoring_treatment_only.csv", _treatment_only),
+            ("monitoring_deaths.csv", _deaths),
         )
     ]
     readers += [
@@ -759,6 +766,104 @@ def _cells(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"cell_id": unique, "individuals": np.zeros(len(unique), dtype=np.int64)})
 
 
+# --- the linked figures ([linkage]: issue 18) ------------------------------------------------
+
+
+@_csv_reader
+def _treatment_match(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Per service LA (and the area) and cohort: seen (the service-LA cell) = both + IMS
+    only; cohorts add to all; an LA at most the area; the shares of seen."""
+    cells, groups, at_most = [], [], []
+    for i, r in enumerate(t.itertuples()):
+        seen = svc_id(r.la_code, r.cohort)
+        _read(model, seen, r.seen, path, i)
+        parts = [treat_id(r.la_code, r.cohort, m) for m in TREATMENT_MEASURES]
+        for cell, text in zip(parts, (r.both, r.ims_only)):
+            _read(model, cell, text, path, i)
+        cells += parts
+        groups.append((seen, parts))
+        if r.la_code != TOTAL:
+            at_most += [
+                (c, treat_id(TOTAL, r.cohort, m)) for c, m in zip(parts, TREATMENT_MEASURES)
+            ]
+        for column, cell in zip(("both_pct", "ims_only_pct"), parts):
+            text = str(getattr(r, column)).strip()
+            model.derived.append(Derived(_place(path, i), column, text, "share", cell, seen))
+    for la in dict.fromkeys(t["la_code"]):
+        for m in TREATMENT_MEASURES:
+            groups.append((treat_id(la, ALL, m), [treat_id(la, c, m) for c in COHORTS]))
+    model.sets.append(CellSet("linkage_treatment", _cells(cells), groups, at_most=at_most))
+
+
+@_csv_reader
+def _treatment_only(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """People in treatment not seen by IMS, per LA of the treatment file: the LAs,
+    ``OUTSIDE`` and ``UNKNOWN`` add to ``TOTAL``."""
+    cells = []
+    for i, r in enumerate(t.itertuples()):
+        _read(model, only_id(r.la_code), r.treatment_only, path, i)
+        cells.append(only_id(r.la_code))
+    parts = [c for c in cells if c != only_id(TOTAL)]
+    model.sets.append(CellSet("linkage_treatment_only", _cells(cells), [(only_id(TOTAL), parts)]))
+
+
+@_csv_reader
+def _deaths(t: pd.DataFrame, path: str, model: FileModel) -> None:
+    """Deaths per year and area of residence: deaths = contact + no contact + not linkable,
+    contact = NSP + BI, the areas add to ``TOTAL``; the share with contact recomputed, and
+    the rate per 100,000 recomputed from the published deaths and population."""
+    cells, groups = [], []
+    for i, r in enumerate(t.to_dict("records")):
+        ids = {m: death_id(r["year"], r["la_code"], m) for m in DEATH_MEASURES}
+        for m, cell in ids.items():
+            _read(model, cell, str(r[m]), path, i)
+            cells.append(cell)
+        groups.append((ids["deaths"], [ids[m] for m in ("contact", "no_contact", "not_linkable")]))
+        groups.append((ids["contact"], [ids["contact_nsp"], ids["contact_bi"]]))
+        model.derived.append(
+            Derived(
+                _place(path, i),
+                "contact_pct",
+                str(r["contact_pct"]).strip(),
+                "share",
+                ids["contact"],
+                ids["deaths"],
+            )
+        )
+        _death_rate(r, _place(path, i), model)
+    for (year,), part in t.groupby(["year"], sort=False):
+        parts = [c for c in part["la_code"] if c != TOTAL]
+        for m in DEATH_MEASURES:
+            groups.append((death_id(year, TOTAL, m), [death_id(year, a, m) for a in parts]))
+    model.sets.append(CellSet("linkage_deaths", _cells(cells), groups))
+
+
+def _death_rate(r: dict, place: str, model: FileModel) -> None:
+    """A deaths rate and its interval: withheld beside a withheld count, else the values the
+    published count and population give."""
+    from ..counting.rates import format_fixed, rate_per_1000
+
+    deaths, population = str(r["deaths"]).strip(), str(r["population"]).strip()
+    shown = {c: str(r[c]).strip() for c in ("rate_per_100000", "rate_lower", "rate_upper")}
+    if not deaths or not population:
+        for column, text in shown.items():
+            if text:
+                model.problems.append(f"{place}: {column} is published for a suppressed count")
+        return
+    rate = rate_per_1000(pd.Series([float(deaths)]), pd.Series([float(population)])) * 100
+    want = {
+        "rate_per_100000": format_fixed(rate["rate_per_1000"]).iloc[0],
+        "rate_lower": format_fixed(rate["rate_lower"]).iloc[0],
+        "rate_upper": format_fixed(rate["rate_upper"]).iloc[0],
+    }
+    for column, text in shown.items():
+        if text != want[column]:
+            model.problems.append(
+                f"{place}: {column} is {text or 'withheld'}, but the published deaths and "
+                f"population give {want[column]}"
+            )
+
+
 # --- functions of cells -------------------------------------------------------------------
 
 
@@ -876,6 +981,8 @@ def _atlas_page(
         codes = level.get("codes", [])
         for cohort, measures in level.get("values", {}).items():
             place = f"{ATLAS_PAGE} level {level['id']} {cohort}"
+            if _deaths_layer(cohort, level, measures, place, model):
+                continue
             if cohort not in COHORT_ORDER or set(measures) - PAGE_MEASURES:
                 extra = (
                     cohort
@@ -916,6 +1023,31 @@ def _atlas_page(
     if data.get("siting") and "tables/residence_lsoa_cohorts.csv" in files:
         lsoa_codes: list[str] = next((lv.get("codes", []) for lv in data.get("levels", [])), [])
         _siting(files, data["siting"], lsoa_codes, threshold, model)
+
+
+_DEATHS_LAYER = re.compile(r"^drd:([0-9]{4}-[0-9]{2})$")
+
+
+def _deaths_layer(cohort: str, level: dict, measures: dict, place: str, model: FileModel) -> bool:
+    """The deaths layer (``drd:<year>``, LA level only): each LA's count is the deaths cell
+    of that year; it shows no rate. False for any other layer."""
+    found = _DEATHS_LAYER.match(cohort)
+    if not found:
+        return False
+    if level.get("id") != "la" or set(measures) - PAGE_MEASURES:
+        model.problems.append(f"{place}: {cohort!r} is no cell of the drop at this level")
+        return True
+    counts = measures.get("n", [])
+    for i, code in enumerate(level.get("codes", [])):
+        v = counts[i] if i < len(counts) else None
+        cell = death_id(found.group(1), code, "deaths")
+        model.readings.append(Reading(cell, "" if v is None else str(v), f"{place} area {code}"))
+        if any(i < len(measures.get(m, [])) and measures[m][i] is not None for m in RATE_KEYS):
+            model.problems.append(f"{place} area {code}: a rate no cell stands for")
+    return True
+
+
+RATE_KEYS = ("rate", "lo", "hi")
 
 
 def _page_sites(points: list[dict], sites: pd.DataFrame, threshold: int, model: FileModel) -> None:
@@ -1073,6 +1205,9 @@ HTML_SOURCES = {
     "imd-sii": (REPORT_CSV + IMD_SII,),
     "trend-table": ("reports/csv/monitoring_trend.csv", "reports/csv/monitoring_trend_la.csv"),
     "nsp-siting": ("tables/nsp_siting.csv",),
+    "treatment-match": ("reports/csv/monitoring_treatment_match.csv",),
+    "treatment-only": ("reports/csv/monitoring_treatment_only.csv",),
+    "deaths-": ("reports/csv/monitoring_deaths.csv",),
     "nsp-coverage-la": ("tables/nsp_coverage_la.csv",),
     "dq-la-individuals": ("reports/csv/data_quality_la_individuals.csv",),
     "dq-site-individuals": ("reports/csv/data_quality_site_individuals.csv",),

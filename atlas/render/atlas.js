@@ -378,6 +378,16 @@
     p.openTooltip(p.getBounds().getCenter());
   }
 
+  // a layer counted at some levels only (the deaths: local authorities) is shown at the
+  // first level that has it; a level without the chosen layer shows the first cohort
+  function onlySomeLevels(changed) {
+    if (changed === 'level') state.cohort = data.cohorts[0][0];
+    else state.level = data.levels.filter(function (l) { return l.values[state.cohort]; })[0].id;
+    state.selected = -1; state.hover = -1;
+    document.querySelector('input[name=cohort][value="' + state.cohort + '"]').checked = true;
+    document.querySelector('input[name=level][value="' + state.level + '"]').checked = true;
+  }
+
   // controls: exclusive choices of cohort, measure and level
   document.getElementById('atlas-controls').addEventListener('change', function (e) {
     var t = e.target;
@@ -387,6 +397,7 @@
     else if (t.name === 'scheme') state.scheme = t.value;
     else if (t.name === 'level') { state.level = t.value; state.selected = -1; state.hover = -1; }
     state.klass = null;  // the classes change with any of these
+    if (!current().values[state.cohort]) onlySomeLevels(t.name);
     draw();
   });
 

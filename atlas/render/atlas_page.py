@@ -28,6 +28,7 @@ from ..geography.geometry_cache import cached_table, text_key
 from ..geography.imd import Deprivation
 from .assets import front_end_assets
 from .atlas_data import page_data, shapes_key, simplified_lsoas_wgs84, split_lsoas
+from .deaths_layer import add_deaths_layer
 from .geojson import features_bytes, geojson_bytes, geometry_text
 from .postcode_index import CALL as POSTCODE_CALL
 from .postcode_index import postcode_areas, postcode_chunks
@@ -152,6 +153,7 @@ def render_atlas(
     )
     postcodes = postcode_chunks(geo, data["levels"][0]["codes"])
     data["postcodes"] = postcode_areas(postcodes)
+    add_deaths_layer(data, published, classification)  # with [linkage] deaths: an LA layer
     limit = ON_DEMAND_LSOAS if on_demand_above is None else on_demand_above
     files: dict[str, bytes] = {
         path: f"{POSTCODE_CALL}({script_json(chunk)});\n".encode()

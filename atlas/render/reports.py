@@ -200,13 +200,15 @@ def render_reports(
     tables: dict[str, pd.DataFrame] | None = None,
     packs: list[PackLink] | None = None,
     deprivation: Deprivation | None = None,
+    linkage: dict[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Both reports as HTML bytes and their tables as CSV, keyed by their path in the drop.
     ``quality_notes``: why the extract failed the quality gate, for a drop built anyway;
     ``issue``, ``intro`` (Markdown): shown at the top of every report; ``tables``: the
     :func:`report_tables` when already made; ``packs``: the links to the area's reports and
     every LA pack, relative to ``reports/``; ``deprivation``: the IMD file read, for the
-    section by decile."""
+    section by decile; ``linkage``: the linked figures' section
+    (:func:`atlas.render.linkage.linkage_section`), None without ``[linkage]``."""
     if tables is None:
         tables = report_tables(published, counts, sites, area_name)
     files = {f"reports/csv/{name}.csv": to_csv_bytes(frame) for name, frame in tables.items()}
@@ -226,6 +228,7 @@ def render_reports(
     mon_rows["cohorts"] = cohort_rows(tables, TOTAL)
     mon_rows["wellbeing"] = wellbeing_rows(tables, TOTAL)
     mon_rows["deprivation"] = deprivation_rows(tables, TOTAL, deprivation)
+    mon_rows["linkage"] = linkage
     mon = ReportContext(
         **base,
         tables=mon_rows,
