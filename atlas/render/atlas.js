@@ -570,7 +570,8 @@
     lsoa.shapes.forEach(function (shape, i) {
       if (!shape) return;
       var d = imd.deciles[i];
-      var p = L.polygon(decode(shape), {pane: 'imd-context', renderer: render, fillOpacity: 0.75,
+      // opaque: a decile's colour blended with the choropleth below would read as another
+      var p = L.polygon(decode(shape), {pane: 'imd-context', renderer: render, fillOpacity: 1,
         fillColor: imdColour(d), color: '#636363', weight: 0.4});
       p.bindTooltip(function () {
         var box = el('div', null, 'atlas-tip');
@@ -597,6 +598,8 @@
       line.appendChild(document.createTextNode((k + 1) + (k === 0 ? ' most deprived' : k === 9 ? ' least deprived' : '')));
       box.appendChild(line);
     });
+    box.appendChild(el('p', 'Drawn over the map of counts: untick it to see them again.',
+                        'atlas-sub'));
     box.appendChild(el('p', imd.credit, 'atlas-sub'));
   }
   if (imd) {
