@@ -245,12 +245,12 @@ TAMPERS = {
     ),
     "a siting percentage altered": (
         "tables/nsp_siting.csv",
-        lambda t: t.replace("E06900002,Northmere,2.81,27.56", "E06900002,Northmere,2.90,27.56"),
-        ["tables/nsp_siting.csv line 3: added_pct is 2.90, but the published demand gives 2.81"],
+        lambda t: t.replace("E06900002,Northmere,2.83,27.39", "E06900002,Northmere,2.90,27.39"),
+        ["tables/nsp_siting.csv line 3: added_pct is 2.90, but the published demand gives 2.83"],
     ),
     "a recommended site's figure altered on the map": (
         "atlas.html",
-        lambda t: t.replace('"added":"2.81","code":"FZ025"', '"added":"2.91","code":"FZ025"', 1),
+        lambda t: t.replace('"added":"2.83","code":"FZ025"', '"added":"2.91","code":"FZ025"', 1),
         [
             "atlas.html siting recommended site 1: added '2.91' is not the figure of "
             "tables/nsp_siting.csv"
@@ -349,7 +349,7 @@ def test_a_ledger_threshold_edited_to_2_fails_at_the_recipes(demo_drop, tmp_path
         "error: the drop fails its disclosure audit and must not be published (threshold 2 "
         "and rounding 0 from the drop's ledger.json (not given: --threshold and --rounding)):"
     )
-    assert "tables/nsp_siting.csv line 2: added_pct is 24.75, but the published demand" in (
+    assert "tables/nsp_siting.csv line 2: added_pct is 24.56, but the published demand" in (
         result.output
     )
 

@@ -629,7 +629,7 @@ def test_the_demo_report_declares_how_suppressed_demand_is_counted(demo_drop):
     parser.feed((demo_drop / "reports" / "monitoring.html").read_text())
     note = " ".join("".join(parser.text).split())
     assert "computed from the published counts, never the true ones" in note
-    assert "(143 of 198 LSOAs), each suppressed cell counts as 2." in note
+    assert "(145 of 198 LSOAs), each suppressed cell counts as 2." in note
 
 
 def test_atlas_siting_data_holds_only_published_values_in_the_lsoa_order():
