@@ -41,7 +41,8 @@ def test_every_problem_is_reported_at_once_naming_the_key(tmp_path):
         load_recipe(recipe)
     problems = info.value.problems
     assert problems[0] == (
-        "line 15: atlas.colour: unknown key (known keys of [atlas]: basemap, classification)"
+        "line 15: atlas.colour: unknown key (known keys of [atlas]: basemap, classification, population_year, "
+        "data_year)"
     )
     assert problems[1] == "drop.name: missing (required: the output folder's name)"
     assert (
@@ -156,7 +157,8 @@ def test_a_misspelt_section_stops_the_build_in_one_line(tmp_path, geo, monkeypat
                 'atlas = {basemap = "none", colour = "red"}\n'
                 + t.replace('[atlas]\nbasemap = "none"', "")
             ),
-            "line 1: atlas.colour: unknown key (known keys of [atlas]: basemap, classification)",
+            "line 1: atlas.colour: unknown key (known keys of [atlas]: basemap, classification, population_year, "
+            "data_year)",
         ),
         (  # an inline table after [geography] belongs to it
             lambda t: t.replace('[atlas]\nbasemap = "none"', 'atlas = {basemap = "none"}'),
