@@ -38,7 +38,13 @@ from .counting.report_counts import CellSet, ReportCounts, count_reports
 from .counting.tally import TOTAL
 from .counting.wellbeing import NAME as WELLBEING
 from .counting.wellbeing import counted_units, wellbeing_cells, withhold_together
-from .counting.year_numbers import year_cells, year_plain
+from .counting.year_numbers import PEOPLE_NAME as YEAR_PEOPLE
+from .counting.year_numbers import (
+    same_people_reviewed,
+    withhold_reviewed_alike,
+    year_cells,
+    year_plain,
+)
 from .counting.year_residence import year_cells as residence_year_cells
 from .counting.year_residence import year_tables as residence_years
 from .disclosure.audit import Identifiers, audit_files
@@ -263,6 +269,7 @@ def compute_stages(
             cohort_activity_cells(people, sites, geo.la_codes),
             *wellbeing_cells(ex, people, sites, geo.la_codes, threshold, wellbeing_units),
             residence_year_cells(years, msoa_of),
+            same_people_reviewed(wellbeing_units),
         ]
         if recipe.la_packs:  # the packs' own counts join the one problem
             cells.append(la_profile_cells(people, sites, geo.la_codes, area_profiles, threshold))
@@ -295,6 +302,7 @@ def compute_stages(
     progress("disclosure control")
     published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
     published.extra[WELLBEING], more = withhold_together(published.extra[WELLBEING])
+    more += withhold_reviewed_alike(published.extra[YEAR_PEOPLE], published.extra[WELLBEING])
     published.secondary += more
     return Stages(
         extract,

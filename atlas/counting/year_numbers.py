@@ -36,6 +36,7 @@ from .periods import Period, fiscal_quarter
 from .report_counts import QUARTERS, ActivityBound, CellSet, activity_id
 from .substances import normalise_label
 from .tally import TOTAL, distinct_people, positions
+from .wellbeing import wb_id
 
 ACTIVITY_NAME = "year_activity"
 PEOPLE_NAME = "year_people"
@@ -262,3 +263,26 @@ def _open_in(sites: pd.DataFrame, period: Period) -> pd.Series:
         closed = pd.to_datetime(sites["closed"], errors="coerce")
         ok &= ~(closed < period.start).fillna(False).astype(bool)
     return ok
+
+
+def same_people_reviewed(units: list[str]) -> CellSet:
+    """The people reviewed of the year in numbers and of the wellbeing section are one count
+    (people with a review in the period at the unit's sites): for each unit the wellbeing
+    section counts (``wellbeing.counted_units``), a group tying ``yn:reviewed:<unit>`` to
+    ``wb:<unit>:reviewed``, so that disclosure control and the audit treat them as one cell
+    (two cells, protected apart, let one published figure give the other away)."""
+    table = pd.DataFrame({"cell_id": pd.Series([], dtype=object), "individuals": []})
+    groups = [(wb_id(u, "reviewed"), [year_id("reviewed", u)]) for u in units]
+    return CellSet("same_people_reviewed", table.astype({"individuals": np.int64}), groups)
+
+
+def withhold_reviewed_alike(people: pd.DataFrame, wellbeing: pd.DataFrame) -> int:
+    """Withhold (in place) the year in numbers' people reviewed of every unit whose wellbeing
+    counts the build withheld together after disclosure control
+    (``wellbeing.withhold_together``); returns how many more cells that withholds."""
+    hidden = wellbeing.loc[wellbeing["suppressed"].astype(bool), "la_code"]
+    cells = {year_id("reviewed", u) for u in hidden}
+    more = people["cell_id"].isin(cells) & ~people["suppressed"].astype(bool)
+    people.loc[more, "individuals"] = pd.NA
+    people.loc[more, "suppressed"] = True
+    return int(more.sum())

@@ -19,12 +19,14 @@ import pandas as pd
 from ..counting.rates import half_up
 from ..counting.report_counts import CellSet, activity_id
 from ..counting.tally import TOTAL
+from ..counting.wellbeing import wb_id
 from ..counting.year_numbers import (
     ACTIVITY_NAME,
     INTERVENTION_TYPES,
     PEOPLE_NAME,
     REVIEWS,
     YEAR_KINDS,
+    same_people_reviewed,
     year_id,
     year_relations,
 )
@@ -32,6 +34,7 @@ from ..extract.reader import ITEM_COLUMNS
 from .equipment import rows_to_withhold
 from .published_model import (
     REPORT_CSV,
+    WELLBEING_CSV,
     FileModel,
     Reading,
     _cells,
@@ -62,6 +65,7 @@ def read_year_files(files: dict[str, bytes], model: FileModel) -> None:
     for path, read in (
         (YEAR_CSV, lambda: read_year(f, sites, la_of, las, model)),
         (EQUIPMENT_CSV, lambda: read_equipment(f, sites, model)),
+        (REPORT_CSV + WELLBEING_CSV, lambda: read_reviewed_alike(f, model)),
     ):
         if not f.has(path):
             continue
@@ -69,6 +73,29 @@ def read_year_files(files: dict[str, bytes], model: FileModel) -> None:
             read()
         except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
             model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
+
+
+def read_reviewed_alike(f: _Files, model: FileModel) -> None:
+    """The wellbeing section and the year in numbers publish one count of people reviewed per
+    unit: one cell (``same_people_reviewed``) where both files show the unit; and the
+    wellbeing section's reviews must be the sum of the unit's published quarterly reviews,
+    withheld where one is (else the year figure gives a withheld quarter away)."""
+    read = {r.cell for r in model.readings}
+    t = f.csv(REPORT_CSV + WELLBEING_CSV)
+    units = [
+        u for u in t["la_code"] if wb_id(u, "reviewed") in read and year_id("reviewed", u) in read
+    ]
+    model.sets.append(same_people_reviewed(units))
+    quarters = f.csv(QUARTER_FILES[0])
+    for i, r in enumerate(t.to_dict("records")):
+        shown = [v.strip() for v in quarters.loc[quarters["la_code"] == r["la_code"], REVIEWS]]
+        want = "" if "" in shown or not shown else str(sum(int(v) for v in shown))
+        if r["reviews"].strip() != want:
+            model.problems.append(
+                f"{_place(REPORT_CSV + WELLBEING_CSV, i)}: reviews is "
+                f"{r['reviews'].strip() or 'withheld'}, but its published quarters give "
+                f"{want or 'nothing (withheld)'}"
+            )
 
 
 def read_year(

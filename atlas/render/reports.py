@@ -261,7 +261,7 @@ def report_tables(
     return {
         **monitoring,
         **cohort_tables(published, names, monitoring["monitoring_profiles"]),
-        WELLBEING: wellbeing_table(published, names, counts.la_activity),
+        WELLBEING: wellbeing_table(published, names, monitoring["monitoring_la_activity"]),
         **deprivation_tables(published, names),
         **_data_quality_tables(published, counts, names, sites),
     }

@@ -33,9 +33,11 @@ def wellbeing_table(
     """``monitoring_wellbeing``: every LA (in the reports' order), then the area (the
     counting left out the means of fewer than the threshold people, and the counts of people
     of a unit with fewer than the threshold reviews, ``wellbeing_cells``). ``la_activity``:
-    the reports' activity per LA and quarter, whose reviews are published as they are."""
+    the activity per LA and quarter as the reports publish it: a unit's reviews are the sum
+    of its published quarters, withheld where one is (as in the year in numbers)."""
     people = published.extra[NAME].set_index("cell_id")
-    reviews = la_activity.groupby("la_code")["wellbeing_reviews"].sum()
+    by = la_activity.groupby("la_code")["wellbeing_reviews"]
+    reviews = by.sum().where(by.count() == by.size())  # withheld where a quarter is
     rows = []
     for code, name in zip(names["la_code"], names["la_name"]):
         row: dict[str, Any] = {"la_code": code, "la_name": name}

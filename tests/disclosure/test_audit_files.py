@@ -170,6 +170,21 @@ def _site_people(t: str) -> str:
 
 
 TAMPERS = {
+    # the wellbeing section and the year in numbers count the same people reviewed: one shown
+    # where the other is withheld gives it away (a leak the audit once missed)
+    "the year in numbers showing the people reviewed the wellbeing section withholds": (
+        "reports/csv/monitoring_year_numbers.csv",
+        lambda t: t.replace(",true,16,,true\n", ",true,16,13,false\n"),
+        ["cell wb:E06900001:reviewed can be narrowed to exactly 13"],
+    ),
+    "the wellbeing section's reviews shown beside a withheld quarter": (
+        "reports/csv/monitoring_wellbeing.csv",
+        lambda t: t.replace("\nE06900001,Haverlow,16,", "\nE06900001,Haverlow,17,"),
+        [
+            "reports/csv/monitoring_wellbeing.csv line 3: reviews is 17, but its published "
+            "quarters give 16"
+        ],
+    ),
     "an MSOA cell filled in": (
         "tables/residence_msoa_cohorts.csv",
         _msoa_filled,
