@@ -34,7 +34,10 @@ def wellbeing_table(
     counting left out the means of fewer than the threshold people, and the counts of people
     of a unit with fewer than the threshold reviews, ``wellbeing_cells``). ``la_activity``:
     the reports' activity per LA and quarter, whose reviews are published as they are."""
-    people = published.extra[NAME].set_index("cell_id")
+    people = published.extra.get(NAME)  # None: not counted (reports rendered alone)
+    if people is None:
+        people = pd.DataFrame(columns=["cell_id", "individuals", *MEANS])
+    people = people.set_index("cell_id")
     reviews = la_activity.groupby("la_code")["wellbeing_reviews"].sum()
     rows = []
     for code, name in zip(names["la_code"], names["la_name"]):
