@@ -27,6 +27,7 @@ import pandas as pd
 from . import __version__
 from .counting.aggregate import Counts, count_all
 from .counting.cell_keys import Counter, key_sums, record_keys
+from .counting.cohort_description import NAME as COHORT_ACTIVITY
 from .counting.cohort_description import cohort_activity_cells
 from .counting.deprivation import deprivation_cells
 from .counting.equipment import count_equipment
@@ -51,7 +52,7 @@ from .disclosure.audit import Identifiers, audit_files
 from .disclosure.equipment import publish_equipment
 from .disclosure.suppress import CellKeys, Published, protect
 from .drop_folder import check_target, foreign_in_parent, target_path, write_atomically
-from .errors import OutputError, RecipeError
+from .errors import DisclosureError, OutputError, RecipeError
 from .extract.quality import check_quality, quality_problems
 from .extract.reader import Extract, read_extract
 from .geography.areas import Geography, load_geography, msoa_table
@@ -300,7 +301,16 @@ def compute_stages(
         progress("cell keys")
         keys = _cell_keys(recipe, extract, ind, counts, extra, count)
     progress("disclosure control")
-    published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
+    try:
+        published = protect(counts, recipe.threshold, recipe.rounding, extra=extra, keys=keys)
+    except DisclosureError:
+        # the visits and interventions per cohort pin a withheld count (a cohort of none
+        # whose activity, 0, says so): published without them, the averages withheld
+        without = [c for c in extra if c.name != COHORT_ACTIVITY]
+        if len(without) == len(extra):
+            raise
+        log.warning("visits and interventions per cohort withheld: they would pin a count")
+        published = protect(counts, recipe.threshold, recipe.rounding, extra=without, keys=keys)
     published.extra[WELLBEING], more = withhold_together(published.extra[WELLBEING])
     more += withhold_reviewed_alike(published.extra[YEAR_PEOPLE], published.extra[WELLBEING])
     published.secondary += more

@@ -51,7 +51,10 @@ def unit_description(profiles: pd.DataFrame, svc: pd.DataFrame, unit: str) -> pd
 def cohort_activity_table(published: Published, names: pd.DataFrame) -> pd.DataFrame:
     """``monitoring_cohort_activity``: every LA (in the reports' order), the area, and the
     services outside the area's LAs where there is activity there."""
-    cells = published.extra[COHORT_ACTIVITY].set_index("cell_id")["individuals"]
+    if COHORT_ACTIVITY in published.extra:
+        cells = published.extra[COHORT_ACTIVITY].set_index("cell_id")["individuals"]
+    else:  # withheld whole (drop.compute_stages)
+        cells = pd.Series(dtype="Int64")
     svc = published.service_la.set_index(["la_code", "cohort"])["individuals"]
     units = list(zip(names["la_code"], names["la_name"]))
     if cact_id(KINDS[0], ELSEWHERE, ALL) in cells.index:

@@ -35,7 +35,10 @@ def wellbeing_table(
     of a unit with fewer than the threshold reviews, ``wellbeing_cells``). ``la_activity``:
     the activity per LA and quarter as the reports publish it: a unit's reviews are the sum
     of its published quarters, withheld where one is (as in the year in numbers)."""
-    people = published.extra[NAME].set_index("cell_id")
+    people = published.extra.get(NAME)  # None: not counted (reports rendered alone)
+    if people is None:
+        people = pd.DataFrame(columns=["cell_id", "individuals", *MEANS])
+    people = people.set_index("cell_id")
     by = la_activity.groupby("la_code")["wellbeing_reviews"]
     reviews = by.sum().where(by.count() == by.size())  # withheld where a quarter is
     rows = []
