@@ -317,6 +317,8 @@ def test_the_deprivation_layer_in_a_browser(built, browser, tmp_path):
     assert fills == ["#543005", "#bf812d", "#bf812d", "#003c30"]
     # the layer's tooltip names the LSOA and its decile, and no count
     path = browser.find_elements(By.CSS_SELECTOR, ".leaflet-imd-context-pane path")[3]
+    # the map's legends (top right) lie over this LSOA of the tiny map: set aside to hover it
+    browser.execute_script("document.getElementById('atlas-legends').style.display = 'none'")
     ActionChains(browser).move_to_element(path).perform()
     tip = browser.find_element(By.CSS_SELECTOR, ".leaflet-tooltip").text
     assert tip.splitlines() == [
@@ -350,11 +352,14 @@ def test_rounded_and_perturbed_drops_publish_the_deciles_as_they_publish_every_c
     three = cell(table, "TOTAL", "3")
     if "rounding" in setting:
         assert three["individuals"] == "10"  # 10 rounded to the nearest 5
-    else:  # perturbed by the cell key: within 3 of 10, never 1 or 2
+    elif three["individuals"]:  # perturbed by the cell key: within 3 of 10, never 1 or 2
         assert abs(int(three["individuals"]) - 10) <= 3
+    else:  # withheld as a complement, with its rate
+        assert three["rate_per_1000"] == ""
     # the rate is the published count's, so it gives nothing more away
-    n = int(three["individuals"])
-    assert three["rate_per_1000"] == f"{n / 2:.1f}"
+    if three["individuals"]:
+        n = int(three["individuals"])
+        assert three["rate_per_1000"] == f"{n / 2:.1f}"
     report = audit_files(
         content.files,
         5,

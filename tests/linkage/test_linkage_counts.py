@@ -104,9 +104,11 @@ def test_build_publishes_protected_linked_figures_and_no_identifier(tiny_link):
     assert result.exit_code == 0, result.output
     match = pd.read_csv(out / "reports/csv/monitoring_treatment_match.csv", dtype=str).fillna("")
     total = match[(match["la_code"] == "TOTAL") & (match["cohort"] == "all")].iloc[0]
-    # 4 seen, 1 in treatment, 3 only in IMS (threshold 2: 1 is suppressed, and its share)
+    # 4 seen, 1 in treatment, 3 only in IMS (threshold 2: 1 is suppressed, and its share; the
+    # 4 seen too, since the report's other cells joined the one problem: the area's 4 is the
+    # complement that protects a small count beside it)
     assert (total["seen"], total["both"], total["ims_only"], total["both_pct"]) == (
-        "4",
+        "",
         "",
         "",
         "",

@@ -87,12 +87,12 @@ def test_weighting_by_deprivation_changes_the_recommendation(recipes):
     plain = compute_drop(load_recipe(recipes("plain", False)))
     weighted = compute_drop(load_recipe(recipes("weighted", True)))
     assert _siting(plain)[1:] == [
-        ["0", "", "", "", "0.00", "0.00"],
-        ["1", "P2", "Beta Chemist", "E06000002", "57.14", "57.14"],
+        ["0", "", "", "", "", "0.00", "0.00"],
+        ["1", "P2", "Beta Chemist", "E06000002", "Beta", "57.14", "57.14"],
     ]
     assert _siting(weighted)[1:] == [
-        ["0", "", "", "", "0.00", "0.00"],
-        ["1", "P1", "Alpha Chemist", "E06000001", "60.00", "60.00"],
+        ["0", "", "", "", "", "0.00", "0.00"],
+        ["1", "P1", "Alpha Chemist", "E06000001", "Alpha", "60.00", "60.00"],
     ]
     assert weighted.ledger["siting"]["demand_weighted_by"] == "imd_decile"
     assert "demand_weighted_by" not in plain.ledger["siting"]
