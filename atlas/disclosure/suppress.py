@@ -231,6 +231,24 @@ class CellTable:
         closing = _Closing(cells, starts, ~people, published, ids)
         treated: dict[int, int] = {}  # how often a cell's activity was blanked
         near = None
+
+        def protector(cell: int) -> list[int]:
+            """The cells to hide next for an exposed ``cell`` (``_protector``)."""
+            return self._protector(
+                cell,
+                published,
+                hidden,
+                groups,
+                members,
+                threshold,
+                rounding,
+                ids,
+                max_tries,
+                people,
+                where,
+                floor,
+            )
+
         while True:
             bounds = self._bound_matrix(where, published, hidden)
             found = self._attack(
@@ -292,36 +310,10 @@ class CellTable:
                     # it through a group it is not in)
                     stuck.append(cell)
                     continue
-                pick = self._protector(
-                    cell,
-                    published,
-                    hidden,
-                    groups,
-                    members,
-                    threshold,
-                    rounding,
-                    ids,
-                    max_tries,
-                    people,
-                    where,
-                    floor,
-                )
+                pick = protector(cell)
                 hidden[pick] = added[pick] = True
             for cell in stuck if not added.any() else []:  # no other way: its cheapest cells
-                pick = self._protector(
-                    cell,
-                    published,
-                    hidden,
-                    groups,
-                    members,
-                    threshold,
-                    rounding,
-                    ids,
-                    max_tries,
-                    people,
-                    where,
-                    floor,
-                )
+                pick = protector(cell)
                 hidden[pick] = added[pick] = True
                 break
             added |= closing.close(hidden)
