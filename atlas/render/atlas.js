@@ -29,7 +29,12 @@
   }
   map.attributionControl.addAttribution(el('span', document.getElementById('atlas-map')
     .dataset.credit).innerHTML);  // the ONS / OS credit, as text
-  map.fitBounds(data.bounds);
+  // the areas start clear of the legends that float on the map's right (not on a phone,
+  // where the legends sit under the map)
+  var floating = document.getElementById('atlas-legends');
+  var clear = floating && getComputedStyle(floating).position === 'absolute' ?
+    floating.offsetWidth + 20 : 0;
+  map.fitBounds(data.bounds, {paddingBottomRight: [clear, 0]});
   map.createPane('outlines').style.zIndex = 450;
   map.getPane('outlines').style.pointerEvents = 'none';
   var renderer = L.svg({padding: 0.5});

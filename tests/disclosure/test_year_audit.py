@@ -156,9 +156,7 @@ def test_a_page_figure_no_csv_publishes_is_a_finding(drop):
         tampered(
             drop,
             page,
-            lambda t: t.replace(
-                "reviews recorded for 7 people", "reviews recorded for 8123 people"
-            ),
+            lambda t: t.replace("Brief Intervention 5;", "Brief Intervention 8123;"),
         ),
         5,
     )

@@ -378,9 +378,13 @@ def test_recommended_ranks_are_never_hidden_under_clusters(browser, demo_drop):
         browser.execute_script("atlasApp.map.setZoom(arguments[0], {animate: false})", zoom)
         time.sleep(0.3)
         hidden = browser.execute_script("""
+            var m = document.getElementById('atlas-map').getBoundingClientRect();
             return [...document.querySelectorAll('.nsp-rank')].filter(function (r) {
               var b = r.getBoundingClientRect(), x = b.left + b.width / 2, y = b.top + b.height / 2;
-              if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return false;
+              // off the map's visible part (the page scrolled or the map panned): not shown
+              if (x < Math.max(m.left, 0) || y < Math.max(m.top, 0) ||
+                  x > Math.min(m.right, innerWidth) || y > Math.min(m.bottom, innerHeight))
+                return false;
               var top = document.elementFromPoint(x, y);
               var legend = top && top.closest('#atlas-legends, .leaflet-control-container');
               return !legend && !(top && top.closest('.nsp-rank-icon'));
