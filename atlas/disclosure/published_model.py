@@ -270,6 +270,13 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
         (path, functools.partial(_report_html, f, path, model))
         for path in sorted(p for p in files if p.startswith("reports/") and p.endswith(".html"))
     ]
+    read_files(f, readers, model)
+    return model
+
+
+def read_files(f: _Files, readers: list[tuple[str, Callable[[], None]]], model: FileModel) -> None:
+    """Run the reader of each file the drop has; a file that cannot be read as the drop writes
+    it is a problem naming it (never a value of it)."""
     for path, read in readers:
         if not f.has(path):
             continue
@@ -277,7 +284,6 @@ def read_model(files: dict[str, bytes], threshold: int) -> FileModel:
             read()
         except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
             model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
-    return model
 
 
 def _problem(exc: Exception) -> str:

@@ -13,6 +13,8 @@ every visit figure behind it is published).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -40,7 +42,7 @@ from .published_model import (
     _cells,
     _Files,
     _place,
-    _problem,
+    read_files,
 )
 
 YEAR_CSV = REPORT_CSV + "monitoring_year_numbers.csv"
@@ -62,17 +64,12 @@ def read_year_files(files: dict[str, bytes], model: FileModel) -> None:
     la_of = dict(zip(sites["site_code"], sites["la_code"]))
     svc = "tables/service_la_cohorts.csv"
     las = sorted(set(f.csv(svc)["la_code"]) - {TOTAL}) if f.has(svc) else []
-    for path, read in (
+    readers: list[tuple[str, Callable[[], None]]] = [
         (YEAR_CSV, lambda: read_year(f, sites, la_of, las, model)),
         (EQUIPMENT_CSV, lambda: read_equipment(f, sites, model)),
         (REPORT_CSV + WELLBEING_CSV, lambda: read_reviewed_alike(f, model)),
-    ):
-        if not f.has(path):
-            continue
-        try:
-            read()
-        except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
-            model.problems.append(f"{path}: not as the drop writes it ({_problem(exc)})")
+    ]
+    read_files(f, readers, model)
 
 
 def read_reviewed_alike(f: _Files, model: FileModel) -> None:
